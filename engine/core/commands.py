@@ -1,0 +1,298 @@
+"""Commands: everything that can change an engine's state, as plain frozen values.
+
+Every command carries `ts`, integer milliseconds chosen by whoever journals it; the engine
+never reads a clock. `command_to_dict`/`command_from_dict` turn commands into plain JSON
+dicts and back, for the journal.
+"""
+
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+from engine.core.markets import MarketConfig
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    GTD = "gtd"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class SelfTradePrevention(StrEnum):
+    CANCEL_NEWEST = "cancel_newest"
+    CANCEL_OLDEST = "cancel_oldest"
+    CANCEL_BOTH = "cancel_both"
+
+
+class Outcome(StrEnum):
+    """Side of a binary prediction market an order trades; VOID only in resolutions."""
+
+    YES = "yes"
+    NO = "no"
+    VOID = "void"
+
+
+@dataclass(frozen=True, slots=True)
+class AddMarket:
+    config: MarketConfig
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMarket:
+    """Replace a market's parameters; its id, kind and assets cannot change."""
+
+    config: MarketConfig
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HaltMarket:
+    market: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeMarket:
+    market: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CloseMarket:
+    market: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SettleMarket:
+    """Spot: end of life. Perp: close every position at `price`. Prediction: pay out the
+    proposed resolution once its dispute window has passed (`price` unused)."""
+
+    market: str
+    price: int = 0
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OraclePrice:
+    """The oracle index of a perp market; it becomes the mark price."""
+
+    market: str
+    price: int
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeResolution:
+    """`outcome`: YES/NO for a binary market, an outcome name for a categorical one, or
+    "void"."""
+
+    market: str
+    outcome: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeResolution:
+    market: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    account: int
+    asset: str
+    amount: int
+    external_id: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    account: int
+    asset: str
+    amount: int
+    external_id: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOut:
+    """Move free collateral to the same trader's account in another risk group."""
+
+    account: int
+    asset: str
+    amount: int
+    transfer_id: str
+    to_group: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TransferIn:
+    account: int
+    asset: str
+    amount: int
+    transfer_id: str
+    from_group: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FundInsurance:
+    """Collateral paid into the risk group's insurance fund (idempotent on the id)."""
+
+    amount: int
+    external_id: str
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A new order. The engine numbers orders: the n-th PlaceOrder it applies gets id n,
+    accepted or not. Prediction orders name the `outcome` they buy or sell (YES or NO);
+    `price` is then that outcome's price."""
+
+    account: int
+    market: str
+    side: Side
+    size: int
+    price: int = 0
+    order_type: OrderType = OrderType.LIMIT
+    tif: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+    stp: SelfTradePrevention = SelfTradePrevention.CANCEL_NEWEST
+    client_order_id: str = ""
+    expiry_ts: int = 0
+    outcome: Outcome = Outcome.YES
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AmendOrder:
+    """New price and/or remaining size (0 keeps the current one)."""
+
+    account: int
+    order_id: int
+    price: int = 0
+    size: int = 0
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel by engine order id, or by client order id when `order_id` is 0."""
+
+    account: int
+    order_id: int = 0
+    client_order_id: str = ""
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAll:
+    """Cancel the account's open orders, in one market or (market "") everywhere."""
+
+    account: int
+    market: str = ""
+    ts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceTime:
+    """Nothing but the passing of time: expiries, closes and funding due by `ts`."""
+
+    ts: int
+
+
+Command = (
+    AddMarket
+    | UpdateMarket
+    | HaltMarket
+    | ResumeMarket
+    | CloseMarket
+    | SettleMarket
+    | OraclePrice
+    | ProposeResolution
+    | DisputeResolution
+    | Deposit
+    | Withdraw
+    | TransferOut
+    | TransferIn
+    | FundInsurance
+    | PlaceOrder
+    | AmendOrder
+    | CancelOrder
+    | CancelAll
+    | AdvanceTime
+)
+
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        AddMarket,
+        UpdateMarket,
+        HaltMarket,
+        ResumeMarket,
+        CloseMarket,
+        SettleMarket,
+        OraclePrice,
+        ProposeResolution,
+        DisputeResolution,
+        Deposit,
+        Withdraw,
+        TransferOut,
+        TransferIn,
+        FundInsurance,
+        PlaceOrder,
+        AmendOrder,
+        CancelOrder,
+        CancelAll,
+        AdvanceTime,
+    )
+}
+
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "side": Side,
+    "order_type": OrderType,
+    "tif": TimeInForce,
+    "stp": SelfTradePrevention,
+    "outcome": Outcome,
+}
+
+
+def command_to_dict(command: Command) -> dict[str, Any]:
+    """A plain JSON-able dict with a "type" key; the inverse of `command_from_dict`."""
+    data: dict[str, Any] = {"type": type(command).__name__}
+    for field in fields(command):
+        value = getattr(command, field.name)
+        if isinstance(value, MarketConfig):
+            value = value.to_dict()
+        elif isinstance(value, StrEnum):
+            value = str(value)
+        data[field.name] = value
+    return data
+
+
+def command_from_dict(data: dict[str, Any]) -> Command:
+    values = dict(data)
+    cls = COMMAND_TYPES[values.pop("type")]
+    if "config" in values:
+        values["config"] = MarketConfig.from_dict(values["config"])
+    for name, enum in _ENUM_FIELDS.items():
+        if name in values and cls is not ProposeResolution:
+            values[name] = enum(values[name])
+    return cls(**values)

@@ -1,0 +1,1320 @@
+"""The engine of one risk group: commands in, events out.
+
+Everything that decides who trades with whom, what is reserved, and how money moves is
+here or in the domain modules it calls (book, fees, perp, prediction). The engine never
+reads a clock: `ts` in each command moves its time forward, and timers (GTD expiries,
+market close times, funding times) fire at the first command whose time passes them.
+"""
+
+from collections.abc import Callable, Iterable
+from heapq import heappop, heappush
+from typing import Any
+
+from engine.core.accounts import Account
+from engine.core.book import Book, Order
+from engine.core.commands import (
+    AddMarket,
+    AdvanceTime,
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    CloseMarket,
+    Command,
+    Deposit,
+    DisputeResolution,
+    FundInsurance,
+    HaltMarket,
+    OraclePrice,
+    OrderType,
+    Outcome,
+    PlaceOrder,
+    ProposeResolution,
+    ResumeMarket,
+    SettleMarket,
+    Side,
+    TimeInForce,
+    TransferIn,
+    TransferOut,
+    UpdateMarket,
+    Withdraw,
+)
+from engine.core.events import (
+    BalanceMoved,
+    Deleveraged,
+    Event,
+    Fill,
+    FundingApplied,
+    Liquidated,
+    MarketChanged,
+    MarkPriceSet,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    Payout,
+    Rejected,
+    ResolutionDisputed,
+    ResolutionProposed,
+)
+from engine.core.fees import FeeLedger, fee_reserve_per_unit, trade_fee
+from engine.core.markets import BPS, MarketConfig, MarketKind, MarketStatus
+from engine.core.perp import Position, funding_payment, funding_rate_ppm, margin_at
+from engine.core.prediction import Holding
+from engine.core.reasons import Reason
+
+SPOT = MarketKind.SPOT
+PERP = MarketKind.PERP
+PREDICTION = MarketKind.PREDICTION
+LIVE = MarketStatus.LIVE
+HALTED = MarketStatus.HALTED
+CLOSED = MarketStatus.CLOSED
+SETTLED = MarketStatus.SETTLED
+BUY = Side.BUY
+GTD = TimeInForce.GTD
+IOC = TimeInForce.IOC
+FOK = TimeInForce.FOK
+
+# timer kinds, in the order timers due at the same time fire
+TIMER_EXPIRY = 0
+TIMER_CLOSE = 1
+TIMER_FUNDING = 2
+
+
+class InvariantViolation(AssertionError):
+    """The engine's state broke one of its own rules: a bug, never a trader's error."""
+
+
+class Market:
+    """A market's live state. `escrow` (prediction) holds `payout` per outstanding
+    share pair; `pool` (perp) is the clearing account from which realised PnL is paid,
+    so that pool + sum of open entry notionals is always 0."""
+
+    __slots__ = (
+        "config",
+        "book",
+        "status",
+        "last_price",
+        "mark",
+        "positions",
+        "holders",
+        "escrow",
+        "pool",
+        "resolution",
+        "resolution_ts",
+        "next_funding_ts",
+    )
+
+    def __init__(self, config: MarketConfig) -> None:
+        self.config = config
+        self.book = Book()
+        self.status = LIVE
+        self.last_price = 0
+        self.mark = 0
+        self.positions: dict[int, Position] = {}
+        self.holders: dict[int, Holding] = {}
+        self.escrow = 0
+        self.pool = 0
+        self.resolution = ""
+        self.resolution_ts = 0
+        self.next_funding_ts = 0
+
+    def reference_price(self) -> int:
+        """The price a limit order's band is measured from (0: no reference yet)."""
+        return self.mark if self.config.kind is PERP else self.last_price
+
+
+class Engine:
+    """All markets and accounts of one risk group. Apply commands with `apply`."""
+
+    def __init__(self, risk_group: str = "", collateral: str = "USDC") -> None:
+        self.risk_group = risk_group
+        self.collateral = collateral
+        self.markets: dict[str, Market] = {}
+        # categorical market id -> the ids of its binary outcome markets
+        self.categorical: dict[str, tuple[str, ...]] = {}
+        self.accounts: dict[int, Account] = {}
+        self.orders: dict[int, Order] = {}
+        self.next_order_id = 1
+        self.now = 0
+        self.timers: list[tuple[int, int, int, str]] = []
+        self.request_ids: set[str] = set()
+        self.inflow: dict[str, int] = {}
+        self.outflow: dict[str, int] = {}
+        self.insurance = 0
+        self.bad_debt = 0
+        self.fees = FeeLedger()
+        self._handlers: dict[type, Callable[[Any, list[Event]], None]] = {
+            PlaceOrder: self._place,
+            AmendOrder: self._amend,
+            CancelOrder: self._cancel,
+            CancelAll: self._cancel_all,
+            Deposit: self._deposit,
+            Withdraw: self._withdraw,
+            TransferOut: self._transfer_out,
+            TransferIn: self._transfer_in,
+            FundInsurance: self._fund_insurance,
+            AddMarket: self._add_market,
+            UpdateMarket: self._update_market,
+            HaltMarket: self._halt,
+            ResumeMarket: self._resume,
+            CloseMarket: self._close,
+            SettleMarket: self._settle_market,
+            OraclePrice: self._oracle_price,
+            ProposeResolution: self._propose_resolution,
+            DisputeResolution: self._dispute_resolution,
+            AdvanceTime: self._advance_time,
+        }
+        self._settlers: dict[MarketKind, Callable[[Market, Order, Order, int], tuple[int, int]]] = {
+            SPOT: self._settle_spot,
+            PERP: self._settle_perp,
+            PREDICTION: self._settle_prediction,
+        }
+
+    # ------------------------------------------------------------------ entry points
+
+    def apply(self, command: Command) -> list[Event]:
+        events: list[Event] = []
+        ts = command.ts
+        if ts > self.now:
+            self.now = ts
+            if self.timers and self.timers[0][0] <= ts:
+                self._fire_timers(events)
+        self._handlers[type(command)](command, events)
+        return events
+
+    def apply_batch(self, commands: Iterable[Command]) -> list[Event]:
+        """Apply commands in order; the events of all of them, in order."""
+        events: list[Event] = []
+        handlers = self._handlers
+        timers = self.timers
+        for command in commands:
+            ts = command.ts
+            if ts > self.now:
+                self.now = ts
+                if timers and timers[0][0] <= ts:
+                    self._fire_timers(events)
+            handlers[type(command)](command, events)
+        return events
+
+    def state_hash(self) -> str:
+        from engine.core.snapshot import state_hash
+
+        return state_hash(self)
+
+    def snapshot(self) -> bytes:
+        from engine.core.snapshot import dump
+
+        return dump(self)
+
+    @classmethod
+    def restore(cls, data: bytes) -> "Engine":
+        from engine.core.snapshot import load
+
+        return load(data)
+
+    def check_invariants(self) -> None:
+        from engine.core.invariants import check_invariants
+
+        check_invariants(self)
+
+    # ------------------------------------------------------------------ orders
+
+    def _place(self, cmd: PlaceOrder, events: list[Event]) -> None:
+        order_id = self.next_order_id
+        self.next_order_id = order_id + 1
+        market = self.markets.get(cmd.market)
+        reason = self._order_reason(cmd, market)
+        if reason is not None or market is None:
+            events.append(
+                Rejected(
+                    "PlaceOrder",
+                    reason or Reason.UNKNOWN_MARKET,
+                    cmd.account,
+                    cmd.market,
+                    order_id,
+                    cmd.client_order_id,
+                )
+            )
+            return
+        config = market.config
+        book = market.book
+        account = self.accounts[cmd.account]
+        is_buy = cmd.side is BUY
+        outcome_no = config.kind is PREDICTION and cmd.outcome is Outcome.NO
+        is_bid = is_buy is not outcome_no
+        if cmd.order_type is OrderType.MARKET:
+            book_price = self._market_order_limit(market, is_bid)
+            tif = FOK if cmd.tif is FOK else IOC
+        else:
+            book_price = config.payout - cmd.price if outcome_no else cmd.price
+            tif = cmd.tif
+        reason = self._price_reason(market, book_price, cmd.order_type is OrderType.LIMIT)
+        if reason is None:
+            if tif is GTD and cmd.expiry_ts <= self.now:
+                reason = Reason.BAD_EXPIRY
+            elif cmd.post_only and book.would_cross(is_bid, book_price):
+                reason = Reason.POST_ONLY_WOULD_CROSS
+            elif cmd.reduce_only:
+                reason = self._reduce_only_reason(market, account, is_bid, cmd.size)
+            if reason is None and tif is FOK:
+                fillable = book.fillable(is_bid, book_price, cmd.size, account.account_id, cmd.stp)
+                if fillable < cmd.size:
+                    reason = Reason.FOK_NOT_FILLABLE
+        order = Order(
+            order_id,
+            account.account_id,
+            config.market_id,
+            is_bid,
+            book_price,
+            cmd.size,
+            cmd.stp,
+            cmd.client_order_id,
+            cmd.expiry_ts if tif is GTD else 0,
+            cmd.post_only,
+            cmd.reduce_only,
+            outcome_no=outcome_no,
+        )
+        if reason is None:
+            reason = self._reserve(market, account, order, sells_held=not is_buy)
+        if reason is not None:
+            events.append(
+                Rejected(
+                    "PlaceOrder", reason, cmd.account, cmd.market, order_id, cmd.client_order_id
+                )
+            )
+            return
+        events.append(
+            OrderAccepted(
+                order_id,
+                account.account_id,
+                config.market_id,
+                str(cmd.side),
+                cmd.price if cmd.order_type is OrderType.LIMIT else 0,
+                cmd.size,
+                str(cmd.outcome) if config.kind is PREDICTION else "",
+                cmd.client_order_id,
+            )
+        )
+        self._execute(market, account, order, tif is not IOC and tif is not FOK, events)
+
+    def _order_reason(self, cmd: PlaceOrder, market: Market | None) -> Reason | None:
+        """The first rule an order breaks that depends on neither price nor book."""
+        if market is None:
+            return Reason.UNKNOWN_MARKET
+        status = market.status
+        if status is not LIVE:
+            return Reason.MARKET_HALTED if status is HALTED else Reason.MARKET_CLOSED
+        if cmd.account not in self.accounts:
+            return Reason.UNKNOWN_ACCOUNT
+        config = market.config
+        size = cmd.size
+        if size <= 0:
+            return Reason.BAD_SIZE
+        if size % config.lot_size:
+            return Reason.BAD_LOT
+        if size < config.min_size:
+            return Reason.BELOW_MIN_SIZE
+        if cmd.client_order_id and cmd.client_order_id in self.accounts[cmd.account].client_ids:
+            return Reason.DUPLICATE_CLIENT_ORDER_ID
+        if cmd.reduce_only and config.kind is not PERP:
+            return Reason.REDUCE_ONLY_NOT_PERP
+        if config.kind is PREDICTION and cmd.outcome is Outcome.VOID:
+            return Reason.BAD_OUTCOME
+        if config.kind is PERP and not market.mark:
+            return Reason.NO_MARK_PRICE
+        if cmd.order_type is OrderType.MARKET:
+            if cmd.post_only or cmd.tif is GTD:
+                return Reason.BAD_PRICE
+            book = market.book
+            is_bid = (cmd.side is BUY) is not (
+                config.kind is PREDICTION and cmd.outcome is Outcome.NO
+            )
+            if (book.best_ask() if is_bid else book.best_bid()) is None:
+                return Reason.NO_LIQUIDITY
+        return None
+
+    def _price_reason(self, market: Market, book_price: int, check_band: bool) -> Reason | None:
+        config = market.config
+        if book_price <= 0 or (config.kind is PREDICTION and book_price >= config.payout):
+            return Reason.BAD_PRICE
+        if book_price % config.tick_size:
+            return Reason.BAD_TICK
+        band = config.price_band_bps
+        if check_band and band:
+            reference = market.reference_price()
+            if reference and abs(book_price - reference) * BPS > reference * band:
+                return Reason.PRICE_OUT_OF_BAND
+        return None
+
+    def _market_order_limit(self, market: Market, is_bid: bool) -> int:
+        """A market order is an IOC limited to the protection band around the best
+        opposite price, rounded to the tick toward the best price."""
+        config = market.config
+        book = market.book
+        tick = config.tick_size
+        band = config.market_order_band_bps
+        if is_bid:
+            best = book.best_ask() or 0
+            limit = best * (BPS + band) // BPS // tick * tick
+            if config.kind is PREDICTION:
+                limit = min(limit, config.payout - tick)
+            return limit
+        best = book.best_bid() or 0
+        limit = -(-(best * (BPS - band) // BPS) // tick) * tick
+        return max(limit, tick)
+
+    def _reduce_only_reason(
+        self, market: Market, account: Account, is_bid: bool, size: int
+    ) -> Reason | None:
+        position = account.positions.get(market.config.market_id)
+        if position is None or (position.size > 0) is is_bid or size > abs(position.size):
+            return Reason.REDUCE_ONLY_WOULD_INCREASE
+        return None
+
+    def _unit_reserve(self, market: Market, is_bid: bool, price: int, reduce_only: bool) -> int:
+        """What one unit of an order's size not covered by shares it sells locks.
+
+        Spot buys lock the price plus the most fee (sells lock one unit of the base
+        asset). Perp orders lock initial margin at the order price plus the most fee
+        (reduce-only: just the fee). Prediction orders lock the price of the outcome they
+        buy plus the most fee a share can cost.
+        """
+        config = market.config
+        kind = config.kind
+        if kind is SPOT:
+            if not is_bid:
+                return 1
+            return price + fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
+        if kind is PERP:
+            fee = fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
+            if reduce_only:
+                return fee
+            return -(-price * config.margin_tiers[0].im_bps // BPS) + fee
+        payout = config.payout
+        cost = price if is_bid else payout - price
+        return cost + fee_reserve_per_unit(payout, config.maker_fee_bps, config.taker_fee_bps)
+
+    def _reserve_asset(self, config: MarketConfig, is_bid: bool) -> str:
+        if config.kind is SPOT:
+            return config.quote_asset if is_bid else config.base_asset
+        return self.collateral
+
+    def _available(self, account: Account, asset: str) -> int:
+        if asset == self.collateral:
+            return account.margin_available(asset)
+        return account.free.get(asset, 0)
+
+    def _lack_reason(self, market: Market) -> Reason:
+        return (
+            Reason.INSUFFICIENT_MARGIN
+            if market.config.kind is PERP
+            else Reason.INSUFFICIENT_BALANCE
+        )
+
+    def _reserve(
+        self, market: Market, account: Account, order: Order, sells_held: bool
+    ) -> Reason | None:
+        """Set the order's reservation and lock it, or say why the account cannot. A
+        prediction order that sells an outcome locks the shares it holds and, for the
+        rest, buys the other outcome."""
+        config = market.config
+        order.reserve_asset = asset = self._reserve_asset(config, order.is_bid)
+        order.unit_reserve = self._unit_reserve(
+            market, order.is_bid, order.price, order.reduce_only
+        )
+        holding: Holding | None = None
+        shares = 0
+        if sells_held and config.kind is PREDICTION:
+            holding = account.holdings.get(config.market_id)
+            if holding is not None:
+                shares = min(holding.no if order.is_bid else holding.yes, order.size)
+        amount = order.unit_reserve * (order.size - shares)
+        if amount:
+            if amount > self._available(account, asset):
+                return self._lack_reason(market)
+            account.lock(asset, amount)
+        if holding is not None and shares:
+            order.reserved_shares = shares
+            if order.is_bid:
+                holding.no -= shares
+                holding.no_locked += shares
+            else:
+                holding.yes -= shares
+                holding.yes_locked += shares
+        return None
+
+    def _execute(
+        self, market: Market, account: Account, order: Order, rests: bool, events: list[Event]
+    ) -> None:
+        """Match `order` as taker, settle its fills, then rest or cancel what is left."""
+        fills: list[tuple[Order, int]] = []
+        stp_cancelled: list[Order] = []
+        remaining, stopped = market.book.match(
+            order.is_bid,
+            order.price,
+            order.size,
+            order.account,
+            order.stp,
+            fills,
+            stp_cancelled,
+        )
+        for maker in stp_cancelled:
+            self._drop_order(maker, Reason.SELF_TRADE_PREVENTED, events, in_book=False)
+        if fills:
+            settle = self._settlers[market.config.kind]
+            market_id = market.config.market_id
+            taker_is_bid = order.is_bid
+            for maker, qty in fills:
+                maker_fee, taker_fee = settle(market, maker, order, qty)
+                order.size -= qty
+                events.append(
+                    Fill(
+                        market_id,
+                        maker.order_id,
+                        order.order_id,
+                        maker.account,
+                        order.account,
+                        taker_is_bid,
+                        maker.price,
+                        qty,
+                        maker_fee,
+                        taker_fee,
+                    )
+                )
+                if not maker.size:
+                    self._forget_order(maker)
+            market.last_price = fills[-1][0].price
+        if remaining:
+            if rests and not stopped:
+                market.book.add(order)
+                order_id = order.order_id
+                self.orders[order_id] = order
+                account.orders[order_id] = order
+                if order.client_order_id:
+                    account.client_ids[order.client_order_id] = order_id
+                if order.expiry_ts:
+                    heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
+            else:
+                reason = Reason.SELF_TRADE_PREVENTED if stopped else Reason.IOC_REMAINDER
+                self._release(account, order)
+                events.append(
+                    OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
+                )
+
+    def _release(self, account: Account, order: Order) -> None:
+        """Give back everything an order still holds."""
+        amount = order.reserved()
+        if amount:
+            account.lock(order.reserve_asset, -amount)
+        shares = order.reserved_shares
+        if shares:
+            order.reserved_shares = 0
+            holding = account.holdings[order.market]
+            if order.is_bid:
+                holding.no_locked -= shares
+                holding.no += shares
+            else:
+                holding.yes_locked -= shares
+                holding.yes += shares
+            self._merge_sets(self.markets[order.market], account, holding)
+
+    def _drop_order(
+        self, order: Order, reason: Reason, events: list[Event], in_book: bool = True
+    ) -> None:
+        """Take an open order off the book and out of the account, releasing it."""
+        if in_book:
+            self.markets[order.market].book.remove(order)
+        account = self.accounts[order.account]
+        self._release(account, order)
+        self._forget_order(order)
+        events.append(
+            OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
+        )
+
+    def _forget_order(self, order: Order) -> None:
+        order_id = order.order_id
+        del self.orders[order_id]
+        account = self.accounts[order.account]
+        del account.orders[order_id]
+        if order.client_order_id:
+            del account.client_ids[order.client_order_id]
+
+    def _amend(self, cmd: AmendOrder, events: list[Event]) -> None:
+        account = self.accounts.get(cmd.account)
+        order = account.orders.get(cmd.order_id) if account is not None else None
+        if account is None or order is None:
+            events.append(
+                Rejected("AmendOrder", Reason.UNKNOWN_ORDER, cmd.account, "", cmd.order_id)
+            )
+            return
+        market = self.markets[order.market]
+        payout = market.config.payout
+        new_size = cmd.size or order.size
+        if cmd.price:
+            new_price = payout - cmd.price if order.outcome_no else cmd.price
+        else:
+            new_price = order.price
+        keeps_priority = new_price == order.price and new_size <= order.size
+        reason = self._amend_reason(market, account, order, new_price, new_size, keeps_priority)
+        if reason is not None:
+            events.append(
+                Rejected(
+                    "AmendOrder",
+                    reason,
+                    cmd.account,
+                    order.market,
+                    cmd.order_id,
+                    order.client_order_id,
+                )
+            )
+            return
+        shares = min(order.reserved_shares, new_size)
+        trader_price = payout - new_price if order.outcome_no else new_price
+        if keeps_priority:
+            self._resize_reservation(account, order, order.unit_reserve, shares, new_size)
+            market.book.reduce(order, new_size)
+            events.append(
+                OrderAmended(
+                    order.order_id, order.account, order.market, trader_price, new_size, True
+                )
+            )
+            return
+        market.book.remove(order)
+        self._forget_order(order)
+        unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
+        self._resize_reservation(account, order, unit, shares, new_size)
+        order.price = new_price
+        events.append(
+            OrderAmended(order.order_id, order.account, order.market, trader_price, new_size, False)
+        )
+        self._execute(market, account, order, True, events)
+
+    def _amend_reason(
+        self,
+        market: Market,
+        account: Account,
+        order: Order,
+        new_price: int,
+        new_size: int,
+        keeps_priority: bool,
+    ) -> Reason | None:
+        config = market.config
+        if market.status is not LIVE:
+            return Reason.MARKET_HALTED if market.status is HALTED else Reason.MARKET_CLOSED
+        if new_size <= 0:
+            return Reason.BAD_SIZE
+        if new_size % config.lot_size:
+            return Reason.BAD_LOT
+        if new_size < config.min_size:
+            return Reason.BELOW_MIN_SIZE
+        if keeps_priority:
+            return None
+        reason = self._price_reason(market, new_price, True)
+        if reason is not None:
+            return reason
+        if order.post_only and market.book.would_cross(order.is_bid, new_price):
+            return Reason.POST_ONLY_WOULD_CROSS
+        if order.reduce_only:
+            reason = self._reduce_only_reason(market, account, order.is_bid, new_size)
+            if reason is not None:
+                return reason
+        unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
+        shares = min(order.reserved_shares, new_size)
+        extra = unit * (new_size - shares) - order.reserved()
+        if extra > 0 and extra > self._available(account, order.reserve_asset):
+            return self._lack_reason(market)
+        return None
+
+    def _resize_reservation(
+        self, account: Account, order: Order, unit: int, shares: int, size: int
+    ) -> None:
+        """Move the order's locks to (`unit` per unit not covered by `shares`, `size`)."""
+        delta = unit * (size - shares) - order.reserved()
+        if delta:
+            account.lock(order.reserve_asset, delta)
+        freed_shares = order.reserved_shares - shares
+        if freed_shares:
+            holding = account.holdings[order.market]
+            if order.is_bid:
+                holding.no_locked -= freed_shares
+                holding.no += freed_shares
+            else:
+                holding.yes_locked -= freed_shares
+                holding.yes += freed_shares
+            self._merge_sets(self.markets[order.market], account, holding)
+        order.unit_reserve = unit
+        order.reserved_shares = shares
+        order.size = size
+
+    def _cancel(self, cmd: CancelOrder, events: list[Event]) -> None:
+        account = self.accounts.get(cmd.account)
+        order = None
+        if account is not None:
+            order_id = cmd.order_id or account.client_ids.get(cmd.client_order_id, 0)
+            order = account.orders.get(order_id)
+        if order is None:
+            events.append(
+                Rejected(
+                    "CancelOrder",
+                    Reason.UNKNOWN_ORDER,
+                    cmd.account,
+                    "",
+                    cmd.order_id,
+                    cmd.client_order_id,
+                )
+            )
+            return
+        self._drop_order(order, Reason.CANCELLED_BY_TRADER, events)
+
+    def _cancel_all(self, cmd: CancelAll, events: list[Event]) -> None:
+        account = self.accounts.get(cmd.account)
+        if account is None:
+            events.append(Rejected("CancelAll", Reason.UNKNOWN_ACCOUNT, cmd.account, cmd.market))
+            return
+        targets = self._market_ids(cmd.market) if cmd.market else None
+        if cmd.market and targets is None:
+            events.append(Rejected("CancelAll", Reason.UNKNOWN_MARKET, cmd.account, cmd.market))
+            return
+        for order in list(account.orders.values()):
+            if targets is None or order.market in targets:
+                self._drop_order(order, Reason.CANCELLED_BY_TRADER, events)
+
+    # ------------------------------------------------------------------ settlement of fills
+
+    def _release_fill(self, account: Account, order: Order, qty: int) -> int:
+        """Unlock what `qty` of a filling order held; return how many of them were
+        covered by reserved shares (which the fill consumes)."""
+        shares = order.reserved_shares
+        used = 0
+        if shares:
+            used = qty if qty < shares else shares
+            order.reserved_shares = shares - used
+        amount = order.unit_reserve * (qty - used)
+        if amount:
+            asset = order.reserve_asset
+            account.locked[asset] -= amount
+            free = account.free
+            free[asset] = free.get(asset, 0) + amount
+        return used
+
+    def _settle_spot(self, market: Market, maker: Order, taker: Order, qty: int) -> tuple[int, int]:
+        config = market.config
+        price = maker.price
+        notional = price * qty
+        maker_fee = trade_fee(notional, config.maker_fee_bps)
+        taker_fee = trade_fee(notional, config.taker_fee_bps)
+        if maker.is_bid:
+            buy, sell, buy_fee, sell_fee = maker, taker, maker_fee, taker_fee
+        else:
+            buy, sell, buy_fee, sell_fee = taker, maker, taker_fee, maker_fee
+        quote, base = config.quote_asset, config.base_asset
+        buyer = self.accounts[buy.account]
+        seller = self.accounts[sell.account]
+        self._release_fill(buyer, buy, qty)
+        free = buyer.free
+        free[quote] -= notional + buy_fee
+        free[base] = free.get(base, 0) + qty
+        seller.locked[base] -= qty
+        free = seller.free
+        free[quote] = free.get(quote, 0) + notional - sell_fee
+        self.fees.collect(config.market_id, quote, maker_fee + taker_fee, config.deployer_share_bps)
+        return maker_fee, taker_fee
+
+    def _settle_perp(self, market: Market, maker: Order, taker: Order, qty: int) -> tuple[int, int]:
+        config = market.config
+        price = maker.price
+        notional = price * qty
+        maker_fee = trade_fee(notional, config.maker_fee_bps)
+        taker_fee = trade_fee(notional, config.taker_fee_bps)
+        collateral = self.collateral
+        for order, fee in ((maker, maker_fee), (taker, taker_fee)):
+            account = self.accounts[order.account]
+            self._release_fill(account, order, qty)
+            position = self._position(market, account)
+            realised = position.apply_fill(qty if order.is_bid else -qty, price)
+            account.free[collateral] = account.free.get(collateral, 0) + realised - fee
+            market.pool -= realised
+            self._refresh_position(market, account, position)
+        self.fees.collect(
+            config.market_id, collateral, maker_fee + taker_fee, config.deployer_share_bps
+        )
+        return maker_fee, taker_fee
+
+    def _settle_prediction(
+        self, market: Market, maker: Order, taker: Order, qty: int
+    ) -> tuple[int, int]:
+        config = market.config
+        payout = config.payout
+        price = maker.price
+        bid, ask = (maker, taker) if maker.is_bid else (taker, maker)
+        maker_bps, taker_bps = config.maker_fee_bps, config.taker_fee_bps
+        # each side pays its fee on the notional of the outcome its order trades
+        fees = []
+        for order in (bid, ask):
+            own_price = payout - price if order.outcome_no else price
+            fees.append(trade_fee(own_price * qty, maker_bps if order is maker else taker_bps))
+        bid_fee, ask_fee = fees
+        collateral = self.collateral
+        bidder = self.accounts[bid.account]
+        asker = self.accounts[ask.account]
+        # the bid buys YES for `price` or sells NO shares for payout - price
+        sold = self._release_fill(bidder, bid, qty)
+        holding = self._holding(market, bidder)
+        holding.no_locked -= sold
+        holding.yes += qty - sold
+        bidder.credit(collateral, (payout - price) * sold - price * (qty - sold) - bid_fee)
+        minted = qty - sold
+        # the ask sells YES shares for `price` or buys NO for payout - price
+        sold = self._release_fill(asker, ask, qty)
+        holding_ask = self._holding(market, asker)
+        holding_ask.yes_locked -= sold
+        holding_ask.no += qty - sold
+        asker.credit(collateral, price * sold - (payout - price) * (qty - sold) - ask_fee)
+        market.escrow += payout * (minted - sold)
+        self._merge_sets(market, bidder, holding)
+        self._merge_sets(market, asker, holding_ask)
+        self.fees.collect(
+            config.market_id, collateral, bid_fee + ask_fee, config.deployer_share_bps
+        )
+        return (bid_fee, ask_fee) if maker is bid else (ask_fee, bid_fee)
+
+    def _holding(self, market: Market, account: Account) -> Holding:
+        holding = market.holders.get(account.account_id)
+        if holding is None:
+            holding = market.holders[account.account_id] = Holding()
+            account.holdings[market.config.market_id] = holding
+        return holding
+
+    def _merge_sets(self, market: Market, account: Account, holding: Holding) -> None:
+        """A YES and a NO share of the same market are worth exactly one payout:
+        holding both turns them back into collateral."""
+        sets = min(holding.yes, holding.no)
+        if sets:
+            holding.yes -= sets
+            holding.no -= sets
+            amount = sets * market.config.payout
+            market.escrow -= amount
+            account.credit(self.collateral, amount)
+        if holding.is_empty():
+            del market.holders[account.account_id]
+            del account.holdings[market.config.market_id]
+
+    # ------------------------------------------------------------------ perps
+
+    def _position(self, market: Market, account: Account) -> Position:
+        market_id = market.config.market_id
+        position = account.positions.get(market_id)
+        if position is None:
+            position = account.positions[market_id] = Position(account.account_id, market_id)
+            market.positions[account.account_id] = position
+        return position
+
+    def _refresh_position(self, market: Market, account: Account, position: Position) -> None:
+        """Re-cache the position's PnL and margins at mark into the account's totals."""
+        mark = market.mark
+        size = position.size
+        upnl = size * mark - position.entry
+        im, mm = margin_at(abs(size) * mark, market.config.margin_tiers)
+        account.upnl += upnl - position.upnl
+        account.im += im - position.im
+        account.mm += mm - position.mm
+        position.upnl, position.im, position.mm = upnl, im, mm
+        if not size:
+            del account.positions[position.market]
+            del market.positions[position.account]
+
+    def _oracle_price(self, cmd: OraclePrice, events: list[Event]) -> None:
+        market = self.markets.get(cmd.market)
+        if market is None or market.config.kind is not PERP or cmd.price <= 0:
+            reason = Reason.UNKNOWN_MARKET if market is None else Reason.BAD_PRICE
+            events.append(Rejected("OraclePrice", reason, 0, cmd.market))
+            return
+        market.mark = cmd.price
+        events.append(MarkPriceSet(cmd.market, cmd.price))
+        accounts = self.accounts
+        for account_id, position in list(market.positions.items()):
+            self._refresh_position(market, accounts[account_id], position)
+        for account_id in list(market.positions):
+            account = accounts[account_id]
+            if account.positions and account.equity(self.collateral) < account.mm:
+                self._liquidate(account, events)
+
+    def _apply_funding(self, market: Market, events: list[Event]) -> None:
+        config = market.config
+        book = market.book
+        best_bid, best_ask = book.best_bid(), book.best_ask()
+        mark = market.mark
+        if not mark or best_bid is None or best_ask is None or not market.positions:
+            return
+        rate = funding_rate_ppm((best_bid + best_ask) // 2, mark, config.funding_cap_ppm)
+        if not rate:
+            return
+        paid = received = 0
+        collateral = self.collateral
+        for account_id, position in market.positions.items():
+            amount = funding_payment(position.size, mark, rate)
+            account = self.accounts[account_id]
+            account.free[collateral] -= amount
+            position.funding -= amount
+            if amount > 0:
+                paid += amount
+            else:
+                received -= amount
+        # payers round up and receivers down: the difference goes to the insurance fund
+        self.insurance += paid - received
+        events.append(FundingApplied(config.market_id, rate, mark, paid, received))
+
+    def _liquidate(self, account: Account, events: list[Event]) -> None:
+        """Close an account whose equity fell below maintenance margin.
+
+        Its orders are cancelled, each position is closed into the book within the
+        market's band around mark, what the book cannot take is deleveraged against the
+        most profitable opposite positions at mark, the liquidation fee goes to the
+        insurance fund, and a negative balance left is covered by the insurance fund and
+        then taken from the unrealised profit of the most profitable opposite positions.
+        """
+        collateral = self.collateral
+        equity, maintenance = account.equity(collateral), account.mm
+        for order in list(account.orders.values()):
+            self._drop_order(order, Reason.LIQUIDATION, events)
+        fee = 0
+        touched = sorted(account.positions)
+        for market_id in touched:
+            market = self.markets[market_id]
+            position = account.positions[market_id]
+            config = market.config
+            size = position.size
+            band = config.price_band_bps or config.market_order_band_bps
+            mark = market.mark
+            is_bid = size < 0
+            limit = mark * (BPS + band) // BPS if is_bid else -(-mark * (BPS - band) // BPS)
+            taker = Order(0, account.account_id, market_id, is_bid, limit, abs(size))
+            taker.reserve_asset = collateral
+            before = abs(size)
+            self._execute(market, account, taker, False, events)
+            closed = before - abs(position.size)
+            fee += closed * mark * config.liquidation_fee_bps // BPS
+            if position.size:
+                self._deleverage(market, account, position, events)
+        free = account.free.get(collateral, 0)
+        fee = min(fee, max(free, 0))
+        account.free[collateral] = free - fee
+        self.insurance += fee
+        used, bad_debt = self._cover_deficit(account, touched)
+        events.append(Liquidated(account.account_id, equity, maintenance, fee, used, bad_debt))
+
+    def _adl_ranking(self, market: Market, long_side: bool, exclude: int) -> list[Position]:
+        """Positions on one side, most profitable first (ties: lower account id)."""
+        candidates = [
+            position
+            for account_id, position in market.positions.items()
+            if account_id != exclude and (position.size > 0) is long_side
+        ]
+        candidates.sort(key=lambda position: (-position.upnl, position.account))
+        return candidates
+
+    def _deleverage(
+        self, market: Market, account: Account, position: Position, events: list[Event]
+    ) -> None:
+        """Close what is left of `position` against the most profitable opposite
+        positions, at mark."""
+        mark = market.mark
+        market_id = market.config.market_id
+        collateral = self.collateral
+        for other in self._adl_ranking(market, position.size < 0, account.account_id):
+            if not position.size:
+                break
+            qty = min(abs(position.size), abs(other.size))
+            signed = qty if position.size < 0 else -qty
+            counterparty = self.accounts[other.account]
+            for acct, pos, trade in ((account, position, signed), (counterparty, other, -signed)):
+                realised = pos.apply_fill(trade, mark)
+                acct.free[collateral] = acct.free.get(collateral, 0) + realised
+                market.pool -= realised
+                self._refresh_position(market, acct, pos)
+            events.append(Deleveraged(account.account_id, other.account, market_id, -signed, mark))
+
+    def _cover_deficit(self, account: Account, market_ids: list[str]) -> tuple[int, int]:
+        """Bring a negative collateral balance of an account without positions back to 0:
+        first from the insurance fund, then from the unrealised profit of the most
+        profitable positions in `market_ids` (raising their entry: auto-deleveraging of
+        profit). Returns (insurance used, bad debt nobody could cover)."""
+        collateral = self.collateral
+        free = account.free.get(collateral, 0)
+        if free >= 0 or account.positions:
+            return 0, 0
+        deficit = -free
+        used = min(deficit, self.insurance)
+        self.insurance -= used
+        deficit -= used
+        for market_id in market_ids:
+            market = self.markets[market_id]
+            ranked = self._adl_ranking(market, True, 0) + self._adl_ranking(market, False, 0)
+            ranked.sort(key=lambda position: (-position.upnl, position.account))
+            for other in ranked:
+                if not deficit or other.upnl <= 0:
+                    break
+                take = min(deficit, other.upnl)
+                other.entry += take
+                market.pool -= take
+                self._refresh_position(market, self.accounts[other.account], other)
+                deficit -= take
+        self.bad_debt += deficit
+        account.free[collateral] = 0
+        return used, deficit
+
+    # ------------------------------------------------------------------ money in and out
+
+    def _deposit(self, cmd: Deposit, events: list[Event]) -> None:
+        reason = self._request_reason("deposit:" + cmd.external_id, cmd.amount, cmd.asset)
+        if reason is not None:
+            events.append(Rejected("Deposit", reason, cmd.account))
+            return
+        account = self._account(cmd.account)
+        account.credit(cmd.asset, cmd.amount)
+        self.inflow[cmd.asset] = self.inflow.get(cmd.asset, 0) + cmd.amount
+        events.append(BalanceMoved("deposit", cmd.account, cmd.asset, cmd.amount, cmd.external_id))
+
+    def _withdraw(self, cmd: Withdraw, events: list[Event]) -> None:
+        reason = self._outgoing_reason(
+            "withdraw:" + cmd.external_id, cmd.account, cmd.asset, cmd.amount
+        )
+        if reason is not None:
+            events.append(Rejected("Withdraw", reason, cmd.account))
+            return
+        self._debit_out(cmd.account, cmd.asset, cmd.amount)
+        events.append(
+            BalanceMoved("withdraw", cmd.account, cmd.asset, -cmd.amount, cmd.external_id)
+        )
+
+    def _transfer_out(self, cmd: TransferOut, events: list[Event]) -> None:
+        reason = self._outgoing_reason(
+            "transfer_out:" + cmd.transfer_id, cmd.account, cmd.asset, cmd.amount
+        )
+        if reason is Reason.DUPLICATE_EXTERNAL_ID:
+            reason = Reason.DUPLICATE_TRANSFER_ID
+        if reason is not None:
+            events.append(Rejected("TransferOut", reason, cmd.account))
+            return
+        self._debit_out(cmd.account, cmd.asset, cmd.amount)
+        events.append(
+            BalanceMoved("transfer_out", cmd.account, cmd.asset, -cmd.amount, cmd.transfer_id)
+        )
+
+    def _transfer_in(self, cmd: TransferIn, events: list[Event]) -> None:
+        reason = self._request_reason("transfer_in:" + cmd.transfer_id, cmd.amount, cmd.asset)
+        if reason is not None:
+            if reason is Reason.DUPLICATE_EXTERNAL_ID:
+                reason = Reason.DUPLICATE_TRANSFER_ID
+            events.append(Rejected("TransferIn", reason, cmd.account))
+            return
+        self._account(cmd.account).credit(cmd.asset, cmd.amount)
+        self.inflow[cmd.asset] = self.inflow.get(cmd.asset, 0) + cmd.amount
+        events.append(
+            BalanceMoved("transfer_in", cmd.account, cmd.asset, cmd.amount, cmd.transfer_id)
+        )
+
+    def _fund_insurance(self, cmd: FundInsurance, events: list[Event]) -> None:
+        reason = self._request_reason("insurance:" + cmd.external_id, cmd.amount, self.collateral)
+        if reason is not None:
+            events.append(Rejected("FundInsurance", reason))
+            return
+        self.insurance += cmd.amount
+        self.inflow[self.collateral] = self.inflow.get(self.collateral, 0) + cmd.amount
+        events.append(BalanceMoved("insurance", 0, self.collateral, cmd.amount, cmd.external_id))
+
+    def _request_reason(self, request_id: str, amount: int, asset: str) -> Reason | None:
+        """Check, then record, an idempotency key of a money movement."""
+        if amount <= 0 or not asset:
+            return Reason.BAD_AMOUNT
+        if request_id in self.request_ids:
+            return Reason.DUPLICATE_EXTERNAL_ID
+        self.request_ids.add(request_id)
+        return None
+
+    def _outgoing_reason(
+        self, request_id: str, account_id: int, asset: str, amount: int
+    ) -> Reason | None:
+        if amount <= 0 or not asset:
+            return Reason.BAD_AMOUNT
+        if request_id in self.request_ids:
+            return Reason.DUPLICATE_EXTERNAL_ID
+        account = self.accounts.get(account_id)
+        if account is None:
+            return Reason.UNKNOWN_ACCOUNT
+        if amount > self._available(account, asset):
+            return Reason.INSUFFICIENT_BALANCE
+        self.request_ids.add(request_id)
+        return None
+
+    def _debit_out(self, account_id: int, asset: str, amount: int) -> None:
+        self.accounts[account_id].credit(asset, -amount)
+        self.outflow[asset] = self.outflow.get(asset, 0) + amount
+
+    def _account(self, account_id: int) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            account = self.accounts[account_id] = Account(account_id)
+        return account
+
+    # ------------------------------------------------------------------ market control
+
+    def _market_ids(self, market_id: str) -> list[str] | None:
+        """The binary markets a market id names: itself, or a categorical's outcomes."""
+        children = self.categorical.get(market_id)
+        if children is not None:
+            return list(children)
+        return [market_id] if market_id in self.markets else None
+
+    def _add_market(self, cmd: AddMarket, events: list[Event]) -> None:
+        config = cmd.config
+        reason = config.validate()
+        if reason is None and config.kind is not SPOT and config.quote_asset != self.collateral:
+            reason = Reason.BAD_MARKET_CONFIG
+        if reason is None and self._market_ids(config.market_id) is not None:
+            reason = Reason.MARKET_EXISTS
+        if reason is not None:
+            events.append(Rejected("AddMarket", reason, 0, config.market_id))
+            return
+        if config.outcomes:
+            children = tuple(f"{config.market_id}:{name}" for name in config.outcomes)
+            self.categorical[config.market_id] = children
+            for child_id in children:
+                self._open_market(_binary_of(config, child_id))
+        else:
+            self._open_market(config)
+        events.append(MarketChanged(config.market_id, "added", str(LIVE)))
+
+    def _open_market(self, config: MarketConfig) -> None:
+        market = self.markets[config.market_id] = Market(config)
+        if config.kind is PERP:
+            interval = config.funding_interval_ms
+            market.next_funding_ts = (self.now // interval + 1) * interval
+            heappush(self.timers, (market.next_funding_ts, TIMER_FUNDING, 0, config.market_id))
+        if config.kind is PREDICTION and config.close_ts:
+            heappush(self.timers, (config.close_ts, TIMER_CLOSE, 0, config.market_id))
+
+    def _update_market(self, cmd: UpdateMarket, events: list[Event]) -> None:
+        config = cmd.config
+        market_ids = self._market_ids(config.market_id)
+        reason = config.validate()
+        if market_ids is None:
+            reason = Reason.UNKNOWN_MARKET
+        elif reason is None:
+            current = self.markets[market_ids[0]].config
+            if (
+                current.kind is not config.kind
+                or current.quote_asset != config.quote_asset
+                or current.base_asset != config.base_asset
+                or current.payout != config.payout
+                or tuple(config.outcomes) != tuple(self._outcomes_of(config.market_id))
+            ):
+                reason = Reason.BAD_MARKET_CONFIG
+        if reason is not None or market_ids is None:
+            events.append(
+                Rejected("UpdateMarket", reason or Reason.UNKNOWN_MARKET, 0, config.market_id)
+            )
+            return
+        for market_id in market_ids:
+            market = self.markets[market_id]
+            new = _binary_of(config, market_id) if config.outcomes else config
+            if new.close_ts != market.config.close_ts and new.close_ts:
+                heappush(self.timers, (new.close_ts, TIMER_CLOSE, 0, market_id))
+            market.config = new
+        events.append(
+            MarketChanged(config.market_id, "updated", str(self.markets[market_ids[0]].status))
+        )
+
+    def _outcomes_of(self, market_id: str) -> tuple[str, ...]:
+        children = self.categorical.get(market_id, ())
+        return tuple(child.split(":", 1)[1] for child in children)
+
+    def _change_status(
+        self,
+        command: str,
+        market_id: str,
+        allowed_from: tuple[MarketStatus, ...],
+        to: MarketStatus,
+        events: list[Event],
+    ) -> list[Market] | None:
+        market_ids = self._market_ids(market_id)
+        if market_ids is None:
+            events.append(Rejected(command, Reason.UNKNOWN_MARKET, 0, market_id))
+            return None
+        markets = [self.markets[child] for child in market_ids]
+        if any(market.status not in allowed_from for market in markets):
+            events.append(Rejected(command, Reason.BAD_MARKET_STATE, 0, market_id))
+            return None
+        for market in markets:
+            market.status = to
+        events.append(MarketChanged(market_id, command, str(to)))
+        return markets
+
+    def _halt(self, cmd: HaltMarket, events: list[Event]) -> None:
+        self._change_status("halt", cmd.market, (LIVE,), HALTED, events)
+
+    def _resume(self, cmd: ResumeMarket, events: list[Event]) -> None:
+        self._change_status("resume", cmd.market, (HALTED,), LIVE, events)
+
+    def _close(self, cmd: CloseMarket, events: list[Event]) -> None:
+        markets = self._change_status("close", cmd.market, (LIVE, HALTED), CLOSED, events)
+        for market in markets or ():
+            self._stop_trading(market, events)
+
+    def _stop_trading(self, market: Market, events: list[Event]) -> None:
+        for order in list(market.book.orders()):
+            self._drop_order(order, Reason.MARKET_STOPPED, events)
+
+    def _settle_market(self, cmd: SettleMarket, events: list[Event]) -> None:
+        market_ids = self._market_ids(cmd.market)
+        if market_ids is None:
+            events.append(Rejected("SettleMarket", Reason.UNKNOWN_MARKET, 0, cmd.market))
+            return
+        markets = [self.markets[market_id] for market_id in market_ids]
+        first = markets[0]
+        reason = None
+        if any(market.status is not CLOSED for market in markets):
+            reason = Reason.BAD_MARKET_STATE
+        elif first.config.kind is PREDICTION:
+            if not first.resolution:
+                reason = Reason.RESOLUTION_NOT_PROPOSED
+            elif self.now < first.resolution_ts + first.config.dispute_window_ms:
+                reason = Reason.DISPUTE_WINDOW_OPEN
+        elif first.config.kind is PERP and cmd.price <= 0:
+            reason = Reason.BAD_PRICE
+        if reason is not None:
+            events.append(Rejected("SettleMarket", reason, 0, cmd.market))
+            return
+        for market in markets:
+            if market.config.kind is PERP:
+                self._settle_perp_market(market, cmd.price, events)
+            elif market.config.kind is PREDICTION:
+                self._pay_out(market, events)
+            market.status = SETTLED
+        events.append(MarketChanged(cmd.market, "settle", str(SETTLED)))
+
+    def _settle_perp_market(self, market: Market, price: int, events: list[Event]) -> None:
+        """Close every position at the settlement price."""
+        market.mark = price
+        collateral = self.collateral
+        market_id = market.config.market_id
+        for account_id, position in list(market.positions.items()):
+            account = self.accounts[account_id]
+            realised = position.apply_fill(-position.size, price)
+            account.free[collateral] = account.free.get(collateral, 0) + realised
+            market.pool -= realised
+            self._refresh_position(market, account, position)
+            events.append(Payout(account_id, market_id, realised))
+        for account_id in sorted(self.accounts):
+            self._cover_deficit(self.accounts[account_id], [])
+
+    def _pay_out(self, market: Market, events: list[Event]) -> None:
+        """Pay one payout per winning share; a void market pays half per share."""
+        payout = market.config.payout
+        resolution = market.resolution
+        market_id = market.config.market_id
+        for account_id, holding in list(market.holders.items()):
+            yes = holding.yes + holding.yes_locked
+            no = holding.no + holding.no_locked
+            if resolution == Outcome.YES:
+                amount = yes * payout
+            elif resolution == Outcome.NO:
+                amount = no * payout
+            else:
+                amount = (yes + no) * (payout // 2)
+            market.escrow -= amount
+            account = self.accounts[account_id]
+            account.credit(self.collateral, amount)
+            del market.holders[account_id]
+            del account.holdings[market_id]
+            events.append(Payout(account_id, market_id, amount))
+
+    def _propose_resolution(self, cmd: ProposeResolution, events: list[Event]) -> None:
+        market_ids = self._market_ids(cmd.market)
+        reason = None
+        if market_ids is None:
+            reason = Reason.UNKNOWN_MARKET
+        else:
+            markets = [self.markets[market_id] for market_id in market_ids]
+            if markets[0].config.kind is not PREDICTION:
+                reason = Reason.BAD_MARKET_STATE
+            elif any(market.status is not CLOSED for market in markets):
+                reason = Reason.BAD_MARKET_STATE
+            elif cmd.market in self.categorical:
+                if cmd.outcome != Outcome.VOID and cmd.outcome not in self._outcomes_of(cmd.market):
+                    reason = Reason.BAD_OUTCOME
+            elif cmd.outcome not in (Outcome.YES, Outcome.NO, Outcome.VOID):
+                reason = Reason.BAD_OUTCOME
+        if reason is not None or market_ids is None:
+            events.append(
+                Rejected("ProposeResolution", reason or Reason.UNKNOWN_MARKET, 0, cmd.market)
+            )
+            return
+        for market_id in market_ids:
+            market = self.markets[market_id]
+            if cmd.market in self.categorical and cmd.outcome != Outcome.VOID:
+                won = market_id == f"{cmd.market}:{cmd.outcome}"
+                market.resolution = Outcome.YES if won else Outcome.NO
+            else:
+                market.resolution = cmd.outcome
+            market.resolution_ts = self.now
+        window = self.markets[market_ids[0]].config.dispute_window_ms
+        events.append(ResolutionProposed(cmd.market, cmd.outcome, self.now + window))
+
+    def _dispute_resolution(self, cmd: DisputeResolution, events: list[Event]) -> None:
+        market_ids = self._market_ids(cmd.market)
+        reason = None
+        if market_ids is None:
+            reason = Reason.UNKNOWN_MARKET
+        else:
+            first = self.markets[market_ids[0]]
+            if not first.resolution or first.status is not CLOSED:
+                reason = Reason.RESOLUTION_NOT_PROPOSED
+            elif self.now >= first.resolution_ts + first.config.dispute_window_ms:
+                reason = Reason.DISPUTE_WINDOW_OVER
+        if reason is not None or market_ids is None:
+            events.append(
+                Rejected("DisputeResolution", reason or Reason.UNKNOWN_MARKET, 0, cmd.market)
+            )
+            return
+        outcome = ""
+        for market_id in market_ids:
+            market = self.markets[market_id]
+            outcome = market.resolution
+            market.resolution = ""
+            market.resolution_ts = 0
+        events.append(ResolutionDisputed(cmd.market, outcome))
+
+    # ------------------------------------------------------------------ time
+
+    def _advance_time(self, cmd: AdvanceTime, events: list[Event]) -> None:
+        """Time already moved in `apply`; nothing else to do."""
+
+    def _fire_timers(self, events: list[Event]) -> None:
+        timers = self.timers
+        now = self.now
+        while timers and timers[0][0] <= now:
+            due, kind, order_id, market_id = heappop(timers)
+            if kind == TIMER_EXPIRY:
+                order = self.orders.get(order_id)
+                if order is not None and order.expiry_ts == due:
+                    self._drop_order(order, Reason.EXPIRED, events)
+            elif kind == TIMER_CLOSE:
+                market = self.markets[market_id]
+                if market.config.close_ts == due and market.status in (LIVE, HALTED):
+                    market.status = CLOSED
+                    self._stop_trading(market, events)
+                    events.append(MarketChanged(market_id, "close", str(CLOSED)))
+            else:
+                market = self.markets[market_id]
+                if market.next_funding_ts == due and market.status is not SETTLED:
+                    self._apply_funding(market, events)
+                    interval = market.config.funding_interval_ms
+                    market.next_funding_ts = (now // interval + 1) * interval
+                    heappush(timers, (market.next_funding_ts, TIMER_FUNDING, 0, market_id))
+
+
+def _binary_of(config: MarketConfig, market_id: str) -> MarketConfig:
+    """The config of one outcome of a categorical market."""
+    from dataclasses import replace
+
+    return replace(config, market_id=market_id, outcomes=())

@@ -1,0 +1,72 @@
+"""Perpetual positions: average entry, realised PnL, margin tiers and funding."""
+
+from engine.core.markets import BPS, PPM, MarginTier
+
+
+class Position:
+    """A signed position (`size` > 0 long). `entry` is the signed entry notional, so
+    the average entry price is entry / size; keeping the notional rather than the price
+    keeps every integer exact. `upnl`, `im` and `mm` cache this position's share of its
+    account's totals at the current mark."""
+
+    __slots__ = ("account", "market", "size", "entry", "realised", "funding", "upnl", "im", "mm")
+
+    def __init__(self, account: int, market: str) -> None:
+        self.account = account
+        self.market = market
+        self.size = 0
+        self.entry = 0
+        self.realised = 0
+        self.funding = 0
+        self.upnl = 0
+        self.im = 0
+        self.mm = 0
+
+    def apply_fill(self, qty: int, price: int) -> int:
+        """Trade `qty` (signed, > 0 buys) at `price`; return the PnL realised.
+
+        Closing q of size s removes entry * q / s of the entry notional (rounded toward
+        zero), so realised - entry moves by exactly the cash of the fill: summed over all
+        accounts, realised PnL equals the entry notional still open.
+        """
+        size = self.size
+        if size == 0 or (size > 0) == (qty > 0):
+            self.size = size + qty
+            self.entry += qty * price
+            return 0
+        closing = min(abs(qty), abs(size))
+        entry = self.entry
+        removed = entry * closing // abs(size) if entry >= 0 else -(-entry * closing // abs(size))
+        signed_closing = closing if qty > 0 else -closing
+        realised = -signed_closing * price - removed
+        self.entry = entry - removed
+        self.size = size + signed_closing
+        rest = qty - signed_closing
+        if rest:
+            self.size += rest
+            self.entry += rest * price
+        self.realised += realised
+        return realised
+
+
+def margin_at(notional: int, tiers: tuple[MarginTier, ...]) -> tuple[int, int]:
+    """(initial, maintenance) margin of a position with this absolute notional."""
+    tier = tiers[-1]
+    for candidate in tiers:
+        if notional <= candidate.max_notional:
+            tier = candidate
+            break
+    return -(-notional * tier.im_bps // BPS), -(-notional * tier.mm_bps // BPS)
+
+
+def funding_rate_ppm(book_mid: int, index: int, cap_ppm: int) -> int:
+    """Premium of the book over the index, capped either way."""
+    premium = (book_mid - index) * PPM // index
+    return max(-cap_ppm, min(cap_ppm, premium))
+
+
+def funding_payment(size: int, mark: int, rate_ppm: int) -> int:
+    """What a position pays (> 0) or receives (< 0) at one funding time. Payers round up
+    and receivers down; the engine sends the difference to the insurance fund."""
+    amount = size * mark * rate_ppm
+    return -(-amount // PPM) if amount > 0 else amount // PPM
