@@ -1,0 +1,59 @@
+# Two commands for a new user: `make demo` (embedded default) and `make test` (the whole suite
+# against the machine's real PostgreSQL and Redis). Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo serve test lint types pytest check-services bench-core install install-dev chromium clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.runtime node_modules/.installed
+install-dev: $(VENV)/.dev node_modules/.installed
+
+# Browser tests drive Debian's chromium; install it when it is missing.
+chromium:
+	@command -v $(CHROMIUM) >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+demo: export DJANGO_SETTINGS_MODULE = xip_portal.settings.local
+demo: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+	@echo "Serving the Exchange OS portal on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+test: export DJANGO_SETTINGS_MODULE = xip_portal.settings.test
+test: install-dev chromium
+	$(PY) manage.py check_services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup
+
+bench-core: install-dev
+	$(PY) bench/engine_core.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 private_media

@@ -1,0 +1,1 @@
+"""The asset and market registry (see the XIP and registry issue)."""

@@ -1,0 +1,137 @@
+"""One application error with a stable code, mapped here, and only here, to API responses
+(JSON `{code, message, fields}`) and to pages (a message and the status)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A refusal the user can act on. `code` is stable (clients branch on it), `message` is
+    for people, `fields` maps an input field to what is wrong with it."""
+
+    code = "invalid_request"
+    http_status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if http_status is not None:
+            self.http_status = http_status
+        self.fields = fields or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "fields": self.fields}
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    http_status = 404
+
+
+class PermissionDenied(ApplicationError):
+    code = "permission_denied"
+    http_status = 403
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+    http_status = 409
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(
+    code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    return {"code": code, "message": message, "fields": fields or {}}
+
+
+def _drf_fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(name): [str(item) for item in (value if isinstance(value, list) else [value])]
+            for name, value in detail.items()
+        }
+    return {"non_field_errors": [str(item) for item in detail]} if isinstance(detail, list) else {}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error an API client sees has the same shape."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.http_status)
+    if isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if not isinstance(exc, drf_exceptions.APIException):
+        return response
+    if isinstance(exc, drf_exceptions.ValidationError):
+        fields = _drf_fields(exc.detail)
+        message = "The request has invalid fields: " + ", ".join(sorted(fields)) + "."
+        response.data = error_body("invalid", message, fields)
+    else:
+        detail = exc.detail
+        message = str(detail.get("detail", detail) if isinstance(detail, dict) else detail)
+        response.data = error_body(exc.default_code, message)
+    return response
+
+
+class ApplicationErrorMiddleware:
+    """Pages: an ApplicationError that escapes a view becomes the error page with its
+    message and status (forms catch it earlier to show errors beside the fields)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, ApplicationError):
+            return None
+        if is_api_request(request):
+            return JsonResponse(exc.as_dict(), status=exc.http_status)
+        return render(
+            request,
+            "error.html",
+            {"title": "That did not work", "message": exc.message, "code": exc.code},
+            status=exc.http_status,
+        )
+
+
+def form_add_application_error(form: Any, exc: ApplicationError) -> None:
+    """Shows an ApplicationError on a Django form: each field's problem beside the field,
+    the rest at the top of the form."""
+    for name, messages in exc.fields.items():
+        for message in messages:
+            form.add_error(name if name in form.fields else None, message)
+    if not exc.fields:
+        form.add_error(None, exc.message)

@@ -1,0 +1,142 @@
+"""Roles: every user is a trader; institution members act for their institution; staff
+roles (XIP editor, KYC admin, risk-group operator, site admin) are assignments, optionally
+scoped to one risk group, and are usable only once two-factor authentication is set up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from .errors import PermissionDenied
+from .models import RoleAssignment, StaffRole, User
+
+if TYPE_CHECKING:
+    from governance.models import RiskGroup
+
+# Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
+STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
+TWO_FACTOR_SETUP_URL = "mfa_activate_totp"
+
+
+def acting_user(request: HttpRequest | Request) -> User:
+    """The signed-in user behind a request that has passed authentication."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Log in first.", code="not_authenticated", http_status=401)
+    return user
+
+
+def staff_roles(user: Any) -> set[StaffRole]:
+    """The staff roles a user holds in any scope (cached on the user for the request)."""
+    if not user.is_authenticated:
+        return set()
+    cached: set[StaffRole] | None = getattr(user, "_staff_roles", None)
+    if cached is None:
+        cached = {StaffRole(role) for role in user.role_assignments.values_list("role", flat=True)}
+        if user.is_superuser:
+            cached.add(StaffRole.SITE_ADMIN)
+        user._staff_roles = cached
+    return cached
+
+
+def has_role(user: Any, role: StaffRole, risk_group: RiskGroup | None = None) -> bool:
+    """Whether the user holds `role` in some scope or, given a risk group, in that group
+    (an unscoped assignment counts in every group; site admins hold every role)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    assignments = RoleAssignment.objects.filter(user=user, role=role)
+    if risk_group is not None:
+        assignments = assignments.filter(Q(risk_group__isnull=True) | Q(risk_group=risk_group))
+    return assignments.exists()
+
+
+def is_staff_user(user: Any) -> bool:
+    return bool(staff_roles(user)) or bool(getattr(user, "is_staff", False))
+
+
+def needs_two_factor(user: Any) -> bool:
+    """A staff user who has not set up two-factor authentication yet."""
+    return is_staff_user(user) and not is_mfa_enabled(user)
+
+
+def two_factor_setup_redirect(request: HttpRequest) -> HttpResponse:
+    messages.warning(
+        request,
+        "Staff pages need two-factor authentication. Set up an authenticator app to continue.",
+    )
+    return redirect(TWO_FACTOR_SETUP_URL)
+
+
+class StaffTwoFactorMiddleware:
+    """Sends staff users without two-factor from any staff page to the set-up page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(STAFF_PATH_PREFIXES) and needs_two_factor(request.user):
+            return two_factor_setup_redirect(request)
+        return self.get_response(request)
+
+
+def staff_role_required(*roles: StaffRole) -> Callable[[Callable[..., HttpResponse]], Any]:
+    """Decorates a staff page: anonymous users log in, users without one of `roles` are
+    refused, staff without two-factor are sent to set it up."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            held = staff_roles(request.user)
+            allowed = held if not roles else held & {*roles, StaffRole.SITE_ADMIN}
+            if not allowed:
+                who = " or ".join(role.label for role in roles) if roles else "staff"
+                raise PermissionDenied(f"This page is for {who}.", code="role_required")
+            if needs_two_factor(request.user):
+                return two_factor_setup_redirect(request)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class HasStaffRoleWithTwoFactor(BasePermission):
+    """API permission for staff endpoints: a staff role and two-factor set up."""
+
+    message = "This endpoint is for staff with two-factor authentication set up."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not is_staff_user(request.user):
+            return False
+        if not is_mfa_enabled(request.user):
+            raise PermissionDenied(
+                "Set up two-factor authentication before using staff endpoints.",
+                code="two_factor_required",
+            )
+        return True
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """Template context: the roles to show in the navigation."""
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_roles": [], "nav_is_staff": False}
+    labels = ["Trader"]
+    if isinstance(user, User) and user.institution_memberships.exists():
+        labels.append("Institution member")
+    labels += [role.label for role in StaffRole if role in staff_roles(user)]
+    return {"nav_roles": labels, "nav_is_staff": is_staff_user(user)}

@@ -1,0 +1,141 @@
+"""Writes for the portal's own objects: institutions, their members, staff roles and API
+tokens. Each service validates, writes in one transaction and audits."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+from rest_framework.authtoken.models import Token
+
+from governance.models import RiskGroup
+
+from .audit import audit_record
+from .errors import ApplicationError, Conflict, PermissionDenied
+from .models import Institution, InstitutionMembership, RoleAssignment, StaffRole, User
+
+
+def institution_create(*, actor: User, name: str, website: str = "") -> Institution:
+    """Creates an institution with `actor` as its first administrator."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give the institution a name.", fields={"name": ["Required."]})
+    slug = slugify(name)[:80]
+    if not slug:
+        raise ApplicationError(
+            "The name needs at least one letter or digit.", fields={"name": ["No letters."]}
+        )
+    if (
+        Institution.objects.filter(slug=slug).exists()
+        or Institution.objects.filter(name__iexact=name).exists()
+    ):
+        raise Conflict(
+            f"An institution named {name!r} already exists.",
+            code="institution_exists",
+            fields={"name": ["Already taken."]},
+        )
+    with transaction.atomic():
+        institution = Institution.objects.create(name=name, slug=slug, website=website)
+        InstitutionMembership.objects.create(
+            institution=institution, user=actor, role=InstitutionMembership.Role.ADMIN
+        )
+        audit_record(
+            actor=actor,
+            action="institution.create",
+            obj=institution,
+            new={"name": name, "website": website, "admin": actor.email},
+        )
+    return institution
+
+
+def institution_member_add(
+    *,
+    actor: User,
+    institution: Institution,
+    email: str,
+    role: str = InstitutionMembership.Role.MEMBER,
+) -> InstitutionMembership:
+    """Adds a registered user to an institution. Only its administrators may."""
+    if not InstitutionMembership.objects.filter(
+        institution=institution, user=actor, role=InstitutionMembership.Role.ADMIN
+    ).exists():
+        raise PermissionDenied("Only the institution's administrators can add members.")
+    if role not in InstitutionMembership.Role.values:
+        raise ApplicationError(f"Unknown role {role!r}.", fields={"role": ["Unknown role."]})
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        raise ApplicationError(
+            f"No user has the address {email!r}; ask them to sign up first.",
+            code="user_not_found",
+            fields={"email": ["No account with this address."]},
+        )
+    try:
+        with transaction.atomic():
+            membership = InstitutionMembership.objects.create(
+                institution=institution, user=user, role=role
+            )
+            audit_record(
+                actor=actor,
+                action="institution.member_add",
+                obj=institution,
+                new={"member": user.email, "role": role},
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"{user.email} is already a member of {institution.name}.",
+            code="already_member",
+            fields={"email": ["Already a member."]},
+        ) from None
+    return membership
+
+
+def role_grant(
+    *,
+    actor: User | None,
+    user: User,
+    role: StaffRole,
+    risk_group: RiskGroup | None = None,
+    reason: str,
+) -> RoleAssignment:
+    """Gives `user` a staff role, in one risk group or (None) in all. Idempotent."""
+    with transaction.atomic():
+        assignment, created = RoleAssignment.objects.get_or_create(
+            user=user, role=role, risk_group=risk_group, defaults={"granted_by": actor}
+        )
+        if created:
+            audit_record(
+                actor=actor,
+                action="role.grant",
+                obj=user,
+                new={"role": role, "risk_group": str(risk_group) if risk_group else None},
+                reason=reason,
+            )
+    return assignment
+
+
+def role_revoke(*, actor: User | None, assignment: RoleAssignment, reason: str) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="role.revoke",
+            obj=assignment.user,
+            old={"role": assignment.role, "risk_group": str(assignment.risk_group or "") or None},
+            reason=reason,
+        )
+        assignment.delete()
+
+
+def api_token_rotate(*, user: User) -> Token:
+    """Replaces the user's API token with a new one (the old one stops working at once)."""
+    with transaction.atomic():
+        had_token = Token.objects.filter(user=user).delete()[0] > 0
+        token = Token.objects.create(user=user)
+        audit_record(
+            actor=user, action="api_token.rotate" if had_token else "api_token.create", obj=user
+        )
+    return token
+
+
+def api_token_revoke(*, user: User) -> None:
+    with transaction.atomic():
+        if Token.objects.filter(user=user).delete()[0]:
+            audit_record(actor=user, action="api_token.revoke", obj=user)

@@ -1,0 +1,15 @@
+"""The embedded default behind `make demo`: SQLite, Celery in-process, embedded chain."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "insecure-local-demo-key-only-for-make-demo-never-deploy")
+os.environ.setdefault("DATABASE_URL", "sqlite:///db.sqlite3")
+
+from .base import *  # noqa: E402,F403
+from .base import env  # noqa: E402
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = "memory://"

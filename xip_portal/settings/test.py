@@ -1,0 +1,24 @@
+"""The test suite: the machine's real PostgreSQL and Redis, real Celery (never eager)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "insecure-test-key-used-only-by-the-test-suite")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+from .base import *  # noqa: E402,F403
+from .base import BASE_DIR, DATABASES, env  # noqa: E402
+
+DATABASES["default"]["TEST"] = {"NAME": "test_xip_portal"}
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = BASE_DIR / "private_media" / "test"
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min"},
+}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

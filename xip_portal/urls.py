@@ -1,0 +1,41 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from . import api, views
+
+# The admin logs in through allauth, so two-factor applies to it as to every staff page.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "Exchange OS portal administration"
+
+api_v1 = [
+    path("me/", api.MeApi.as_view(), name="api_me"),
+    path("institutions/", api.InstitutionListApi.as_view(), name="api_institutions"),
+    path(
+        "institutions/<slug:slug>/members/",
+        api.InstitutionMemberApi.as_view(),
+        name="api_institution_members",
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("account/api-token/", views.api_token, name="api_token"),
+    path("account/api-token/change/", views.api_token_action, name="api_token_action"),
+    path("institutions/", views.institution_list, name="institution_list"),
+    path("institutions/new/", views.institution_new, name="institution_new"),
+    path("institutions/<slug:slug>/", views.institution_detail, name="institution_detail"),
+    path("staff/", views.staff_dashboard, name="staff_dashboard"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+]
+
+handler400 = "xip_portal.views.bad_request"
+handler403 = "xip_portal.views.permission_denied"
+handler404 = "xip_portal.views.page_not_found"
+handler500 = "xip_portal.views.server_error"

@@ -1,0 +1,145 @@
+"""Portal pages: home, health, the staff dashboard, institutions and API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
+
+from .errors import ApplicationError, error_body, form_add_application_error, is_api_request
+from .forms import InstitutionForm, InstitutionMemberForm
+from .health import PROBES
+from .models import AuditEntry, Institution, InstitutionMembership
+from .roles import acting_user, staff_role_required, staff_roles
+from .services import api_token_revoke, api_token_rotate, institution_create, institution_member_add
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    results = [probe() for probe in PROBES]
+    failing = [result.name for result in results if not result.ok]
+    body = {
+        "status": "ok" if not failing else "unavailable",
+        "failing": failing,
+        "checks": {result.name: {"ok": result.ok, "detail": result.detail} for result in results},
+    }
+    return JsonResponse(body, status=200 if not failing else 503)
+
+
+@staff_role_required()
+def staff_dashboard(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    assignments = user.role_assignments.select_related("risk_group")
+    recent = AuditEntry.objects.select_related("actor")[:20]
+    return render(
+        request,
+        "staff/dashboard.html",
+        {"assignments": assignments, "roles": staff_roles(user), "recent": recent},
+    )
+
+
+@login_required
+def institution_list(request: HttpRequest) -> HttpResponse:
+    memberships = InstitutionMembership.objects.filter(user=acting_user(request)).select_related(
+        "institution"
+    )
+    return render(request, "institutions/list.html", {"memberships": memberships})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def institution_new(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    form = InstitutionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            institution = institution_create(actor=user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+        else:
+            messages.success(request, f"{institution.name} is created; you are its administrator.")
+            return redirect("institution_detail", slug=institution.slug)
+    status = 400 if form.errors else 200
+    return render(request, "institutions/new.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def institution_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    user = acting_user(request)
+    institution = get_object_or_404(Institution, slug=slug, members=user)
+    form = InstitutionMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = institution_member_add(
+                actor=user, institution=institution, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+        else:
+            messages.success(request, f"{membership.user.email} is now a member.")
+            return redirect("institution_detail", slug=institution.slug)
+    members = institution.institutionmembership_set.select_related("user")
+    is_admin = members.filter(user=user, role=InstitutionMembership.Role.ADMIN).exists()
+    return render(
+        request,
+        "institutions/detail.html",
+        {"institution": institution, "members": members, "form": form, "is_admin": is_admin},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@never_cache
+def api_token(request: HttpRequest) -> HttpResponse:
+    token = Token.objects.filter(user=acting_user(request)).first()
+    return render(request, "account/api_token.html", {"token": token})
+
+
+@login_required
+@require_POST
+def api_token_action(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if request.POST.get("action") == "revoke":
+        api_token_revoke(user=user)
+        messages.success(request, "Your API token is revoked.")
+    else:
+        api_token_rotate(user=user)
+        messages.success(request, "A new API token is ready; the old one no longer works.")
+    return redirect("api_token")
+
+
+def _error_response(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    if is_api_request(request):
+        return JsonResponse(error_body(code, message), status=status)
+    context = {"title": message, "message": "", "code": code}
+    return render(request, "error.html", context, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_response(request, 400, "bad_request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_response(request, 403, "permission_denied", "You may not see this page.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_response(request, 404, "not_found", "There is nothing here.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Rendered without the request context: the failure may be the database itself."""
+    if is_api_request(request):
+        message = "Something went wrong on our side; it has been logged."
+        return JsonResponse(error_body("server_error", message), status=500)
+    return HttpResponse(render_to_string("500.html"), status=500)
