@@ -17,6 +17,8 @@ api_v1 = [
         api.InstitutionMemberApi.as_view(),
         name="api_institution_members",
     ),
+    path("", include("governance.api_urls")),
+    path("", include("markets.api_urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("institutions/new/", views.institution_new, name="institution_new"),
     path("institutions/<slug:slug>/", views.institution_detail, name="institution_detail"),
     path("staff/", views.staff_dashboard, name="staff_dashboard"),
+    path("", include("governance.urls")),
+    path("", include("markets.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -1,6 +1,8 @@
-"""Seeds the demo: one user of each role, an institution and the risk groups. Idempotent:
-a second run finds what is there and changes nothing."""
+"""Seeds the demo: one user of each role and the house institution here, then each app's
+own demo data (`<app>.demo.seed_demo_data`). Idempotent: a second run reuses what is there."""
 
+from importlib import import_module
+from importlib.util import find_spec
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -8,7 +10,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from governance.models import RiskGroup
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.services import role_grant
 
@@ -20,24 +21,23 @@ DEMO_USERS: list[tuple[str, str, StaffRole | None]] = [
     ("operator@demo.exchange-os.test", "Demo risk-group operator", StaffRole.RISK_GROUP_OPERATOR),
     ("admin@demo.exchange-os.test", "Demo site admin", StaffRole.SITE_ADMIN),
 ]
+HOUSE_INSTITUTION = "exchange-os-house"
+# Apps whose `demo.seed_demo_data(stdout)` runs after the users exist, in this order.
+DEMO_APPS = ["governance", "markets", "engine"]
+
+
+def demo_user(email: str) -> User:
+    return User.objects.get(email=email)
 
 
 class Command(BaseCommand):
-    help = "Creates the demo users, institution and risk groups (safe to run again)."
+    help = "Creates the demo users, institutions, risk groups and markets (safe to run again)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.DEMO_PASSWORD
         with transaction.atomic():
             house, _ = Institution.objects.get_or_create(
-                slug="exchange-os-house", defaults={"name": "Exchange OS House"}
-            )
-            RiskGroup.objects.get_or_create(
-                slug="regulated-main",
-                defaults={"name": "Regulated Main", "kind": RiskGroup.Kind.KYC_REGULATED},
-            )
-            RiskGroup.objects.get_or_create(
-                slug="open-markets",
-                defaults={"name": "Open Markets", "kind": RiskGroup.Kind.PERMISSIONLESS},
+                slug=HOUSE_INSTITUTION, defaults={"name": "Exchange OS House"}
             )
             for email, name, role in DEMO_USERS:
                 user = self._user(email, name, password, superuser=role == StaffRole.SITE_ADMIN)
@@ -49,9 +49,12 @@ class Command(BaseCommand):
                         user=user,
                         defaults={"role": InstitutionMembership.Role.ADMIN},
                     )
+            for app in DEMO_APPS:
+                if find_spec(f"{app}.demo") is not None:
+                    import_module(f"{app}.demo").seed_demo_data(self.stdout)
         self.stdout.write(f"Demo logins (password for all: {password})")
         for email, name, role in DEMO_USERS:
-            note = " (set up two-factor on first staff page)" if role else ""
+            note = " (sets up two-factor at the first staff page)" if role else ""
             self.stdout.write(f"  {name:<26} {email}{note}")
 
     def _user(self, email: str, name: str, password: str, *, superuser: bool) -> User:
