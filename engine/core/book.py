@@ -190,14 +190,13 @@ class Book:
         account: int,
         stp: SelfTradePrevention,
         fills: list[tuple[Order, int]],
-        stp_cancelled: list[Order],
     ) -> tuple[int, bool]:
         """Take up to `qty` from the opposite side at prices no worse than `limit`.
 
-        Appends (maker, size) to `fills` (a maker whose size is now 0 has left the book)
-        and the taker account's own resting orders removed by self-trade prevention to
-        `stp_cancelled`. Returns the unfilled size and whether self-trade prevention
-        stopped the taker.
+        Appends, in the order they happen, (maker, size) to `fills` for each fill (a
+        maker whose size is now 0 has left the book) and (order, 0) for each of the
+        taker account's own resting orders that self-trade prevention took off the book.
+        Returns the unfilled size and whether self-trade prevention stopped the taker.
         """
         if taker_is_bid:
             levels, keys, sign = self.asks, self.ask_keys, -1
@@ -215,7 +214,7 @@ class Book:
                         return qty, True
                     nxt = maker.next
                     self.remove(maker)
-                    stp_cancelled.append(maker)
+                    fills.append((maker, 0))
                     if stp is CANCEL_BOTH:
                         return qty, True
                     maker = nxt

@@ -443,29 +443,30 @@ class Engine:
         return None
 
     def _execute(
-        self, market: Market, account: Account, order: Order, rests: bool, events: list[Event]
+        self,
+        market: Market,
+        account: Account,
+        order: Order,
+        rests: bool,
+        events: list[Event],
+        is_new: bool = True,
     ) -> None:
         """Match `order` as taker, settle its fills, then rest or cancel what is left."""
         fills: list[tuple[Order, int]] = []
-        stp_cancelled: list[Order] = []
         remaining, stopped = market.book.match(
-            order.is_bid,
-            order.price,
-            order.size,
-            order.account,
-            order.stp,
-            fills,
-            stp_cancelled,
+            order.is_bid, order.price, order.size, order.account, order.stp, fills
         )
-        for maker in stp_cancelled:
-            self._drop_order(maker, Reason.SELF_TRADE_PREVENTED, events, in_book=False)
         if fills:
             settle = self._settlers[market.config.kind]
             market_id = market.config.market_id
             taker_is_bid = order.is_bid
             for maker, qty in fills:
+                if not qty:
+                    self._drop_order(maker, Reason.SELF_TRADE_PREVENTED, events, in_book=False)
+                    continue
                 maker_fee, taker_fee = settle(market, maker, order, qty)
                 order.size -= qty
+                market.last_price = maker.price
                 events.append(
                     Fill(
                         market_id,
@@ -482,7 +483,6 @@ class Engine:
                 )
                 if not maker.size:
                     self._forget_order(maker)
-            market.last_price = fills[-1][0].price
         if remaining:
             if rests and not stopped:
                 market.book.add(order)
@@ -491,7 +491,7 @@ class Engine:
                 account.orders[order_id] = order
                 if order.client_order_id:
                     account.client_ids[order.client_order_id] = order_id
-                if order.expiry_ts:
+                if order.expiry_ts and is_new:
                     heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
             else:
                 reason = Reason.SELF_TRADE_PREVENTED if stopped else Reason.IOC_REMAINDER
@@ -582,11 +582,11 @@ class Engine:
         self._forget_order(order)
         unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
         self._resize_reservation(account, order, unit, shares, new_size)
-        order.price = new_price
+        order.price, order.size = new_price, new_size
         events.append(
             OrderAmended(order.order_id, order.account, order.market, trader_price, new_size, False)
         )
-        self._execute(market, account, order, True, events)
+        self._execute(market, account, order, True, events, is_new=False)
 
     def _amend_reason(
         self,
@@ -627,7 +627,8 @@ class Engine:
     def _resize_reservation(
         self, account: Account, order: Order, unit: int, shares: int, size: int
     ) -> None:
-        """Move the order's locks to (`unit` per unit not covered by `shares`, `size`)."""
+        """Move the order's locks to `unit` per unit of `size` not covered by `shares`;
+        the caller then sets the order's size."""
         delta = unit * (size - shares) - order.reserved()
         if delta:
             account.lock(order.reserve_asset, delta)
@@ -643,7 +644,6 @@ class Engine:
             self._merge_sets(self.markets[order.market], account, holding)
         order.unit_reserve = unit
         order.reserved_shares = shares
-        order.size = size
 
     def _cancel(self, cmd: CancelOrder, events: list[Event]) -> None:
         account = self.accounts.get(cmd.account)
@@ -868,9 +868,9 @@ class Engine:
 
         Its orders are cancelled, each position is closed into the book within the
         market's band around mark, what the book cannot take is deleveraged against the
-        most profitable opposite positions at mark, the liquidation fee goes to the
-        insurance fund, and a negative balance left is covered by the insurance fund and
-        then taken from the unrealised profit of the most profitable opposite positions.
+        most profitable opposite positions (`_deleverage`), the liquidation fee goes to
+        the insurance fund, and a negative balance left is covered by the insurance fund
+        and then taken from the unrealised profit of the most profitable positions.
         """
         collateral = self.collateral
         equity, maintenance = account.equity(collateral), account.mm
@@ -916,22 +916,30 @@ class Engine:
         self, market: Market, account: Account, position: Position, events: list[Event]
     ) -> None:
         """Close what is left of `position` against the most profitable opposite
-        positions, at mark."""
-        mark = market.mark
-        market_id = market.config.market_id
+        positions: at mark, or, when closing at mark would leave a loss the insurance
+        fund cannot cover, at the bankruptcy price (where the account's equity is 0), so
+        the counterparties give up the profit that pays for it."""
         collateral = self.collateral
-        for other in self._adl_ranking(market, position.size < 0, account.account_id):
+        price = market.mark
+        size = position.size
+        rest = account.free.get(collateral, 0) + account.upnl - position.upnl
+        at_mark = rest + position.upnl
+        if at_mark < 0 and self.insurance < -at_mark:
+            owed = position.entry - rest
+            price = max(-(-owed // size) if size > 0 else owed // size, 1)
+        market_id = market.config.market_id
+        for other in self._adl_ranking(market, size < 0, account.account_id):
             if not position.size:
                 break
             qty = min(abs(position.size), abs(other.size))
             signed = qty if position.size < 0 else -qty
             counterparty = self.accounts[other.account]
             for acct, pos, trade in ((account, position, signed), (counterparty, other, -signed)):
-                realised = pos.apply_fill(trade, mark)
+                realised = pos.apply_fill(trade, price)
                 acct.free[collateral] = acct.free.get(collateral, 0) + realised
                 market.pool -= realised
                 self._refresh_position(market, acct, pos)
-            events.append(Deleveraged(account.account_id, other.account, market_id, -signed, mark))
+            events.append(Deleveraged(account.account_id, other.account, market_id, -signed, price))
 
     def _cover_deficit(self, account: Account, market_ids: list[str]) -> tuple[int, int]:
         """Bring a negative collateral balance of an account without positions back to 0:
