@@ -824,9 +824,15 @@ class Engine:
 
     def _oracle_price(self, cmd: OraclePrice, events: list[Event]) -> None:
         market = self.markets.get(cmd.market)
-        if market is None or market.config.kind is not PERP or cmd.price <= 0:
-            reason = Reason.UNKNOWN_MARKET if market is None else Reason.BAD_PRICE
-            events.append(Rejected("OraclePrice", reason, 0, cmd.market))
+        reason = None
+        if market is None or market.config.kind is not PERP:
+            reason = Reason.UNKNOWN_MARKET
+        elif market.status is SETTLED:
+            reason = Reason.BAD_MARKET_STATE
+        elif cmd.price <= 0:
+            reason = Reason.BAD_PRICE
+        if reason is not None or market is None:
+            events.append(Rejected("OraclePrice", reason or Reason.UNKNOWN_MARKET, 0, cmd.market))
             return
         market.mark = cmd.price
         events.append(MarkPriceSet(cmd.market, cmd.price))

@@ -72,6 +72,8 @@ class MarketConfig:
 
     def validate(self) -> Reason | None:
         """Return why the config is unusable, or None."""
+        if not isinstance(self.kind, MarketKind):
+            return Reason.BAD_MARKET_CONFIG
         if not self.market_id or ":" in self.market_id or not self.quote_asset:
             return Reason.BAD_MARKET_CONFIG
         if self.tick_size <= 0 or self.lot_size <= 0 or self.min_size <= 0:

@@ -119,6 +119,6 @@ def configs() -> dict[str, MarketConfig]:
     return {"spot": SPOT, "perp": PERP, "binary": BINARY, "world_cup": WORLD_CUP}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def checked_engine() -> type[CheckedEngine]:
     return CheckedEngine

@@ -148,7 +148,10 @@ def test_without_book_or_fund_the_most_profitable_opposite_positions_are_delever
     events = perp.apply(OraclePrice(M, 850, ts=2))
     deleveraged = [e for e in events if isinstance(e, Deleveraged)]
     # account 1 is bankrupt below 900: the shorts close against it at that price
-    assert [(e.counterparty, e.size, e.price) for e in deleveraged] == [(2, 600, 900), (3, 400, 900)]
+    assert [(e.counterparty, e.size, e.price) for e in deleveraged] == [
+        (2, 600, 900),
+        (3, 400, 900),
+    ]
     liquidated = next(e for e in events if isinstance(e, Liquidated))
     assert (liquidated.insurance_used, liquidated.bad_debt) == (0, 0)
     assert perp.accounts[1].free["USDC"] == 0

@@ -1,0 +1,201 @@
+"""state_hash, snapshot/restore, replay from a snapshot, and the command codec."""
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.core import (
+    AddMarket,
+    AdvanceTime,
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    Command,
+    Deposit,
+    Engine,
+    FundInsurance,
+    MarginTier,
+    MarketConfig,
+    MarketKind,
+    OraclePrice,
+    OrderType,
+    Outcome,
+    PlaceOrder,
+    ProposeResolution,
+    SelfTradePrevention,
+    SettleMarket,
+    Side,
+    SnapshotError,
+    TimeInForce,
+    Withdraw,
+    command_from_dict,
+    command_to_dict,
+    event_to_dict,
+)
+
+
+def test_restore_gives_back_the_same_state(spot):
+    spot.apply(PlaceOrder(1, "BTC-USDC", Side.SELL, 10, price=1000, client_order_id="x"))
+    spot.apply(PlaceOrder(2, "BTC-USDC", Side.BUY, 20, price=990, tif=TimeInForce.GTD, expiry_ts=9))
+    restored = Engine.restore(spot.snapshot())
+    assert restored.state_hash() == spot.state_hash()
+    restored.check_invariants()
+    # and both carry on identically, expiry timers included
+    for engine in (spot, restored):
+        engine.apply(AdvanceTime(10))
+    assert restored.state_hash() == spot.state_hash()
+
+
+def test_the_hash_changes_with_the_state(spot):
+    before = spot.state_hash()
+    spot.apply(Deposit(1, "USDC", 1, "one-more"))
+    assert spot.state_hash() != before
+
+
+def test_a_snapshot_is_versioned_json_and_nothing_else_loads():
+    data = json.loads(Engine("g").snapshot())
+    assert data["version"] == 1
+    for bad in (b"\x80\x04K\x01.", b"[]", b'{"format": "other"}'):
+        with pytest.raises(SnapshotError):
+            Engine.restore(bad)
+    data["version"] = 99
+    with pytest.raises(SnapshotError):
+        Engine.restore(json.dumps(data).encode())
+
+
+def test_commands_round_trip_through_plain_json(configs):
+    commands = [
+        AddMarket(configs["perp"]),
+        AddMarket(configs["world_cup"]),
+        PlaceOrder(1, "WC26:ARG", Side.SELL, 5, price=10, outcome=Outcome.NO, ts=3),
+        AmendOrder(1, 4, price=20),
+        ProposeResolution("WC26", "ARG"),
+        Withdraw(1, "USDC", 5, "w"),
+    ]
+    for command in commands:
+        text = json.dumps(command_to_dict(command))
+        assert command_from_dict(json.loads(text)) == command
+
+
+def test_events_are_plain_dicts(spot):
+    events = spot.apply(PlaceOrder(1, "BTC-USDC", Side.SELL, 5, price=1000))
+    assert (
+        json.loads(json.dumps([event_to_dict(e) for e in events]))[0]["reason"] == "below_min_size"
+    )
+
+
+# ------------------------------------------------------------------ random mixed streams
+
+MARKETS = [
+    MarketConfig(
+        "S",
+        MarketKind.SPOT,
+        "USDC",
+        base_asset="ETH",
+        maker_fee_bps=-1,
+        taker_fee_bps=7,
+        deployer_share_bps=3_000,
+    ),
+    MarketConfig(
+        "P",
+        MarketKind.PERP,
+        "USDC",
+        margin_tiers=(MarginTier(50_000, 1_000, 500), MarginTier(10**9, 2_000, 1_000)),
+        funding_interval_ms=50,
+        funding_cap_ppm=500,
+        liquidation_fee_bps=50,
+        taker_fee_bps=5,
+    ),
+    MarketConfig(
+        "Q",
+        MarketKind.PREDICTION,
+        "USDC",
+        payout=100,
+        close_ts=400,
+        dispute_window_ms=20,
+        taker_fee_bps=20,
+        maker_fee_bps=5,
+        deployer_share_bps=5_000,
+    ),
+]
+
+
+def mixed_stream(seed: int, length: int) -> list[Command]:
+    rng = random.Random(seed)
+    commands: list[Command] = [AddMarket(config) for config in MARKETS]
+    commands.append(FundInsurance(2_000, "seed"))
+    for account in range(1, 6):
+        commands.append(Deposit(account, "USDC", rng.randint(2_000, 40_000), f"u{account}"))
+        commands.append(Deposit(account, "ETH", rng.randint(0, 200), f"e{account}"))
+    commands.append(OraclePrice("P", 100))
+    ts = 0
+    placed = 0
+    for _ in range(length):
+        ts += rng.randint(0, 3)
+        roll = rng.random()
+        account = rng.randint(1, 5)
+        market = rng.choice("SPQ")
+        if roll < 0.55:
+            placed += 1
+            price = rng.randint(1, 99) if market == "Q" else rng.randint(85, 115)
+            commands.append(
+                PlaceOrder(
+                    account,
+                    market,
+                    rng.choice((Side.BUY, Side.SELL)),
+                    rng.randint(1, 60),
+                    price=price,
+                    ts=ts,
+                    order_type=OrderType.MARKET if rng.random() < 0.05 else OrderType.LIMIT,
+                    tif=rng.choice([TimeInForce.GTC] * 4 + list(TimeInForce)),
+                    expiry_ts=ts + rng.randint(1, 30),
+                    post_only=rng.random() < 0.1,
+                    reduce_only=market == "P" and rng.random() < 0.1,
+                    stp=rng.choice(list(SelfTradePrevention)),
+                    outcome=rng.choice((Outcome.YES, Outcome.NO)),
+                )
+            )
+        elif roll < 0.7:
+            commands.append(
+                AmendOrder(
+                    account,
+                    rng.randint(1, placed + 1),
+                    price=rng.choice((0, rng.randint(85, 99))),
+                    size=rng.choice((0, rng.randint(1, 40))),
+                    ts=ts,
+                )
+            )
+        elif roll < 0.8:
+            commands.append(CancelOrder(account, rng.randint(1, placed + 1), ts=ts))
+        elif roll < 0.83:
+            commands.append(CancelAll(account, rng.choice(("", market)), ts=ts))
+        elif roll < 0.93:
+            commands.append(OraclePrice("P", rng.randint(70, 130), ts=ts))
+        elif roll < 0.96:
+            commands.append(Withdraw(account, "USDC", rng.randint(1, 5_000), f"w{ts}", ts=ts))
+        else:
+            commands.append(AdvanceTime(ts + rng.randint(1, 40)))
+            ts += 40
+    commands.append(AdvanceTime(ts + 500))
+    commands.append(ProposeResolution("Q", rng.choice(("yes", "no", "void"))))
+    commands.append(AdvanceTime(ts + 600))
+    commands.append(SettleMarket("Q"))
+    return commands
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), cut=st.integers(0, 300))
+def test_replaying_from_a_snapshot_reproduces_events_and_hash(seed, cut, checked_engine):
+    commands = mixed_stream(seed, 300)
+    original = checked_engine("rg", "USDC")
+    for command in commands[:cut]:
+        original.apply(command)
+    restored = Engine.restore(original.snapshot())
+    assert restored.state_hash() == original.state_hash()
+    for command in commands[cut:]:
+        assert restored.apply(command) == original.apply(command)
+    restored.check_invariants()
+    assert restored.state_hash() == original.state_hash()
