@@ -1,1 +1,166 @@
-"""The asset and market registry (see the XIP and registry issue)."""
+"""The asset and market registry: what trades where, under which rules (the spec and its
+config hash), and the market's approval state with its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from xip_portal.models import TimeStampedModel
+
+
+class Asset(TimeStampedModel):
+    """A unit that markets quote, settle or trade in (USDC, BTC, ...)."""
+
+    symbol = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=120)
+    decimals = models.PositiveSmallIntegerField(
+        default=6, help_text="Minor units per unit: 10^decimals (USDC: 6)."
+    )
+
+    class Meta:
+        ordering = ["symbol"]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+class MarketStatus(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    SCHEDULED = "scheduled", "Scheduled"
+    LIVE = "live", "Live"
+    HALTED = "halted", "Halted"
+    CLOSED = "closed", "Closed"
+    SETTLED = "settled", "Settled"
+    DELISTED = "delisted", "Delisted"
+
+
+# The one table of allowed market status changes. Delisting (by a Final delisting XIP) is
+# possible until the market has closed; a closed market settles.
+MARKET_TRANSITIONS: dict[str, frozenset[str]] = {
+    MarketStatus.APPROVED: frozenset({MarketStatus.SCHEDULED, MarketStatus.DELISTED}),
+    MarketStatus.SCHEDULED: frozenset({MarketStatus.LIVE, MarketStatus.DELISTED}),
+    MarketStatus.LIVE: frozenset({MarketStatus.HALTED, MarketStatus.CLOSED, MarketStatus.DELISTED}),
+    MarketStatus.HALTED: frozenset({MarketStatus.LIVE, MarketStatus.CLOSED, MarketStatus.DELISTED}),
+    MarketStatus.CLOSED: frozenset({MarketStatus.SETTLED}),
+    MarketStatus.SETTLED: frozenset(),
+    MarketStatus.DELISTED: frozenset(),
+}
+
+
+def market_transition_allowed(from_status: str, to_status: str) -> bool:
+    return to_status in MARKET_TRANSITIONS.get(from_status, frozenset())
+
+
+class MarketType(models.TextChoices):
+    SPOT = "spot", "Spot"
+    PERP = "perp", "Perpetual"
+    PREDICTION = "prediction", "Prediction"
+
+
+class Market(TimeStampedModel):
+    """A listed market. `spec` is the plain-JSON market spec of its Final XIP (Decimals as
+    strings) with later parameter changes applied; `config_hash` is keccak-256 of the spec's
+    RFC 8785 canonical JSON, the value the on-chain registry holds."""
+
+    symbol = models.CharField(max_length=40, unique=True)
+    market_type = models.CharField(max_length=16, choices=MarketType.choices)
+    risk_group = models.ForeignKey(
+        "governance.RiskGroup", on_delete=models.PROTECT, related_name="markets"
+    )
+    xip = models.OneToOneField(
+        "governance.Proposal",
+        on_delete=models.PROTECT,
+        related_name="listed_market",
+        help_text="The Final market XIP that listed this market (one market per XIP).",
+    )
+    deployer = models.ForeignKey(
+        "xip_portal.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deployed_markets",
+    )
+    base_asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    quote_asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    spec = models.JSONField()
+    config_hash = models.CharField(max_length=66)
+    status = models.CharField(
+        max_length=16, choices=MarketStatus.choices, default=MarketStatus.APPROVED
+    )
+    launch_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["symbol"]
+        indexes = [models.Index(fields=["status", "market_type"])]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+    @property
+    def title(self) -> str:
+        return str(self.spec.get("title") or self.symbol)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return list(self.spec.get("outcomes") or [])
+
+    def can_move_to(self, status: str) -> bool:
+        return market_transition_allowed(self.status, status)
+
+    def can_halt(self) -> bool:
+        return self.can_move_to(MarketStatus.HALTED)
+
+    def can_resume(self) -> bool:
+        return self.status == MarketStatus.HALTED
+
+
+class MarketStatusChange(models.Model):
+    """One entry of a market's status history (the audit log has the same, with request ids)."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=MarketStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=MarketStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.from_status or '-'} → {self.to_status}"
+
+
+class MarketChange(TimeStampedModel):
+    """A change a Final parameter or delisting XIP decided, applied at its effective time
+    (enactment time; wind-down time) by the scheduled task."""
+
+    class Kind(models.TextChoices):
+        PARAMETERS = "parameters", "Parameter change"
+        DELISTING = "delisting", "Delisting"
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="changes")
+    xip = models.OneToOneField(
+        "governance.Proposal", on_delete=models.PROTECT, related_name="market_change"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    changes = models.JSONField(default=dict, blank=True)
+    effective_at = models.DateTimeField()
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["effective_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.market} at {self.effective_at:%Y-%m-%d %H:%M}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "changes": self.changes, "effective_at": self.effective_at}

@@ -1,0 +1,305 @@
+"""Registry services: listing a market from its Final XIP (idempotent), the market's status
+moves (MARKET_TRANSITIONS), and the scheduled work (launches, prediction close times,
+parameter changes at their enactment time, delistings at their wind-down time)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from governance.proposal_specs import spec_time
+from xip_portal.audit import audit_record
+from xip_portal.errors import ApplicationError, Conflict, PermissionDenied
+from xip_portal.models import StaffRole, User
+from xip_portal.roles import has_role
+
+from .config_hash import config_hash
+from .models import (
+    Asset,
+    Market,
+    MarketChange,
+    MarketStatus,
+    MarketStatusChange,
+    market_transition_allowed,
+)
+
+if TYPE_CHECKING:
+    from governance.models import Proposal
+
+
+class MarketTransitionError(Conflict):
+    code = "illegal_transition"
+
+
+def market_transition_check(market: Market, to_status: str) -> None:
+    if not market_transition_allowed(market.status, to_status):
+        raise MarketTransitionError(
+            f"{market.symbol} can not go from {MarketStatus(market.status).label} to "
+            f"{MarketStatus(to_status).label}.",
+            fields={"status": [f"{market.status} -> {to_status} is not allowed."]},
+        )
+
+
+def _locked(market: Market) -> Market:
+    return (
+        Market.objects.select_for_update(of=("self",))
+        .select_related("risk_group")
+        .get(pk=market.pk)
+    )
+
+
+def _status_set(
+    market: Market,
+    to_status: str,
+    *,
+    actor: User | None,
+    reason: str,
+    now: datetime,
+    launch_at: datetime | None = None,
+) -> None:
+    """Moves a locked market (inside the caller's transaction), with history and audit."""
+    market_transition_check(market, to_status)
+    from_status = market.status
+    market.status = to_status
+    market.status_reason = reason
+    if launch_at is not None:
+        market.launch_at = launch_at
+    market.save()
+    MarketStatusChange.objects.create(
+        market=market,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        created_at=now,
+    )
+    audit_record(
+        actor=actor,
+        action=f"market.{to_status}",
+        obj=market,
+        old={"status": from_status},
+        new={"status": to_status, **({"launch_at": launch_at} if launch_at else {})},
+        reason=reason,
+    )
+
+
+def market_list_from_xip(*, proposal: Proposal, now: datetime | None = None) -> Market:
+    """Lists the market of a Final market XIP: creates it approved (and scheduled, if the
+    spec names a launch time) with its config hash. Idempotent: a retried call returns the
+    market already listed for this XIP; the one-to-one on `xip` refuses a second row even
+    under a race."""
+    from governance.models import ProposalStatus, ProposalType
+
+    now = now or timezone.now()
+    existing = Market.objects.filter(xip=proposal).first()
+    if existing is not None:
+        return existing
+    if proposal.proposal_type != ProposalType.MARKET or proposal.status != ProposalStatus.FINAL:
+        raise ApplicationError(
+            f"{proposal.label} is not a Final market XIP.", code="not_a_final_market_xip"
+        )
+    spec: dict[str, Any] = dict(proposal.spec)
+    assets = {asset.symbol: asset for asset in Asset.objects.all()}
+    try:
+        with transaction.atomic():
+            market = Market.objects.create(
+                symbol=spec["symbol"],
+                market_type=spec["market_type"],
+                risk_group=proposal.risk_group,
+                xip=proposal,
+                deployer=proposal.institution,
+                base_asset=assets.get(spec.get("base_asset") or ""),
+                quote_asset=assets[spec["quote_asset"]],
+                spec=spec,
+                config_hash=config_hash(spec),
+            )
+            MarketStatusChange.objects.create(
+                market=market,
+                to_status=MarketStatus.APPROVED,
+                reason=f"Listed by {proposal.label}",
+                created_at=now,
+            )
+            audit_record(
+                actor=None,
+                action="market.list",
+                obj=market,
+                new={"xip": proposal.label, "config_hash": market.config_hash},
+                reason=f"{proposal.label} is Final",
+            )
+            if spec.get("launch_time"):
+                _status_set(
+                    market,
+                    MarketStatus.SCHEDULED,
+                    actor=None,
+                    reason="launch time from the XIP",
+                    now=now,
+                    launch_at=spec_time(spec["launch_time"]),
+                )
+    except IntegrityError:
+        # Listed meanwhile by a concurrent run for the same XIP.
+        listed = Market.objects.filter(xip=proposal).first()
+        if listed is None:
+            raise Conflict(
+                f"The symbol {spec['symbol']} is already taken.", code="symbol_taken"
+            ) from None
+        return listed
+    return market
+
+
+def market_change_schedule_from_xip(*, proposal: Proposal) -> MarketChange:
+    """Records what a Final parameter or delisting XIP changes, and when. Idempotent."""
+    from governance.models import ProposalType
+
+    existing = MarketChange.objects.filter(xip=proposal).first()
+    if existing is not None:
+        return existing
+    market = Market.objects.get(symbol=proposal.spec["market"])
+    if proposal.proposal_type == ProposalType.PARAMETER_CHANGE:
+        kind, changes = MarketChange.Kind.PARAMETERS, proposal.spec["changes"]
+        effective_at = spec_time(proposal.spec["enactment_time"])
+    else:
+        kind, changes = MarketChange.Kind.DELISTING, {}
+        effective_at = spec_time(proposal.spec["wind_down_time"])
+    change = MarketChange.objects.create(
+        market=market, xip=proposal, kind=kind, changes=changes, effective_at=effective_at
+    )
+    audit_record(
+        actor=None,
+        action=f"market.{kind}_scheduled",
+        obj=market,
+        new={"xip": proposal.label, "changes": changes, "effective_at": effective_at},
+        reason=f"{proposal.label} is Final",
+    )
+    return change
+
+
+# ---------------------------------------------------------------------------------------
+# Operator moves
+
+
+def _require_operator(actor: User, market: Market) -> None:
+    if not has_role(actor, StaffRole.RISK_GROUP_OPERATOR, market.risk_group):
+        raise PermissionDenied(
+            f"Only operators of {market.risk_group.name} can change {market.symbol}.",
+            code="role_required",
+        )
+
+
+OPERATOR_MOVES = {
+    "schedule": MarketStatus.SCHEDULED,
+    "launch": MarketStatus.LIVE,
+    "halt": MarketStatus.HALTED,
+    "resume": MarketStatus.LIVE,
+    "close": MarketStatus.CLOSED,
+    "settle": MarketStatus.SETTLED,
+}
+
+
+def market_status_change(
+    *,
+    actor: User,
+    market: Market,
+    move: str,
+    reason: str,
+    launch_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Market:
+    """An operator of the market's group moves it: schedule (needs a launch time), launch,
+    halt and resume (need a reason), close, settle. Delisting comes from a Final XIP only."""
+    now = now or timezone.now()
+    if move not in OPERATOR_MOVES:
+        raise ApplicationError(
+            f"Unknown move {move!r}; one of {', '.join(OPERATOR_MOVES)}.",
+            fields={"move": ["Unknown move."]},
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("Say why.", code="reason_required", fields={"reason": ["Required."]})
+    if move == "schedule" and launch_at is None:
+        raise ApplicationError(
+            "Give the launch time.", fields={"launch_at": ["Required to schedule."]}
+        )
+    with transaction.atomic():
+        market = _locked(market)
+        _require_operator(actor, market)
+        target = OPERATOR_MOVES[move]
+        if move == "resume" and market.status != MarketStatus.HALTED:
+            raise MarketTransitionError(f"{market.symbol} is not halted.")
+        if move == "launch" and market.status != MarketStatus.SCHEDULED:
+            raise MarketTransitionError(f"{market.symbol} is not scheduled.")
+        _status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
+    return market
+
+
+# ---------------------------------------------------------------------------------------
+# Scheduled work
+
+
+def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
+    """Launches scheduled markets whose time has come, closes prediction markets at their
+    close time, and applies due parameter changes and delistings. Each market in its own
+    transaction; safe to run twice."""
+    now = now or timezone.now()
+    done = {"launched": 0, "closed": 0, "changed": 0, "delisted": 0}
+    for pk in Market.objects.filter(status=MarketStatus.SCHEDULED, launch_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            market = Market.objects.select_for_update().get(pk=pk)
+            if market.status == MarketStatus.SCHEDULED:
+                _status_set(market, MarketStatus.LIVE, actor=None, reason="launch time", now=now)
+                done["launched"] += 1
+    predictions = Market.objects.filter(
+        market_type="prediction", status__in=[MarketStatus.LIVE, MarketStatus.HALTED]
+    )
+    for market_row in predictions.order_by("pk"):
+        close_time = market_row.spec.get("close_time")
+        if not close_time or spec_time(close_time) > now:
+            continue
+        with transaction.atomic():
+            market = _locked(market_row)
+            if market.can_move_to(MarketStatus.CLOSED):
+                _status_set(market, MarketStatus.CLOSED, actor=None, reason="close time", now=now)
+                done["closed"] += 1
+    due = MarketChange.objects.filter(applied_at__isnull=True, effective_at__lte=now)
+    for change_pk in due.order_by("effective_at", "pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            change = MarketChange.objects.select_for_update().get(pk=change_pk)
+            if change.applied_at is not None:
+                continue
+            market = _locked(change.market)
+            if change.kind == MarketChange.Kind.PARAMETERS:
+                _parameters_apply(market, change, now=now)
+                done["changed"] += 1
+            elif market.can_move_to(MarketStatus.DELISTED):
+                _status_set(
+                    market,
+                    MarketStatus.DELISTED,
+                    actor=None,
+                    reason=f"Delisted by {change.xip.label}: {change.xip.spec.get('reason', '')}",
+                    now=now,
+                )
+                done["delisted"] += 1
+            change.applied_at = now
+            change.save(update_fields=["applied_at", "updated_at"])
+    return done
+
+
+def _parameters_apply(market: Market, change: MarketChange, *, now: datetime) -> None:
+    old_spec = dict(market.spec)
+    new_spec = {**old_spec, **change.changes}
+    market.spec = new_spec
+    market.config_hash = config_hash(new_spec)
+    market.save(update_fields=["spec", "config_hash", "updated_at"])
+    audit_record(
+        actor=None,
+        action="market.parameters",
+        obj=market,
+        old={name: old_spec.get(name) for name in change.changes}
+        | {"config_hash": config_hash(old_spec)},
+        new={**change.changes, "config_hash": market.config_hash},
+        reason=f"{change.xip.label} enacted",
+    )
