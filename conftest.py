@@ -20,10 +20,11 @@ from xip_portal.models import StaffRole, User
 from xip_portal.services import role_grant
 
 
-def totp_code(secret: str) -> str:
-    """The authenticator app's current code for `secret`."""
+def totp_code_at(secret: str, *, step: int = 0) -> str:
+    """The authenticator app's code for `secret`, `step` periods from now (codes once used
+    are refused, so a second login in the same period takes the next step's code)."""
     counters = list(yield_hotp_counters_from_time())
-    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
+    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2] + step))
 
 
 def two_factor_enable(user: User) -> str:

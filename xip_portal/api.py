@@ -50,51 +50,54 @@ class MeApi(APIView):
         return Response(MeOutput(data).data)
 
 
-class InstitutionListApi(APIView):
-    class InputSerializer(serializers.Serializer[Any]):
-        name = serializers.CharField(max_length=200)
-        website = serializers.URLField(required=False, default="")
+class InstitutionCreateInput(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200)
+    website = serializers.URLField(required=False, default="")
 
+
+class InstitutionMemberInput(serializers.Serializer[Any]):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(
+        choices=InstitutionMembership.Role.choices, default=InstitutionMembership.Role.MEMBER
+    )
+
+
+class InstitutionMemberOutput(serializers.Serializer[InstitutionMembership]):
+    email = serializers.EmailField(source="user.email")
+    role = serializers.CharField()
+
+
+class InstitutionListApi(APIView):
     @extend_schema(responses=InstitutionOutput(many=True), summary="Institutions I belong to")
     def get(self, request: Request) -> Response:
         institutions = Institution.objects.filter(members=acting_user(request))
         return Response(InstitutionOutput(institutions, many=True).data)
 
     @extend_schema(
-        request=InputSerializer,
+        request=InstitutionCreateInput,
         responses={201: InstitutionOutput},
         summary="Create an institution (you become its administrator)",
     )
     def post(self, request: Request) -> Response:
         user = acting_user(request)
-        payload = self.InputSerializer(data=request.data)
+        payload = InstitutionCreateInput(data=request.data)
         payload.is_valid(raise_exception=True)
         institution = institution_create(actor=user, **payload.validated_data)
         return Response(InstitutionOutput(institution).data, status=status.HTTP_201_CREATED)
 
 
 class InstitutionMemberApi(APIView):
-    class InputSerializer(serializers.Serializer[Any]):
-        email = serializers.EmailField()
-        role = serializers.ChoiceField(
-            choices=InstitutionMembership.Role.choices, default=InstitutionMembership.Role.MEMBER
-        )
-
-    class OutputSerializer(serializers.Serializer[InstitutionMembership]):
-        email = serializers.EmailField(source="user.email")
-        role = serializers.CharField()
-
     @extend_schema(
-        request=InputSerializer,
-        responses={201: OutputSerializer},
+        request=InstitutionMemberInput,
+        responses={201: InstitutionMemberOutput},
         summary="Add a member to an institution (administrators only)",
     )
     def post(self, request: Request, slug: str) -> Response:
         user = acting_user(request)
         institution = get_object_or_404(Institution, slug=slug, members=user)
-        payload = self.InputSerializer(data=request.data)
+        payload = InstitutionMemberInput(data=request.data)
         payload.is_valid(raise_exception=True)
         membership = institution_member_add(
             actor=user, institution=institution, **payload.validated_data
         )
-        return Response(self.OutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(InstitutionMemberOutput(membership).data, status=status.HTTP_201_CREATED)

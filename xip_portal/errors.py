@@ -17,7 +17,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 class ApplicationError(Exception):
     """A refusal the user can act on. `code` is stable (clients branch on it), `message` is
-    for people, `fields` maps an input field to what is wrong with it."""
+    for people, `fields` maps an input field to what is wrong with it (`field=` names the
+    one field the message is about)."""
 
     code = "invalid_request"
     http_status = 400
@@ -27,6 +28,7 @@ class ApplicationError(Exception):
         message: str,
         *,
         code: str | None = None,
+        field: str | None = None,
         fields: dict[str, list[str]] | None = None,
         http_status: int | None = None,
     ) -> None:
@@ -36,7 +38,7 @@ class ApplicationError(Exception):
             self.code = code
         if http_status is not None:
             self.http_status = http_status
-        self.fields = fields or {}
+        self.fields = fields or ({field: [message]} if field else {})
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "fields": self.fields}
@@ -129,7 +131,10 @@ class ApplicationErrorMiddleware:
 
 def form_add_application_error(form: Any, exc: ApplicationError) -> None:
     """Shows an ApplicationError on a Django form: each field's problem beside the field,
-    the rest at the top of the form."""
+    the rest at the top of the form. Refusals (not logged in, not allowed, not found) are
+    not about the input: they propagate to the error page."""
+    if exc.http_status in (401, 403, 404):
+        raise exc
     for name, messages in exc.fields.items():
         for message in messages:
             form.add_error(name if name in form.fields else None, message)

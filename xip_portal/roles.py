@@ -132,8 +132,9 @@ class HasStaffRoleWithTwoFactor(BasePermission):
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """Template context: the roles to show in the navigation."""
-    user = request.user
-    if not user.is_authenticated:
+    # Errors raised before the authentication middleware leave the request without a user.
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {"nav_roles": [], "nav_is_staff": False}
     labels = ["Trader"]
     if isinstance(user, User) and user.institution_memberships.exists():

@@ -4,6 +4,7 @@ tokens. Each service validates, writes in one transaction and audits."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
@@ -18,20 +19,15 @@ def institution_create(*, actor: User, name: str, website: str = "") -> Institut
     """Creates an institution with `actor` as its first administrator."""
     name = name.strip()
     if not name:
-        raise ApplicationError("Give the institution a name.", fields={"name": ["Required."]})
+        raise ApplicationError("Give the institution a name.", field="name")
     slug = slugify(name)[:80]
     if not slug:
-        raise ApplicationError(
-            "The name needs at least one letter or digit.", fields={"name": ["No letters."]}
-        )
-    if (
-        Institution.objects.filter(slug=slug).exists()
-        or Institution.objects.filter(name__iexact=name).exists()
-    ):
+        raise ApplicationError("The name needs at least one letter or digit.", field="name")
+    if Institution.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
         raise Conflict(
             f"An institution named {name!r} already exists.",
             code="institution_exists",
-            fields={"name": ["Already taken."]},
+            field="name",
         )
     with transaction.atomic():
         institution = Institution.objects.create(name=name, slug=slug, website=website)
@@ -60,13 +56,13 @@ def institution_member_add(
     ).exists():
         raise PermissionDenied("Only the institution's administrators can add members.")
     if role not in InstitutionMembership.Role.values:
-        raise ApplicationError(f"Unknown role {role!r}.", fields={"role": ["Unknown role."]})
+        raise ApplicationError(f"Unknown role {role!r}.", field="role")
     user = User.objects.filter(email__iexact=email.strip()).first()
     if user is None:
         raise ApplicationError(
-            f"No user has the address {email!r}; ask them to sign up first.",
+            f"No account has the address {email!r}; ask them to sign up first.",
             code="user_not_found",
-            fields={"email": ["No account with this address."]},
+            field="email",
         )
     try:
         with transaction.atomic():
@@ -83,7 +79,7 @@ def institution_member_add(
         raise Conflict(
             f"{user.email} is already a member of {institution.name}.",
             code="already_member",
-            fields={"email": ["Already a member."]},
+            field="email",
         ) from None
     return membership
 
