@@ -200,9 +200,9 @@ def market_spec_clean(
         if taken.exists():
             check.fail("symbol", f"{symbol} is already a listed market.")
     spec["symbol"] = symbol
-    title = check.text("title", required=False, max_length=200)
-    if title:
-        spec["title"] = title
+    display_name = check.text("name", required=False, max_length=200)
+    if display_name:
+        spec["name"] = display_name
 
     quote = check.text("quote_asset", max_length=20).upper()
     base = check.text("base_asset", required=market_type in ("spot", "perp"), max_length=20)

@@ -104,7 +104,7 @@ class Market(TimeStampedModel):
 
     @property
     def title(self) -> str:
-        return str(self.spec.get("title") or self.symbol)
+        return str(self.spec.get("name") or self.symbol)
 
     @property
     def outcomes(self) -> list[str]:

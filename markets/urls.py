@@ -1,5 +1,15 @@
 """Pages of this app (mounted at the site root by xip_portal.urls)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("markets/", views.market_list, name="market_list"),
+    path("markets/<str:symbol>/", views.market_detail, name="market_detail"),
+    path(
+        "staff/markets/<str:symbol>/status/",
+        views.market_staff_action,
+        name="market_staff_action",
+    ),
+]
