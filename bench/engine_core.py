@@ -1,6 +1,7 @@
 """Benchmark of the engine core: commands/s and per-command latency for three mixes.
 
     .venv/bin/python bench/engine_core.py [--commands N] [--mix a,b,c] [--seed S]
+                                          [--compiled build/engine-core]
 
 Mixes (seeded, generated before timing):
   a  exchange-core's published mix on one spot book: 9% GTC, 3% IOC, 6% cancel, 82% move
@@ -15,10 +16,15 @@ once timing every command for p50/p99/p99.9. The same stream also runs through t
 reference: the engine's own `Book` driven directly, with no accounts, reservations, fees
 or risk (a bare price-time book), and the ratio engine/reference is printed. The last
 line is one JSON object with every figure.
+
+With `--compiled DIR` the engine (and the bare book, which is the engine's own `Book`)
+is imported from the mypyc build made by `python -m engine.core.build DIR`; a build whose
+sources differ from the tree is refused.
 """
 
 import argparse
 import gc
+import importlib.util
 import json
 import platform
 import random
@@ -28,7 +34,30 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def use_compiled_build(argv: list[str]) -> None:
+    """Put a current mypyc build of the engine core first on sys.path, before any
+    import of it, or exit if the build is missing or stale."""
+    if "--compiled" not in argv:
+        return
+    out = Path(argv[argv.index("--compiled") + 1]).resolve()
+    spec = importlib.util.spec_from_file_location(
+        "engine_core_build", ROOT / "engine/core/build.py"
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit("engine/core/build.py is missing")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    hash_file = out / "SOURCE_HASH"
+    if not hash_file.exists() or hash_file.read_text() != build.source_hash():
+        raise SystemExit(f"{out} is missing or stale: run python -m engine.core.build {out}")
+    sys.path.insert(0, str(out))
+
+
+sys.path.insert(0, str(ROOT))
+use_compiled_build(sys.argv)
 
 from engine.core import (  # noqa: E402
     AddMarket,
@@ -423,6 +452,7 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--mix", default="a,b,c")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--compiled", metavar="DIR", help="use the mypyc build in DIR")
     args = parser.parse_args()
     results = []
     for key in args.mix.split(","):
@@ -448,7 +478,7 @@ def main() -> None:
 
     summary = {
         "python": platform.python_version(),
-        "compiled": not engine_module.__file__.endswith(".py"),
+        "compiled": not (engine_module.__file__ or "").endswith(".py"),
         "goal_commands_per_s": 300_000,
         "goal_p99_us": 20,
         "mixes": results,

@@ -79,7 +79,7 @@ TIMER_CLOSE = 1
 TIMER_FUNDING = 2
 
 
-class InvariantViolation(AssertionError):
+class InvariantViolation(Exception):
     """The engine's state broke one of its own rules: a bug, never a trader's error."""
 
 
@@ -451,7 +451,8 @@ class Engine:
         events: list[Event],
         is_new: bool = True,
     ) -> None:
-        """Match `order` as taker, settle its fills, then rest or cancel what is left."""
+        """Match `order` as taker, settle its fills, then rest or cancel what is left.
+        An order that is not new (an amended one) is already registered as open."""
         fills: list[tuple[Order, int]] = []
         remaining, stopped = market.book.match(
             order.is_bid, order.price, order.size, order.account, order.stp, fills
@@ -486,19 +487,22 @@ class Engine:
         if remaining:
             if rests and not stopped:
                 market.book.add(order)
-                order_id = order.order_id
-                self.orders[order_id] = order
-                account.orders[order_id] = order
-                if order.client_order_id:
-                    account.client_ids[order.client_order_id] = order_id
-                if order.expiry_ts and is_new:
-                    heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
-            else:
-                reason = Reason.SELF_TRADE_PREVENTED if stopped else Reason.IOC_REMAINDER
-                self._release(account, order)
-                events.append(
-                    OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
-                )
+                if is_new:
+                    order_id = order.order_id
+                    self.orders[order_id] = order
+                    account.orders[order_id] = order
+                    if order.client_order_id:
+                        account.client_ids[order.client_order_id] = order_id
+                    if order.expiry_ts:
+                        heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
+                return
+            reason = Reason.SELF_TRADE_PREVENTED if stopped else Reason.IOC_REMAINDER
+            self._release(account, order)
+            events.append(
+                OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
+            )
+        if not is_new:
+            self._forget_order(order)
 
     def _release(self, account: Account, order: Order) -> None:
         """Give back everything an order still holds."""
@@ -547,14 +551,36 @@ class Engine:
             )
             return
         market = self.markets[order.market]
-        payout = market.config.payout
+        config = market.config
+        payout = config.payout
         new_size = cmd.size or order.size
+        new_price = order.price
         if cmd.price:
             new_price = payout - cmd.price if order.outcome_no else cmd.price
-        else:
-            new_price = order.price
         keeps_priority = new_price == order.price and new_size <= order.size
-        reason = self._amend_reason(market, account, order, new_price, new_size, keeps_priority)
+        unit = order.unit_reserve
+        shares = min(order.reserved_shares, new_size)
+        reason = None
+        if market.status is not LIVE:
+            reason = Reason.MARKET_HALTED if market.status is HALTED else Reason.MARKET_CLOSED
+        elif new_size <= 0:
+            reason = Reason.BAD_SIZE
+        elif new_size % config.lot_size:
+            reason = Reason.BAD_LOT
+        elif new_size < config.min_size:
+            reason = Reason.BELOW_MIN_SIZE
+        elif not keeps_priority:
+            reason = self._price_reason(market, new_price, True)
+            if reason is None and order.post_only:
+                if market.book.would_cross(order.is_bid, new_price):
+                    reason = Reason.POST_ONLY_WOULD_CROSS
+            if reason is None and order.reduce_only:
+                reason = self._reduce_only_reason(market, account, order.is_bid, new_size)
+            if reason is None:
+                unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
+                extra = unit * (new_size - shares) - order.reserved()
+                if extra > 0 and extra > self._available(account, order.reserve_asset):
+                    reason = self._lack_reason(market)
         if reason is not None:
             events.append(
                 Rejected(
@@ -567,10 +593,9 @@ class Engine:
                 )
             )
             return
-        shares = min(order.reserved_shares, new_size)
         trader_price = payout - new_price if order.outcome_no else new_price
+        self._resize_reservation(account, order, unit, shares, new_size)
         if keeps_priority:
-            self._resize_reservation(account, order, order.unit_reserve, shares, new_size)
             market.book.reduce(order, new_size)
             events.append(
                 OrderAmended(
@@ -579,50 +604,11 @@ class Engine:
             )
             return
         market.book.remove(order)
-        self._forget_order(order)
-        unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
-        self._resize_reservation(account, order, unit, shares, new_size)
         order.price, order.size = new_price, new_size
         events.append(
             OrderAmended(order.order_id, order.account, order.market, trader_price, new_size, False)
         )
         self._execute(market, account, order, True, events, is_new=False)
-
-    def _amend_reason(
-        self,
-        market: Market,
-        account: Account,
-        order: Order,
-        new_price: int,
-        new_size: int,
-        keeps_priority: bool,
-    ) -> Reason | None:
-        config = market.config
-        if market.status is not LIVE:
-            return Reason.MARKET_HALTED if market.status is HALTED else Reason.MARKET_CLOSED
-        if new_size <= 0:
-            return Reason.BAD_SIZE
-        if new_size % config.lot_size:
-            return Reason.BAD_LOT
-        if new_size < config.min_size:
-            return Reason.BELOW_MIN_SIZE
-        if keeps_priority:
-            return None
-        reason = self._price_reason(market, new_price, True)
-        if reason is not None:
-            return reason
-        if order.post_only and market.book.would_cross(order.is_bid, new_price):
-            return Reason.POST_ONLY_WOULD_CROSS
-        if order.reduce_only:
-            reason = self._reduce_only_reason(market, account, order.is_bid, new_size)
-            if reason is not None:
-                return reason
-        unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
-        shares = min(order.reserved_shares, new_size)
-        extra = unit * (new_size - shares) - order.reserved()
-        if extra > 0 and extra > self._available(account, order.reserve_asset):
-            return self._lack_reason(market)
-        return None
 
     def _resize_reservation(
         self, account: Account, order: Order, unit: int, shares: int, size: int
@@ -674,6 +660,7 @@ class Engine:
         if cmd.market and targets is None:
             events.append(Rejected("CancelAll", Reason.UNKNOWN_MARKET, cmd.account, cmd.market))
             return
+        # account.orders holds open orders by ascending id: oldest first
         for order in list(account.orders.values()):
             if targets is None or order.market in targets:
                 self._drop_order(order, Reason.CANCELLED_BY_TRADER, events)
@@ -725,19 +712,23 @@ class Engine:
         notional = price * qty
         maker_fee = trade_fee(notional, config.maker_fee_bps)
         taker_fee = trade_fee(notional, config.taker_fee_bps)
+        self._perp_fill(market, maker, qty, price, maker_fee)
+        self._perp_fill(market, taker, qty, price, taker_fee)
         collateral = self.collateral
-        for order, fee in ((maker, maker_fee), (taker, taker_fee)):
-            account = self.accounts[order.account]
-            self._release_fill(account, order, qty)
-            position = self._position(market, account)
-            realised = position.apply_fill(qty if order.is_bid else -qty, price)
-            account.free[collateral] = account.free.get(collateral, 0) + realised - fee
-            market.pool -= realised
-            self._refresh_position(market, account, position)
         self.fees.collect(
             config.market_id, collateral, maker_fee + taker_fee, config.deployer_share_bps
         )
         return maker_fee, taker_fee
+
+    def _perp_fill(self, market: Market, order: Order, qty: int, price: int, fee: int) -> None:
+        account = self.accounts[order.account]
+        self._release_fill(account, order, qty)
+        position = self._position(market, account)
+        realised = position.apply_fill(qty if order.is_bid else -qty, price)
+        free = account.free
+        free[self.collateral] = free.get(self.collateral, 0) + realised - fee
+        market.pool -= realised
+        self._refresh_position(market, account, position)
 
     def _settle_prediction(
         self, market: Market, maker: Order, taker: Order, qty: int
@@ -837,11 +828,17 @@ class Engine:
         market.mark = cmd.price
         events.append(MarkPriceSet(cmd.market, cmd.price))
         accounts = self.accounts
-        for account_id, position in list(market.positions.items()):
-            self._refresh_position(market, accounts[account_id], position)
-        for account_id in list(market.positions):
+        collateral = self.collateral
+        # a mark moves only this market's positions, so each account can be judged as
+        # soon as its position here is re-marked
+        at_risk: list[Account] = []
+        for account_id, position in market.positions.items():
             account = accounts[account_id]
-            if account.positions and account.equity(self.collateral) < account.mm:
+            self._refresh_position(market, account, position)
+            if account.equity(collateral) < account.mm:
+                at_risk.append(account)
+        for account in at_risk:
+            if account.positions and account.equity(collateral) < account.mm:
                 self._liquidate(account, events)
 
     def _apply_funding(self, market: Market, events: list[Event]) -> None:

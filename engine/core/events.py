@@ -1,4 +1,9 @@
-"""Events: what the engine reports back, in the order things happened."""
+"""Events: what the engine reports back, in the order things happened.
+
+Events are values: treat them as read-only. They are plain (not frozen) slotted
+dataclasses because the engine makes one or more per command and a frozen dataclass
+costs about four times as much to build.
+"""
 
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -7,7 +12,7 @@ from typing import Any
 from engine.core.reasons import Reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     """A command that changed nothing. `command` is the command's type name."""
 
@@ -19,7 +24,7 @@ class Rejected:
     client_order_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderAccepted:
     """`side`, `price` and `outcome` are as the trader gave them."""
 
@@ -33,7 +38,7 @@ class OrderAccepted:
     client_order_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fill:
     """One trade. `price` is the book price (for prediction markets, the YES price) and
     `taker_buys` whether the taker was on the bid (YES) side."""
@@ -50,7 +55,7 @@ class Fill:
     taker_fee: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderCancelled:
     order_id: int
     account: int
@@ -59,7 +64,7 @@ class OrderCancelled:
     reason: Reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderAmended:
     order_id: int
     account: int
@@ -69,7 +74,7 @@ class OrderAmended:
     kept_priority: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BalanceMoved:
     """Deposit (+), withdrawal (-), transfer in (+) or out (-) of an account's asset."""
 
@@ -80,7 +85,7 @@ class BalanceMoved:
     reference: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarketChanged:
     """A market was added, updated, or changed status; `status` is the new status."""
 
@@ -89,13 +94,13 @@ class MarketChanged:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarkPriceSet:
     market: str
     price: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FundingApplied:
     """Funding at `rate_ppm` of notional at mark; positive: longs pay shorts."""
 
@@ -106,7 +111,7 @@ class FundingApplied:
     received: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Liquidated:
     account: int
     equity: int
@@ -116,7 +121,7 @@ class Liquidated:
     bad_debt: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deleveraged:
     """`size` of the liquidated account's position in `market` taken over by
     `counterparty` at `price` (signed from the liquidated account's side)."""
@@ -128,20 +133,20 @@ class Deleveraged:
     price: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResolutionProposed:
     market: str
     outcome: str
     dispute_until: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResolutionDisputed:
     market: str
     outcome: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payout:
     """Settlement of a position or of shares: `amount` of collateral credited (or, for a
     perp settled at a loss, debited when negative)."""

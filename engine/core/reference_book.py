@@ -71,7 +71,8 @@ class ReferenceBook:
         elif isinstance(command, CancelOrder):
             self._cancel_one(command, events)
         elif isinstance(command, CancelAll):
-            for order in [o for o in self.resting if o.account == command.account]:
+            mine = [o for o in self.resting if o.account == command.account]
+            for order in sorted(mine, key=lambda o: o.order_id):
                 self._cancel(order, Reason.CANCELLED_BY_TRADER, events)
         elif not isinstance(command, AdvanceTime):
             raise TypeError(f"the reference book does not know {type(command).__name__}")
