@@ -1,0 +1,58 @@
+"""The status tables of KYC applications and memberships, checked without a database."""
+
+import pytest
+
+from governance.models.kyc import (
+    KYC_TRANSITIONS,
+    KycStatus,
+    KycTransitionError,
+    kyc_transition_check,
+)
+from governance.models.memberships import (
+    MEMBERSHIP_TRANSITIONS,
+    MembershipStatus,
+    MembershipTransitionError,
+    membership_transition_check,
+)
+
+KYC_ALLOWED = {
+    ("draft", "submitted"),
+    ("submitted", "in_review"),
+    ("submitted", "rejected"),
+    ("in_review", "approved"),
+    ("in_review", "rejected"),
+    ("in_review", "needs_info"),
+    ("needs_info", "submitted"),
+    ("approved", "expired"),
+}
+
+
+def test_every_kyc_status_has_a_row() -> None:
+    assert set(KYC_TRANSITIONS) == set(KycStatus)
+
+
+@pytest.mark.parametrize("current", list(KycStatus))
+@pytest.mark.parametrize("target", list(KycStatus))
+def test_kyc_moves_are_exactly_the_documented_ones(current: KycStatus, target: KycStatus) -> None:
+    if (current.value, target.value) in KYC_ALLOWED:
+        kyc_transition_check(current, target)
+    else:
+        with pytest.raises(KycTransitionError) as refused:
+            kyc_transition_check(current, target)
+        assert current.label.lower() in refused.value.message
+        assert target.label.lower() in refused.value.message
+        assert refused.value.code == "illegal_transition"
+
+
+def test_decisions_are_final_and_approval_only_expires() -> None:
+    assert KYC_TRANSITIONS[KycStatus.REJECTED] == frozenset()
+    assert KYC_TRANSITIONS[KycStatus.EXPIRED] == frozenset()
+    assert KYC_TRANSITIONS[KycStatus.APPROVED] == {KycStatus.EXPIRED}
+
+
+def test_membership_moves() -> None:
+    assert set(MEMBERSHIP_TRANSITIONS) == set(MembershipStatus)
+    membership_transition_check("active", "expired")
+    membership_transition_check("expired", "active")
+    with pytest.raises(MembershipTransitionError, match="from expired to revoked"):
+        membership_transition_check("expired", "revoked")
