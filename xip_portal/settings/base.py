@@ -203,6 +203,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "xip_portal.tasks.sessions_clear_expired", "schedule": 3600},
+    "xip-last-call-lapse": {"task": "governance.tasks.proposals_last_call_conclude", "schedule": 60},
+    "xip-stagnant": {"task": "governance.tasks.proposals_stagnant_mark", "schedule": 3600},
+    "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
 }
 
 # The password of the demo logins that `manage.py seed_demo` creates (not a secret: demo only).

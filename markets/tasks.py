@@ -1,0 +1,11 @@
+"""Scheduled registry work (Celery beat). Tasks are thin: they call one service."""
+
+from celery import shared_task
+
+from .services import markets_timers_run
+
+
+@shared_task(name="markets.tasks.markets_timers", ignore_result=True)
+def markets_timers() -> dict[str, int]:
+    """Launches, prediction close times, parameter changes and delistings that are due."""
+    return markets_timers_run()
