@@ -165,6 +165,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several models have a `kind`; name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "RiskGroupKindEnum": "governance.models.risk_groups.RiskGroup.Kind",
+        "KycApplicationKindEnum": "governance.models.kyc.KycApplication.Kind",
+        "KycDocumentKindEnum": "governance.models.kyc.KycDocument.Kind",
+        "KycStatusEnum": "governance.models.kyc.KycStatus",
+        "MembershipStatusEnum": "governance.models.memberships.MembershipStatus",
+    },
 }
 
 # Content Security Policy: everything is served from this origin; no inline script.
@@ -203,6 +211,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "xip_portal.tasks.sessions_clear_expired", "schedule": 3600},
+    "kyc-memberships-expire": {"task": "governance.kyc_tasks.memberships_expire", "schedule": 3600},
     "xip-last-call-lapse": {"task": "governance.tasks.proposals_last_call_conclude", "schedule": 60},
     "xip-stagnant": {"task": "governance.tasks.proposals_stagnant_mark", "schedule": 3600},
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
