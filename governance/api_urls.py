@@ -4,4 +4,5 @@ from django.urls import URLPattern, URLResolver, include, path
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("governance.kyc_api_urls")),
+    path("", include("governance.proposal_api_urls")),
 ]

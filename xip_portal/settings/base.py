@@ -172,6 +172,10 @@ SPECTACULAR_SETTINGS = {
         "KycDocumentKindEnum": "governance.models.kyc.KycDocument.Kind",
         "KycStatusEnum": "governance.models.kyc.KycStatus",
         "MembershipStatusEnum": "governance.models.memberships.MembershipStatus",
+        "ProposalStatusEnum": "governance.models.proposals.ProposalStatus",
+        "ProposalTypeEnum": "governance.models.proposals.ProposalType",
+        "MarketStatusEnum": "markets.models.MarketStatus",
+        "MarketTypeEnum": "markets.models.MarketType",
     },
 }
 

@@ -1,0 +1,147 @@
+"""REST API of the registry: assets, markets (filtered), one market with its spec, config
+hash and status history, and the operators' status moves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from xip_portal.errors import PermissionDenied
+from xip_portal.roles import acting_user
+
+from .models import Asset, Market, MarketStatus, MarketStatusChange, MarketType
+from .selectors import market_list
+from .services import OPERATOR_MOVES, market_status_change
+
+
+class AssetOutput(serializers.ModelSerializer[Asset]):
+    class Meta:
+        model = Asset
+        fields = ["symbol", "name", "decimals"]
+
+
+class MarketOutput(serializers.ModelSerializer[Market]):
+    market_type = serializers.ChoiceField(choices=MarketType.choices)
+    status = serializers.ChoiceField(choices=MarketStatus.choices)
+    name = serializers.CharField(source="title")
+    risk_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    xip = serializers.CharField(source="xip.label")
+    xip_id = serializers.IntegerField()
+    base_asset = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    quote_asset = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+
+    class Meta:
+        model = Market
+        fields = [
+            "symbol",
+            "name",
+            "market_type",
+            "status",
+            "risk_group",
+            "xip",
+            "xip_id",
+            "base_asset",
+            "quote_asset",
+            "config_hash",
+            "launch_at",
+        ]
+
+
+class StatusChangeOutput(serializers.ModelSerializer[MarketStatusChange]):
+    actor = serializers.StringRelatedField()
+
+    class Meta:
+        model = MarketStatusChange
+        fields = ["from_status", "to_status", "actor", "reason", "created_at"]
+
+
+class MarketDetailOutput(MarketOutput):
+    spec = serializers.JSONField()
+    status_reason = serializers.CharField()
+    history = StatusChangeOutput(source="status_changes", many=True)
+
+    class Meta(MarketOutput.Meta):
+        fields = [*MarketOutput.Meta.fields, "spec", "status_reason", "history"]
+
+
+def _market(symbol: str) -> Market:
+    return get_object_or_404(
+        Market.objects.select_related("risk_group", "xip", "base_asset", "quote_asset"),
+        symbol=symbol,
+    )
+
+
+class AssetListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=AssetOutput(many=True), summary="Registered assets")
+    def get(self, request: Request) -> Response:
+        return Response(AssetOutput(Asset.objects.all(), many=True).data)
+
+
+class MarketListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("type", enum=MarketType.values),
+            OpenApiParameter("group", description="Risk group slug"),
+            OpenApiParameter("status", enum=MarketStatus.values),
+            OpenApiParameter("q", description="Symbol or name"),
+        ],
+        responses=MarketOutput(many=True),
+        summary="The market registry",
+    )
+    def get(self, request: Request) -> Response:
+        markets = market_list(
+            market_type=request.query_params.get("type", ""),
+            risk_group=request.query_params.get("group", ""),
+            status=request.query_params.get("status", ""),
+            q=request.query_params.get("q", "")[:100],
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(markets, request, view=self)
+        return paginator.get_paginated_response(MarketOutput(page, many=True).data)
+
+
+class MarketDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses=MarketDetailOutput, summary="One market: spec, config hash, status history"
+    )
+    def get(self, request: Request, symbol: str) -> Response:
+        return Response(MarketDetailOutput(_market(symbol)).data)
+
+
+class MarketStatusApi(APIView):
+    class MarketStatusInput(serializers.Serializer[Any]):
+        move = serializers.ChoiceField(choices=sorted(OPERATOR_MOVES))
+        reason = serializers.CharField(max_length=2000)
+        launch_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        request=MarketStatusInput,
+        responses=MarketDetailOutput,
+        summary="Operators: schedule, launch, halt, resume, close or settle a market",
+    )
+    def post(self, request: Request, symbol: str) -> Response:
+        user = acting_user(request)
+        if not is_mfa_enabled(user):
+            raise PermissionDenied(
+                "Set up two-factor authentication before using staff actions.",
+                code="two_factor_required",
+            )
+        payload = self.MarketStatusInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        market = market_status_change(actor=user, market=_market(symbol), **payload.validated_data)
+        return Response(MarketDetailOutput(_market(market.symbol)).data)
