@@ -160,10 +160,9 @@ def membership_join(
             code="kyc_required",
         )
     if not accept_terms:
+        message = f"Accept the terms of {risk_group.name} to join."
         raise ApplicationError(
-            f"Accept the terms of {risk_group.name} to join.",
-            code="terms_not_accepted",
-            fields={"accept_terms": ["Required to join."]},
+            message, code="terms_not_accepted", fields={"accept_terms": [message]}
         )
     country = country_of_residence.strip().upper()
     if country not in countries:

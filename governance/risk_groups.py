@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from xip_portal.models import Institution, StaffRole, User
-from xip_portal.roles import has_role
+from xip_portal.roles import has_role, staff_roles
 
 from .models import CollateralAsset, MarketBounds, RiskGroup
 from .models.risk_groups import BPS, MARKET_TYPES, ORACLE_KINDS, country_codes_invalid
@@ -62,6 +62,8 @@ def _plain(value: Any) -> Any:
 
 def risk_group_is_operator(user: Any, risk_group: RiskGroup) -> bool:
     """Whether the user may edit the group's policy: its operator, or a site admin."""
+    if not staff_roles(user) & {StaffRole.RISK_GROUP_OPERATOR, StaffRole.SITE_ADMIN}:
+        return False  # the common case, answered from the roles cached for the request
     return has_role(user, StaffRole.RISK_GROUP_OPERATOR, risk_group) or has_role(
         user, StaffRole.SITE_ADMIN
     )
