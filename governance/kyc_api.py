@@ -17,14 +17,14 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from xip_portal.errors import NotFound
-from xip_portal.models import AuditEntry, Institution
-from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
+from xip_portal.models import AuditEntry, Institution, StaffRole
+from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user, staff_roles
 
 from .documents import kyc_document_add, kyc_document_open, kyc_document_remove
 from .kyc import (
@@ -242,6 +242,18 @@ class DocumentDownloadApi(APIView):
 # Staff: the groups' KYC admins, with two-factor.
 
 
+class IsKycAdmin(BasePermission):
+    """A KYC admin (of some group) or a site admin; which cases they see is the service's."""
+
+    message = "This endpoint is for KYC admins."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(staff_roles(request.user) & {StaffRole.KYC_ADMIN, StaffRole.SITE_ADMIN})
+
+
+KYC_ADMIN_PERMISSIONS = [IsAuthenticated, HasStaffRoleWithTwoFactor, IsKycAdmin]
+
+
 class StaffApplicationOutput(ApplicationOutput):
     applicant = serializers.EmailField(source="applicant.email", read_only=True)
     first_approved_by = serializers.EmailField(
@@ -283,7 +295,7 @@ class CaseOutput(StaffApplicationOutput):
 
 
 class QueueApi(APIView):
-    permission_classes = [IsAuthenticated, HasStaffRoleWithTwoFactor]
+    permission_classes = KYC_ADMIN_PERMISSIONS
 
     @extend_schema(
         parameters=[
@@ -327,7 +339,7 @@ class QueueFilterInput(serializers.Serializer[Any]):
 
 
 class CaseApi(APIView):
-    permission_classes = [IsAuthenticated, HasStaffRoleWithTwoFactor]
+    permission_classes = KYC_ADMIN_PERMISSIONS
 
     @extend_schema(responses=CaseOutput, summary="A case: profile, documents and full history")
     def get(self, request: Request, pk: int) -> Response:
@@ -336,7 +348,7 @@ class CaseApi(APIView):
 
 
 class DecisionApi(APIView):
-    permission_classes = [IsAuthenticated, HasStaffRoleWithTwoFactor]
+    permission_classes = KYC_ADMIN_PERMISSIONS
 
     class KycDecisionInput(serializers.Serializer[Any]):
         decision = serializers.ChoiceField(choices=["approve", "reject", "needs_info"])
@@ -361,7 +373,7 @@ class DecisionApi(APIView):
 
 
 class ReviewDocumentApi(APIView):
-    permission_classes = [IsAuthenticated, HasStaffRoleWithTwoFactor]
+    permission_classes = KYC_ADMIN_PERMISSIONS
 
     @extend_schema(responses={200: FILE_RESPONSE}, summary="Download a document of a case")
     def get(self, request: Request, pk: int) -> FileResponse:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_countries import countries
 
@@ -141,10 +141,8 @@ def membership_allows(
 def memberships_of(*, user: User) -> QuerySet[Membership]:
     """The user's own memberships and those of their institutions."""
     institution_ids = InstitutionMembership.objects.filter(user=user).values("institution_id")
-    return (
-        Membership.objects.filter(user=user)
-        .union(Membership.objects.filter(institution_id__in=institution_ids))
-        .order_by("risk_group_id", "created_at")
+    return Membership.objects.filter(Q(user=user) | Q(institution_id__in=institution_ids)).order_by(
+        "risk_group__name", "created_at"
     )
 
 
