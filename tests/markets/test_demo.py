@@ -1,0 +1,41 @@
+"""`make demo` lists the World Cup market the way anyone would, with the rest of the demo."""
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from governance.models import Proposal, ProposalStatus
+from markets.config_hash import config_hash
+from markets.models import Market, MarketStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_lists_the_world_cup_market_through_a_final_xip(capsys: Any) -> None:
+    call_command("seed_demo")
+    counts = (Market.objects.count(), Proposal.objects.count())
+    call_command("seed_demo")
+
+    assert (Market.objects.count(), Proposal.objects.count()) == counts  # idempotent
+    world_cup = Market.objects.get(symbol="WC26-WINNER")
+    assert world_cup.title == "2026 World Cup winner"
+    assert len(world_cup.outcomes) == 48
+    assert world_cup.status == MarketStatus.LIVE
+    assert world_cup.config_hash == config_hash(world_cup.spec)
+    xip = world_cup.xip
+    assert xip.status == ProposalStatus.FINAL
+    assert xip.institution is not None and xip.institution.slug == "exchange-os-house"
+    assert [step.to_status for step in xip.transitions.all()] == [
+        "draft",
+        "review",
+        "last_call",
+        "final",
+    ]
+    types = set(Market.objects.values_list("market_type", flat=True))
+    assert types == {"spot", "perp", "prediction"}
+    assert Market.objects.filter(market_type="prediction", spec__outcomes=[]).count() >= 3
+    spot = Market.objects.get(symbol="BTC-USDC")
+    assert spot.xip.created_by.email == "builder@demo.exchange-os.test"
+    statuses = set(Proposal.objects.values_list("status", flat=True))
+    assert statuses == set(ProposalStatus.values)
