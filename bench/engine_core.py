@@ -8,8 +8,9 @@ Mixes (seeded, generated before timing):
      (amend to a new price), 1,000 accounts, about 1,000 resting orders;
   b  the 48 outcomes of the World Cup categorical prediction market: 60% GTC, 20% IOC,
      20% cancel, YES and NO on the merged books;
-  c  five perpetual markets with cross-margin checks on every order and a mark price
-     command every 100 commands.
+  c  five perpetual markets, cross-margin checks on every order: 45% GTC, 20% IOC,
+     25% cancel, 10% amend, and a mark price command every 1,000 commands (each
+     market's every 5,000).
 
 Each stream is run through a fresh `Engine` twice: once in a plain loop for commands/s,
 once timing every command for p50/p99/p99.9. The same stream also runs through the
@@ -229,9 +230,11 @@ def mix_exchange_core(n: int, seed: int) -> tuple[list[Command], list[Command]]:
         roll = rng.random()
         if roll < 0.82 and gen.resting.ids:
             order = gen.order(gen.resting.pick(rng))
-            move = rng.randint(1, 20) * (1 if rng.random() < 0.5 else -1)
-            # moves drift toward the other side now and then, and trade
-            price = max(order.price + move, 1)
+            # moves lean toward the other side (and trade) when the book holds more
+            # than about 1,000 orders, away from it when fewer
+            toward = min(0.9, max(0.1, 0.5 + (len(gen.resting.ids) - 1_000) / 400))
+            step = rng.randint(1, 20) if rng.random() < toward else -rng.randint(1, 20)
+            price = max(order.price + (step if order.is_bid else -step), 1)
             gen.emit(AmendOrder(order.account, order.order_id, price=price, ts=ts))
         elif roll < 0.88 and gen.resting.ids:
             order = gen.order(gen.resting.pick(rng))
@@ -282,8 +285,8 @@ def mix_world_cup(n: int, seed: int) -> tuple[list[Command], list[Command]]:
         if roll < 0.4:  # IOC: aggressive
             ticks += 3 if buy else -3
             tif = IOC
-        else:
-            ticks += -rng.randint(0, 5) if buy else rng.randint(0, 5)
+        else:  # GTC: mostly passive, now and then marketable
+            ticks += -rng.randint(-2, 5) if buy else rng.randint(-2, 5)
             tif = GTC
         ticks = min(max(ticks, 1), 99)
         gen.emit(
@@ -321,17 +324,17 @@ def mix_perps(n: int, seed: int) -> tuple[list[Command], list[Command]]:
         setup.append(OraclePrice(market, index[market]))
     for i in range(n):
         ts = i * 10  # ten ms per command: funding comes due during a long run
-        if i % 100 == 99:
-            market = markets[(i // 100) % len(markets)]
+        if i % 1_000 == 999:
+            market = markets[(i // 1_000) % len(markets)]
             index[market] = max(index[market] + rng.randint(-20, 20), 100)
             gen.emit(OraclePrice(market, index[market], ts=ts))
             continue
         roll = rng.random()
-        if roll < 0.2 and gen.resting.ids:
+        if roll < 0.25 and gen.resting.ids:
             order = gen.order(gen.resting.pick(rng))
             gen.emit(CancelOrder(order.account, order.order_id, ts=ts))
             continue
-        if roll < 0.3 and gen.resting.ids:
+        if roll < 0.35 and gen.resting.ids:
             order = gen.order(gen.resting.pick(rng))
             price = max(order.price + rng.randint(-5, 5), 1)
             gen.emit(AmendOrder(order.account, order.order_id, price=price, ts=ts))
@@ -339,14 +342,15 @@ def mix_perps(n: int, seed: int) -> tuple[list[Command], list[Command]]:
         market = markets[rng.randrange(len(markets))]
         buy = rng.random() < 0.5
         mark = index[market]
-        if roll < 0.45:
+        if roll < 0.55:
             price, tif = (mark + mark // 200 if buy else mark - mark // 200), IOC
         else:
-            spread = rng.randint(0, mark // 100)
+            spread = rng.randint(-mark // 400, mark // 100)
             price, tif = (mark - spread if buy else mark + spread), GTC
+        size = rng.randint(1, 100) if tif is GTC else rng.randint(1, 50)
         gen.emit(
             PlaceOrder(
-                rng.randint(1, ACCOUNTS), market, BUY if buy else SELL, rng.randint(1, 100),
+                rng.randint(1, ACCOUNTS), market, BUY if buy else SELL, size,
                 price=price, tif=tif, ts=ts,
             )
         )  # fmt: skip

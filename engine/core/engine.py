@@ -69,6 +69,9 @@ HALTED = MarketStatus.HALTED
 CLOSED = MarketStatus.CLOSED
 SETTLED = MarketStatus.SETTLED
 BUY = Side.BUY
+LIMIT = OrderType.LIMIT
+MARKET_ORDER = OrderType.MARKET
+OUTCOME_NO = Outcome.NO
 GTD = TimeInForce.GTD
 IOC = TimeInForce.IOC
 FOK = TimeInForce.FOK
@@ -239,15 +242,15 @@ class Engine:
         book = market.book
         account = self.accounts[cmd.account]
         is_buy = cmd.side is BUY
-        outcome_no = config.kind is PREDICTION and cmd.outcome is Outcome.NO
+        outcome_no = config.kind is PREDICTION and cmd.outcome is OUTCOME_NO
         is_bid = is_buy is not outcome_no
-        if cmd.order_type is OrderType.MARKET:
+        if cmd.order_type is MARKET_ORDER:
             book_price = self._market_order_limit(market, is_bid)
             tif = FOK if cmd.tif is FOK else IOC
         else:
             book_price = config.payout - cmd.price if outcome_no else cmd.price
             tif = cmd.tif
-        reason = self._price_reason(market, book_price, cmd.order_type is OrderType.LIMIT)
+        reason = self._price_reason(market, book_price, cmd.order_type is LIMIT)
         if reason is None:
             if tif is GTD and cmd.expiry_ts <= self.now:
                 reason = Reason.BAD_EXPIRY
@@ -287,10 +290,10 @@ class Engine:
                 order_id,
                 account.account_id,
                 config.market_id,
-                str(cmd.side),
-                cmd.price if cmd.order_type is OrderType.LIMIT else 0,
+                cmd.side,
+                cmd.price if cmd.order_type is LIMIT else 0,
                 cmd.size,
-                str(cmd.outcome) if config.kind is PREDICTION else "",
+                cmd.outcome if config.kind is PREDICTION else "",
                 cmd.client_order_id,
             )
         )
@@ -321,12 +324,12 @@ class Engine:
             return Reason.BAD_OUTCOME
         if config.kind is PERP and not market.mark:
             return Reason.NO_MARK_PRICE
-        if cmd.order_type is OrderType.MARKET:
+        if cmd.order_type is MARKET_ORDER:
             if cmd.post_only or cmd.tif is GTD:
                 return Reason.BAD_PRICE
             book = market.book
             is_bid = (cmd.side is BUY) is not (
-                config.kind is PREDICTION and cmd.outcome is Outcome.NO
+                config.kind is PREDICTION and cmd.outcome is OUTCOME_NO
             )
             if (book.best_ask() if is_bid else book.best_bid()) is None:
                 return Reason.NO_LIQUIDITY
@@ -739,11 +742,10 @@ class Engine:
         bid, ask = (maker, taker) if maker.is_bid else (taker, maker)
         maker_bps, taker_bps = config.maker_fee_bps, config.taker_fee_bps
         # each side pays its fee on the notional of the outcome its order trades
-        fees = []
-        for order in (bid, ask):
-            own_price = payout - price if order.outcome_no else price
-            fees.append(trade_fee(own_price * qty, maker_bps if order is maker else taker_bps))
-        bid_fee, ask_fee = fees
+        bid_price = payout - price if bid.outcome_no else price
+        ask_price = payout - price if ask.outcome_no else price
+        bid_fee = trade_fee(bid_price * qty, maker_bps if bid is maker else taker_bps)
+        ask_fee = trade_fee(ask_price * qty, maker_bps if ask is maker else taker_bps)
         collateral = self.collateral
         bidder = self.accounts[bid.account]
         asker = self.accounts[ask.account]

@@ -143,7 +143,7 @@ class ReferenceBook:
                 order_id,
                 cmd.account,
                 cmd.market,
-                str(cmd.side),
+                cmd.side,
                 cmd.price if cmd.order_type is OrderType.LIMIT else 0,
                 cmd.size,
                 "",
