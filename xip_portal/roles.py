@@ -12,7 +12,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -91,13 +91,15 @@ class StaffTwoFactorMiddleware:
         return self.get_response(request)
 
 
-def staff_role_required(*roles: StaffRole) -> Callable[[Callable[..., HttpResponse]], Any]:
+def staff_role_required(
+    *roles: StaffRole,
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """Decorates a staff page: anonymous users log in, users without one of `roles` are
     refused, staff without two-factor are sent to set it up."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             held = staff_roles(request.user)

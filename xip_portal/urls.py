@@ -1,6 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import api, views
@@ -9,7 +9,7 @@ from . import api, views
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Exchange OS portal administration"
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("me/", api.MeApi.as_view(), name="api_me"),
     path("institutions/", api.InstitutionListApi.as_view(), name="api_institutions"),
     path(
