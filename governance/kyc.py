@@ -20,7 +20,7 @@ from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import AuditEntry, Institution, InstitutionMembership, StaffRole, User
-from xip_portal.roles import has_role
+from xip_portal.roles import staff_roles
 
 from .memberships import membership_grant_from_kyc
 from .models import KycApplication, KycStatus, Membership, RiskGroup
@@ -336,7 +336,7 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
 
 def _reviewer_group_ids(user: Any) -> QuerySet[Any] | None:
     """The ids of the groups where `user` is KYC admin; None for all groups."""
-    if has_role(user, StaffRole.SITE_ADMIN):
+    if StaffRole.SITE_ADMIN in staff_roles(user):
         return None
     assignments = user.role_assignments.filter(role=StaffRole.KYC_ADMIN)
     if assignments.filter(risk_group__isnull=True).exists():
