@@ -208,6 +208,10 @@ CELERY_TASK_ROUTES = {
     "engine.*": {"queue": "engine"},
     "engine.chain.*": {"queue": "chain"},
 }
+# Acknowledge after the run and requeue when a worker dies mid-task: engine batches must not
+# be lost. Every task is therefore written to be idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
