@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.services import role_grant
@@ -22,6 +23,7 @@ DEMO_USERS: list[tuple[str, str, StaffRole | None]] = [
     ("admin@demo.exchange-os.test", "Demo site admin", StaffRole.SITE_ADMIN),
 ]
 HOUSE_INSTITUTION = "exchange-os-house"
+DISCARD_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 # Apps whose `demo.seed_demo_data(stdout)` runs after the users exist, in this order.
 DEMO_APPS = ["governance", "markets", "engine"]
 
@@ -35,7 +37,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = settings.DEMO_PASSWORD
-        with transaction.atomic():
+        # The seed plays through real proposals and reviews; their notification emails go
+        # nowhere rather than flooding the console.
+        with override_settings(EMAIL_BACKEND=DISCARD_EMAIL), transaction.atomic():
             house, _ = Institution.objects.get_or_create(
                 slug=HOUSE_INSTITUTION, defaults={"name": "Exchange OS House"}
             )
