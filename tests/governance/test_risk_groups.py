@@ -248,3 +248,42 @@ def test_the_api_patch_edits_the_policy_for_operators(
     typo = api_client.patch(f"/api/v1/risk-groups/{group.slug}/", {"vote_qorum": 5}, format="json")
     assert typo.status_code == 400
     assert typo.json()["fields"] == {"vote_qorum": ["Unknown field."]}
+
+
+def test_a_site_admin_creates_and_edits_a_group_in_the_admin_with_audit(
+    make_staff: Any, login: Any
+) -> None:
+    admin_user = make_staff(StaffRole.SITE_ADMIN)
+    client = login(admin_user)
+    form = {
+        "name": "Admin Made",
+        "slug": "admin-made",
+        "kind": "permissionless",
+        "last_call_hours": 48,
+        "vote_quorum": 2,
+        "vote_threshold_bps": 5000,
+        "stagnant_after_days": 90,
+        "proposal_bond_amount": "10",
+        "proposal_bond_asset": "USDC",
+        "reverification_days": 365,
+        "high_risk_countries": "[]",
+        "blocked_jurisdictions": '["KP"]',
+        "allowed_jurisdictions": "[]",
+    }
+
+    created = client.post("/admin/governance/riskgroup/add/", form)
+    group = RiskGroup.objects.get(slug="admin-made")
+    changed = client.post(
+        f"/admin/governance/riskgroup/{group.pk}/change/", {**form, "vote_quorum": 6}
+    )
+
+    assert created.status_code == 302 and changed.status_code == 302
+    group.refresh_from_db()
+    assert group.vote_quorum == 6
+    assert group.bounds.max_leverage == 20
+    actions = list(
+        AuditEntry.objects.filter(object_type="governance.riskgroup").values_list(
+            "action", flat=True
+        )
+    )
+    assert sorted(actions) == ["risk_group.create", "risk_group.policy_update"]
