@@ -1,4 +1,6 @@
 from allauth.account.decorators import secure_admin_login
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -8,6 +10,11 @@ from . import api, views
 # The admin logs in through allauth, so two-factor applies to it as to every staff page.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Exchange OS portal administration"
+
+# Swagger UI sets inline styles; only its page may (its scripts still come from this site).
+api_docs = csp_update({"style-src": [UNSAFE_INLINE]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api_schema")
+)
 
 api_v1: list[URLPattern | URLResolver] = [
     path("me/", api.MeApi.as_view(), name="api_me"),
@@ -36,7 +43,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/docs/", api_docs, name="api_docs"),
 ]
 
 handler400 = "xip_portal.views.bad_request"

@@ -68,3 +68,12 @@ def test_an_unsafe_request_id_is_replaced(client: Client) -> None:
 
     assert response["X-Request-ID"] != "<script>"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_only_the_api_docs_may_use_inline_styles_and_no_page_inline_scripts(client) -> None:
+    docs_policy = client.get("/api/docs/")["Content-Security-Policy"]
+    home_policy = client.get("/")["Content-Security-Policy"]
+
+    assert "style-src 'self' 'unsafe-inline'" in docs_policy
+    assert "unsafe-inline" not in home_policy
+    assert "script-src 'self';" in docs_policy + ";"
