@@ -15,6 +15,8 @@ def mail_after_commit(*, to: list[str], template: str, context: dict[str, Any]) 
     recipients = sorted({address for address in to if address})
     if not recipients:
         return
+    # Links in emails must be absolute: templates write {{ portal_url }}{{ path }}.
+    context = {"portal_url": settings.PORTAL_URL, **context}
     subject = render_to_string(f"{template}_subject.txt", context).strip()
     body = render_to_string(f"{template}.txt", context)
     transaction.on_commit(

@@ -110,6 +110,8 @@ MFA_TOTP_ISSUER = "Exchange OS portal"
 # Accept the code of the step before or after: phones drift by some seconds.
 MFA_TOTP_TOLERANCE = 1
 
+# Where people reach the portal: the base of every link in an email.
+PORTAL_URL = env("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Exchange OS portal <noreply@localhost>")
 
