@@ -27,18 +27,22 @@ from .proposal_selectors import proposal_list, proposal_revision_diffs
 
 
 class ProposalSummaryOutput(serializers.ModelSerializer[Proposal]):
-    label = serializers.CharField()
+    xip = serializers.CharField(source="label")
     proposal_type = serializers.ChoiceField(choices=ProposalType.choices)
     status = serializers.ChoiceField(choices=ProposalStatus.choices)
-    risk_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    risk_group: serializers.SlugRelatedField[RiskGroup] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Proposal
         fields = [
             "id",
             "number",
-            "label",
+            "xip",
             "title",
             "proposal_type",
             "status",
@@ -51,7 +55,7 @@ class ProposalSummaryOutput(serializers.ModelSerializer[Proposal]):
 
 
 class TransitionOutput(serializers.ModelSerializer[ProposalTransition]):
-    actor = serializers.StringRelatedField()
+    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = ProposalTransition
@@ -59,8 +63,8 @@ class TransitionOutput(serializers.ModelSerializer[ProposalTransition]):
 
 
 class CommentOutput(serializers.ModelSerializer[ProposalComment]):
-    author = serializers.StringRelatedField()
-    upheld_by = serializers.StringRelatedField()
+    author: serializers.StringRelatedField[User] = serializers.StringRelatedField()
+    upheld_by: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = ProposalComment
@@ -68,7 +72,7 @@ class CommentOutput(serializers.ModelSerializer[ProposalComment]):
 
 
 class RevisionOutput(serializers.ModelSerializer[ProposalRevision]):
-    author = serializers.StringRelatedField()
+    author: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = ProposalRevision
@@ -85,7 +89,7 @@ class TallyOutput(serializers.Serializer[Any]):
 
 
 class ProposalDetailOutput(ProposalSummaryOutput):
-    authors = serializers.StringRelatedField(many=True)
+    authors: serializers.StringRelatedField[User] = serializers.StringRelatedField(many=True)
     body = serializers.CharField()
     spec = serializers.JSONField()
     revision = serializers.IntegerField()
@@ -166,10 +170,10 @@ class ProposalListApi(APIView):
     class ProposalCreateInput(serializers.Serializer[Any]):
         title = serializers.CharField(max_length=200)
         proposal_type = serializers.ChoiceField(choices=ProposalType.choices)
-        risk_group = serializers.SlugRelatedField(
+        risk_group: serializers.SlugRelatedField[RiskGroup] = serializers.SlugRelatedField(
             slug_field="slug", queryset=RiskGroup.objects.all()
         )
-        institution = serializers.SlugRelatedField(
+        institution: serializers.SlugRelatedField[Institution] = serializers.SlugRelatedField(
             slug_field="slug", queryset=Institution.objects.all(), required=False, allow_null=True
         )
         body = serializers.CharField(required=False, allow_blank=True, default="")

@@ -15,7 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.models import RiskGroup
 from xip_portal.errors import PermissionDenied
+from xip_portal.models import User
 from xip_portal.roles import acting_user
 
 from .models import Asset, Market, MarketStatus, MarketStatusChange, MarketType
@@ -33,11 +35,17 @@ class MarketOutput(serializers.ModelSerializer[Market]):
     market_type = serializers.ChoiceField(choices=MarketType.choices)
     status = serializers.ChoiceField(choices=MarketStatus.choices)
     name = serializers.CharField(source="title")
-    risk_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    risk_group: serializers.SlugRelatedField[RiskGroup] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     xip = serializers.CharField(source="xip.label")
     xip_id = serializers.IntegerField()
-    base_asset = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
-    quote_asset = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+    base_asset: serializers.SlugRelatedField[Asset] = serializers.SlugRelatedField(
+        slug_field="symbol", read_only=True
+    )
+    quote_asset: serializers.SlugRelatedField[Asset] = serializers.SlugRelatedField(
+        slug_field="symbol", read_only=True
+    )
 
     class Meta:
         model = Market
@@ -57,7 +65,7 @@ class MarketOutput(serializers.ModelSerializer[Market]):
 
 
 class StatusChangeOutput(serializers.ModelSerializer[MarketStatusChange]):
-    actor = serializers.StringRelatedField()
+    actor: serializers.StringRelatedField[User] = serializers.StringRelatedField()
 
     class Meta:
         model = MarketStatusChange

@@ -182,7 +182,7 @@ def test_the_api_drafts_reports_spec_errors_by_field_and_acts(
     assert list(refused.json()["fields"]) == ["lot"]
     assert created.status_code == 201
     assert submitted.status_code == 200
-    assert submitted.json()["label"] == "XIP-1"
+    assert submitted.json()["xip"] == "XIP-1"
     assert submitted.json()["status"] == "review"
     assert again.status_code == 409
     assert again.json()["code"] == "illegal_transition"
