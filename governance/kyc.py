@@ -19,7 +19,14 @@ from django_countries import countries
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
-from xip_portal.models import AuditEntry, Institution, InstitutionMembership, StaffRole, User
+from xip_portal.models import (
+    AuditEntry,
+    Institution,
+    InstitutionMembership,
+    RoleAssignment,
+    StaffRole,
+    User,
+)
 from xip_portal.roles import staff_roles
 
 from .memberships import membership_grant_from_kyc
@@ -338,7 +345,7 @@ def _reviewer_group_ids(user: Any) -> QuerySet[Any] | None:
     """The ids of the groups where `user` is KYC admin; None for all groups."""
     if StaffRole.SITE_ADMIN in staff_roles(user):
         return None
-    assignments = user.role_assignments.filter(role=StaffRole.KYC_ADMIN)
+    assignments = RoleAssignment.objects.filter(user=user, role=StaffRole.KYC_ADMIN)
     if assignments.filter(risk_group__isnull=True).exists():
         return None
     return assignments.values("risk_group_id")

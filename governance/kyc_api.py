@@ -51,8 +51,8 @@ class DocumentOutput(serializers.ModelSerializer[KycDocument]):
 
 
 class ApplicationOutput(serializers.ModelSerializer[KycApplication]):
-    risk_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    risk_group = serializers.SlugRelatedField[RiskGroup](slug_field="slug", read_only=True)
+    institution = serializers.SlugRelatedField[Institution](slug_field="slug", read_only=True)
     nationality = serializers.CharField(source="nationality.code", read_only=True)
     country_of_residence = serializers.CharField(source="country_of_residence.code", read_only=True)
     jurisdiction = serializers.CharField(source="jurisdiction.code", read_only=True)

@@ -184,7 +184,7 @@ def _document_response(document: KycDocument, handle: Any) -> FileResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=f"{document.kind}-{document.pk}.{document.file.name.rsplit('.', 1)[-1]}",
+        filename=f"{document.kind}-{document.pk}.{(document.file.name or '').rsplit('.', 1)[-1]}",
         content_type=document.content_type,
     )
     response["Cache-Control"] = "private, no-store"

@@ -31,10 +31,11 @@ from .risk_groups import (
 
 def reject_unknown_fields(request: Request, serializer: serializers.Serializer[Any]) -> None:
     """DRF ignores fields it does not know; a typo should be an error instead."""
-    if not hasattr(request.data, "keys"):
+    data = request.data
+    if not isinstance(data, dict):
         return
-    unknown = sorted(set(request.data.keys()) - set(serializer.fields))
-    nested = request.data.get("bounds")
+    unknown = sorted(set(data) - set(serializer.fields))
+    nested = data.get("bounds")
     if "bounds" in serializer.fields and isinstance(nested, dict):
         unknown += sorted(f"bounds.{name}" for name in set(nested) - set(BoundsInput().fields))
     if unknown:
@@ -69,7 +70,7 @@ class CollateralOutput(serializers.ModelSerializer[CollateralAsset]):
 
 
 class RiskGroupOutput(serializers.ModelSerializer[RiskGroup]):
-    operator = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    operator = serializers.SlugRelatedField[Institution](slug_field="slug", read_only=True)
     is_regulated = serializers.BooleanField(read_only=True)
     bounds = BoundsOutput(read_only=True, allow_null=True)
     collateral_assets = CollateralOutput(many=True, read_only=True)
@@ -258,8 +259,8 @@ class CollateralApi(APIView):
 
 
 class RiskGroupMembershipOutput(serializers.ModelSerializer[Membership]):
-    risk_group = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    institution = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    risk_group = serializers.SlugRelatedField[RiskGroup](slug_field="slug", read_only=True)
+    institution = serializers.SlugRelatedField[Institution](slug_field="slug", read_only=True)
     country = serializers.CharField(source="country.code", read_only=True)
 
     class Meta:

@@ -3,6 +3,8 @@ staff pages where site admins create groups and operators edit their group's pol
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -78,7 +80,7 @@ def riskgroup_join(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, f"You are a member of {group.name}.")
             return redirect("riskgroup_detail", slug=group.slug)
-    context = {
+    context: dict[str, Any] = {
         "group": group,
         "bounds": getattr(group, "bounds", None),
         "collateral": group.collateral_assets.all(),
