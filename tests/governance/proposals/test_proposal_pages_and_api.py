@@ -213,3 +213,61 @@ def test_staff_actions_in_the_api_need_two_factor(
 
     assert response.status_code == 403
     assert response.json()["code"] == "two_factor_required"
+
+
+def test_the_edit_page_saves_a_revision_with_a_visible_diff(
+    login: Callable[[User], Client], open_group: RiskGroup
+) -> None:
+    from governance.proposals import proposal_submit
+
+    proposal = proposal_make(group=open_group, body="Fees: 5 bps")
+    proposal_submit(actor=proposal.created_by, proposal=proposal)
+    client = login(proposal.created_by)
+    form = client.get(f"/proposals/{proposal.pk}/edit/")
+    data = {
+        **{k: v for k, v in spot_spec(taker_fee_bps=6).items()},
+        "title": proposal.title,
+        "body": "Fees: 6 bps",
+        "summary": "Raise the taker fee",
+    }
+
+    saved = client.post(f"/proposals/{proposal.pk}/edit/", data)
+    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+
+    assert form.status_code == 200
+    assert 'value="BTC-USDC"' in form.content.decode()
+    assert saved.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.revision == 2 and proposal.spec["taker_fee_bps"] == 6
+    assert "Raise the taker fee" in page
+    assert "-Fees: 5 bps" in page and "+Fees: 6 bps" in page
+    assert "-  &quot;taker_fee_bps&quot;: 5" in page
+
+
+def test_others_can_not_open_the_edit_page(
+    login: Callable[[User], Client], open_group: RiskGroup
+) -> None:
+    proposal = proposal_make(group=open_group)
+
+    response = login(member_create(open_group)).get(f"/proposals/{proposal.pk}/edit/")
+
+    assert response.status_code == 404
+
+
+def test_a_comment_emails_the_authors_and_subscribers_once_committed(
+    login: Callable[[User], Client],
+    open_group: RiskGroup,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: list[Any],
+) -> None:
+    proposal = proposal_make(group=open_group)
+    commenter = member_create(open_group)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        login(commenter).post(
+            f"/proposals/{proposal.pk}/comment/", {"body": "Why this tick?", "kind": "comment"}
+        )
+
+    assert [message.to for message in mailoutbox] == [[proposal.created_by.email]]
+    assert "Why this tick?" in mailoutbox[0].body
+    assert proposal.subscribers.filter(pk=commenter.pk).exists()
