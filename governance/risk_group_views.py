@@ -57,6 +57,7 @@ def riskgroup_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "group": group,
         "bounds": getattr(group, "bounds", None),
         "collateral": group.collateral_assets.all(),
+        "markets": group.markets.order_by("symbol"),
         "editors": editors,
         "membership": membership,
         "application": application,

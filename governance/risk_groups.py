@@ -54,9 +54,12 @@ DECIMAL_BOUNDS = ("min_tick", "max_tick", "min_lot", "max_lot")
 
 
 def _plain(value: Any) -> Any:
-    """A value as the audit log keeps it (decimals as strings, so 1.0 == 1.000000)."""
+    """A value as the audit log keeps and compares it: decimals as plain strings (so 1.0 and
+    1.000000 are the same), lists of codes or kinds in order (they are sets)."""
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")
+    if isinstance(value, list):
+        return sorted(value)
     return value
 
 
@@ -178,6 +181,28 @@ def _clean_bounds(bounds: dict[str, Any], current: dict[str, Any]) -> dict[str, 
     return cleaned
 
 
+def _clean_policy_and_bounds(
+    policy: dict[str, Any], bounds: dict[str, Any], current_bounds: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both cleaned, or one error naming every invalid field of either."""
+    fields: dict[str, list[str]] = {}
+    cleaned_policy: dict[str, Any] = {}
+    cleaned_bounds: dict[str, Any] = {}
+    try:
+        cleaned_policy = _clean_policy(policy)
+    except ApplicationError as exc:
+        fields.update(exc.fields)
+    try:
+        cleaned_bounds = _clean_bounds(bounds, current_bounds)
+    except ApplicationError as exc:
+        fields.update(exc.fields)
+    if fields:
+        raise ApplicationError(
+            "The policy has invalid fields: " + ", ".join(sorted(fields)) + ".", fields=fields
+        )
+    return cleaned_policy, cleaned_bounds
+
+
 def _bounds_values(bounds: MarketBounds) -> dict[str, Any]:
     return {name: getattr(bounds, name) for name in BOUNDS_FIELDS}
 
@@ -208,18 +233,15 @@ def risk_group_create(
         raise ApplicationError(
             "The risk group has invalid fields: " + ", ".join(sorted(errors)) + ".", fields=errors
         )
-    cleaned_policy = _clean_policy(policy or {})
-    defaults = _bounds_values(MarketBounds())
-    cleaned_bounds = _clean_bounds(bounds or {}, defaults)
+    cleaned_policy, cleaned_bounds = _clean_policy_and_bounds(
+        policy or {}, bounds or {}, _bounds_values(MarketBounds())
+    )
     if (
         RiskGroup.objects.filter(slug=slug).exists()
         or RiskGroup.objects.filter(name__iexact=name).exists()
     ):
-        raise Conflict(
-            f"A risk group named {name!r} or with the slug {slug!r} already exists.",
-            code="risk_group_exists",
-            fields={"name": ["Already taken."]},
-        )
+        taken = f"A risk group named {name!r} or with the slug {slug!r} already exists."
+        raise Conflict(taken, code="risk_group_exists", fields={"name": [taken]})
     try:
         with transaction.atomic():
             group = RiskGroup.objects.create(
@@ -240,11 +262,8 @@ def risk_group_create(
                 },
             )
     except IntegrityError:
-        raise Conflict(
-            f"A risk group named {name!r} already exists.",
-            code="risk_group_exists",
-            fields={"name": ["Already taken."]},
-        ) from None
+        taken = f"A risk group named {name!r} already exists."
+        raise Conflict(taken, code="risk_group_exists", fields={"name": [taken]}) from None
     return group
 
 
@@ -262,12 +281,13 @@ def risk_group_policy_update(
         raise PermissionDenied(
             f"Only the operators of {risk_group.name} edit its policy.", code="role_required"
         )
-    cleaned_policy = _clean_policy(policy or {})
     with transaction.atomic():
         group = RiskGroup.objects.select_for_update().get(pk=risk_group.pk)
         group_bounds, _ = MarketBounds.objects.select_for_update().get_or_create(risk_group=group)
         current_bounds = _bounds_values(group_bounds)
-        cleaned_bounds = _clean_bounds(bounds or {}, current_bounds)
+        cleaned_policy, cleaned_bounds = _clean_policy_and_bounds(
+            policy or {}, bounds or {}, current_bounds
+        )
         old = {name: _plain(getattr(group, name)) for name in cleaned_policy}
         old.update({f"bounds.{name}": _plain(current_bounds[name]) for name in cleaned_bounds})
         new = {name: _plain(value) for name, value in cleaned_policy.items()}

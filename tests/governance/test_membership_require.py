@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -91,3 +92,10 @@ def test_proposing_for_an_institution_needs_its_kyb_and_its_membership() -> None
         )
         == kyb
     )
+
+
+def test_the_membership_check_costs_one_query(django_assert_num_queries: Any) -> None:
+    membership = MembershipFactory()
+
+    with django_assert_num_queries(1):
+        membership_require(user=membership.user, risk_group=membership.risk_group, action="trade")

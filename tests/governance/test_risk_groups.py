@@ -184,7 +184,7 @@ def test_the_detail_page_shows_kind_operator_policy_bounds_and_collateral(
     MarketBoundsFactory(risk_group=group, max_leverage=15)
     CollateralAssetFactory(risk_group=group, symbol="ETH", haircut_bps=1500)
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         response = client.get(f"/risk-groups/{group.slug}/")
 
     page = response.content.decode()
@@ -205,7 +205,7 @@ def test_the_detail_page_for_a_member_in_a_fixed_number_of_queries(
     client = login(UserFactory())
     client.get(f"/risk-groups/{group.slug}/")  # warm the session
 
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(f"/risk-groups/{group.slug}/")
     assert "Apply for KYC" in response.content.decode()
 
@@ -287,3 +287,76 @@ def test_a_site_admin_creates_and_edits_a_group_in_the_admin_with_audit(
         )
     )
     assert sorted(actions) == ["risk_group.create", "risk_group.policy_update"]
+
+
+def policy_form(group: RiskGroup, **changes: Any) -> dict[str, Any]:
+    bounds = group.bounds
+    form = {
+        "description": group.description,
+        "last_call_hours": group.last_call_hours,
+        "vote_quorum": group.vote_quorum,
+        "vote_threshold_bps": group.vote_threshold_bps,
+        "stagnant_after_days": group.stagnant_after_days,
+        "proposal_bond_amount": group.proposal_bond_amount,
+        "proposal_bond_asset": group.proposal_bond_asset,
+        "reverification_days": group.reverification_days,
+        "high_risk_countries": "",
+        "blocked_jurisdictions": "",
+        "allowed_jurisdictions": "",
+        "terms": group.terms,
+        "min_tick": bounds.min_tick,
+        "max_tick": bounds.max_tick,
+        "min_lot": bounds.min_lot,
+        "max_lot": bounds.max_lot,
+        "min_maker_fee_bps": bounds.min_maker_fee_bps,
+        "max_maker_fee_bps": bounds.max_maker_fee_bps,
+        "min_taker_fee_bps": bounds.min_taker_fee_bps,
+        "max_taker_fee_bps": bounds.max_taker_fee_bps,
+        "max_leverage": bounds.max_leverage,
+        "allowed_market_types": bounds.allowed_market_types,
+        "allowed_oracle_kinds": bounds.allowed_oracle_kinds,
+    }
+    form.update(changes)
+    return form
+
+
+def test_the_operator_edits_the_policy_on_the_staff_page(make_staff: Any, login: Any) -> None:
+    group = RegulatedGroupFactory()
+    MarketBoundsFactory(risk_group=group)
+    client = login(make_staff(StaffRole.RISK_GROUP_OPERATOR, group))
+
+    bad = client.post(
+        f"/staff/risk-groups/{group.slug}/",
+        policy_form(group, blocked_jurisdictions="KP, ZZ", min_tick="2", max_tick="1"),
+    )
+    saved = client.post(
+        f"/staff/risk-groups/{group.slug}/",
+        policy_form(group, blocked_jurisdictions="kp, ir", reason="Sanctions list update"),
+    )
+
+    assert bad.status_code == 400
+    page = bad.content.decode()
+    assert "Not ISO 3166 alpha-2 codes: ZZ." in page
+    assert "Must be at least min tick" in page
+    assert saved.status_code == 302
+    group.refresh_from_db()
+    assert group.blocked_jurisdictions == ["IR", "KP"]
+    entry = AuditEntry.objects.get(action="risk_group.policy_update")
+    assert entry.new_values == {"blocked_jurisdictions": ["IR", "KP"]}
+    assert entry.reason == "Sanctions list update"
+
+
+def test_a_site_admin_creates_a_group_on_the_staff_page(make_staff: Any, login: Any) -> None:
+    client = login(make_staff(StaffRole.SITE_ADMIN))
+    operator = InstitutionFactory()
+
+    response = client.post(
+        "/staff/risk-groups/new/",
+        {"name": "Pacific Open", "kind": "permissionless", "operator": operator.pk},
+    )
+    duplicate = client.post("/staff/risk-groups/new/", {"name": "pacific open", "kind": "kyc"})
+
+    assert response.status_code == 302
+    assert RiskGroup.objects.get(slug="pacific-open").operator == operator
+    assert duplicate.status_code == 400
+    assert "already exists" in duplicate.content.decode()
