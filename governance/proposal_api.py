@@ -178,6 +178,9 @@ class ProposalListApi(APIView):
         )
         body = serializers.CharField(required=False, allow_blank=True, default="")
         spec = serializers.DictField(required=False, default=dict)
+        coauthor_emails = serializers.ListField(
+            child=serializers.EmailField(), required=False, default=list
+        )
 
     @extend_schema(
         parameters=[

@@ -150,6 +150,11 @@ class ProposalForm(forms.Form):
         required=False,
         help_text="Whom you propose for. Required in KYC-regulated groups.",
     )
+    coauthors = forms.CharField(
+        label="Co-authors",
+        required=False,
+        help_text="Email addresses of registered users, separated by commas.",
+    )
     body = forms.CharField(
         label="Body (markdown)",
         required=False,
@@ -180,11 +185,16 @@ class ProposalForm(forms.Form):
             self.fields["summary"] = forms.CharField(
                 max_length=300, required=False, help_text="What this edit changes."
             )
+            del self.fields["coauthors"]
             self.fields["normative"] = forms.BooleanField(
                 required=False,
                 help_text="The edit changes what the proposal does (spec edits always do). "
                 "In Last Call a normative edit sends the proposal back to Review.",
             )
+
+    def clean_coauthors(self) -> list[str]:
+        text = self.cleaned_data.get("coauthors") or ""
+        return [email.strip() for email in text.replace(";", ",").split(",") if email.strip()]
 
     def clean_outcomes(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["outcomes"].splitlines() if line.strip()]

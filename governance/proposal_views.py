@@ -64,6 +64,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
                 institution=form.cleaned_data["institution"],
                 body=form.cleaned_data["body"],
                 spec=form.spec_data(),
+                coauthor_emails=form.cleaned_data["coauthors"],
             )
         except ApplicationError as exc:
             form_add_application_error(form, exc)

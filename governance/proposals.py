@@ -39,7 +39,7 @@ from .models.proposals import (
     ProposalVote,
     proposal_transition_allowed,
 )
-from .proposal_specs import proposal_spec_clean
+from .proposal_specs import SpecError, proposal_spec_clean
 
 S = ProposalStatus
 BPS = 10_000
@@ -209,6 +209,19 @@ def _check_institution(actor: User, institution: Institution | None) -> None:
         )
 
 
+def _users_by_email(emails: Iterable[str]) -> list[User]:
+    wanted = {email.strip().lower() for email in emails if email.strip()}
+    users = list(User.objects.filter(email__in=wanted))
+    unknown = sorted(wanted - {user.email for user in users})
+    if unknown:
+        raise ApplicationError(
+            f"No user has the address {', '.join(unknown)}; ask them to sign up first.",
+            code="user_not_found",
+            fields={"coauthors": [f"No account with {', '.join(unknown)}."]},
+        )
+    return users
+
+
 def _title_clean(title: str) -> str:
     title = (title or "").strip()
     if not title:
@@ -231,11 +244,12 @@ def proposal_create(
     institution: Institution | None = None,
     body: str = "",
     spec: dict[str, Any] | None = None,
-    coauthors: Iterable[User] = (),
+    coauthor_emails: Iterable[str] = (),
     now: datetime | None = None,
 ) -> Proposal:
-    """Creates a Draft by `actor` (its first author, subscribed to it). The spec must pass
-    the checks of its type against the group's bounds; nothing is written otherwise."""
+    """Creates a Draft by `actor` (its first author, subscribed to it) and the registered
+    users named as co-authors. The spec must pass the checks of its type against the group's
+    bounds; nothing is written otherwise."""
     now = now or timezone.now()
     title = _title_clean(title)
     if proposal_type not in ProposalType.values:
@@ -243,6 +257,7 @@ def proposal_create(
             f"Unknown XIP type {proposal_type!r}.", fields={"proposal_type": ["Unknown type."]}
         )
     _check_institution(actor, institution)
+    coauthors = _users_by_email(coauthor_emails)
     clean_spec = proposal_spec_clean(proposal_type, spec or {}, risk_group=risk_group, now=now)
     with transaction.atomic():
         proposal = Proposal.objects.create(
@@ -256,7 +271,7 @@ def proposal_create(
             last_activity_at=now,
         )
         proposal.authors.add(actor, *coauthors)
-        proposal.subscribers.add(actor)
+        proposal.subscribers.add(actor, *coauthors)
         ProposalTransition.objects.create(
             proposal=proposal, to_status=S.DRAFT, actor=actor, reason="drafted", created_at=now
         )
@@ -269,6 +284,7 @@ def proposal_create(
                 "type": proposal_type,
                 "risk_group": risk_group.slug,
                 "institution": institution.slug if institution else None,
+                "coauthors": sorted(user.email for user in coauthors),
             },
         )
     return proposal
@@ -694,8 +710,9 @@ def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datet
 
 def _last_call_conclude_locked(proposal: Proposal, *, now: datetime) -> str:
     """Decides a lapsed Last Call: a rejecting vote rejects; an upheld objection of this
-    round sends it back to Review; a missing operator approval (where required) waits;
-    otherwise it goes Final. Returns what happened."""
+    round sends it back to Review; a missing operator approval (where required) waits; a
+    spec that no longer passes (its symbol listed meanwhile, its times past) goes back to
+    Review; otherwise it goes Final. Returns what happened."""
     if proposal.status != S.LAST_CALL or proposal.last_call_ends_at is None:
         return "not_in_last_call"
     if now < proposal.last_call_ends_at:
@@ -721,6 +738,21 @@ def _last_call_conclude_locked(proposal: Proposal, *, now: datetime) -> str:
         return "review"
     if proposal.risk_group.operator_approval_required and proposal.operator_approved_at is None:
         return "awaiting_operator"
+    try:
+        # A symbol listed meanwhile or a time now past would make the Final effect fail.
+        proposal.spec = proposal_spec_clean(
+            proposal.proposal_type, proposal.spec, risk_group=proposal.risk_group, now=now
+        )
+    except SpecError as exc:
+        problems = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in exc.fields.items())
+        _transition(
+            proposal,
+            S.REVIEW,
+            actor=None,
+            reason=f"The spec no longer passes its checks ({problems})",
+            now=now,
+        )
+        return "review"
     approval = " with the operator's approval" if proposal.operator_approved_at else ""
     _finalize(
         proposal,

@@ -197,7 +197,7 @@ def test_parameter_changes_are_checked_against_the_bounds(open_group: RiskGroup)
 
 def test_a_final_delisting_xip_delists_at_its_wind_down_time(open_group: RiskGroup) -> None:
     market = listed(open_group)
-    wind_down = timezone.now() + timedelta(days=3)
+    wind_down = timezone.now() + timedelta(days=5)
     proposal = proposal_make(
         group=open_group,
         status=S.LAST_CALL,

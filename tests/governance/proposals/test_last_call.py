@@ -285,3 +285,20 @@ def test_a_new_last_call_round_starts_the_votes_afresh(open_group: RiskGroup, ed
     proposals_last_call_conclude_due(now=timezone.now() + timedelta(days=4))
     proposal.refresh_from_db()
     assert proposal.status == S.FINAL
+
+
+def test_a_spec_that_stopped_passing_goes_back_to_review_at_the_lapse(
+    open_group: RiskGroup, editor: User
+) -> None:
+    first = in_last_call(open_group, editor)
+    second = in_last_call(open_group, editor)  # the same symbol, BTC-USDC
+    after = second.last_call_ends_at + timedelta(minutes=1)  # type: ignore[operator]
+
+    outcomes = proposals_last_call_conclude_due(now=after)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert outcomes == {"final": 1, "review": 1}
+    assert (first.status, second.status) == (S.FINAL, S.REVIEW)
+    assert "BTC-USDC is already a listed market" in second.transitions.last().reason  # type: ignore[union-attr]
+    assert Market.objects.get().xip == first

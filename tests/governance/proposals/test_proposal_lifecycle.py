@@ -405,3 +405,27 @@ def test_a_symbol_can_not_collide_with_a_listed_market(open_group: RiskGroup) ->
         )
 
     assert caught.value.fields == {"symbol": ["BTC-USDC is already a listed market."]}
+
+
+def test_co_authors_are_registered_users(open_group: RiskGroup) -> None:
+    author, coauthor = UserFactory(), UserFactory()
+
+    with pytest.raises(ApplicationError) as unknown:
+        proposal_create(
+            actor=author,
+            title="Together",
+            proposal_type="process",
+            risk_group=open_group,
+            coauthor_emails=["nobody@example.test"],
+        )
+    proposal = proposal_create(
+        actor=author,
+        title="Together",
+        proposal_type="process",
+        risk_group=open_group,
+        coauthor_emails=[coauthor.email.upper()],
+    )
+
+    assert unknown.value.fields == {"coauthors": ["No account with nobody@example.test."]}
+    assert set(proposal.authors.all()) == {author, coauthor}
+    assert Proposal.objects.count() == 1
