@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -706,6 +707,37 @@ def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datet
         market_list_from_xip(proposal=proposal, now=now)
     elif proposal.proposal_type in (ProposalType.PARAMETER_CHANGE, ProposalType.DELISTING):
         market_change_schedule_from_xip(proposal=proposal)
+    elif proposal.proposal_type == ProposalType.RISK_GROUP:
+        _risk_group_create_from_xip(proposal)
+
+
+def _risk_group_create_from_xip(proposal: Proposal) -> RiskGroup:
+    """Creates the risk group a Final risk-group XIP describes (idempotent on its slug).
+    Its operator, bounds and collateral are set by a site admin afterwards."""
+    spec = proposal.spec
+    group, created = RiskGroup.objects.get_or_create(
+        slug=spec["slug"],
+        defaults={
+            "name": spec["name"],
+            "kind": spec["kind"],
+            "description": spec.get("description", ""),
+            "last_call_hours": spec["last_call_hours"],
+            "vote_quorum": spec["vote_quorum"],
+            "vote_threshold_bps": spec["vote_threshold_bps"],
+            "stagnant_after_days": spec["stagnant_after_days"],
+            "proposal_bond_amount": Decimal(spec.get("proposal_bond_amount") or "0"),
+            "proposal_bond_asset": spec.get("proposal_bond_asset", ""),
+        },
+    )
+    if created:
+        audit_record(
+            actor=None,
+            action="risk_group.create",
+            obj=group,
+            new={"slug": group.slug, "kind": group.kind, "xip": proposal.label},
+            reason=f"{proposal.label} is Final",
+        )
+    return group
 
 
 def _last_call_conclude_locked(proposal: Proposal, *, now: datetime) -> str:

@@ -302,3 +302,26 @@ def test_a_spec_that_stopped_passing_goes_back_to_review_at_the_lapse(
     assert (first.status, second.status) == (S.FINAL, S.REVIEW)
     assert "BTC-USDC is already a listed market" in second.transitions.last().reason  # type: ignore[union-attr]
     assert Market.objects.get().xip == first
+
+
+def test_a_final_risk_group_xip_creates_the_group(open_group: RiskGroup, editor: User) -> None:
+    spec = {
+        "name": "Asia Open",
+        "slug": "asia-open",
+        "kind": "permissionless",
+        "description": "Open markets for Asian hours.",
+        "last_call_hours": 48,
+        "vote_quorum": 5,
+        "vote_threshold_bps": 6000,
+        "stagnant_after_days": 60,
+        "proposal_bond_amount": "100",
+        "proposal_bond_asset": "USDC",
+    }
+    proposal = in_last_call(open_group, editor, proposal_type="risk_group", spec=spec)
+
+    proposals_last_call_conclude_due(now=proposal.last_call_ends_at + timedelta(minutes=1))  # type: ignore[operator]
+
+    group = RiskGroup.objects.get(slug="asia-open")
+    assert (group.kind, group.last_call_hours, group.vote_quorum) == ("permissionless", 48, 5)
+    assert str(group.proposal_bond_amount) == "100.000000"
+    assert AuditEntry.objects.filter(action="risk_group.create", object_id=str(group.pk)).exists()
