@@ -10,6 +10,7 @@ orders, so cancelling any order is O(1).
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from typing import Final
 
 from engine.core.commands import SelfTradePrevention
 
@@ -95,8 +96,8 @@ class Level:
         self.count = 0
 
 
-CANCEL_NEWEST = SelfTradePrevention.CANCEL_NEWEST
-CANCEL_BOTH = SelfTradePrevention.CANCEL_BOTH
+CANCEL_NEWEST: Final = SelfTradePrevention.CANCEL_NEWEST
+CANCEL_BOTH: Final = SelfTradePrevention.CANCEL_BOTH
 
 
 class Book:

@@ -8,7 +8,7 @@ market close times, funding times) fire at the first command whose time passes t
 
 from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, Final
 
 from engine.core.accounts import Account
 from engine.core.book import Book, Order
@@ -61,25 +61,30 @@ from engine.core.perp import Position, funding_payment, funding_rate_ppm, margin
 from engine.core.prediction import Holding
 from engine.core.reasons import Reason
 
-SPOT = MarketKind.SPOT
-PERP = MarketKind.PERP
-PREDICTION = MarketKind.PREDICTION
-LIVE = MarketStatus.LIVE
-HALTED = MarketStatus.HALTED
-CLOSED = MarketStatus.CLOSED
-SETTLED = MarketStatus.SETTLED
-BUY = Side.BUY
-LIMIT = OrderType.LIMIT
-MARKET_ORDER = OrderType.MARKET
-OUTCOME_NO = Outcome.NO
-GTD = TimeInForce.GTD
-IOC = TimeInForce.IOC
-FOK = TimeInForce.FOK
+SPOT: Final = MarketKind.SPOT
+PERP: Final = MarketKind.PERP
+PREDICTION: Final = MarketKind.PREDICTION
+LIVE: Final = MarketStatus.LIVE
+HALTED: Final = MarketStatus.HALTED
+CLOSED: Final = MarketStatus.CLOSED
+SETTLED: Final = MarketStatus.SETTLED
+BUY: Final = Side.BUY
+LIMIT: Final = OrderType.LIMIT
+MARKET_ORDER: Final = OrderType.MARKET
+OUTCOME_NO: Final = Outcome.NO
+GTD: Final = TimeInForce.GTD
+IOC: Final = TimeInForce.IOC
+FOK: Final = TimeInForce.FOK
 
 # timer kinds, in the order timers due at the same time fire
-TIMER_EXPIRY = 0
-TIMER_CLOSE = 1
-TIMER_FUNDING = 2
+TIMER_EXPIRY: Final = 0
+TIMER_CLOSE: Final = 1
+TIMER_FUNDING: Final = 2
+
+
+# reason codes on hot paths, bound once (compiled, an enum member lookup is a dict lookup)
+REASON_IOC_REMAINDER: Final = Reason.IOC_REMAINDER
+REASON_SELF_TRADE: Final = Reason.SELF_TRADE_PREVENTED
 
 
 class InvariantViolation(Exception):
@@ -165,11 +170,6 @@ class Engine:
             ProposeResolution: self._propose_resolution,
             DisputeResolution: self._dispute_resolution,
             AdvanceTime: self._advance_time,
-        }
-        self._settlers: dict[MarketKind, Callable[[Market, Order, Order, int], tuple[int, int]]] = {
-            SPOT: self._settle_spot,
-            PERP: self._settle_perp,
-            PREDICTION: self._settle_prediction,
         }
 
     # ------------------------------------------------------------------ entry points
@@ -461,14 +461,19 @@ class Engine:
             order.is_bid, order.price, order.size, order.account, order.stp, fills
         )
         if fills:
-            settle = self._settlers[market.config.kind]
+            kind = market.config.kind
             market_id = market.config.market_id
             taker_is_bid = order.is_bid
             for maker, qty in fills:
                 if not qty:
-                    self._drop_order(maker, Reason.SELF_TRADE_PREVENTED, events, in_book=False)
+                    self._drop_order(maker, REASON_SELF_TRADE, events, in_book=False)
                     continue
-                maker_fee, taker_fee = settle(market, maker, order, qty)
+                if kind is SPOT:
+                    maker_fee, taker_fee = self._settle_spot(market, maker, order, qty)
+                elif kind is PERP:
+                    maker_fee, taker_fee = self._settle_perp(market, maker, order, qty)
+                else:
+                    maker_fee, taker_fee = self._settle_prediction(market, maker, order, qty)
                 order.size -= qty
                 market.last_price = maker.price
                 events.append(
@@ -499,7 +504,7 @@ class Engine:
                     if order.expiry_ts:
                         heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
                 return
-            reason = Reason.SELF_TRADE_PREVENTED if stopped else Reason.IOC_REMAINDER
+            reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
             self._release(account, order)
             events.append(
                 OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
@@ -810,7 +815,9 @@ class Engine:
         account.upnl += upnl - position.upnl
         account.im += im - position.im
         account.mm += mm - position.mm
-        position.upnl, position.im, position.mm = upnl, im, mm
+        position.upnl = upnl
+        position.im = im
+        position.mm = mm
         if not size:
             del account.positions[position.market]
             del market.positions[position.account]

@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from engine.core.reasons import Reason
 
-BPS = 10_000
-PPM = 1_000_000
+BPS: Final = 10_000
+PPM: Final = 1_000_000
 
 
 class MarketKind(StrEnum):
