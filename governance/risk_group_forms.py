@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -65,6 +66,35 @@ class RiskGroupPolicyForm(forms.Form):
     )
     reason = forms.CharField(required=False, help_text="Why (kept in the audit log).")
 
+    SECTIONS = (
+        (
+            "Governance",
+            (
+                "description",
+                "last_call_hours",
+                "vote_quorum",
+                "vote_threshold_bps",
+                "operator_approval_required",
+                "stagnant_after_days",
+                "proposal_bond_amount",
+                "proposal_bond_asset",
+            ),
+        ),
+        (
+            "Membership",
+            (
+                "reverification_days",
+                "four_eyes_for_institutions",
+                "high_risk_countries",
+                "blocked_jurisdictions",
+                "allowed_jurisdictions",
+                "terms",
+            ),
+        ),
+        ("Market bounds", BOUNDS_FIELDS),
+        ("Why", ("reason",)),
+    )
+
     @classmethod
     def for_group(cls, group: RiskGroup, data: Any = None) -> RiskGroupPolicyForm:
         initial: dict[str, Any] = {name: getattr(group, name) for name in POLICY_FIELDS}
@@ -73,7 +103,13 @@ class RiskGroupPolicyForm(forms.Form):
         bounds = getattr(group, "bounds", None)
         if bounds is not None:
             initial.update({name: getattr(bounds, name) for name in BOUNDS_FIELDS})
+        for name, value in initial.items():
+            if isinstance(value, Decimal):  # 0.0001, not 0.000100000000000000
+                initial[name] = format(value.normalize(), "f")
         return cls(data, initial=initial)
+
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in self.SECTIONS]
 
     def split(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(policy, bounds) as the service takes them."""
