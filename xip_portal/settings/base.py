@@ -222,7 +222,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "xip_portal.tasks.sessions_clear_expired", "schedule": 3600},
     "kyc-memberships-expire": {"task": "governance.kyc_tasks.memberships_expire", "schedule": 3600},
-    "xip-last-call-lapse": {"task": "governance.tasks.proposals_last_call_conclude", "schedule": 60},
+    "xip-last-call": {"task": "governance.tasks.proposals_last_call_conclude", "schedule": 60},
     "xip-stagnant": {"task": "governance.tasks.proposals_stagnant_mark", "schedule": 3600},
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
 }

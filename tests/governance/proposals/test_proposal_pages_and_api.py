@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -270,4 +271,5 @@ def test_a_comment_emails_the_authors_and_subscribers_once_committed(
 
     assert [message.to for message in mailoutbox] == [[proposal.created_by.email]]
     assert "Why this tick?" in mailoutbox[0].body
+    assert f"{settings.PORTAL_URL}/proposals/{proposal.pk}/" in mailoutbox[0].body
     assert proposal.subscribers.filter(pk=commenter.pk).exists()
