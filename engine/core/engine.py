@@ -551,9 +551,9 @@ class Engine:
             del account.client_ids[order.client_order_id]
 
     def _amend(self, cmd: AmendOrder, events: list[Event]) -> None:
-        account = self.accounts.get(cmd.account)
-        order = account.orders.get(cmd.order_id) if account is not None else None
-        if account is None or order is None:
+        order = self.orders.get(cmd.order_id)
+        account = self.accounts[order.account] if order is not None else None
+        if account is None or order is None or order.account != cmd.account:
             events.append(
                 Rejected("AmendOrder", Reason.UNKNOWN_ORDER, cmd.account, "", cmd.order_id)
             )
@@ -640,12 +640,13 @@ class Engine:
         order.reserved_shares = shares
 
     def _cancel(self, cmd: CancelOrder, events: list[Event]) -> None:
-        account = self.accounts.get(cmd.account)
-        order = None
-        if account is not None:
-            order_id = cmd.order_id or account.client_ids.get(cmd.client_order_id, 0)
-            order = account.orders.get(order_id)
-        if order is None:
+        order_id = cmd.order_id
+        if not order_id:
+            account = self.accounts.get(cmd.account)
+            if account is not None:
+                order_id = account.client_ids.get(cmd.client_order_id, 0)
+        order = self.orders.get(order_id)
+        if order is None or order.account != cmd.account:
             events.append(
                 Rejected(
                     "CancelOrder",
@@ -792,9 +793,6 @@ class Engine:
             amount = sets * market.config.payout
             market.escrow -= amount
             account.credit(self.collateral, amount)
-        if holding.is_empty():
-            del market.holders[account.account_id]
-            del account.holdings[market.config.market_id]
 
     # ------------------------------------------------------------------ perps
 

@@ -9,7 +9,9 @@ The escrow always holds `payout` per outstanding YES share (= per NO share).
 
 
 class Holding:
-    """Shares of one binary market; `*_locked` back open sell orders."""
+    """Shares of one binary market; `*_locked` back open sell orders. A holding that
+    falls to zero stays until the market settles: dropping and re-making it on every
+    trade churned the holders' dicts."""
 
     __slots__ = ("yes", "no", "yes_locked", "no_locked")
 
@@ -18,6 +20,3 @@ class Holding:
         self.no = 0
         self.yes_locked = 0
         self.no_locked = 0
-
-    def is_empty(self) -> bool:
-        return not (self.yes or self.no or self.yes_locked or self.no_locked)
