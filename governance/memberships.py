@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
@@ -310,7 +311,11 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
                 mail_after_commit(
                     to=[recipient.email],
                     template="email/kyc_expired",
-                    context={"membership": membership, "risk_group": membership.risk_group},
+                    context={
+                        "membership": membership,
+                        "risk_group": membership.risk_group,
+                        "path": reverse("riskgroup_detail", args=[membership.risk_group.slug]),
+                    },
                 )
             expired += 1
     return expired

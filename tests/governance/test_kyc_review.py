@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -200,6 +201,7 @@ def test_approval_creates_a_membership_valid_for_the_reverification_period(
     assert membership_require(user=application.applicant, risk_group=group, action="trade")
     assert mail.outbox[-1].to == [application.applicant.email]
     assert "approved" in mail.outbox[-1].subject
+    assert f"{settings.PORTAL_URL}/kyc/{application.pk}/" in mail.outbox[-1].body
 
 
 def test_rejection_needs_a_reason_the_applicant_sees(
