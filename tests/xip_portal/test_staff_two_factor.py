@@ -73,3 +73,20 @@ def test_staff_navigation_shows_their_roles(make_staff, login) -> None:
     assert "KYC admin" in page
     assert "Trader" in page
     assert 'href="/staff/"' in page
+
+
+@pytest.mark.parametrize(
+    ("role", "link", "absent"),
+    [
+        (StaffRole.KYC_ADMIN, "/staff/kyc/", "/staff/risk-groups/new/"),
+        (StaffRole.XIP_EDITOR, "/proposals/?status=review", "/staff/kyc/"),
+        (StaffRole.RISK_GROUP_OPERATOR, "/risk-groups/", "/staff/kyc/"),
+        (StaffRole.SITE_ADMIN, "/staff/risk-groups/new/", None),
+    ],
+)
+def test_the_staff_dashboard_links_each_role_to_its_work(make_staff, login, role, link, absent):
+    page = login(make_staff(role)).get("/staff/").content.decode()
+
+    assert f'href="{link}' in page
+    if absent:
+        assert f'href="{absent}' not in page
