@@ -1,25 +1,26 @@
 """Unified accounts: one per (trader, risk group), serving spot, perps and predictions."""
 
+from engine.core.balances import Balance
 from engine.core.book import Order
 from engine.core.perp import Position
 from engine.core.prediction import Holding
 
 
 class Account:
-    """Free and locked (reserved by open orders) balances per asset, open orders, perp
-    positions and prediction shares.
+    """Balances per asset, open orders, perp positions and prediction shares.
 
-    `upnl`, `im` and `mm` are the sums of the positions' cached unrealised PnL, initial
-    and maintenance margin at mark, kept up to date as positions and marks change, so a
-    cross-margin check never rescans the positions. The collateral balance of an account
-    with open positions may be negative while unrealised profit covers it (cross margin);
-    without positions it never is.
+    `cash` is the balance of the risk group's collateral asset. `upnl`, `im` and `mm` are
+    the sums of the positions' cached unrealised PnL, initial and maintenance margin at
+    mark, kept up to date as positions and marks change, so a cross-margin check never
+    rescans the positions. The cash of an account with open positions may be negative
+    while unrealised profit covers it (cross margin); without positions it never is.
+    `orders` holds the open orders oldest first.
     """
 
     __slots__ = (
         "account_id",
-        "free",
-        "locked",
+        "balances",
+        "cash",
         "orders",
         "client_ids",
         "positions",
@@ -29,10 +30,10 @@ class Account:
         "mm",
     )
 
-    def __init__(self, account_id: int) -> None:
+    def __init__(self, account_id: int, collateral: str) -> None:
         self.account_id = account_id
-        self.free: dict[str, int] = {}
-        self.locked: dict[str, int] = {}
+        self.balances: dict[str, Balance] = {}
+        self.cash = self.balance(collateral)
         self.orders: dict[int, Order] = {}
         self.client_ids: dict[str, int] = {}
         self.positions: dict[str, Position] = {}
@@ -41,23 +42,20 @@ class Account:
         self.im = 0
         self.mm = 0
 
-    def margin_available(self, collateral: str) -> int:
-        """Collateral that may back a new reservation or leave the account: free
-        collateral, less what the open positions' initial margin needs beyond their PnL."""
-        free = self.free.get(collateral, 0)
+    def balance(self, asset: str) -> Balance:
+        balance = self.balances.get(asset)
+        if balance is None:
+            balance = self.balances[asset] = Balance(asset)
+        return balance
+
+    def margin_available(self) -> int:
+        """Collateral that may back a new reservation or leave the account: free cash,
+        less what the open positions' initial margin needs beyond their PnL."""
+        free = self.cash.free
         if not self.positions:
             return free
         return min(free, free + self.upnl - self.im)
 
-    def equity(self, collateral: str) -> int:
-        return self.free.get(collateral, 0) + self.locked.get(collateral, 0) + self.upnl
-
-    def lock(self, asset: str, amount: int) -> None:
-        free = self.free
-        free[asset] = free.get(asset, 0) - amount
-        locked = self.locked
-        locked[asset] = locked.get(asset, 0) + amount
-
-    def credit(self, asset: str, amount: int) -> None:
-        free = self.free
-        free[asset] = free.get(asset, 0) + amount
+    def equity(self) -> int:
+        cash = self.cash
+        return cash.free + cash.locked + self.upnl

@@ -12,13 +12,14 @@ from bisect import bisect_left, insort
 from collections.abc import Iterator
 from typing import Final
 
+from engine.core.balances import NO_BALANCE, Balance
 from engine.core.commands import SelfTradePrevention
 
 
 class Order:
     """A resting or incoming order. `price` is the book price; for prediction markets
     that is the YES price. `unit_reserve` is what each unit of size not covered by
-    `reserved_shares` holds in `reserve_asset` while the order is open."""
+    `reserved_shares` holds in the balance `reserve` while the order is open."""
 
     __slots__ = (
         "order_id",
@@ -33,7 +34,7 @@ class Order:
         "stp",
         "client_order_id",
         "expiry_ts",
-        "reserve_asset",
+        "reserve",
         "unit_reserve",
         "reserved_shares",
         "outcome_no",
@@ -55,7 +56,7 @@ class Order:
         expiry_ts: int = 0,
         post_only: bool = False,
         reduce_only: bool = False,
-        reserve_asset: str = "",
+        reserve: Balance = NO_BALANCE,
         unit_reserve: int = 0,
         reserved_shares: int = 0,
         outcome_no: bool = False,
@@ -72,7 +73,7 @@ class Order:
         self.tif_gtd = expiry_ts > 0
         self.post_only = post_only
         self.reduce_only = reduce_only
-        self.reserve_asset = reserve_asset
+        self.reserve = reserve
         self.unit_reserve = unit_reserve
         self.reserved_shares = reserved_shares
         self.outcome_no = outcome_no
@@ -81,7 +82,7 @@ class Order:
         self.level: Level | None = None
 
     def reserved(self) -> int:
-        """What the order holds in `reserve_asset` for its remaining size."""
+        """What the order holds in `reserve` for its remaining size."""
         return self.unit_reserve * (self.size - self.reserved_shares)
 
 

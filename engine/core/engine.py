@@ -11,6 +11,7 @@ from heapq import heappop, heappush
 from typing import Any, Final
 
 from engine.core.accounts import Account
+from engine.core.balances import Balance
 from engine.core.book import Book, Order
 from engine.core.commands import (
     AddMarket,
@@ -400,15 +401,16 @@ class Engine:
         cost = price if is_bid else payout - price
         return cost + fee_reserve_per_unit(payout, config.maker_fee_bps, config.taker_fee_bps)
 
-    def _reserve_asset(self, config: MarketConfig, is_bid: bool) -> str:
+    def _reserve_balance(self, config: MarketConfig, account: Account, is_bid: bool) -> Balance:
+        """The balance an order's reservation sits in."""
         if config.kind is SPOT:
-            return config.quote_asset if is_bid else config.base_asset
-        return self.collateral
+            return account.balance(config.quote_asset if is_bid else config.base_asset)
+        return account.cash
 
-    def _available(self, account: Account, asset: str) -> int:
-        if asset == self.collateral:
-            return account.margin_available(asset)
-        return account.free.get(asset, 0)
+    def _available(self, account: Account, balance: Balance) -> int:
+        if balance is account.cash:
+            return account.margin_available()
+        return balance.free
 
     def _lack_reason(self, market: Market) -> Reason:
         return (
@@ -424,7 +426,7 @@ class Engine:
         prediction order that sells an outcome locks the shares it holds and, for the
         rest, buys the other outcome."""
         config = market.config
-        order.reserve_asset = asset = self._reserve_asset(config, order.is_bid)
+        order.reserve = balance = self._reserve_balance(config, account, order.is_bid)
         order.unit_reserve = self._unit_reserve(
             market, order.is_bid, order.price, order.reduce_only
         )
@@ -436,9 +438,9 @@ class Engine:
                 shares = min(holding.no if order.is_bid else holding.yes, order.size)
         amount = order.unit_reserve * (order.size - shares)
         if amount:
-            if amount > self._available(account, asset):
+            if amount > self._available(account, balance):
                 return self._lack_reason(market)
-            account.lock(asset, amount)
+            balance.lock(amount)
         if holding is not None and shares:
             order.reserved_shares = shares
             if order.is_bid:
@@ -520,7 +522,7 @@ class Engine:
         """Give back everything an order still holds."""
         amount = order.reserved()
         if amount:
-            account.lock(order.reserve_asset, -amount)
+            order.reserve.lock(-amount)
         shares = order.reserved_shares
         if shares:
             order.reserved_shares = 0
@@ -591,7 +593,7 @@ class Engine:
             if reason is None:
                 unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
                 extra = unit * (new_size - shares) - order.reserved()
-                if extra > 0 and extra > self._available(account, order.reserve_asset):
+                if extra > 0 and extra > self._available(account, order.reserve):
                     reason = self._lack_reason(market)
         if reason is not None:
             events.append(
@@ -629,7 +631,7 @@ class Engine:
         the caller then sets the order's size."""
         delta = unit * (size - shares) - order.reserved()
         if delta:
-            account.lock(order.reserve_asset, delta)
+            order.reserve.lock(delta)
         freed_shares = order.reserved_shares - shares
         if freed_shares:
             holding = account.holdings[order.market]
@@ -680,7 +682,7 @@ class Engine:
 
     # ------------------------------------------------------------------ settlement of fills
 
-    def _release_fill(self, account: Account, order: Order, qty: int) -> int:
+    def _release_fill(self, order: Order, qty: int) -> int:
         """Unlock what `qty` of a filling order held; return how many of them were
         covered by reserved shares (which the fill consumes)."""
         shares = order.reserved_shares
@@ -690,10 +692,7 @@ class Engine:
             order.reserved_shares = shares - used
         amount = order.unit_reserve * (qty - used)
         if amount:
-            asset = order.reserve_asset
-            account.locked[asset] -= amount
-            free = account.free
-            free[asset] = free.get(asset, 0) + amount
+            order.reserve.lock(-amount)
         return used
 
     def _settle_spot(self, market: Market, maker: Order, taker: Order, qty: int) -> tuple[int, int]:
@@ -707,15 +706,12 @@ class Engine:
         else:
             buy, sell, buy_fee, sell_fee = taker, maker, taker_fee, maker_fee
         quote, base = config.quote_asset, config.base_asset
-        buyer = self.accounts[buy.account]
-        seller = self.accounts[sell.account]
-        self._release_fill(buyer, buy, qty)
-        free = buyer.free
-        free[quote] -= notional + buy_fee
-        free[base] = free.get(base, 0) + qty
-        seller.locked[base] -= qty
-        free = seller.free
-        free[quote] = free.get(quote, 0) + notional - sell_fee
+        # the buy reserved quote and the sell base: those balances are the orders'
+        self._release_fill(buy, qty)
+        buy.reserve.free -= notional + buy_fee
+        self.accounts[buy.account].balance(base).free += qty
+        sell.reserve.locked -= qty
+        self.accounts[sell.account].balance(quote).free += notional - sell_fee
         self.fees.collect(config.market_id, quote, maker_fee + taker_fee, config.deployer_share_bps)
         return maker_fee, taker_fee
 
@@ -735,11 +731,10 @@ class Engine:
 
     def _perp_fill(self, market: Market, order: Order, qty: int, price: int, fee: int) -> None:
         account = self.accounts[order.account]
-        self._release_fill(account, order, qty)
+        self._release_fill(order, qty)
         position = self._position(market, account)
         realised = position.apply_fill(qty if order.is_bid else -qty, price)
-        free = account.free
-        free[self.collateral] = free.get(self.collateral, 0) + realised - fee
+        account.cash.free += realised - fee
         market.pool -= realised
         self._refresh_position(market, account, position)
 
@@ -760,18 +755,18 @@ class Engine:
         bidder = self.accounts[bid.account]
         asker = self.accounts[ask.account]
         # the bid buys YES for `price` or sells NO shares for payout - price
-        sold = self._release_fill(bidder, bid, qty)
+        sold = self._release_fill(bid, qty)
         holding = self._holding(market, bidder)
         holding.no_locked -= sold
         holding.yes += qty - sold
-        bidder.credit(collateral, (payout - price) * sold - price * (qty - sold) - bid_fee)
+        bidder.cash.free += (payout - price) * sold - price * (qty - sold) - bid_fee
         minted = qty - sold
         # the ask sells YES shares for `price` or buys NO for payout - price
-        sold = self._release_fill(asker, ask, qty)
+        sold = self._release_fill(ask, qty)
         holding_ask = self._holding(market, asker)
         holding_ask.yes_locked -= sold
         holding_ask.no += qty - sold
-        asker.credit(collateral, price * sold - (payout - price) * (qty - sold) - ask_fee)
+        asker.cash.free += price * sold - (payout - price) * (qty - sold) - ask_fee
         market.escrow += payout * (minted - sold)
         self._merge_sets(market, bidder, holding)
         self._merge_sets(market, asker, holding_ask)
@@ -796,7 +791,7 @@ class Engine:
             holding.no -= sets
             amount = sets * market.config.payout
             market.escrow -= amount
-            account.credit(self.collateral, amount)
+            account.cash.free += amount
 
     # ------------------------------------------------------------------ perps
 
@@ -839,17 +834,16 @@ class Engine:
         market.mark = cmd.price
         events.append(MarkPriceSet(cmd.market, cmd.price))
         accounts = self.accounts
-        collateral = self.collateral
         # a mark moves only this market's positions, so each account can be judged as
         # soon as its position here is re-marked
         at_risk: list[Account] = []
         for account_id, position in market.positions.items():
             account = accounts[account_id]
             self._refresh_position(market, account, position)
-            if account.equity(collateral) < account.mm:
+            if account.equity() < account.mm:
                 at_risk.append(account)
         for account in at_risk:
-            if account.positions and account.equity(collateral) < account.mm:
+            if account.positions and account.equity() < account.mm:
                 self._liquidate(account, events)
 
     def _apply_funding(self, market: Market, events: list[Event]) -> None:
@@ -863,11 +857,10 @@ class Engine:
         if not rate:
             return
         paid = received = 0
-        collateral = self.collateral
         for account_id, position in market.positions.items():
             amount = funding_payment(position.size, mark, rate)
             account = self.accounts[account_id]
-            account.free[collateral] -= amount
+            account.cash.free -= amount
             position.funding -= amount
             if amount > 0:
                 paid += amount
@@ -886,8 +879,7 @@ class Engine:
         the insurance fund, and a negative balance left is covered by the insurance fund
         and then taken from the unrealised profit of the most profitable positions.
         """
-        collateral = self.collateral
-        equity, maintenance = account.equity(collateral), account.mm
+        equity, maintenance = account.equity(), account.mm
         for order in list(account.orders.values()):
             self._drop_order(order, Reason.LIQUIDATION, events)
         fee = 0
@@ -902,16 +894,15 @@ class Engine:
             is_bid = size < 0
             limit = mark * (BPS + band) // BPS if is_bid else -(-mark * (BPS - band) // BPS)
             taker = Order(0, account.account_id, market_id, is_bid, limit, abs(size))
-            taker.reserve_asset = collateral
+            taker.reserve = account.cash
             before = abs(size)
             self._execute(market, account, taker, False, events)
             closed = before - abs(position.size)
             fee += closed * mark * config.liquidation_fee_bps // BPS
             if position.size:
                 self._deleverage(market, account, position, events)
-        free = account.free.get(collateral, 0)
-        fee = min(fee, max(free, 0))
-        account.free[collateral] = free - fee
+        fee = min(fee, max(account.cash.free, 0))
+        account.cash.free -= fee
         self.insurance += fee
         used, bad_debt = self._cover_deficit(account, touched)
         events.append(Liquidated(account.account_id, equity, maintenance, fee, used, bad_debt))
@@ -933,10 +924,9 @@ class Engine:
         positions: at mark, or, when closing at mark would leave a loss the insurance
         fund cannot cover, at the bankruptcy price (where the account's equity is 0), so
         the counterparties give up the profit that pays for it."""
-        collateral = self.collateral
         price = market.mark
         size = position.size
-        rest = account.free.get(collateral, 0) + account.upnl - position.upnl
+        rest = account.cash.free + account.upnl - position.upnl
         at_mark = rest + position.upnl
         if at_mark < 0 and self.insurance < -at_mark:
             owed = position.entry - rest
@@ -950,7 +940,7 @@ class Engine:
             counterparty = self.accounts[other.account]
             for acct, pos, trade in ((account, position, signed), (counterparty, other, -signed)):
                 realised = pos.apply_fill(trade, price)
-                acct.free[collateral] = acct.free.get(collateral, 0) + realised
+                acct.cash.free += realised
                 market.pool -= realised
                 self._refresh_position(market, acct, pos)
             events.append(Deleveraged(account.account_id, other.account, market_id, -signed, price))
@@ -960,8 +950,7 @@ class Engine:
         first from the insurance fund, then from the unrealised profit of the most
         profitable positions in `market_ids` (raising their entry: auto-deleveraging of
         profit). Returns (insurance used, bad debt nobody could cover)."""
-        collateral = self.collateral
-        free = account.free.get(collateral, 0)
+        free = account.cash.free
         if free >= 0 or account.positions:
             return 0, 0
         deficit = -free
@@ -981,7 +970,7 @@ class Engine:
                 self._refresh_position(market, self.accounts[other.account], other)
                 deficit -= take
         self.bad_debt += deficit
-        account.free[collateral] = 0
+        account.cash.free = 0
         return used, deficit
 
     # ------------------------------------------------------------------ money in and out
@@ -992,7 +981,7 @@ class Engine:
             events.append(Rejected("Deposit", reason, cmd.account))
             return
         account = self._account(cmd.account)
-        account.credit(cmd.asset, cmd.amount)
+        account.balance(cmd.asset).free += cmd.amount
         self.inflow[cmd.asset] = self.inflow.get(cmd.asset, 0) + cmd.amount
         events.append(BalanceMoved("deposit", cmd.account, cmd.asset, cmd.amount, cmd.external_id))
 
@@ -1029,7 +1018,7 @@ class Engine:
                 reason = Reason.DUPLICATE_TRANSFER_ID
             events.append(Rejected("TransferIn", reason, cmd.account))
             return
-        self._account(cmd.account).credit(cmd.asset, cmd.amount)
+        self._account(cmd.account).balance(cmd.asset).free += cmd.amount
         self.inflow[cmd.asset] = self.inflow.get(cmd.asset, 0) + cmd.amount
         events.append(
             BalanceMoved("transfer_in", cmd.account, cmd.asset, cmd.amount, cmd.transfer_id)
@@ -1063,19 +1052,20 @@ class Engine:
         account = self.accounts.get(account_id)
         if account is None:
             return Reason.UNKNOWN_ACCOUNT
-        if amount > self._available(account, asset):
+        balance = account.balances.get(asset)
+        if balance is None or amount > self._available(account, balance):
             return Reason.INSUFFICIENT_BALANCE
         self.request_ids.add(request_id)
         return None
 
     def _debit_out(self, account_id: int, asset: str, amount: int) -> None:
-        self.accounts[account_id].credit(asset, -amount)
+        self.accounts[account_id].balance(asset).free -= amount
         self.outflow[asset] = self.outflow.get(asset, 0) + amount
 
     def _account(self, account_id: int) -> Account:
         account = self.accounts.get(account_id)
         if account is None:
-            account = self.accounts[account_id] = Account(account_id)
+            account = self.accounts[account_id] = Account(account_id, self.collateral)
         return account
 
     # ------------------------------------------------------------------ market control
@@ -1217,12 +1207,11 @@ class Engine:
     def _settle_perp_market(self, market: Market, price: int, events: list[Event]) -> None:
         """Close every position at the settlement price."""
         market.mark = price
-        collateral = self.collateral
         market_id = market.config.market_id
         for account_id, position in list(market.positions.items()):
             account = self.accounts[account_id]
             realised = position.apply_fill(-position.size, price)
-            account.free[collateral] = account.free.get(collateral, 0) + realised
+            account.cash.free += realised
             market.pool -= realised
             self._refresh_position(market, account, position)
             events.append(Payout(account_id, market_id, realised))
@@ -1245,7 +1234,7 @@ class Engine:
                 amount = (yes + no) * (payout // 2)
             market.escrow -= amount
             account = self.accounts[account_id]
-            account.credit(self.collateral, amount)
+            account.cash.free += amount
             del market.holders[account_id]
             del account.holdings[market_id]
             events.append(Payout(account_id, market_id, amount))

@@ -16,7 +16,8 @@ def fee_reserve_per_unit(price: int, maker_bps: int, taker_bps: int) -> int:
     Reserving per unit keeps `reserve(size) - reserve(size - q)` at least the fee of any
     fill of q at a price no worse than `price`.
     """
-    return trade_fee(price, max(maker_bps, taker_bps, 0))
+    bps = maker_bps if maker_bps > taker_bps else taker_bps
+    return trade_fee(price, bps) if bps > 0 else 0
 
 
 class FeeLedger:

@@ -28,28 +28,29 @@ def _problems(engine: "Engine") -> Iterator[str]:
 
     # accounts: balances, locks against open orders
     for account_id, account in engine.accounts.items():
-        for asset, amount in account.free.items():
-            add(asset, amount)
-            if amount < 0 and not (asset == collateral and account.positions):
-                yield f"account {account_id} has negative free {asset}: {amount}"
+        if account.cash is not account.balances.get(collateral):
+            yield f"account {account_id} cash is not its {collateral} balance"
         expected: dict[str, int] = {}
         for order_id, order in account.orders.items():
             if engine.orders.get(order_id) is not order or order.account != account_id:
                 yield f"order {order_id} of account {account_id} is not in the engine"
             if order.level is None:
                 yield f"open order {order_id} is not in a book"
+            if account.balances.get(order.reserve.asset) is not order.reserve:
+                yield f"order {order_id} reserves from a balance not its account's"
             reserved = order.reserved()
             if reserved < 0 or order.reserved_shares < 0:
                 yield f"order {order_id} reserves a negative amount"
-            expected[order.reserve_asset] = expected.get(order.reserve_asset, 0) + reserved
-        for asset, amount in account.locked.items():
-            add(asset, amount)
-            if amount != expected.get(asset, 0):
+            expected[order.reserve.asset] = expected.get(order.reserve.asset, 0) + reserved
+        for asset, balance in account.balances.items():
+            add(asset, balance.free + balance.locked)
+            if balance.asset != asset:
+                yield f"account {account_id} files its {balance.asset} balance under {asset}"
+            if balance.free < 0 and not (asset == collateral and account.positions):
+                yield f"account {account_id} has negative free {asset}: {balance.free}"
+            if balance.locked != expected.get(asset, 0):
                 wanted = expected.get(asset, 0)
-                yield f"account {account_id} locks {amount} {asset}, its orders {wanted}"
-        for asset, amount in expected.items():
-            if amount and asset not in account.locked:
-                yield f"account {account_id} orders reserve {amount} {asset} not locked"
+                yield f"account {account_id} locks {balance.locked} {asset}, its orders {wanted}"
         for client_id, order_id in account.client_ids.items():
             named = account.orders.get(order_id)
             if named is None or named.client_order_id != client_id:

@@ -39,7 +39,7 @@ def _order_row(order: Order) -> list[Any]:
         order.expiry_ts,
         order.post_only,
         order.reduce_only,
-        order.reserve_asset,
+        order.reserve.asset,
         order.unit_reserve,
         order.reserved_shares,
         order.outcome_no,
@@ -74,8 +74,7 @@ def to_state(engine: "Engine") -> dict[str, Any]:
     accounts = [
         {
             "id": account.account_id,
-            "free": account.free,
-            "locked": account.locked,
+            "balances": [[b.asset, b.free, b.locked] for b in account.balances.values()],
             "orders": list(account.orders),
         }
         for account in engine.accounts.values()
@@ -135,9 +134,10 @@ def load(data: bytes) -> "Engine":
         (timer[0], timer[1], timer[2], timer[3]) for timer in state["timers"]
     ]  # a sorted list is a valid heap
     for row in state["accounts"]:
-        account = engine.accounts[row["id"]] = Account(row["id"])
-        account.free = dict(row["free"])
-        account.locked = dict(row["locked"])
+        account = engine.accounts[row["id"]] = Account(row["id"], engine.collateral)
+        for asset, free, locked in row["balances"]:
+            balance = account.balance(asset)
+            balance.free, balance.locked = free, locked
     orders: dict[int, Order] = {}
     for row in state["markets"]:
         config = MarketConfig.from_dict(row["config"])
@@ -173,7 +173,7 @@ def load(data: bytes) -> "Engine":
                 values[7],
                 values[8],
                 values[9],
-                values[10],
+                engine.accounts[values[1]].balance(values[10]),
                 values[11],
                 values[12],
                 values[13],

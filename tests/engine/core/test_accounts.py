@@ -18,7 +18,7 @@ def test_deposit_is_idempotent_on_its_external_id(spot):
     again = spot.apply(Deposit(7, "USDC", 500, "tx-7"))
     assert first == [BalanceMoved("deposit", 7, "USDC", 500, "tx-7")]
     assert again == [Rejected("Deposit", Reason.DUPLICATE_EXTERNAL_ID, 7)]
-    assert spot.accounts[7].free["USDC"] == 500
+    assert spot.accounts[7].balance("USDC").free == 500
 
 
 def test_deposit_of_nothing_is_rejected(spot):
@@ -30,7 +30,7 @@ def test_withdraw_is_idempotent_and_limited_to_the_free_balance(spot):
     assert spot.apply(Withdraw(7, "USDC", 200, "w-1"))[0].amount == -200
     assert spot.apply(Withdraw(7, "USDC", 200, "w-1"))[0].reason == Reason.DUPLICATE_EXTERNAL_ID
     assert spot.apply(Withdraw(7, "USDC", 301, "w-2"))[0].reason == Reason.INSUFFICIENT_BALANCE
-    assert spot.accounts[7].free["USDC"] == 300
+    assert spot.accounts[7].balance("USDC").free == 300
 
 
 def test_reserved_funds_cannot_be_withdrawn(spot):
@@ -48,7 +48,7 @@ def test_transfer_out_debits_free_collateral_once(spot):
     assert spot.apply(TransferOut(7, "USDC", 101, "t-2", "rg-kyc"))[0].reason == (
         Reason.INSUFFICIENT_BALANCE
     )
-    assert spot.accounts[7].free["USDC"] == 100
+    assert spot.accounts[7].balance("USDC").free == 100
 
 
 def test_transfer_in_credits_once(spot):
@@ -56,4 +56,4 @@ def test_transfer_in_credits_once(spot):
     assert spot.apply(TransferIn(8, "USDC", 400, "t-9", "rg-kyc"))[0].reason == (
         Reason.DUPLICATE_TRANSFER_ID
     )
-    assert spot.accounts[8].free["USDC"] == 400
+    assert spot.accounts[8].balance("USDC").free == 400

@@ -49,7 +49,7 @@ def test_halt_resume_close_settle_lifecycle(spot):
     spot.apply(PlaceOrder(1, "BTC-USDC", Side.BUY, 10, price=1000))
     closed = spot.apply(CloseMarket("BTC-USDC"))
     assert [type(e).__name__ for e in closed] == ["MarketChanged", "OrderCancelled"]
-    assert spot.accounts[1].locked["USDC"] == 0
+    assert spot.accounts[1].balance("USDC").locked == 0
     assert spot.apply(SettleMarket("BTC-USDC"))[0].status == "settled"
 
 

@@ -38,7 +38,7 @@ def test_positions_keep_average_entry_and_realise_pnl_on_reduction(perp):
     trade(perp, 4, 1, 5, 1200)
     assert position.size == 15
     assert position.realised == 5 * 1200 - 5_250
-    assert perp.accounts[1].free["USDC"] == 100_000 + 750
+    assert perp.accounts[1].balance("USDC").free == 100_000 + 750
 
 
 def test_flipping_a_position_realises_the_old_side_and_opens_the_new(perp):
@@ -50,7 +50,7 @@ def test_flipping_a_position_realises_the_old_side_and_opens_the_new(perp):
 
 def test_orders_reserve_initial_margin_and_are_refused_beyond_it(perp):
     perp.apply(PlaceOrder(1, M, BUY, 100, price=1000))
-    assert perp.accounts[1].locked["USDC"] == 10_000
+    assert perp.accounts[1].balance("USDC").locked == 10_000
     too_big = perp.apply(PlaceOrder(1, M, BUY, 901, price=1000))
     assert too_big[0].reason == Reason.INSUFFICIENT_MARGIN
 
@@ -65,7 +65,7 @@ def test_margin_is_checked_across_the_whole_account(make_engine, configs):
     engine.apply(OraclePrice(M, 960, ts=2))
     account = engine.accounts[1]
     assert account.upnl == -20_000
-    assert account.margin_available("USDC") == 100_000 - 20_000 - 48_000
+    assert account.margin_available() == 100_000 - 20_000 - 48_000
     refused = engine.apply(PlaceOrder(1, "ETH-PERP", BUY, 330, price=1000))
     assert refused[0].reason == Reason.INSUFFICIENT_MARGIN
     accepted = engine.apply(PlaceOrder(1, "ETH-PERP", BUY, 320, price=1000))
@@ -110,8 +110,8 @@ def test_funding_is_paid_by_longs_to_shorts_when_the_book_is_above_the_index(per
     events = perp.apply(AdvanceTime(3_600_000))
     # premium 15% is capped at 0.1% of 10 x 1000
     assert events == [FundingApplied(M, 1_000, 1000, 10, 10)]
-    assert perp.accounts[1].free["USDC"] == 100_000 - 10
-    assert perp.accounts[2].free["USDC"] == 100_000 + 10
+    assert perp.accounts[1].balance("USDC").free == 100_000 - 10
+    assert perp.accounts[2].balance("USDC").free == 100_000 + 10
     assert perp.apply(AdvanceTime(3_600_001)) == []
 
 
@@ -126,7 +126,7 @@ def test_liquidation_closes_into_the_book_and_pays_the_insurance_fund(perp):
     assert (liquidated.equity, liquidated.maintenance) == (40_000, 47_000)
     assert liquidated.fee == 9_400
     assert M not in perp.accounts[1].positions
-    assert perp.accounts[1].free["USDC"] == 100_000 - 70_000 - 9_400
+    assert perp.accounts[1].balance("USDC").free == 100_000 - 70_000 - 9_400
     assert perp.insurance == 9_400
 
 
@@ -137,7 +137,7 @@ def test_losses_beyond_equity_are_taken_by_the_insurance_fund(perp):
     events = perp.apply(OraclePrice(M, 900, ts=2))
     liquidated = next(e for e in events if isinstance(e, Liquidated))
     assert (liquidated.insurance_used, liquidated.bad_debt) == (50_000, 0)
-    assert perp.accounts[1].free["USDC"] == 0
+    assert perp.accounts[1].balance("USDC").free == 0
     assert perp.insurance == 50_000
 
 
@@ -154,8 +154,8 @@ def test_without_book_or_fund_the_most_profitable_opposite_positions_are_delever
     ]
     liquidated = next(e for e in events if isinstance(e, Liquidated))
     assert (liquidated.insurance_used, liquidated.bad_debt) == (0, 0)
-    assert perp.accounts[1].free["USDC"] == 0
-    assert perp.accounts[2].free["USDC"] == 100_000 + 60_000
+    assert perp.accounts[1].balance("USDC").free == 0
+    assert perp.accounts[2].balance("USDC").free == 100_000 + 60_000
 
 
 @pytest.mark.parametrize("price", [0, -5])

@@ -39,7 +39,7 @@ def test_prices_lie_strictly_between_zero_and_one_unit(binary):
 
 def test_a_buy_reserves_price_times_size(binary):
     binary.apply(PlaceOrder(1, M, BUY, 10, price=40))
-    assert binary.accounts[1].locked["USDC"] == 400
+    assert binary.accounts[1].balance("USDC").locked == 400
 
 
 def test_a_yes_buyer_and_a_no_buyer_mint_complete_sets(binary):
@@ -48,14 +48,14 @@ def test_a_yes_buyer_and_a_no_buyer_mint_complete_sets(binary):
     fill = next(e for e in events if isinstance(e, Fill))
     assert (fill.price, fill.size) == (40, 10)
     assert shares(binary, 1) == (10, 0) and shares(binary, 2) == (0, 10)
-    assert binary.accounts[1].free["USDC"] == START - 400
-    assert binary.accounts[2].free["USDC"] == START - 600
+    assert binary.accounts[1].balance("USDC").free == START - 400
+    assert binary.accounts[2].balance("USDC").free == START - 600
     assert binary.markets[M].escrow == 1_000
 
 
 def test_selling_yes_one_does_not_hold_is_buying_no_at_one_minus_p(binary):
     binary.apply(PlaceOrder(1, M, SELL, 10, price=40, outcome=YES))
-    assert binary.accounts[1].locked["USDC"] == 600
+    assert binary.accounts[1].balance("USDC").locked == 600
     binary.apply(PlaceOrder(2, M, BUY, 10, price=40, outcome=YES))
     assert shares(binary, 1) == (0, 10) and shares(binary, 2) == (10, 0)
 
@@ -64,11 +64,11 @@ def test_selling_held_shares_locks_the_shares_and_pays_the_seller(binary):
     binary.apply(PlaceOrder(1, M, BUY, 10, price=40))
     binary.apply(PlaceOrder(2, M, BUY, 10, price=60, outcome=NO))
     binary.apply(PlaceOrder(1, M, SELL, 10, price=55, outcome=YES))
-    assert binary.accounts[1].locked.get("USDC", 0) == 0
+    assert binary.accounts[1].balance("USDC").locked == 0
     assert binary.accounts[1].holdings[M].yes_locked == 10
     binary.apply(PlaceOrder(3, M, BUY, 10, price=55, outcome=YES))
     assert shares(binary, 1) == (0, 0) and shares(binary, 3) == (10, 0)
-    assert binary.accounts[1].free["USDC"] == START - 400 + 550
+    assert binary.accounts[1].balance("USDC").free == START - 400 + 550
     assert binary.markets[M].escrow == 1_000
 
 
@@ -78,8 +78,8 @@ def test_two_sellers_of_held_shares_burn_the_sets(binary):
     binary.apply(PlaceOrder(1, M, SELL, 10, price=30, outcome=YES))
     binary.apply(PlaceOrder(2, M, SELL, 10, price=70, outcome=NO))
     assert binary.markets[M].escrow == 0
-    assert binary.accounts[1].free["USDC"] == START - 400 + 300
-    assert binary.accounts[2].free["USDC"] == START - 600 + 700
+    assert binary.accounts[1].balance("USDC").free == START - 400 + 300
+    assert binary.accounts[2].balance("USDC").free == START - 600 + 700
 
 
 def test_holding_both_sides_merges_them_back_to_collateral(binary):
@@ -88,7 +88,7 @@ def test_holding_both_sides_merges_them_back_to_collateral(binary):
     binary.apply(PlaceOrder(3, M, BUY, 10, price=30))
     binary.apply(PlaceOrder(1, M, BUY, 10, price=70, outcome=NO))  # matches 3's YES bid
     assert shares(binary, 1) == (0, 0)
-    assert binary.accounts[1].free["USDC"] == START - 400 - 700 + 1_000
+    assert binary.accounts[1].balance("USDC").free == START - 400 - 700 + 1_000
 
 
 def test_cancelling_a_share_sale_gives_the_shares_back(binary):
@@ -105,7 +105,7 @@ def test_close_time_stops_trading_and_cancels_resting_orders(binary):
     assert isinstance(events[0], OrderCancelled) and events[0].reason == Reason.MARKET_STOPPED
     assert events[1] == MarketChanged(M, "close", "closed")
     assert events[2].reason == Reason.MARKET_CLOSED
-    assert binary.accounts[1].locked["USDC"] == 0
+    assert binary.accounts[1].balance("USDC").locked == 0
 
 
 def mint(engine, market=M, price=40, size=10):
@@ -129,7 +129,7 @@ def test_resolution_can_be_disputed_within_the_window_then_is_paid(binary):
     assert late_dispute[0].reason == Reason.DISPUTE_WINDOW_OVER
     paid = binary.apply(SettleMarket(M, ts=CLOSE + 3 + WINDOW))
     assert [e for e in paid if isinstance(e, Payout)] == [Payout(1, M, 0), Payout(2, M, 1_000)]
-    assert binary.accounts[2].free["USDC"] == START - 600 + 1_000
+    assert binary.accounts[2].balance("USDC").free == START - 600 + 1_000
     assert binary.markets[M].escrow == 0
 
 
@@ -138,8 +138,8 @@ def test_a_void_market_pays_each_side_half_a_unit(binary):
     binary.apply(AdvanceTime(CLOSE))
     binary.apply(ProposeResolution(M, "void"))
     binary.apply(SettleMarket(M, ts=CLOSE + WINDOW))
-    assert binary.accounts[1].free["USDC"] == START - 400 + 500
-    assert binary.accounts[2].free["USDC"] == START - 600 + 500
+    assert binary.accounts[1].balance("USDC").free == START - 400 + 500
+    assert binary.accounts[2].balance("USDC").free == START - 600 + 500
 
 
 def test_a_categorical_market_is_a_set_of_binaries_exactly_one_of_which_wins(world_cup):
@@ -150,6 +150,6 @@ def test_a_categorical_market_is_a_set_of_binaries_exactly_one_of_which_wins(wor
     world_cup.apply(ProposeResolution("WC26", "ARG"))
     world_cup.apply(SettleMarket("WC26", ts=CLOSE + WINDOW))
     # account 1 held YES of ARG and BRA, account 2 NO of both: ARG won, BRA lost
-    assert world_cup.accounts[1].free["USDC"] == START - 4_000 - 3_000 + 10_000
-    assert world_cup.accounts[2].free["USDC"] == START - 6_000 - 7_000 + 10_000
+    assert world_cup.accounts[1].balance("USDC").free == START - 4_000 - 3_000 + 10_000
+    assert world_cup.accounts[2].balance("USDC").free == START - 6_000 - 7_000 + 10_000
     assert all(m.status == "settled" for m in world_cup.markets.values())
