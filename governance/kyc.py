@@ -34,8 +34,8 @@ from .models import KycApplication, KycStatus, Membership, RiskGroup
 from .models.kyc import (
     INSTITUTION_DOCUMENT_KINDS,
     KYC_OPEN_STATUSES,
+    KYC_TRANSITIONS,
     PERSON_DOCUMENT_KINDS,
-    kyc_transition_check,
 )
 
 PERSON_FIELDS = ("legal_name", "date_of_birth", "nationality", "country_of_residence", "address")
@@ -275,7 +275,7 @@ def _status_move(
     reason: str = "",
     extra: dict[str, Any] | None = None,
 ) -> None:
-    kyc_transition_check(application.status, target)
+    KYC_TRANSITIONS.check(application.status, target)
     old = application.status
     application.status = target
     application.save()
@@ -308,7 +308,7 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
     now = timezone.now()
     with transaction.atomic():
         locked = _lock_own_application(actor=actor, application=application)
-        kyc_transition_check(locked.status, KycStatus.SUBMITTED)
+        KYC_TRANSITIONS.check(locked.status, KycStatus.SUBMITTED)
         missing = kyc_application_missing(locked)
         if missing:
             raise ApplicationError(

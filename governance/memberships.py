@@ -21,8 +21,8 @@ from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, User
 
 from .models import KycApplication, KycStatus, Membership, MembershipStatus, RiskGroup
-from .models.kyc import kyc_transition_check
-from .models.memberships import membership_transition_check
+from .models.kyc import KYC_TRANSITIONS
+from .models.memberships import MEMBERSHIP_TRANSITIONS
 
 MembershipAction = Literal["trade", "propose"]
 MEMBERSHIP_ACTIONS: tuple[str, ...] = ("trade", "propose")
@@ -197,7 +197,7 @@ def membership_join(
             return membership
         old = {"status": membership.status, "country": str(membership.country)}
         if membership.status != MembershipStatus.ACTIVE:
-            membership_transition_check(membership.status, MembershipStatus.ACTIVE)
+            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.ACTIVE)
         membership.status = MembershipStatus.ACTIVE
         membership.country = country
         if audit_record(
@@ -240,7 +240,7 @@ def membership_grant_from_kyc(
         old: dict[str, Any] = {}
     else:
         if membership.status != MembershipStatus.ACTIVE:
-            membership_transition_check(membership.status, MembershipStatus.ACTIVE)
+            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.ACTIVE)
         old = {name: getattr(membership, name) for name in values}
         old["country"] = str(old["country"])
     for name, value in values.items():
@@ -281,7 +281,7 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
             )
             if membership is None:
                 continue
-            membership_transition_check(membership.status, MembershipStatus.EXPIRED)
+            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.EXPIRED)
             membership.status = MembershipStatus.EXPIRED
             membership.save(update_fields=["status", "updated_at"])
             audit_record(
@@ -294,7 +294,7 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
             )
             application = membership.application
             if application is not None and application.status == KycStatus.APPROVED:
-                kyc_transition_check(application.status, KycStatus.EXPIRED)
+                KYC_TRANSITIONS.check(application.status, KycStatus.EXPIRED)
                 KycApplication.objects.filter(pk=application.pk).update(
                     status=KycStatus.EXPIRED, updated_at=now
                 )

@@ -30,33 +30,21 @@ from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDe
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.roles import has_role
+from xip_portal.state_machine import TransitionError
 
 from .memberships import membership_allows, membership_require
 from .models import Proposal, ProposalComment, ProposalRevision, RiskGroup
 from .models.proposals import (
+    PROPOSAL_TRANSITIONS,
     ProposalStatus,
     ProposalTransition,
     ProposalType,
     ProposalVote,
-    proposal_transition_allowed,
 )
 from .proposal_specs import SpecError, proposal_spec_clean
 
 S = ProposalStatus
 BPS = 10_000
-
-
-class ProposalTransitionError(Conflict):
-    code = "illegal_transition"
-
-
-def proposal_transition_check(proposal: Proposal, to_status: str) -> None:
-    """Raises ProposalTransitionError naming both states unless the move is in the table."""
-    if not proposal_transition_allowed(proposal.status, to_status):
-        raise ProposalTransitionError(
-            f"{proposal.label} can not go from {S(proposal.status).label} to {S(to_status).label}.",
-            fields={"status": [f"{proposal.status} -> {to_status} is not allowed."]},
-        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,7 +111,7 @@ def _transition(
     proposal: Proposal, to_status: str, *, actor: User | None, reason: str, now: datetime
 ) -> ProposalTransition:
     """Moves a locked proposal to `to_status` (inside the caller's transaction)."""
-    proposal_transition_check(proposal, to_status)
+    PROPOSAL_TRANSITIONS.check(proposal.status, to_status, subject=proposal.label)
     from_status = proposal.status
     proposal.status = to_status
     proposal.last_activity_at = now
@@ -311,7 +299,7 @@ def proposal_update(
         proposal = _locked(proposal)
         _require_author(actor, proposal, "edit it")
         if not proposal.can_edit():
-            raise ProposalTransitionError(
+            raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}; it can not be edited.",
                 code="not_editable",
             )
@@ -357,7 +345,7 @@ def proposal_submit(*, actor: User, proposal: Proposal, now: datetime | None = N
     with transaction.atomic():
         proposal = _locked(proposal)
         _require_author(actor, proposal, "submit it")
-        proposal_transition_check(proposal, S.REVIEW)
+        PROPOSAL_TRANSITIONS.check(proposal.status, S.REVIEW, subject=proposal.label)
         group = proposal.risk_group
         proposal.spec = proposal_spec_clean(
             proposal.proposal_type, proposal.spec, risk_group=group, now=now
@@ -430,7 +418,7 @@ def proposal_last_call_start(
     with transaction.atomic():
         proposal = _locked(proposal)
         _require_editor(actor, proposal, "move it to Last Call")
-        proposal_transition_check(proposal, S.LAST_CALL)
+        PROPOSAL_TRANSITIONS.check(proposal.status, S.LAST_CALL, subject=proposal.label)
         proposal_spec_clean(
             proposal.proposal_type, proposal.spec, risk_group=proposal.risk_group, now=now
         )
@@ -461,7 +449,7 @@ def proposal_send_back(
         proposal = _locked(proposal)
         _require_editor(actor, proposal, "send it back")
         if not proposal.can_send_back():
-            raise ProposalTransitionError(
+            raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}: only proposals in Review "
                 "or Last Call can be sent back."
             )
@@ -504,9 +492,9 @@ def proposal_objection_uphold(
             raise ApplicationError("Only objections can be upheld.", code="not_an_objection")
         if comment.upheld_at is not None:
             raise Conflict("This objection is already upheld.", code="already_upheld")
-        proposal_transition_check(proposal, S.REVIEW)
+        PROPOSAL_TRANSITIONS.check(proposal.status, S.REVIEW, subject=proposal.label)
         if proposal.status != S.LAST_CALL:
-            raise ProposalTransitionError(f"{proposal.label} is not in Last Call.")
+            raise TransitionError(f"{proposal.label} is not in Last Call.")
         comment.upheld_by, comment.upheld_at = actor, now
         comment.save(update_fields=["upheld_by", "upheld_at"])
         why = reason.strip() or "objection upheld"
@@ -533,7 +521,7 @@ def proposal_operator_approve(
                 f"Only operators of {proposal.risk_group.name} can approve.", code="role_required"
             )
         if proposal.status != S.LAST_CALL:
-            raise ProposalTransitionError(
+            raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}, not in Last Call."
             )
         if proposal.operator_approved_at is not None:
@@ -608,7 +596,7 @@ def proposal_vote(
     with transaction.atomic():
         proposal = _locked(proposal)
         if proposal.status != S.LAST_CALL:
-            raise ProposalTransitionError(
+            raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}: votes are cast in "
                 "Last Call only.",
                 code="not_in_last_call",
@@ -669,7 +657,7 @@ def proposal_comment_add(
     with transaction.atomic():
         proposal = _locked(proposal)
         if kind == ProposalComment.Kind.OBJECTION and proposal.status != S.LAST_CALL:
-            raise ProposalTransitionError(
+            raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}: objections are raised "
                 "in Last Call.",
                 code="not_in_last_call",

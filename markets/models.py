@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from xip_portal.models import TimeStampedModel
+from xip_portal.state_machine import StateMachine
 
 
 class Asset(TimeStampedModel):
@@ -39,19 +40,23 @@ class MarketStatus(models.TextChoices):
 
 # The one table of allowed market status changes. Delisting (by a Final delisting XIP) is
 # possible until the market has closed; a closed market settles.
-MARKET_TRANSITIONS: dict[str, frozenset[str]] = {
-    MarketStatus.APPROVED: frozenset({MarketStatus.SCHEDULED, MarketStatus.DELISTED}),
-    MarketStatus.SCHEDULED: frozenset({MarketStatus.LIVE, MarketStatus.DELISTED}),
-    MarketStatus.LIVE: frozenset({MarketStatus.HALTED, MarketStatus.CLOSED, MarketStatus.DELISTED}),
-    MarketStatus.HALTED: frozenset({MarketStatus.LIVE, MarketStatus.CLOSED, MarketStatus.DELISTED}),
-    MarketStatus.CLOSED: frozenset({MarketStatus.SETTLED}),
-    MarketStatus.SETTLED: frozenset(),
-    MarketStatus.DELISTED: frozenset(),
-}
-
-
-def market_transition_allowed(from_status: str, to_status: str) -> bool:
-    return to_status in MARKET_TRANSITIONS.get(from_status, frozenset())
+MARKET_TRANSITIONS = StateMachine(
+    "A market",
+    MarketStatus,
+    {
+        MarketStatus.APPROVED: frozenset({MarketStatus.SCHEDULED, MarketStatus.DELISTED}),
+        MarketStatus.SCHEDULED: frozenset({MarketStatus.LIVE, MarketStatus.DELISTED}),
+        MarketStatus.LIVE: frozenset(
+            {MarketStatus.HALTED, MarketStatus.CLOSED, MarketStatus.DELISTED}
+        ),
+        MarketStatus.HALTED: frozenset(
+            {MarketStatus.LIVE, MarketStatus.CLOSED, MarketStatus.DELISTED}
+        ),
+        MarketStatus.CLOSED: frozenset({MarketStatus.SETTLED}),
+        MarketStatus.SETTLED: frozenset(),
+        MarketStatus.DELISTED: frozenset(),
+    },
+)
 
 
 class MarketType(models.TextChoices):
@@ -111,7 +116,7 @@ class Market(TimeStampedModel):
         return list(self.spec.get("outcomes") or [])
 
     def can_move_to(self, status: str) -> bool:
-        return market_transition_allowed(self.status, status)
+        return MARKET_TRANSITIONS.allows(self.status, status)
 
     def can_halt(self) -> bool:
         return self.can_move_to(MarketStatus.HALTED)

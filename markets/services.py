@@ -15,32 +15,20 @@ from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, PermissionDenied
 from xip_portal.models import StaffRole, User
 from xip_portal.roles import has_role
+from xip_portal.state_machine import TransitionError
 
 from .config_hash import config_hash
 from .models import (
+    MARKET_TRANSITIONS,
     Asset,
     Market,
     MarketChange,
     MarketStatus,
     MarketStatusChange,
-    market_transition_allowed,
 )
 
 if TYPE_CHECKING:
     from governance.models import Proposal
-
-
-class MarketTransitionError(Conflict):
-    code = "illegal_transition"
-
-
-def market_transition_check(market: Market, to_status: str) -> None:
-    if not market_transition_allowed(market.status, to_status):
-        raise MarketTransitionError(
-            f"{market.symbol} can not go from {MarketStatus(market.status).label} to "
-            f"{MarketStatus(to_status).label}.",
-            fields={"status": [f"{market.status} -> {to_status} is not allowed."]},
-        )
 
 
 def _locked(market: Market) -> Market:
@@ -61,7 +49,7 @@ def _status_set(
     launch_at: datetime | None = None,
 ) -> None:
     """Moves a locked market (inside the caller's transaction), with history and audit."""
-    market_transition_check(market, to_status)
+    MARKET_TRANSITIONS.check(market.status, to_status, subject=market.symbol)
     from_status = market.status
     market.status = to_status
     market.status_reason = reason
@@ -227,9 +215,9 @@ def market_status_change(
         _require_operator(actor, market)
         target = OPERATOR_MOVES[move]
         if move == "resume" and market.status != MarketStatus.HALTED:
-            raise MarketTransitionError(f"{market.symbol} is not halted.")
+            raise TransitionError(f"{market.symbol} is not halted.")
         if move == "launch" and market.status != MarketStatus.SCHEDULED:
-            raise MarketTransitionError(f"{market.symbol} is not scheduled.")
+            raise TransitionError(f"{market.symbol} is not scheduled.")
         _status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
     return market
 

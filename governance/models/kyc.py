@@ -11,8 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from xip_portal.errors import Conflict
 from xip_portal.models import TimeStampedModel
+from xip_portal.state_machine import StateMachine
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
@@ -27,15 +27,21 @@ class KycStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-KYC_TRANSITIONS: dict[KycStatus, frozenset[KycStatus]] = {
-    KycStatus.DRAFT: frozenset({KycStatus.SUBMITTED}),
-    KycStatus.SUBMITTED: frozenset({KycStatus.IN_REVIEW, KycStatus.REJECTED}),
-    KycStatus.IN_REVIEW: frozenset({KycStatus.APPROVED, KycStatus.REJECTED, KycStatus.NEEDS_INFO}),
-    KycStatus.NEEDS_INFO: frozenset({KycStatus.SUBMITTED}),
-    KycStatus.APPROVED: frozenset({KycStatus.EXPIRED}),
-    KycStatus.REJECTED: frozenset(),
-    KycStatus.EXPIRED: frozenset(),
-}
+KYC_TRANSITIONS = StateMachine(
+    "A KYC application",
+    KycStatus,
+    {
+        KycStatus.DRAFT: frozenset({KycStatus.SUBMITTED}),
+        KycStatus.SUBMITTED: frozenset({KycStatus.IN_REVIEW, KycStatus.REJECTED}),
+        KycStatus.IN_REVIEW: frozenset(
+            {KycStatus.APPROVED, KycStatus.REJECTED, KycStatus.NEEDS_INFO}
+        ),
+        KycStatus.NEEDS_INFO: frozenset({KycStatus.SUBMITTED}),
+        KycStatus.APPROVED: frozenset({KycStatus.EXPIRED}),
+        KycStatus.REJECTED: frozenset(),
+        KycStatus.EXPIRED: frozenset(),
+    },
+)
 # An applicant holds at most one application per group in these states.
 KYC_OPEN_STATUSES = (
     KycStatus.DRAFT,
@@ -46,20 +52,6 @@ KYC_OPEN_STATUSES = (
 )
 KYC_EDITABLE_STATUSES = (KycStatus.DRAFT, KycStatus.NEEDS_INFO)
 KYC_REVIEWABLE_STATUSES = (KycStatus.SUBMITTED, KycStatus.IN_REVIEW)
-
-
-class KycTransitionError(Conflict):
-    code = "illegal_transition"
-
-
-def kyc_transition_check(current: str, target: str) -> None:
-    """Raises KycTransitionError naming both states unless `current` may move to `target`."""
-    if KycStatus(target) not in KYC_TRANSITIONS[KycStatus(current)]:
-        raise KycTransitionError(
-            f"A KYC application cannot go from {KycStatus(current).label.lower()} to "
-            f"{KycStatus(target).label.lower()}.",
-            fields={"status": [f"{current} -> {target} is not allowed."]},
-        )
 
 
 class KycApplication(TimeStampedModel):

@@ -8,8 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from xip_portal.errors import Conflict
 from xip_portal.models import TimeStampedModel
+from xip_portal.state_machine import StateMachine
 
 
 class MembershipStatus(models.TextChoices):
@@ -18,24 +18,16 @@ class MembershipStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
-MEMBERSHIP_TRANSITIONS: dict[MembershipStatus, frozenset[MembershipStatus]] = {
-    MembershipStatus.ACTIVE: frozenset({MembershipStatus.EXPIRED, MembershipStatus.REVOKED}),
-    # A new approval (re-verification) renews an expired or revoked membership.
-    MembershipStatus.EXPIRED: frozenset({MembershipStatus.ACTIVE}),
-    MembershipStatus.REVOKED: frozenset({MembershipStatus.ACTIVE}),
-}
-
-
-class MembershipTransitionError(Conflict):
-    code = "illegal_transition"
-
-
-def membership_transition_check(current: str, target: str) -> None:
-    if MembershipStatus(target) not in MEMBERSHIP_TRANSITIONS[MembershipStatus(current)]:
-        raise MembershipTransitionError(
-            f"A membership cannot go from {current} to {target}.",
-            fields={"status": [f"{current} -> {target} is not allowed."]},
-        )
+MEMBERSHIP_TRANSITIONS = StateMachine(
+    "A membership",
+    MembershipStatus,
+    {
+        MembershipStatus.ACTIVE: frozenset({MembershipStatus.EXPIRED, MembershipStatus.REVOKED}),
+        # A new approval (re-verification) renews an expired or revoked membership.
+        MembershipStatus.EXPIRED: frozenset({MembershipStatus.ACTIVE}),
+        MembershipStatus.REVOKED: frozenset({MembershipStatus.ACTIVE}),
+    },
+)
 
 
 class Membership(TimeStampedModel):

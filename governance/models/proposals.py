@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from xip_portal.models import TimeStampedModel
+from xip_portal.state_machine import StateMachine
 
 
 class ProposalType(models.TextChoices):
@@ -31,21 +32,21 @@ class ProposalStatus(models.TextChoices):
 S = ProposalStatus
 # The one table of allowed status changes (after EIP-1). Who may make each move, and when,
 # is decided by the service that makes it (governance/proposals.py).
-PROPOSAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.DRAFT: frozenset({S.REVIEW, S.WITHDRAWN, S.STAGNANT}),
-    S.REVIEW: frozenset({S.LAST_CALL, S.DRAFT, S.WITHDRAWN, S.REJECTED, S.STAGNANT}),
-    S.LAST_CALL: frozenset({S.FINAL, S.REVIEW, S.WITHDRAWN, S.REJECTED}),
-    S.STAGNANT: frozenset({S.DRAFT}),
-    S.FINAL: frozenset(),
-    S.WITHDRAWN: frozenset(),
-    S.REJECTED: frozenset(),
-}
+PROPOSAL_TRANSITIONS = StateMachine(
+    "An XIP",
+    ProposalStatus,
+    {
+        S.DRAFT: frozenset({S.REVIEW, S.WITHDRAWN, S.STAGNANT}),
+        S.REVIEW: frozenset({S.LAST_CALL, S.DRAFT, S.WITHDRAWN, S.REJECTED, S.STAGNANT}),
+        S.LAST_CALL: frozenset({S.FINAL, S.REVIEW, S.WITHDRAWN, S.REJECTED}),
+        S.STAGNANT: frozenset({S.DRAFT}),
+        S.FINAL: frozenset(),
+        S.WITHDRAWN: frozenset(),
+        S.REJECTED: frozenset(),
+    },
+)
 # Statuses in which the authors may still edit the proposal.
 EDITABLE_STATUSES = frozenset({S.DRAFT, S.REVIEW, S.LAST_CALL})
-
-
-def proposal_transition_allowed(from_status: str, to_status: str) -> bool:
-    return to_status in PROPOSAL_TRANSITIONS.get(from_status, frozenset())
 
 
 class Proposal(TimeStampedModel):
@@ -119,7 +120,7 @@ class Proposal(TimeStampedModel):
         return self.bond_amount is not None and self.bond_amount > 0
 
     def can_move_to(self, status: str) -> bool:
-        return proposal_transition_allowed(self.status, status)
+        return PROPOSAL_TRANSITIONS.allows(self.status, status)
 
     def can_submit(self) -> bool:
         return self.status == S.DRAFT

@@ -3,7 +3,7 @@
 import pytest
 
 from markets.models import MARKET_TRANSITIONS, Market, MarketStatus
-from markets.services import MarketTransitionError, market_transition_check
+from xip_portal.state_machine import TransitionError
 
 M = MarketStatus
 
@@ -34,8 +34,8 @@ def test_the_approval_state_machine() -> None:
 def test_an_illegal_move_names_both_states(from_status: str, to_status: str) -> None:
     market = Market(symbol="BTC-USDC", status=from_status)
 
-    with pytest.raises(MarketTransitionError) as caught:
-        market_transition_check(market, to_status)
+    with pytest.raises(TransitionError) as caught:
+        MARKET_TRANSITIONS.check(market.status, to_status, subject=market.symbol)
 
     assert f"from {M(from_status).label} to {M(to_status).label}" in caught.value.message
     assert "BTC-USDC" in caught.value.message

@@ -12,7 +12,6 @@ from governance.proposals import proposal_create, proposals_last_call_conclude_d
 from markets.config_hash import config_hash
 from markets.models import Market, MarketChange, MarketStatus
 from markets.services import (
-    MarketTransitionError,
     market_change_schedule_from_xip,
     market_list_from_xip,
     market_status_change,
@@ -22,6 +21,7 @@ from tests.factories import UserFactory
 from tests.markets.factories import perp_spec, prediction_spec, proposal_make, spot_spec
 from xip_portal.errors import ApplicationError, PermissionDenied
 from xip_portal.models import AuditEntry, StaffRole, User
+from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus
 M = MarketStatus
@@ -134,9 +134,9 @@ def test_an_illegal_move_is_refused_naming_the_states(
 ) -> None:
     market = listed(open_group)
 
-    with pytest.raises(MarketTransitionError, match="from Approved to Halted"):
+    with pytest.raises(TransitionError, match="from Approved to Halted"):
         market_status_change(actor=operator, market=market, move="halt", reason="why")
-    with pytest.raises(MarketTransitionError, match="not halted"):
+    with pytest.raises(TransitionError, match="not halted"):
         market_status_change(actor=operator, market=market, move="resume", reason="why")
 
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 from governance.models import Proposal, ProposalComment, ProposalStatus, RiskGroup
 from governance.models.proposals import ProposalVote
 from governance.proposals import (
-    ProposalTransitionError,
     proposal_comment_add,
     proposal_last_call_start,
     proposal_objection_uphold,
@@ -24,6 +23,7 @@ from tests.factories import UserFactory
 from tests.markets.factories import member_create, prediction_spec, proposal_make
 from xip_portal.errors import Conflict, PermissionDenied
 from xip_portal.models import AuditEntry, StaffRole, User
+from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_votes_are_cast_in_last_call_only(open_group: RiskGroup, editor: User) -
     lapsed = in_last_call(open_group, editor)
     member = member_create(open_group)
 
-    with pytest.raises(ProposalTransitionError) as not_yet:
+    with pytest.raises(TransitionError) as not_yet:
         proposal_vote(actor=member, proposal=in_review, choice="for")
     with pytest.raises(Conflict) as too_late:
         proposal_vote(
@@ -251,7 +251,7 @@ def test_an_upheld_objection_sends_the_proposal_back_to_review(
 def test_objections_are_raised_in_last_call_only(open_group: RiskGroup) -> None:
     proposal = proposal_make(group=open_group, status=S.REVIEW)
 
-    with pytest.raises(ProposalTransitionError, match="objections are raised in Last Call"):
+    with pytest.raises(TransitionError, match="objections are raised in Last Call"):
         proposal_comment_add(actor=UserFactory(), proposal=proposal, body="No", kind="objection")
 
     assert not ProposalComment.objects.exists()

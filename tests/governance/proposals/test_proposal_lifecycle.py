@@ -20,7 +20,6 @@ from governance.models import (
 )
 from governance.proposal_specs import SpecError
 from governance.proposals import (
-    ProposalTransitionError,
     proposal_create,
     proposal_last_call_start,
     proposal_reject,
@@ -36,6 +35,7 @@ from tests.governance.factories import MembershipFactory
 from tests.markets.factories import member_create, proposal_make, spot_spec
 from xip_portal.errors import ApplicationError, PermissionDenied
 from xip_portal.models import AuditEntry, StaffRole, User
+from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus
 pytestmark = pytest.mark.django_db
@@ -147,7 +147,7 @@ def test_only_an_author_submits(open_group: RiskGroup) -> None:
 def test_submitting_twice_is_refused_naming_the_states(open_group: RiskGroup) -> None:
     proposal = proposal_make(group=open_group, status=S.REVIEW)
 
-    with pytest.raises(ProposalTransitionError, match="from Review to Review"):
+    with pytest.raises(TransitionError, match="from Review to Review"):
         proposal_submit(actor=proposal.authors.get(), proposal=proposal)
 
 
@@ -229,7 +229,7 @@ def test_last_call_needs_an_editor_of_that_group(
 def test_last_call_from_draft_is_refused(open_group: RiskGroup, editor: User) -> None:
     proposal = proposal_make(group=open_group)
 
-    with pytest.raises(ProposalTransitionError, match="from Draft to Last Call"):
+    with pytest.raises(TransitionError, match="from Draft to Last Call"):
         proposal_last_call_start(actor=editor, proposal=proposal)
 
 
@@ -277,7 +277,7 @@ def test_an_author_withdraws_even_in_last_call(open_group: RiskGroup) -> None:
 
     proposal.refresh_from_db()
     assert proposal.status == S.WITHDRAWN
-    with pytest.raises(ProposalTransitionError, match="from Withdrawn to Withdrawn"):
+    with pytest.raises(TransitionError, match="from Withdrawn to Withdrawn"):
         proposal_withdraw(actor=proposal.authors.get(), proposal=proposal)
 
 
@@ -296,7 +296,7 @@ def test_inactive_proposals_go_stagnant_and_an_author_revives_them(
     assert (quiet.status, active.status) == (S.STAGNANT, S.DRAFT)
     with pytest.raises(PermissionDenied):
         proposal_revive(actor=UserFactory(), proposal=quiet)
-    with pytest.raises(ProposalTransitionError, match="from Draft to Draft"):
+    with pytest.raises(TransitionError, match="from Draft to Draft"):
         proposal_revive(actor=active.authors.get(), proposal=active)
     proposal_revive(actor=quiet.authors.get(), proposal=quiet)
     quiet.refresh_from_db()
@@ -373,7 +373,7 @@ def test_a_normative_edit_in_last_call_sends_it_back_to_review(open_group: RiskG
 def test_a_final_proposal_can_not_be_edited(open_group: RiskGroup) -> None:
     proposal = proposal_make(group=open_group, status=S.FINAL)
 
-    with pytest.raises(ProposalTransitionError) as caught:
+    with pytest.raises(TransitionError) as caught:
         proposal_update(
             actor=proposal.created_by, proposal=proposal, title="x", body="", spec=spot_spec()
         )

@@ -3,7 +3,7 @@
 import pytest
 
 from governance.models.proposals import PROPOSAL_TRANSITIONS, Proposal, ProposalStatus
-from governance.proposals import ProposalTransitionError, proposal_transition_check
+from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus
 
@@ -36,8 +36,8 @@ def test_the_table_follows_eip_1() -> None:
 def test_an_illegal_move_names_both_states(from_status: str, to_status: str) -> None:
     proposal = Proposal(number=7, status=from_status)
 
-    with pytest.raises(ProposalTransitionError) as caught:
-        proposal_transition_check(proposal, to_status)
+    with pytest.raises(TransitionError) as caught:
+        PROPOSAL_TRANSITIONS.check(proposal.status, to_status, subject=proposal.label)
 
     assert caught.value.code == "illegal_transition"
     assert S(from_status).label in caught.value.message
@@ -48,7 +48,8 @@ def test_an_illegal_move_names_both_states(from_status: str, to_status: str) -> 
 def test_every_allowed_move_passes_the_check() -> None:
     for from_status, targets in PROPOSAL_TRANSITIONS.items():
         for to_status in targets:
-            proposal_transition_check(Proposal(number=1, status=from_status), to_status)
+            proposal = Proposal(number=1, status=from_status)
+            PROPOSAL_TRANSITIONS.check(proposal.status, to_status, subject=proposal.label)
 
 
 def test_predicates_for_templates_follow_the_status() -> None:
