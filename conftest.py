@@ -19,6 +19,9 @@ from tests.factories import TEST_PASSWORD, UserFactory
 from xip_portal.models import StaffRole, User
 from xip_portal.services import role_grant
 
+# The XIP tests and the registry tests share these fixtures.
+pytest_plugins = ["tests.markets.fixtures"]
+
 
 def totp_code_at(secret: str, *, step: int = 0) -> str:
     """The authenticator app's code for `secret`, `step` periods from now (codes once used

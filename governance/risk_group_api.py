@@ -21,6 +21,7 @@ from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
 from .memberships import membership_join, memberships_of
 from .models import CollateralAsset, MarketBounds, Membership, RiskGroup
 from .risk_groups import (
+    POLICY_FIELDS,
     collateral_asset_remove,
     collateral_asset_set,
     risk_group_create,
@@ -82,21 +83,8 @@ class RiskGroupOutput(serializers.ModelSerializer[RiskGroup]):
             "slug",
             "kind",
             "is_regulated",
-            "description",
             "operator",
-            "last_call_hours",
-            "vote_quorum",
-            "vote_threshold_bps",
-            "operator_approval_required",
-            "stagnant_after_days",
-            "proposal_bond_amount",
-            "proposal_bond_asset",
-            "reverification_days",
-            "four_eyes_for_institutions",
-            "high_risk_countries",
-            "blocked_jurisdictions",
-            "allowed_jurisdictions",
-            "terms",
+            *POLICY_FIELDS,
             "bounds",
             "collateral_assets",
         ]

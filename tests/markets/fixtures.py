@@ -1,4 +1,4 @@
-"""Fixtures of the registry tests: assets, a permissionless and a regulated group, editors."""
+"""Fixtures of the XIP and registry tests: assets, both kinds of risk group, editors."""
 
 from collections.abc import Callable
 from typing import Any
