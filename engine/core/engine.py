@@ -151,10 +151,8 @@ class Engine:
         self.insurance = 0
         self.bad_debt = 0
         self.fees = FeeLedger()
+        # the rest of the commands (see `_apply` for the frequent ones)
         self._handlers: dict[type, Callable[[Any, list[Event]], None]] = {
-            PlaceOrder: self._place,
-            AmendOrder: self._amend,
-            CancelOrder: self._cancel,
             CancelAll: self._cancel_all,
             Deposit: self._deposit,
             Withdraw: self._withdraw,
@@ -893,10 +891,11 @@ class Engine:
             mark = market.mark
             is_bid = size < 0
             limit = mark * (BPS + band) // BPS if is_bid else -(-mark * (BPS - band) // BPS)
-            taker = Order(0, account.account_id, market_id, is_bid, limit, abs(size))
-            taker.reserve = account.cash
             before = abs(size)
-            self._execute(market, account, taker, False, events)
+            if market.status is LIVE:  # a halted or closed book takes no liquidation
+                taker = Order(0, account.account_id, market_id, is_bid, limit, before)
+                taker.reserve = account.cash
+                self._execute(market, account, taker, False, events)
             closed = before - abs(position.size)
             fee += closed * mark * config.liquidation_fee_bps // BPS
             if position.size:
