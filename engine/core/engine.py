@@ -975,91 +975,105 @@ class Engine:
     # ------------------------------------------------------------------ money in and out
 
     def _deposit(self, cmd: Deposit, events: list[Event]) -> None:
-        reason = self._request_reason("deposit:" + cmd.external_id, cmd.amount, cmd.asset)
-        if reason is not None:
-            events.append(Rejected("Deposit", reason, cmd.account))
-            return
-        account = self._account(cmd.account)
-        account.balance(cmd.asset).free += cmd.amount
-        self.inflow[cmd.asset] = self.inflow.get(cmd.asset, 0) + cmd.amount
-        events.append(BalanceMoved("deposit", cmd.account, cmd.asset, cmd.amount, cmd.external_id))
-
-    def _withdraw(self, cmd: Withdraw, events: list[Event]) -> None:
-        reason = self._outgoing_reason(
-            "withdraw:" + cmd.external_id, cmd.account, cmd.asset, cmd.amount
-        )
-        if reason is not None:
-            events.append(Rejected("Withdraw", reason, cmd.account))
-            return
-        self._debit_out(cmd.account, cmd.asset, cmd.amount)
-        events.append(
-            BalanceMoved("withdraw", cmd.account, cmd.asset, -cmd.amount, cmd.external_id)
-        )
-
-    def _transfer_out(self, cmd: TransferOut, events: list[Event]) -> None:
-        reason = self._outgoing_reason(
-            "transfer_out:" + cmd.transfer_id, cmd.account, cmd.asset, cmd.amount
-        )
-        if reason is Reason.DUPLICATE_EXTERNAL_ID:
-            reason = Reason.DUPLICATE_TRANSFER_ID
-        if reason is not None:
-            events.append(Rejected("TransferOut", reason, cmd.account))
-            return
-        self._debit_out(cmd.account, cmd.asset, cmd.amount)
-        events.append(
-            BalanceMoved("transfer_out", cmd.account, cmd.asset, -cmd.amount, cmd.transfer_id)
+        self._money_in(
+            "Deposit", "deposit", cmd.account, cmd.asset, cmd.amount, cmd.external_id, events
         )
 
     def _transfer_in(self, cmd: TransferIn, events: list[Event]) -> None:
-        reason = self._request_reason("transfer_in:" + cmd.transfer_id, cmd.amount, cmd.asset)
-        if reason is not None:
-            if reason is Reason.DUPLICATE_EXTERNAL_ID:
-                reason = Reason.DUPLICATE_TRANSFER_ID
-            events.append(Rejected("TransferIn", reason, cmd.account))
-            return
-        self._account(cmd.account).balance(cmd.asset).free += cmd.amount
-        self.inflow[cmd.asset] = self.inflow.get(cmd.asset, 0) + cmd.amount
-        events.append(
-            BalanceMoved("transfer_in", cmd.account, cmd.asset, cmd.amount, cmd.transfer_id)
+        self._money_in(
+            "TransferIn",
+            "transfer_in",
+            cmd.account,
+            cmd.asset,
+            cmd.amount,
+            cmd.transfer_id,
+            events,
+        )
+
+    def _withdraw(self, cmd: Withdraw, events: list[Event]) -> None:
+        self._money_out(
+            "Withdraw", "withdraw", cmd.account, cmd.asset, cmd.amount, cmd.external_id, events
+        )
+
+    def _transfer_out(self, cmd: TransferOut, events: list[Event]) -> None:
+        self._money_out(
+            "TransferOut",
+            "transfer_out",
+            cmd.account,
+            cmd.asset,
+            cmd.amount,
+            cmd.transfer_id,
+            events,
         )
 
     def _fund_insurance(self, cmd: FundInsurance, events: list[Event]) -> None:
-        reason = self._request_reason("insurance:" + cmd.external_id, cmd.amount, self.collateral)
+        collateral = self.collateral
+        reason = self._request_reason("insurance", cmd.external_id, collateral, cmd.amount)
         if reason is not None:
             events.append(Rejected("FundInsurance", reason))
             return
+        self.request_ids.add("insurance:" + cmd.external_id)
         self.insurance += cmd.amount
-        self.inflow[self.collateral] = self.inflow.get(self.collateral, 0) + cmd.amount
-        events.append(BalanceMoved("insurance", 0, self.collateral, cmd.amount, cmd.external_id))
+        self.inflow[collateral] = self.inflow.get(collateral, 0) + cmd.amount
+        events.append(BalanceMoved("insurance", 0, collateral, cmd.amount, cmd.external_id))
 
-    def _request_reason(self, request_id: str, amount: int, asset: str) -> Reason | None:
-        """Check, then record, an idempotency key of a money movement."""
-        if amount <= 0 or not asset:
-            return Reason.BAD_AMOUNT
-        if request_id in self.request_ids:
-            return Reason.DUPLICATE_EXTERNAL_ID
-        self.request_ids.add(request_id)
-        return None
+    def _money_in(
+        self,
+        command: str,
+        kind: str,
+        account_id: int,
+        asset: str,
+        amount: int,
+        reference: str,
+        events: list[Event],
+    ) -> None:
+        """Credit a deposit or an incoming transfer, once per reference."""
+        reason = self._request_reason(kind, reference, asset, amount)
+        if reason is not None:
+            events.append(Rejected(command, reason, account_id))
+            return
+        self.request_ids.add(f"{kind}:{reference}")
+        self._account(account_id).balance(asset).free += amount
+        self.inflow[asset] = self.inflow.get(asset, 0) + amount
+        events.append(BalanceMoved(kind, account_id, asset, amount, reference))
 
-    def _outgoing_reason(
-        self, request_id: str, account_id: int, asset: str, amount: int
-    ) -> Reason | None:
-        if amount <= 0 or not asset:
-            return Reason.BAD_AMOUNT
-        if request_id in self.request_ids:
-            return Reason.DUPLICATE_EXTERNAL_ID
+    def _money_out(
+        self,
+        command: str,
+        kind: str,
+        account_id: int,
+        asset: str,
+        amount: int,
+        reference: str,
+        events: list[Event],
+    ) -> None:
+        """Debit a withdrawal or an outgoing transfer from what the account may take out
+        (for collateral: free cash the positions' margin does not need), once per
+        reference."""
+        reason = self._request_reason(kind, reference, asset, amount)
         account = self.accounts.get(account_id)
-        if account is None:
-            return Reason.UNKNOWN_ACCOUNT
-        balance = account.balances.get(asset)
-        if balance is None or amount > self._available(account, balance):
-            return Reason.INSUFFICIENT_BALANCE
-        self.request_ids.add(request_id)
-        return None
-
-    def _debit_out(self, account_id: int, asset: str, amount: int) -> None:
-        self.accounts[account_id].balance(asset).free -= amount
+        balance = account.balances.get(asset) if account is not None else None
+        if reason is None:
+            if account is None:
+                reason = Reason.UNKNOWN_ACCOUNT
+            elif balance is None or amount > self._available(account, balance):
+                reason = Reason.INSUFFICIENT_BALANCE
+        if reason is not None or balance is None:
+            events.append(Rejected(command, reason or Reason.INSUFFICIENT_BALANCE, account_id))
+            return
+        self.request_ids.add(f"{kind}:{reference}")
+        balance.free -= amount
         self.outflow[asset] = self.outflow.get(asset, 0) + amount
+        events.append(BalanceMoved(kind, account_id, asset, -amount, reference))
+
+    def _request_reason(self, kind: str, reference: str, asset: str, amount: int) -> Reason | None:
+        """Why a money movement is malformed or already done, or None."""
+        if amount <= 0 or not asset:
+            return Reason.BAD_AMOUNT
+        if f"{kind}:{reference}" in self.request_ids:
+            is_transfer = kind.startswith("transfer")
+            return Reason.DUPLICATE_TRANSFER_ID if is_transfer else Reason.DUPLICATE_EXTERNAL_ID
+        return None
 
     def _account(self, account_id: int) -> Account:
         account = self.accounts.get(account_id)
