@@ -215,7 +215,7 @@ class Engine:
     def restore(cls, data: bytes) -> "Engine":
         from engine.core.snapshot import load
 
-        return load(data)
+        return load(data, cls)
 
     def check_invariants(self) -> None:
         from engine.core.invariants import check_invariants

@@ -108,7 +108,7 @@ def state_hash(engine: "Engine") -> str:
     return hashlib.sha256(dump(engine)).hexdigest()
 
 
-def load(data: bytes) -> "Engine":
+def load(data: bytes, engine_class: "type[Engine] | None" = None) -> "Engine":
     from engine.core.engine import Engine, Market
 
     try:
@@ -119,7 +119,7 @@ def load(data: bytes) -> "Engine":
         raise SnapshotError("not an engine snapshot")
     if state.get("version") != VERSION:
         raise SnapshotError(f"snapshot version {state.get('version')!r}, expected {VERSION}")
-    engine = Engine(state["risk_group"], state["collateral"])
+    engine = (engine_class or Engine)(state["risk_group"], state["collateral"])
     engine.now = state["now"]
     engine.next_order_id = state["next_order_id"]
     engine.insurance = state["insurance"]
