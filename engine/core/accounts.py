@@ -14,7 +14,8 @@ class Account:
     mark, kept up to date as positions and marks change, so a cross-margin check never
     rescans the positions. The cash of an account with open positions may be negative
     while unrealised profit covers it (cross margin); without positions it never is.
-    `orders` holds the open orders oldest first.
+    `orders` holds the open orders oldest first, `reduce_only` those of them that are
+    reduce-only.
     """
 
     __slots__ = (
@@ -23,6 +24,7 @@ class Account:
         "cash",
         "orders",
         "client_ids",
+        "reduce_only",
         "positions",
         "holdings",
         "upnl",
@@ -36,6 +38,7 @@ class Account:
         self.cash = self.balance(collateral)
         self.orders: dict[int, Order] = {}
         self.client_ids: dict[str, int] = {}
+        self.reduce_only: dict[int, Order] = {}
         self.positions: dict[str, Position] = {}
         self.holdings: dict[str, Holding] = {}
         self.upnl = 0

@@ -369,12 +369,39 @@ class Engine:
         return max(limit, tick)
 
     def _reduce_only_reason(
-        self, market: Market, account: Account, is_bid: bool, size: int
+        self, market: Market, account: Account, is_bid: bool, size: int, replacing: int = 0
     ) -> Reason | None:
-        position = account.positions.get(market.config.market_id)
-        if position is None or (position.size > 0) is is_bid or size > abs(position.size):
+        """A reduce-only order must be against the position and, with the account's other
+        open reduce-only orders in the market (but `replacing`), no bigger than it."""
+        market_id = market.config.market_id
+        position = account.positions.get(market_id)
+        if position is None or (position.size > 0) is is_bid:
+            return Reason.REDUCE_ONLY_WOULD_INCREASE
+        open_size = sum(
+            order.size
+            for order in account.reduce_only.values()
+            if order.market == market_id and order.order_id != replacing
+        )
+        if size + open_size > abs(position.size):
             return Reason.REDUCE_ONLY_WOULD_INCREASE
         return None
+
+    def _trim_reduce_only(self, market: Market, account: Account, events: list[Event]) -> None:
+        """After the account's position moved, cancel its reduce-only orders that would now
+        increase it, keeping the oldest that still fit."""
+        if not account.reduce_only:
+            return
+        market_id = market.config.market_id
+        position = account.positions.get(market_id)
+        size = position.size if position is not None else 0
+        room = abs(size)
+        for order in list(account.reduce_only.values()):
+            if order.market != market_id:
+                continue
+            if not size or (size > 0) is order.is_bid or order.size > room:
+                self._drop_order(order, Reason.REDUCE_ONLY_WOULD_INCREASE, events)
+            else:
+                room -= order.size
 
     def _unit_reserve(self, market: Market, is_bid: bool, price: int, reduce_only: bool) -> int:
         """What one unit of an order's size not covered by shares it sells locks.
@@ -496,25 +523,31 @@ class Engine:
                 )
                 if not maker.size:
                     self._forget_order(maker)
-        if remaining:
-            if rests and not stopped:
-                market.book.add(order)
-                if is_new:
-                    order_id = order.order_id
-                    self.orders[order_id] = order
-                    account.orders[order_id] = order
-                    if order.client_order_id:
-                        account.client_ids[order.client_order_id] = order_id
-                    if order.expiry_ts:
-                        heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
-                return
-            reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
-            self._release(account, order)
-            events.append(
-                OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
-            )
-        if not is_new:
-            self._forget_order(order)
+        if remaining and rests and not stopped:
+            market.book.add(order)
+            if is_new:
+                order_id = order.order_id
+                self.orders[order_id] = order
+                account.orders[order_id] = order
+                if order.client_order_id:
+                    account.client_ids[order.client_order_id] = order_id
+                if order.reduce_only:
+                    account.reduce_only[order_id] = order
+                if order.expiry_ts:
+                    heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
+        else:
+            if remaining:
+                reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
+                self._release(account, order)
+                events.append(
+                    OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
+                )
+            if not is_new:
+                self._forget_order(order)
+        if fills and market.config.kind is PERP:
+            for maker, _ in fills:
+                self._trim_reduce_only(market, self.accounts[maker.account], events)
+            self._trim_reduce_only(market, account, events)
 
     def _release(self, account: Account, order: Order) -> None:
         """Give back everything an order still holds."""
@@ -553,6 +586,8 @@ class Engine:
         del account.orders[order_id]
         if order.client_order_id:
             del account.client_ids[order.client_order_id]
+        if order.reduce_only:
+            del account.reduce_only[order_id]
 
     def _amend(self, cmd: AmendOrder, events: list[Event]) -> None:
         order = self.orders.get(cmd.order_id)
@@ -587,7 +622,9 @@ class Engine:
                 if market.book.would_cross(order.is_bid, new_price):
                     reason = Reason.POST_ONLY_WOULD_CROSS
             if reason is None and order.reduce_only:
-                reason = self._reduce_only_reason(market, account, order.is_bid, new_size)
+                reason = self._reduce_only_reason(
+                    market, account, order.is_bid, new_size, replacing=order.order_id
+                )
             if reason is None:
                 unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
                 extra = unit * (new_size - shares) - order.reserved()
@@ -943,6 +980,7 @@ class Engine:
                 market.pool -= realised
                 self._refresh_position(market, acct, pos)
             events.append(Deleveraged(account.account_id, other.account, market_id, -signed, price))
+            self._trim_reduce_only(market, counterparty, events)
 
     def _cover_deficit(self, account: Account, market_ids: list[str]) -> tuple[int, int]:
         """Bring a negative collateral balance of an account without positions back to 0:

@@ -77,6 +77,15 @@ def _problems(engine: "Engine") -> Iterator[str]:
             yield from _perp_problems(engine, market_id)
 
     for account_id, account in engine.accounts.items():
+        reduce_only = [o for o in account.orders.values() if o.reduce_only]
+        if reduce_only != list(account.reduce_only.values()):
+            yield f"account {account_id} reduce-only index differs from its orders"
+        for market_id in {o.market for o in reduce_only}:
+            position = account.positions.get(market_id)
+            size = position.size if position is not None else 0
+            mine = [o for o in reduce_only if o.market == market_id]
+            if any((size > 0) is o.is_bid for o in mine) or sum(o.size for o in mine) > abs(size):
+                yield f"account {account_id} reduce-only orders in {market_id} could increase"
         upnl = sum(p.upnl for p in account.positions.values())
         im = sum(p.im for p in account.positions.values())
         mm = sum(p.mm for p in account.positions.values())

@@ -188,4 +188,6 @@ def load(data: bytes, engine_class: "type[Engine] | None" = None) -> "Engine":
             account.orders[order_id] = order
             if order.client_order_id:
                 account.client_ids[order.client_order_id] = order_id
+            if order.reduce_only:
+                account.reduce_only[order_id] = order
     return engine

@@ -161,3 +161,22 @@ def test_without_book_or_fund_the_most_profitable_opposite_positions_are_delever
 @pytest.mark.parametrize("price", [0, -5])
 def test_oracle_rejects_non_positive_prices(perp, price):
     assert perp.apply(OraclePrice(M, price))[0].reason == Reason.BAD_PRICE
+
+
+def test_reduce_only_orders_together_may_not_exceed_the_position(perp):
+    trade(perp, 1, 2, 10, 1000)
+    perp.apply(PlaceOrder(1, M, SELL, 6, price=1100, reduce_only=True))
+    second = perp.apply(PlaceOrder(1, M, SELL, 5, price=1100, reduce_only=True))
+    assert second[0].reason == Reason.REDUCE_ONLY_WOULD_INCREASE
+
+
+def test_resting_reduce_only_orders_are_cancelled_when_the_position_shrinks(perp):
+    trade(perp, 1, 2, 10, 1000)
+    perp.apply(PlaceOrder(1, M, SELL, 4, price=1100, reduce_only=True))  # order 3
+    perp.apply(PlaceOrder(1, M, SELL, 6, price=1100, reduce_only=True))  # order 4
+    perp.apply(PlaceOrder(3, M, BUY, 5, price=1000))
+    # a plain sale of 5 leaves a long of 5: the newer reduce-only order no longer fits
+    events = perp.apply(PlaceOrder(1, M, SELL, 5, price=1000))
+    cancelled = [(e.order_id, e.reason) for e in events if isinstance(e, OrderCancelled)]
+    assert cancelled == [(4, Reason.REDUCE_ONLY_WOULD_INCREASE)]
+    assert list(perp.accounts[1].reduce_only) == [3]
