@@ -212,3 +212,20 @@ def test_unknown_market_and_account(spot):
         Reason.UNKNOWN_MARKET
     ]
     assert reasons(spot.apply(PlaceOrder(99, M, BUY, 10, price=1000))) == [Reason.UNKNOWN_ACCOUNT]
+
+
+def test_amend_up_beyond_the_balance_is_rejected_and_changes_nothing(spot):
+    spot.apply(PlaceOrder(1, M, BUY, 10, price=1000))
+    events = spot.apply(AmendOrder(1, 1, size=100_000))
+    assert reasons(events) == [Reason.INSUFFICIENT_BALANCE]
+    assert spot.markets[M].book.depth(True, 1) == [(1000, 10, 1)]
+
+
+def test_cancel_all_without_a_market_cancels_everywhere(make_engine, configs):
+    from dataclasses import replace
+
+    engine = make_engine(configs["spot"], replace(configs["spot"], market_id="ETH-USDC"))
+    engine.apply(PlaceOrder(1, M, BUY, 10, price=1000))
+    engine.apply(PlaceOrder(1, "ETH-USDC", BUY, 10, price=1000))
+    events = engine.apply(CancelAll(1))
+    assert [e.market for e in events] == [M, "ETH-USDC"]

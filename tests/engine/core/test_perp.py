@@ -18,6 +18,7 @@ from engine.core import (
     Reason,
     Rejected,
     Side,
+    TransferOut,
     Withdraw,
 )
 
@@ -180,3 +181,19 @@ def test_resting_reduce_only_orders_are_cancelled_when_the_position_shrinks(perp
     cancelled = [(e.order_id, e.reason) for e in events if isinstance(e, OrderCancelled)]
     assert cancelled == [(4, Reason.REDUCE_ONLY_WOULD_INCREASE)]
     assert list(perp.accounts[1].reduce_only) == [3]
+
+
+def test_funding_is_paid_by_shorts_when_the_book_is_below_the_index(perp):
+    trade(perp, 1, 2, 10, 1000)
+    perp.apply(PlaceOrder(3, M, BUY, 1, price=900))
+    perp.apply(PlaceOrder(4, M, SELL, 1, price=990))
+    events = perp.apply(AdvanceTime(3_600_000))
+    assert events == [FundingApplied(M, -1_000, 1000, 10, 10)]
+    assert perp.accounts[2].balance("USDC").free == 100_000 - 10
+
+
+def test_collateral_backing_positions_cannot_be_transferred_out(perp):
+    trade(perp, 1, 2, 900, 1000)  # 90,000 of initial margin
+    refused = perp.apply(TransferOut(1, "USDC", 10_001, "t-1", "rg-kyc"))
+    assert refused[0].reason == Reason.INSUFFICIENT_BALANCE
+    assert perp.apply(TransferOut(1, "USDC", 10_000, "t-2", "rg-kyc"))[0].amount == -10_000

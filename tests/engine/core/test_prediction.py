@@ -7,6 +7,7 @@ from engine.core import (
     Fill,
     MarketChanged,
     OrderCancelled,
+    OrderType,
     Outcome,
     Payout,
     PlaceOrder,
@@ -153,3 +154,20 @@ def test_a_categorical_market_is_a_set_of_binaries_exactly_one_of_which_wins(wor
     assert world_cup.accounts[1].balance("USDC").free == START - 4_000 - 3_000 + 10_000
     assert world_cup.accounts[2].balance("USDC").free == START - 6_000 - 7_000 + 10_000
     assert all(m.status == "settled" for m in world_cup.markets.values())
+
+
+def test_a_market_order_for_no_takes_yes_bids(binary):
+    binary.apply(PlaceOrder(1, M, BUY, 10, price=40))  # bids YES at 40 = offers NO at 60
+    events = binary.apply(PlaceOrder(2, M, BUY, 10, outcome=NO, order_type=OrderType.MARKET))
+    fill = next(e for e in events if isinstance(e, Fill))
+    assert (fill.price, fill.size, fill.taker_buys) == (40, 10, False)
+    assert shares(binary, 2) == (0, 10)
+
+
+def test_a_categorical_outcome_can_be_voided_as_a_whole(world_cup):
+    mint(world_cup, "WC26:FRA", price=200)
+    world_cup.apply(AdvanceTime(CLOSE))
+    world_cup.apply(ProposeResolution("WC26", "void"))
+    world_cup.apply(SettleMarket("WC26", ts=CLOSE + WINDOW))
+    assert world_cup.accounts[1].balance("USDC").free == START - 2_000 + 5_000
+    assert world_cup.accounts[2].balance("USDC").free == START - 8_000 + 5_000
