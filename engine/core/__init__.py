@@ -38,7 +38,7 @@ from engine.core.commands import (
     command_from_dict,
     command_to_dict,
 )
-from engine.core.engine import Engine, InvariantViolation
+from engine.core.engine import Engine
 from engine.core.events import (
     BalanceMoved,
     Deleveraged,
@@ -57,6 +57,7 @@ from engine.core.events import (
     ResolutionProposed,
     event_to_dict,
 )
+from engine.core.invariants import InvariantViolation
 from engine.core.markets import MarginTier, MarketConfig, MarketKind, MarketStatus
 from engine.core.reasons import Reason
 from engine.core.snapshot import SnapshotError

@@ -7,12 +7,15 @@ market close times, funding times) fire at the first command whose time passes t
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from heapq import heappop, heappush
 from typing import Any, Final
 
+from engine.core import invariants as invariant_checks
+from engine.core import snapshot as snapshots
 from engine.core.accounts import Account
 from engine.core.balances import Balance
-from engine.core.book import Book, Order
+from engine.core.book import Order
 from engine.core.commands import (
     AddMarket,
     AdvanceTime,
@@ -57,6 +60,7 @@ from engine.core.events import (
     ResolutionProposed,
 )
 from engine.core.fees import FeeLedger, fee_reserve_per_unit, trade_fee
+from engine.core.market_state import Market
 from engine.core.markets import BPS, MarketConfig, MarketKind, MarketStatus
 from engine.core.perp import Position, funding_payment, funding_rate_ppm, margin_at
 from engine.core.prediction import Holding
@@ -86,49 +90,6 @@ TIMER_FUNDING: Final = 2
 # reason codes on hot paths, bound once (compiled, an enum member lookup is a dict lookup)
 REASON_IOC_REMAINDER: Final = Reason.IOC_REMAINDER
 REASON_SELF_TRADE: Final = Reason.SELF_TRADE_PREVENTED
-
-
-class InvariantViolation(Exception):
-    """The engine's state broke one of its own rules: a bug, never a trader's error."""
-
-
-class Market:
-    """A market's live state. `escrow` (prediction) holds `payout` per outstanding
-    share pair; `pool` (perp) is the clearing account from which realised PnL is paid,
-    so that pool + sum of open entry notionals is always 0."""
-
-    __slots__ = (
-        "config",
-        "book",
-        "status",
-        "last_price",
-        "mark",
-        "positions",
-        "holders",
-        "escrow",
-        "pool",
-        "resolution",
-        "resolution_ts",
-        "next_funding_ts",
-    )
-
-    def __init__(self, config: MarketConfig) -> None:
-        self.config = config
-        self.book = Book()
-        self.status = LIVE
-        self.last_price = 0
-        self.mark = 0
-        self.positions: dict[int, Position] = {}
-        self.holders: dict[int, Holding] = {}
-        self.escrow = 0
-        self.pool = 0
-        self.resolution = ""
-        self.resolution_ts = 0
-        self.next_funding_ts = 0
-
-    def reference_price(self) -> int:
-        """The price a limit order's band is measured from (0: no reference yet)."""
-        return self.mark if self.config.kind is PERP else self.last_price
 
 
 class Engine:
@@ -202,25 +163,20 @@ class Engine:
             self._handlers[type(command)](command, events)
 
     def state_hash(self) -> str:
-        from engine.core.snapshot import state_hash
-
-        return state_hash(self)
+        return snapshots.state_hash(self)
 
     def snapshot(self) -> bytes:
-        from engine.core.snapshot import dump
-
-        return dump(self)
+        return snapshots.dump(self)
 
     @classmethod
     def restore(cls, data: bytes) -> "Engine":
-        from engine.core.snapshot import load
-
-        return load(data, cls)
+        engine = cls()
+        snapshots.load_into(engine, data)
+        return engine
 
     def check_invariants(self) -> None:
-        from engine.core.invariants import check_invariants
-
-        check_invariants(self)
+        """Raise InvariantViolation naming the first broken rule."""
+        invariant_checks.check_invariants(self)
 
     # ------------------------------------------------------------------ orders
 
@@ -1377,6 +1333,4 @@ class Engine:
 
 def _binary_of(config: MarketConfig, market_id: str) -> MarketConfig:
     """The config of one outcome of a categorical market."""
-    from dataclasses import replace
-
     return replace(config, market_id=market_id, outcomes=())

@@ -10,12 +10,14 @@ if TYPE_CHECKING:
     from engine.core.engine import Engine
 
 
+class InvariantViolation(Exception):
+    """The engine's state broke one of its own rules: a bug, never a trader's error."""
+
+
 def check_invariants(engine: "Engine") -> None:
-    """Raise InvariantViolation naming the first broken rule."""
+    """Raise InvariantViolation naming the first broken rules."""
     problems = list(_problems(engine))
     if problems:
-        from engine.core.engine import InvariantViolation
-
         raise InvariantViolation("; ".join(problems[:5]))
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from engine.core.accounts import Account
 from engine.core.book import Order
 from engine.core.commands import SelfTradePrevention
+from engine.core.market_state import Market
 from engine.core.markets import MarketConfig, MarketStatus
 
 if TYPE_CHECKING:
@@ -108,9 +109,8 @@ def state_hash(engine: "Engine") -> str:
     return hashlib.sha256(dump(engine)).hexdigest()
 
 
-def load(data: bytes, engine_class: "type[Engine] | None" = None) -> "Engine":
-    from engine.core.engine import Engine, Market
-
+def load_into(engine: "Engine", data: bytes) -> None:
+    """Fill a freshly made engine with the state in `data`."""
     try:
         state = json.loads(data)
     except ValueError as error:
@@ -119,7 +119,10 @@ def load(data: bytes, engine_class: "type[Engine] | None" = None) -> "Engine":
         raise SnapshotError("not an engine snapshot")
     if state.get("version") != VERSION:
         raise SnapshotError(f"snapshot version {state.get('version')!r}, expected {VERSION}")
-    engine = (engine_class or Engine)(state["risk_group"], state["collateral"])
+    if engine.markets or engine.accounts:
+        raise SnapshotError("restore into a fresh engine only")
+    engine.risk_group = state["risk_group"]
+    engine.collateral = state["collateral"]
     engine.now = state["now"]
     engine.next_order_id = state["next_order_id"]
     engine.insurance = state["insurance"]
@@ -190,4 +193,3 @@ def load(data: bytes, engine_class: "type[Engine] | None" = None) -> "Engine":
                 account.client_ids[order.client_order_id] = order_id
             if order.reduce_only:
                 account.reduce_only[order_id] = order
-    return engine
