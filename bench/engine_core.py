@@ -14,13 +14,14 @@ Mixes (seeded, generated before timing):
 
 Each stream is run through a fresh `Engine` twice: once in a plain loop for commands/s,
 once timing every command for p50/p99/p99.9. The same stream also runs through the
-reference: the engine's own `Book` driven directly, with no accounts, reservations, fees
-or risk (a bare price-time book), and the ratio engine/reference is printed. The last
-line is one JSON object with every figure.
+reference, `engine.core.reference_book.BareBook`: the engine's own `Book` driven
+directly, with no accounts, reservations, fees, events or risk (a bare price-time book),
+and the ratio engine/reference is printed. The last line is one JSON object with every
+figure.
 
-With `--compiled DIR` the engine (and the bare book, which is the engine's own `Book`)
-is imported from the mypyc build made by `python -m engine.core.build DIR`; a build whose
-sources differ from the tree is refused.
+With `--compiled DIR` the engine and the bare book are imported from the mypyc build
+made by `python -m engine.core.build DIR`; a build whose sources differ from the tree is
+refused.
 """
 
 import argparse
@@ -76,7 +77,8 @@ from engine.core import (  # noqa: E402
     Side,
     TimeInForce,
 )
-from engine.core.book import Book, Order  # noqa: E402
+from engine.core.book import Order  # noqa: E402
+from engine.core.reference_book import BareBook  # noqa: E402
 
 BUY, SELL = Side.BUY, Side.SELL
 GTC, IOC = TimeInForce.GTC, TimeInForce.IOC
@@ -86,57 +88,6 @@ WORLD_CUP_TEAMS = (
     "NGA EGY GHA CMR TUN ALG CIV SUI DEN SWE NOR POL SRB AUT ITA ECU PER CHI PAR IRN "
     "KSA QAT UZB JOR NZL CRC PAN JAM"
 ).split()
-
-
-class BareBook:
-    """The reference: price-time books and an order index, nothing else."""
-
-    def __init__(self, payouts: dict[str, int]) -> None:
-        self.books = {market: Book() for market in payouts}
-        self.payouts = payouts
-        self.orders: dict[int, Order] = {}
-        self.next_order_id = 1
-
-    def apply(self, command: Command) -> list[tuple[Order, int]]:
-        fills: list[tuple[Order, int]] = []
-        if type(command) is PlaceOrder:
-            order_id = self.next_order_id
-            self.next_order_id += 1
-            buy = command.side is BUY
-            price = command.price
-            if command.outcome is Outcome.NO and self.payouts[command.market]:
-                buy = not buy
-                price = self.payouts[command.market] - price
-            order = Order(order_id, command.account, command.market, buy, price, command.size)
-            self._take(order, command.tif is GTC, fills)
-        elif type(command) is AmendOrder:
-            order = self.orders.get(command.order_id)
-            if order is not None and order.account == command.account:
-                book = self.books[order.market]
-                book.remove(order)
-                del self.orders[order.order_id]
-                order.price = command.price
-                self._take(order, True, fills)
-        elif type(command) is CancelOrder:
-            order = self.orders.get(command.order_id)
-            if order is not None and order.account == command.account:
-                self.books[order.market].remove(order)
-                del self.orders[order.order_id]
-        return fills
-
-    def _take(self, order: Order, rests: bool, fills: list[tuple[Order, int]]) -> None:
-        book = self.books[order.market]
-        start = len(fills)
-        remaining, stopped = book.match(
-            order.is_bid, order.price, order.size, order.account, order.stp, fills
-        )
-        for maker, qty in fills[start:]:
-            if not qty or not maker.size:
-                del self.orders[maker.order_id]
-        order.size = remaining
-        if remaining and rests and not stopped:
-            book.add(order)
-            self.orders[order.order_id] = order
 
 
 class Resting:

@@ -1,4 +1,9 @@
-"""A deliberately naive order book: the oracle the real engine is tested against.
+"""The books the engine is measured against.
+
+`ReferenceBook` is a deliberately naive order book: the oracle the real engine is
+tested against. `BareBook` is the engine's own `Book` with an order index and nothing
+else: the benchmark's reference for what matching alone costs.
+
 
 It implements the order rules of one spot market (limit GTC/GTD, IOC, FOK, post-only,
 market orders with a protection band, amend, cancel, cancel-all, self-trade prevention,
@@ -6,11 +11,12 @@ tick/lot/min-size checks, expiry) with no money at all, the slow and obvious way
 orders sit in one list and every match scans it for the best price, then the oldest
 arrival. The shared test suite runs the same commands through this and through an
 `Engine` whose accounts can afford everything and whose fees are zero, and expects the
-very same events. Nothing here is meant to be fast.
+very same events. `ReferenceBook` is not meant to be fast.
 """
 
 from dataclasses import dataclass
 
+from engine.core.book import Book, Order
 from engine.core.commands import (
     AdvanceTime,
     AmendOrder,
@@ -18,6 +24,7 @@ from engine.core.commands import (
     CancelOrder,
     Command,
     OrderType,
+    Outcome,
     PlaceOrder,
     SelfTradePrevention,
     Side,
@@ -309,3 +316,57 @@ class ReferenceBook:
         self.resting.remove(order)
         order.price, order.size = price, size
         self._take(order, True, events)
+
+
+class BareBook:
+    """Price-time books and an order index, nothing else: no accounts, reservations,
+    fees, events or risk. Applies the book commands of a stream (place, amend to a new
+    price, cancel) and returns the fills; prediction NO orders are turned into YES book
+    terms with `payouts`."""
+
+    def __init__(self, payouts: dict[str, int]) -> None:
+        self.books = {market: Book() for market in payouts}
+        self.payouts = payouts
+        self.orders: dict[int, Order] = {}
+        self.next_order_id = 1
+
+    def apply(self, command: Command) -> list[tuple[Order, int]]:
+        fills: list[tuple[Order, int]] = []
+        if isinstance(command, PlaceOrder):
+            order_id = self.next_order_id
+            self.next_order_id += 1
+            buy = command.side is Side.BUY
+            price = command.price
+            payout = self.payouts[command.market]
+            if command.outcome is Outcome.NO and payout:
+                buy = not buy
+                price = payout - price
+            order = Order(order_id, command.account, command.market, buy, price, command.size)
+            self._take(order, command.tif is TimeInForce.GTC, fills)
+        elif isinstance(command, AmendOrder):
+            found = self.orders.get(command.order_id)
+            if found is not None and found.account == command.account:
+                self.books[found.market].remove(found)
+                del self.orders[found.order_id]
+                found.price = command.price
+                self._take(found, True, fills)
+        elif isinstance(command, CancelOrder):
+            found = self.orders.get(command.order_id)
+            if found is not None and found.account == command.account:
+                self.books[found.market].remove(found)
+                del self.orders[found.order_id]
+        return fills
+
+    def _take(self, order: Order, rests: bool, fills: list[tuple[Order, int]]) -> None:
+        book = self.books[order.market]
+        start = len(fills)
+        remaining, stopped = book.match(
+            order.is_bid, order.price, order.size, order.account, order.stp, fills
+        )
+        for maker, qty in fills[start:]:
+            if not qty or not maker.size:
+                del self.orders[maker.order_id]
+        order.size = remaining
+        if remaining and rests and not stopped:
+            book.add(order)
+            self.orders[order.order_id] = order
