@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.mfa.utils import is_mfa_enabled
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -16,9 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from xip_portal.errors import NotFound, PermissionDenied
+from xip_portal.errors import NotFound
 from xip_portal.models import Institution, User
-from xip_portal.roles import acting_user
+from xip_portal.roles import acting_user, two_factor_require
 
 from . import proposals as services
 from .models import Proposal, ProposalComment, ProposalStatus, ProposalType, RiskGroup
@@ -268,14 +267,6 @@ def _run_action(user: User, proposal: Proposal, action: str, data: dict[str, Any
         services.proposal_operator_approve(actor=user, proposal=proposal, reason=reason)
 
 
-def _require_two_factor(user: User) -> None:
-    if not is_mfa_enabled(user):
-        raise PermissionDenied(
-            "Set up two-factor authentication before using staff actions.",
-            code="two_factor_required",
-        )
-
-
 class ProposalActionApi(APIView):
     class ProposalActionInput(serializers.Serializer[Any]):
         reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -292,7 +283,7 @@ class ProposalActionApi(APIView):
         if action not in ACTIONS:
             raise NotFound(f"There is no action {action!r}; one of {', '.join(sorted(ACTIONS))}.")
         if action in STAFF_ACTIONS:
-            _require_two_factor(user)
+            two_factor_require(user)
         proposal = get_object_or_404(Proposal, pk=pk)
         payload = self.ProposalActionInput(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -332,7 +323,7 @@ class ObjectionUpholdApi(APIView):
     )
     def post(self, request: Request, pk: int, comment_id: int) -> Response:
         user = acting_user(request)
-        _require_two_factor(user)
+        two_factor_require(user)
         comment = get_object_or_404(ProposalComment, pk=comment_id, proposal_id=pk)
         payload = self.ObjectionUpholdInput(data=request.data)
         payload.is_valid(raise_exception=True)

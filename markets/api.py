@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.mfa.utils import is_mfa_enabled
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -16,9 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.models import RiskGroup
-from xip_portal.errors import PermissionDenied
 from xip_portal.models import User
-from xip_portal.roles import acting_user
+from xip_portal.roles import acting_user, two_factor_require
 
 from .models import Asset, Market, MarketStatus, MarketStatusChange, MarketType
 from .selectors import market_list
@@ -144,11 +142,7 @@ class MarketStatusApi(APIView):
     )
     def post(self, request: Request, symbol: str) -> Response:
         user = acting_user(request)
-        if not is_mfa_enabled(user):
-            raise PermissionDenied(
-                "Set up two-factor authentication before using staff actions.",
-                code="two_factor_required",
-            )
+        two_factor_require(user)
         payload = self.MarketStatusInput(data=request.data)
         payload.is_valid(raise_exception=True)
         market = market_status_change(actor=user, market=_market(symbol), **payload.validated_data)

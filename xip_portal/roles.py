@@ -71,6 +71,15 @@ def needs_two_factor(user: Any) -> bool:
     return is_staff_user(user) and not is_mfa_enabled(user)
 
 
+def two_factor_require(user: Any) -> None:
+    """Staff actions through the API: refused until two-factor is set up."""
+    if not is_mfa_enabled(user):
+        raise PermissionDenied(
+            "Set up two-factor authentication before using staff actions.",
+            code="two_factor_required",
+        )
+
+
 def two_factor_setup_redirect(request: HttpRequest) -> HttpResponse:
     messages.warning(
         request,
@@ -124,11 +133,7 @@ class HasStaffRoleWithTwoFactor(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not is_staff_user(request.user):
             return False
-        if not is_mfa_enabled(request.user):
-            raise PermissionDenied(
-                "Set up two-factor authentication before using staff endpoints.",
-                code="two_factor_required",
-            )
+        two_factor_require(request.user)
         return True
 
 
