@@ -103,6 +103,8 @@ class Engine:
         self.categorical: dict[str, tuple[str, ...]] = {}
         self.accounts: dict[int, Account] = {}
         self.orders: dict[int, Order] = {}
+        # how many open orders are reduce-only: most fills need not look for them
+        self.reduce_only_open = 0
         self.next_order_id = 1
         self.now = 0
         self.timers: list[tuple[int, int, int, str]] = []
@@ -489,6 +491,7 @@ class Engine:
                     account.client_ids[order.client_order_id] = order_id
                 if order.reduce_only:
                     account.reduce_only[order_id] = order
+                    self.reduce_only_open += 1
                 if order.expiry_ts:
                     heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
         else:
@@ -500,7 +503,7 @@ class Engine:
                 )
             if not is_new:
                 self._forget_order(order)
-        if fills and market.config.kind is PERP:
+        if fills and self.reduce_only_open and market.config.kind is PERP:
             for maker, _ in fills:
                 self._trim_reduce_only(market, self.accounts[maker.account], events)
             self._trim_reduce_only(market, account, events)
@@ -544,6 +547,7 @@ class Engine:
             del account.client_ids[order.client_order_id]
         if order.reduce_only:
             del account.reduce_only[order_id]
+            self.reduce_only_open -= 1
 
     def _amend(self, cmd: AmendOrder, events: list[Event]) -> None:
         order = self.orders.get(cmd.order_id)

@@ -59,6 +59,8 @@ def _problems(engine: "Engine") -> Iterator[str]:
                 yield f"client order id {client_id!r} of account {account_id} is stale"
     if len(engine.orders) != sum(len(a.orders) for a in engine.accounts.values()):
         yield "engine orders and account orders differ"
+    if engine.reduce_only_open != sum(len(a.reduce_only) for a in engine.accounts.values()):
+        yield "the count of open reduce-only orders is stale"
 
     add(collateral, engine.insurance - engine.bad_debt)
     if engine.insurance < 0 or engine.bad_debt < 0:

@@ -193,3 +193,4 @@ def load_into(engine: "Engine", data: bytes) -> None:
                 account.client_ids[order.client_order_id] = order_id
             if order.reduce_only:
                 account.reduce_only[order_id] = order
+                engine.reduce_only_open += 1
