@@ -3,11 +3,9 @@
 import os
 
 from celery import Celery
-from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xip_portal.settings.local")
 
 app = Celery("xip_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in app.conf.task_queues_names]
 app.autodiscover_tasks()

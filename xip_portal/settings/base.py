@@ -5,6 +5,7 @@ from pathlib import Path
 import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 # Lets model admins and managers be subscripted with their types at run time.
 django_stubs_ext.monkeypatch()
@@ -205,7 +206,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ["default", "engine", "chain", "mail"]
+CELERY_TASK_QUEUES = [Queue("default"), Queue("engine"), Queue("chain")]
 CELERY_TASK_ROUTES = {
     "engine.*": {"queue": "engine"},
     "engine.chain.*": {"queue": "chain"},
