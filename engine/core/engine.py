@@ -484,16 +484,9 @@ class Engine:
         if remaining and rests and not stopped:
             market.book.add(order)
             if is_new:
-                order_id = order.order_id
-                self.orders[order_id] = order
-                account.orders[order_id] = order
-                if order.client_order_id:
-                    account.client_ids[order.client_order_id] = order_id
-                if order.reduce_only:
-                    account.reduce_only[order_id] = order
-                    self.reduce_only_open += 1
+                self._register_order(account, order)
                 if order.expiry_ts:
-                    heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order_id, ""))
+                    heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order.order_id, ""))
         else:
             if remaining:
                 reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
@@ -507,6 +500,18 @@ class Engine:
             for maker, _ in fills:
                 self._trim_reduce_only(market, self.accounts[maker.account], events)
             self._trim_reduce_only(market, account, events)
+
+    def _register_order(self, account: Account, order: Order) -> None:
+        """Index an order that now rests (the book holds it already); `_forget_order`
+        undoes this."""
+        order_id = order.order_id
+        self.orders[order_id] = order
+        account.orders[order_id] = order
+        if order.client_order_id:
+            account.client_ids[order.client_order_id] = order_id
+        if order.reduce_only:
+            account.reduce_only[order_id] = order
+            self.reduce_only_open += 1
 
     def _release(self, account: Account, order: Order) -> None:
         """Give back everything an order still holds."""

@@ -186,11 +186,4 @@ def load_into(engine: "Engine", data: bytes) -> None:
     for row in state["accounts"]:
         account = engine.accounts[row["id"]]
         for order_id in row["orders"]:
-            order = orders[order_id]
-            engine.orders[order_id] = order
-            account.orders[order_id] = order
-            if order.client_order_id:
-                account.client_ids[order.client_order_id] = order_id
-            if order.reduce_only:
-                account.reduce_only[order_id] = order
-                engine.reduce_only_open += 1
+            engine._register_order(account, orders[order_id])
