@@ -365,8 +365,9 @@ class Engine:
         """What one unit of an order's size not covered by shares it sells locks.
 
         Spot buys lock the price plus the most fee (sells lock one unit of the base
-        asset). Perp orders lock initial margin at the order price plus the most fee
-        (reduce-only: just the fee). Prediction orders lock the price of the outcome they
+        asset). Perp orders lock initial margin at the order price and the first tier's
+        rate plus the most fee (reduce-only: just the fee); the tiers of a position's size
+        apply to the position, at mark. Prediction orders lock the price of the outcome they
         buy plus the most fee a share can cost.
         """
         config = market.config
@@ -847,6 +848,10 @@ class Engine:
                 self._liquidate(account, events)
 
     def _apply_funding(self, market: Market, events: list[Event]) -> None:
+        """Funding at one funding time: the premium of the book's mid over the index,
+        capped, on each position's notional at mark. Nothing is paid while either side
+        of the book is empty; funding times that pass within one command's step of time
+        are paid once."""
         config = market.config
         book = market.book
         best_bid, best_ask = book.best_bid(), book.best_ask()
