@@ -57,7 +57,7 @@ test: install-dev chromium
 ENGINE_CORE_BUILD := build/engine-core
 
 $(ENGINE_CORE_BUILD)/SOURCE_HASH: $(wildcard engine/core/*.py) $(VENV)/.dev
-	$(PY) -m engine.core.build $(ENGINE_CORE_BUILD)
+	$(PY) -m engine.core_build $(ENGINE_CORE_BUILD)
 
 engine-core: $(ENGINE_CORE_BUILD)/SOURCE_HASH
 

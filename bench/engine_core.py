@@ -20,7 +20,7 @@ and the ratio engine/reference is printed. The last line is one JSON object with
 figure.
 
 With `--compiled DIR` the engine and the bare book are imported from the mypyc build
-made by `python -m engine.core.build DIR`; a build whose sources differ from the tree is
+made by `python -m engine.core_build DIR`; a build whose sources differ from the tree is
 refused.
 """
 
@@ -46,15 +46,15 @@ def use_compiled_build(argv: list[str]) -> None:
         return
     out = Path(argv[argv.index("--compiled") + 1]).resolve()
     spec = importlib.util.spec_from_file_location(
-        "engine_core_build", ROOT / "engine/core/build.py"
+        "engine_core_build", ROOT / "engine/core_build.py"
     )
     if spec is None or spec.loader is None:
-        raise SystemExit("engine/core/build.py is missing")
+        raise SystemExit("engine/core_build.py is missing")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
     hash_file = out / "SOURCE_HASH"
     if not hash_file.exists() or hash_file.read_text() != build.source_hash():
-        raise SystemExit(f"{out} is missing or stale: run python -m engine.core.build {out}")
+        raise SystemExit(f"{out} is missing or stale: run python -m engine.core_build {out}")
     sys.path.insert(0, str(out))
 
 

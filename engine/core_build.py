@@ -1,6 +1,6 @@
 """Compile the engine core with mypyc, into a directory of its own.
 
-    python -m engine.core.build [OUT]      (default OUT: build/engine-core)
+    python -m engine.core_build [OUT]      (default OUT: build/engine-core)
 
 The pure Python source stays the reference: nothing is written next to it, so tests,
 Django and anything importing `engine.core` normally run the source. A process that wants
@@ -8,7 +8,7 @@ the compiled engine puts OUT first on `sys.path` (the benchmark's `--compiled OU
 also receives SOURCE_HASH, the hash of the sources it was built from, so a stale build
 can be told apart from a current one.
 
-This module is a build tool: it is not compiled and the engine never imports it.
+This build tool lives beside the core, not in it: the core stays a pure library.
 """
 
 import hashlib
@@ -17,12 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "build" / "engine-core"
 
 
 def engine_sources() -> list[Path]:
-    return sorted(p for p in (ROOT / "engine" / "core").glob("*.py") if p.name != "build.py")
+    return sorted((ROOT / "engine" / "core").glob("*.py"))
 
 
 def source_hash() -> str:
