@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 
-from xip_portal.models import TimeStampedModel
+from xip_portal.models import StatusChange, TimeStampedModel
 from xip_portal.state_machine import StateMachine
 
 
@@ -125,20 +124,12 @@ class Market(TimeStampedModel):
         return self.status == MarketStatus.HALTED
 
 
-class MarketStatusChange(models.Model):
-    """One entry of a market's status history (the audit log has the same, with request ids)."""
+class MarketStatusChange(StatusChange):
+    """One entry of a market's status history."""
 
     market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=MarketStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=MarketStatus.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.market}: {self.from_status or '-'} → {self.to_status}"

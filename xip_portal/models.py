@@ -20,6 +20,24 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class StatusChange(models.Model):
+    """One step of an object's status history: from, to, who and why. The audit log holds
+    the same with request ids; this is the timeline shown on the object's page. Subclasses
+    add the foreign key to their object and the choices of their statuses."""
+
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from xip_portal.models import TimeStampedModel
+from xip_portal.models import StatusChange, TimeStampedModel
 from xip_portal.state_machine import StateMachine
 
 
@@ -147,20 +147,12 @@ class Proposal(TimeStampedModel):
         return self.status == S.LAST_CALL
 
 
-class ProposalTransition(models.Model):
-    """One step of a proposal's status timeline (the audit log holds the same)."""
+class ProposalTransition(StatusChange):
+    """One step of a proposal's status timeline."""
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=ProposalStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=ProposalStatus.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.proposal.label}: {self.from_status or '-'} → {self.to_status}"
