@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from xip_portal.errors import ApplicationError, form_add_application_error
+from xip_portal.errors import ApplicationError, errors_as_messages, form_add_application_error
 from xip_portal.models import Institution, InstitutionMembership, StaffRole
 from xip_portal.roles import acting_user, staff_role_required
 
@@ -152,13 +152,10 @@ def kyc_document_delete(request: HttpRequest, pk: int, document_pk: int) -> Http
     user = acting_user(request)
     application = kyc_application_own(user=user, pk=pk)
     document = application.documents.filter(pk=document_pk).first()
-    try:
+    with errors_as_messages(request):
         if document is None:
             raise ApplicationError("There is no such document.", code="not_found")
         kyc_document_remove(actor=user, document=document)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, "The document is removed.")
     return redirect("kyc_application", pk=application.pk)
 
@@ -168,11 +165,8 @@ def kyc_document_delete(request: HttpRequest, pk: int, document_pk: int) -> Http
 def kyc_submit(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
     application = kyc_application_own(user=user, pk=pk)
-    try:
+    with errors_as_messages(request):
         application = kyc_application_submit(actor=user, application=application)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
         if application.status == "rejected":
             messages.error(request, f"Your application is rejected: {application.rejection_reason}")
         else:

@@ -12,7 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from xip_portal.errors import ApplicationError, NotFound, form_add_application_error
+from xip_portal.errors import (
+    ApplicationError,
+    NotFound,
+    errors_as_messages,
+    form_add_application_error,
+)
 from xip_portal.models import StaffRole, User
 from xip_portal.roles import acting_user, staff_role_required
 
@@ -191,12 +196,8 @@ def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     """Author and member actions; a refusal comes back as a message on the proposal page."""
     user = acting_user(request)
     proposal = get_object_or_404(Proposal, pk=pk)
-    try:
+    with errors_as_messages(request):
         messages.success(request, _member_action(user, proposal, action, request))
-    except NotFound:
-        raise
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
     return redirect("proposal_detail", pk=pk)
 
 
@@ -232,10 +233,6 @@ def proposal_staff_action(request: HttpRequest, pk: int, action: str) -> HttpRes
     """Editors' and operators' decisions; the service checks the role in the proposal's group."""
     user = acting_user(request)
     proposal = get_object_or_404(Proposal, pk=pk)
-    try:
+    with errors_as_messages(request):
         messages.success(request, _staff_action(user, proposal, action, request))
-    except NotFound:
-        raise
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
     return redirect("proposal_detail", pk=pk)

@@ -11,7 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from xip_portal.errors import ApplicationError, NotFound, form_add_application_error
+from xip_portal.errors import (
+    ApplicationError,
+    NotFound,
+    errors_as_messages,
+    form_add_application_error,
+)
 from xip_portal.models import RoleAssignment, StaffRole
 from xip_portal.roles import acting_user, staff_role_required
 
@@ -155,7 +160,7 @@ def riskgroup_collateral(request: HttpRequest, slug: str) -> HttpResponse:
     form = CollateralForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        try:
+        with errors_as_messages(request):
             if data["remove"]:
                 collateral_asset_remove(actor=user, risk_group=group, symbol=data["symbol"])
             else:
@@ -165,9 +170,6 @@ def riskgroup_collateral(request: HttpRequest, slug: str) -> HttpResponse:
                     symbol=data["symbol"],
                     haircut_bps=data["haircut_bps"] or 0,
                 )
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-        else:
             messages.success(request, "The collateral assets are saved.")
     else:
         messages.error(request, "Give a symbol and a haircut from 0 to 9999 basis points.")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from governance.models import RiskGroup
 from governance.proposal_selectors import spec_rows
-from xip_portal.errors import ApplicationError
+from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
 from xip_portal.roles import acting_user, has_role, staff_role_required
 
@@ -69,7 +69,7 @@ def market_staff_action(request: HttpRequest, symbol: str) -> HttpResponse:
     operator's group."""
     market = get_object_or_404(Market, symbol=symbol)
     launch_at = parse_datetime(request.POST.get("launch_at", "") or "")
-    try:
+    with errors_as_messages(request):
         market_status_change(
             actor=acting_user(request),
             market=market,
@@ -77,8 +77,5 @@ def market_staff_action(request: HttpRequest, symbol: str) -> HttpResponse:
             reason=request.POST.get("reason", "")[:2000],
             launch_at=launch_at,
         )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
         messages.success(request, "Done.")
     return redirect("market_detail", symbol=market.symbol)

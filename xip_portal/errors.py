@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -129,14 +131,27 @@ class ApplicationErrorMiddleware:
         )
 
 
+@contextmanager
+def errors_as_messages(request: HttpRequest) -> Iterator[None]:
+    """Pages whose action redirects back: a refusal becomes an error message on the page the
+    user returns to (code after the failing call in the block is skipped). "Not found" still
+    answers 404."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if exc.http_status == 404:
+            raise
+        messages.error(request, exc.message)
+
+
 def form_add_application_error(form: Any, exc: ApplicationError) -> None:
     """Shows an ApplicationError on a Django form: each field's problem beside the field,
     the rest at the top of the form. Refusals (not logged in, not allowed, not found) are
     not about the input: they propagate to the error page."""
     if exc.http_status in (401, 403, 404):
         raise exc
-    for name, messages in exc.fields.items():
-        for message in messages:
+    for name, field_messages in exc.fields.items():
+        for message in field_messages:
             form.add_error(name if name in form.fields else None, message)
     if not exc.fields:
         form.add_error(None, exc.message)
