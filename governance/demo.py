@@ -9,10 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, TextIO
 
-from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from xip_portal.demo import demo_user
 from xip_portal.models import Institution, InstitutionMembership, User
 
 from .documents import kyc_document_add
@@ -88,16 +87,6 @@ def _group(spec: dict[str, Any], operator: Institution | None) -> RiskGroup:
             risk_group=group, symbol=symbol, defaults={"haircut_bps": haircut}
         )
     return group
-
-
-def _person(email: str, name: str) -> User:
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User.objects.create_user(
-            email=email, password=settings.DEMO_PASSWORD, display_name=name
-        )
-        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
 
 
 def _documents(application: KycApplication) -> None:
@@ -179,9 +168,9 @@ def seed_demo_data(stdout: TextIO) -> None:
 
     # Applicants waiting for review (one is rejected at once: a blocked jurisdiction).
     for email, name, nationality, residence in PENDING:
-        _apply(_person(email, name), regulated, _person_profile(name, nationality, residence))
+        _apply(demo_user(email, name), regulated, _person_profile(name, nationality, residence))
     name, email = PENDING_INSTITUTION
-    owner = _person(email, "Northwind admin")
+    owner = demo_user(email, "Northwind admin")
     northwind, _ = Institution.objects.get_or_create(
         slug="northwind-capital", defaults={"name": name}
     )

@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.utils import timezone
 
 from governance.models import MarketBounds, Membership, Proposal, ProposalType, RiskGroup
@@ -32,6 +30,7 @@ from governance.proposals import (
     proposal_withdraw,
     proposals_mark_stagnant,
 )
+from xip_portal.demo import demo_user
 from xip_portal.models import Institution, InstitutionMembership, User
 
 from .models import Asset, Market
@@ -113,18 +112,6 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _user(email: str, name: str) -> User:
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User.objects.create_user(
-            email=email, password=settings.DEMO_PASSWORD, display_name=name
-        )
-    EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
-    return user
-
-
 def _member(group: RiskGroup, *, user: User | None = None, institution: Any = None) -> None:
     """An active membership (KYC-approved in a regulated group, terms accepted otherwise)."""
     holder = {"user": user} if user is not None else {"institution": institution}
@@ -193,7 +180,7 @@ def seed_demo_data(stdout: TextIO) -> None:
         _member(regulated, user=person)
     builders = []
     for email, name, team in BUILDERS:
-        builder = _user(email, name)
+        builder = demo_user(email, name)
         institution, _ = Institution.objects.get_or_create(
             name=team, defaults={"slug": team.lower().replace(" ", "-")}
         )

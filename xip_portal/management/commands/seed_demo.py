@@ -5,13 +5,13 @@ from importlib import import_module
 from importlib.util import find_spec
 from typing import Any
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
 
-from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
+from xip_portal.demo import demo_user
+from xip_portal.models import Institution, InstitutionMembership, StaffRole
 from xip_portal.services import role_grant
 
 DEMO_USERS: list[tuple[str, str, StaffRole | None]] = [
@@ -28,10 +28,6 @@ DISCARD_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 DEMO_APPS = ["governance", "markets", "engine"]
 
 
-def demo_user(email: str) -> User:
-    return User.objects.get(email=email)
-
-
 class Command(BaseCommand):
     help = "Creates the demo users, institutions, risk groups and markets (safe to run again)."
 
@@ -44,7 +40,7 @@ class Command(BaseCommand):
                 slug=HOUSE_INSTITUTION, defaults={"name": "Exchange OS House"}
             )
             for email, name, role in DEMO_USERS:
-                user = self._user(email, name, password, superuser=role == StaffRole.SITE_ADMIN)
+                user = demo_user(email, name, superuser=role == StaffRole.SITE_ADMIN)
                 if role is not None and role != StaffRole.SITE_ADMIN:
                     role_grant(actor=None, user=user, role=role, reason="demo seed")
                 if email.startswith("institution@"):
@@ -60,13 +56,3 @@ class Command(BaseCommand):
         for email, name, role in DEMO_USERS:
             note = " (sets up two-factor at the first staff page)" if role else ""
             self.stdout.write(f"  {name:<26} {email}{note}")
-
-    def _user(self, email: str, name: str, password: str, *, superuser: bool) -> User:
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            create = User.objects.create_superuser if superuser else User.objects.create_user
-            user = create(email=email, password=password, display_name=name)
-        EmailAddress.objects.get_or_create(
-            user=user, email=email, defaults={"verified": True, "primary": True}
-        )
-        return user
