@@ -38,6 +38,9 @@ from .models.kyc import (
     PERSON_DOCUMENT_KINDS,
 )
 
+# The oldest the review queue filters by age (beyond it, dates leave the calendar).
+QUEUE_MAX_AGE_DAYS = 3650
+
 PERSON_FIELDS = ("legal_name", "date_of_birth", "nationality", "country_of_residence", "address")
 INSTITUTION_FIELDS = (
     "registration_number",

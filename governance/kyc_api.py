@@ -28,6 +28,7 @@ from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user, staff_roles
 
 from .documents import kyc_document_add, kyc_document_open, kyc_document_remove
 from .kyc import (
+    QUEUE_MAX_AGE_DAYS,
     kyc_application_create,
     kyc_application_decide,
     kyc_application_for_review,
@@ -332,7 +333,9 @@ class QueueApi(APIView):
 class QueueFilterInput(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=KycStatus.choices, required=False)
     kind = serializers.ChoiceField(choices=KycApplication.Kind.values, required=False)
-    min_age_days = serializers.IntegerField(min_value=0, required=False)
+    min_age_days = serializers.IntegerField(
+        min_value=0, max_value=QUEUE_MAX_AGE_DAYS, required=False
+    )
     risk_group = serializers.SlugField(required=False)
     limit = serializers.IntegerField(min_value=1, required=False)
     offset = serializers.IntegerField(min_value=0, required=False)

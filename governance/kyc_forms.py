@@ -9,6 +9,7 @@ from django_countries import countries
 
 from xip_portal.models import Institution
 
+from .kyc import QUEUE_MAX_AGE_DAYS
 from .models import KycApplication, KycDocument, KycStatus, Membership
 
 COUNTRY_CHOICES = [("", "—"), *[(code, name) for code, name in countries]]
@@ -136,7 +137,7 @@ class ReviewQueueFilterForm(forms.Form):
     )
     kind = forms.ChoiceField(choices=[("", "Any"), *KycApplication.Kind.choices], required=False)
     min_age_days = forms.IntegerField(
-        min_value=0, max_value=3650, required=False, label="Older than (days)"
+        min_value=0, max_value=QUEUE_MAX_AGE_DAYS, required=False, label="Older than (days)"
     )
     group = forms.SlugField(required=False, widget=forms.HiddenInput)
 

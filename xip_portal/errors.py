@@ -71,6 +71,14 @@ def error_body(
     return {"code": code, "message": message, "fields": fields or {}}
 
 
+def error_response(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    """The error as the caller reads it: JSON under /api/, the error page elsewhere."""
+    if is_api_request(request):
+        return JsonResponse(error_body(code, message), status=status)
+    context = {"title": message, "message": "", "code": code}
+    return render(request, "error.html", context, status=status)
+
+
 def _drf_fields(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         return {
@@ -106,6 +114,22 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         message = str(detail.get("detail", detail) if isinstance(detail, dict) else detail)
         response.data = error_body(exc.default_code, message)
     return response
+
+
+class NulCharacterGuardMiddleware:
+    """Refuses a query string with a NUL character before any view reads it: no database
+    stores one, and filters read the query string directly. (Forms and serializers refuse
+    NUL in bodies themselves.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
+            return error_response(
+                request, 400, "invalid_characters", "The query string contains a NUL character."
+            )
+        return self.get_response(request)
 
 
 class ApplicationErrorMiddleware:

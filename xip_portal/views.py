@@ -11,7 +11,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
-from .errors import ApplicationError, error_body, form_add_application_error, is_api_request
+from .errors import (
+    ApplicationError,
+    error_body,
+    error_response,
+    form_add_application_error,
+    is_api_request,
+)
 from .forms import InstitutionForm, InstitutionMemberForm
 from .health import PROBES
 from .models import AuditEntry, Institution, InstitutionMembership
@@ -118,23 +124,16 @@ def api_token_action(request: HttpRequest) -> HttpResponse:
     return redirect("api_token")
 
 
-def _error_response(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
-    if is_api_request(request):
-        return JsonResponse(error_body(code, message), status=status)
-    context = {"title": message, "message": "", "code": code}
-    return render(request, "error.html", context, status=status)
-
-
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_response(request, 400, "bad_request", "The request could not be understood.")
+    return error_response(request, 400, "bad_request", "The request could not be understood.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_response(request, 403, "permission_denied", "You may not see this page.")
+    return error_response(request, 403, "permission_denied", "You may not see this page.")
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error_response(request, 404, "not_found", "There is nothing here.")
+    return error_response(request, 404, "not_found", "There is nothing here.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -180,3 +180,15 @@ def test_the_schema_documents_the_endpoints_and_multipart_uploads() -> None:
     upload_body = paths["/api/v1/kyc/applications/{id}/documents/"]["post"]["requestBody"]
     assert list(upload_body["content"]) == ["multipart/form-data"]
     assert KycApplication.objects.count() == 0
+
+
+def test_queue_age_filter_beyond_ten_years_is_a_clear_400(make_staff, api_client) -> None:
+    from xip_portal.models import StaffRole
+
+    api_client.force_authenticate(make_staff(StaffRole.SITE_ADMIN))
+
+    response = api_client.get("/api/v1/staff/kyc/applications/?min_age_days=260829173")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "min_age_days" in response.json()["fields"]

@@ -37,8 +37,12 @@ def site_admin_token(db, keep_test_connection) -> str:
 
 
 @schema.parametrize()
+# Derandomized: CI sees the same inputs on every run, so a red run means a changed API,
+# never an unlucky draw. (Run with more examples by hand to explore: 100 each found the
+# NUL-character and date-overflow errors fixed beside this test.)
 @settings(
-    max_examples=10,
+    max_examples=25,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -77,3 +77,11 @@ def test_only_the_api_docs_may_use_inline_styles_and_no_page_inline_scripts(clie
     assert "style-src 'self' 'unsafe-inline'" in docs_policy
     assert "unsafe-inline" not in home_policy
     assert "script-src 'self';" in docs_policy + ";"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/markets/", "/markets/", "/proposals/"])
+def test_a_nul_character_in_the_query_string_is_a_clear_400(client: Client, path) -> None:
+    response = client.get(path + "?q=a%00b&q=ok")
+
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
