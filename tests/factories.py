@@ -3,7 +3,6 @@
 import factory
 from allauth.account.models import EmailAddress
 
-from governance.models import RiskGroup
 from xip_portal.models import Institution, InstitutionMembership, User
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -44,13 +43,3 @@ class InstitutionMembershipFactory(factory.django.DjangoModelFactory[Institution
     institution = factory.SubFactory(InstitutionFactory)
     user = factory.SubFactory(UserFactory)
     role = InstitutionMembership.Role.MEMBER
-
-
-class RiskGroupFactory(factory.django.DjangoModelFactory[RiskGroup]):
-    class Meta:
-        model = RiskGroup
-        django_get_or_create = ["slug"]
-
-    name = factory.Sequence(lambda n: f"Risk group {n}")
-    slug = factory.Sequence(lambda n: f"risk-group-{n}")
-    kind = RiskGroup.Kind.PERMISSIONLESS

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .models import Institution, InstitutionMembership
-from .roles import acting_user, navigation
+from .roles import acting_user, role_labels
 from .services import institution_create, institution_member_add
 
 
@@ -43,7 +43,7 @@ class MeApi(APIView):
         data: dict[str, Any] = {
             "email": user.email,
             "display_name": user.display_name,
-            "roles": navigation(request._request)["nav_roles"],
+            "roles": role_labels(user),
             "two_factor_enabled": is_mfa_enabled(user),
             "institutions": user.institution_memberships.select_related("institution"),
         }

@@ -54,7 +54,7 @@ def has_role(user: Any, role: StaffRole, risk_group: RiskGroup | None = None) ->
     (an unscoped assignment counts in every group; site admins hold every role)."""
     if not user.is_authenticated:
         return False
-    if user.is_superuser:
+    if StaffRole.SITE_ADMIN in staff_roles(user):
         return True
     assignments = RoleAssignment.objects.filter(user=user, role=role)
     if risk_group is not None:
@@ -137,14 +137,18 @@ class HasStaffRoleWithTwoFactor(BasePermission):
         return True
 
 
+def role_labels(user: User) -> list[str]:
+    """The roles a signed-in user holds, as people read them (navigation, /api/v1/me)."""
+    labels = ["Trader"]
+    if user.institution_memberships.exists():
+        labels.append("Institution member")
+    return labels + [role.label for role in StaffRole if role in staff_roles(user)]
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """Template context: the roles to show in the navigation."""
     # Errors raised before the authentication middleware leave the request without a user.
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_roles": [], "nav_is_staff": False}
-    labels = ["Trader"]
-    if isinstance(user, User) and user.institution_memberships.exists():
-        labels.append("Institution member")
-    labels += [role.label for role in StaffRole if role in staff_roles(user)]
-    return {"nav_roles": labels, "nav_is_staff": is_staff_user(user)}
+    return {"nav_roles": role_labels(user), "nav_is_staff": is_staff_user(user)}
