@@ -8,7 +8,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgr
 from .base import *  # noqa: E402,F403
 from .base import BASE_DIR, DATABASES, env  # noqa: E402
 
-DATABASES["default"]["TEST"] = {"NAME": "test_xip_portal"}
+# TEST_DATABASE_NAME lets two checkouts on one machine run their suites side by side.
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_xip_portal")}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
