@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
 TWO_FACTOR_SETUP_URL = "mfa_activate_totp"
+# The page a staff user asked for before being sent to set up two-factor; they land on it after.
+TWO_FACTOR_NEXT_SESSION_KEY = "two_factor_next"
 
 
 def acting_user(request: HttpRequest | Request) -> User:
@@ -81,6 +83,8 @@ def two_factor_require(user: Any) -> None:
 
 
 def two_factor_setup_redirect(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        request.session[TWO_FACTOR_NEXT_SESSION_KEY] = request.get_full_path()
     messages.warning(
         request,
         "Staff pages need two-factor authentication. Set up an authenticator app to continue.",

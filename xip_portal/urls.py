@@ -31,6 +31,8 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Before allauth's own routes, so that set-up returns the staff user to the page they asked for.
+    path("accounts/2fa/totp/activate/", views.TwoFactorActivateView.as_view()),
     path("accounts/", include("allauth.urls")),
     path("account/api-token/", views.api_token, name="api_token"),
     path("account/api-token/change/", views.api_token_action, name="api_token_action"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from allauth.mfa.totp.views import ActivateTOTPView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
@@ -21,7 +24,7 @@ from .errors import (
 from .forms import InstitutionForm, InstitutionMemberForm
 from .health import PROBES
 from .models import AuditEntry, Institution, InstitutionMembership
-from .roles import acting_user, staff_role_required, staff_roles
+from .roles import TWO_FACTOR_NEXT_SESSION_KEY, acting_user, staff_role_required, staff_roles
 from .services import api_token_revoke, api_token_rotate, institution_create, institution_member_add
 
 
@@ -122,6 +125,23 @@ def api_token_action(request: HttpRequest) -> HttpResponse:
         api_token_rotate(user=user)
         messages.success(request, "A new API token is ready; the old one no longer works.")
     return redirect("api_token")
+
+
+class TwoFactorActivateView(ActivateTOTPView):
+    """allauth's TOTP set-up, ending on the staff page that sent the user here (if any)."""
+
+    def get_success_url(self) -> str:
+        wanted = self.request.session.pop(TWO_FACTOR_NEXT_SESSION_KEY, None)
+        if wanted and url_has_allowed_host_and_scheme(
+            wanted, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
+            codes = reverse("mfa_view_recovery_codes")
+            messages.success(
+                self.request,
+                f"Two-factor authentication is on. Keep your recovery codes safe: {codes}",
+            )
+            return str(wanted)
+        return super().get_success_url()
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from conftest import totp_code_at
 from xip_portal.models import StaffRole
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +91,36 @@ def test_the_staff_dashboard_links_each_role_to_its_work(make_staff, login, role
     assert f'href="{link}' in page
     if absent:
         assert f'href="{absent}' not in page
+
+
+def test_after_setting_up_two_factor_staff_land_on_the_page_they_asked_for(
+    make_staff, client: Client, password
+) -> None:
+    # Given an XIP editor without two-factor, logged in with their password
+    editor = make_staff(StaffRole.XIP_EDITOR, two_factor=False)
+    client.post(reverse("account_login"), {"login": editor.email, "password": password})
+    # When they open a staff page, are sent to set up two-factor and confirm a code
+    assert client.get("/staff/?tab=queue")["Location"] == reverse("mfa_activate_totp")
+    client.post(reverse("account_reauthenticate"), {"password": password})
+    client.get(reverse("mfa_activate_totp"))
+    secret = client.session["mfa.totp.secret"]
+    response = client.post(reverse("mfa_activate_totp"), {"code": totp_code_at(secret)})
+    # Then they land on the page they asked for, told where their recovery codes are
+    assert response.status_code == 302
+    assert response["Location"] == "/staff/?tab=queue"
+    landed = client.get(response["Location"])
+    assert landed.status_code == 200
+    assert reverse("mfa_view_recovery_codes") in landed.content.decode()
+
+
+def test_setting_up_two_factor_unprompted_still_shows_the_recovery_codes(
+    user, client: Client, password
+) -> None:
+    client.post(reverse("account_login"), {"login": user.email, "password": password})
+    client.post(reverse("account_reauthenticate"), {"password": password})
+    client.get(reverse("mfa_activate_totp"))
+    secret = client.session["mfa.totp.secret"]
+
+    response = client.post(reverse("mfa_activate_totp"), {"code": totp_code_at(secret)})
+
+    assert response["Location"] == reverse("mfa_view_recovery_codes")
