@@ -242,7 +242,7 @@ def seed_demo_data(stdout: TextIO) -> None:
     for index, (symbol, name, days) in enumerate(binaries):
         binary = proposal_create(
             actor=house_member,
-            title=f"List a YES/NO market: {name}",
+            title=f"List a 2026 World Cup YES/NO market: {name}",
             proposal_type=ProposalType.MARKET,
             risk_group=regulated,
             institution=house,

@@ -10,7 +10,8 @@ from .models import Market, MarketStatus, MarketType
 def market_list(
     *, market_type: str = "", risk_group: str = "", status: str = "", q: str = ""
 ) -> QuerySet[Market]:
-    """Listed markets filtered by type, group slug and status, searched by symbol or name."""
+    """Listed markets filtered by type, group slug and status, searched by symbol, name,
+    outcome or the title of the XIP that listed them."""
     markets = Market.objects.select_related("risk_group", "xip", "quote_asset", "base_asset")
     if market_type in MarketType.values:
         markets = markets.filter(market_type=market_type)
@@ -20,5 +21,10 @@ def market_list(
         markets = markets.filter(status=status)
     q = q.strip()
     if q:
-        markets = markets.filter(Q(symbol__icontains=q) | Q(spec__name__icontains=q))
+        markets = markets.filter(
+            Q(symbol__icontains=q)
+            | Q(spec__name__icontains=q)
+            | Q(spec__outcomes__icontains=q)
+            | Q(xip__title__icontains=q)
+        )
     return markets.order_by("symbol")

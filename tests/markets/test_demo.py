@@ -39,3 +39,15 @@ def test_the_demo_lists_the_world_cup_market_through_a_final_xip(capsys: Any) ->
     assert spot.xip.created_by.email == "builder@demo.exchange-os.test"
     statuses = set(Proposal.objects.values_list("status", flat=True))
     assert statuses == set(ProposalStatus.values)
+
+
+def test_searching_the_demo_registry_for_the_world_cup_finds_all_its_markets(client) -> None:
+    call_command("seed_demo")
+
+    response = client.get("/markets/", {"q": "World Cup"})
+
+    found = {market.symbol for market in response.context["page"]}
+    assert found == set(
+        Market.objects.filter(symbol__startswith="WC26-").values_list("symbol", flat=True)
+    )
+    assert len(found) == 5

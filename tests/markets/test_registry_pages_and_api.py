@@ -47,6 +47,7 @@ def test_the_registry_filters_by_type_group_and_status(
     assert symbols(group=regulated_group.slug) == ["WC26-WINNER"]
     assert symbols(status="live") == ["ETH-PERP"]
     assert symbols(q="world cup") == ["WC26-WINNER"]
+    assert symbols(q="brazil") == ["WC26-WINNER"]  # an outcome of the market
 
 
 def test_the_registry_page_queries_are_bounded(
