@@ -41,7 +41,7 @@ demo: install
 	$(PY) manage.py migrate --noinput --verbosity 0
 	$(PY) manage.py seed_demo
 	@echo "Serving the Exchange OS portal on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+	$(PY) manage.py serve_demo 127.0.0.1:$(PORT)
 
 test: export DJANGO_SETTINGS_MODULE = xip_portal.settings.test
 test: install-dev chromium

@@ -37,6 +37,8 @@ from .models import Asset, Market
 from .services import market_status_change, markets_timers_run
 
 HOUSE = "exchange-os-house"
+# How long after seeding the demo's ETH-USDC XIP leaves Last Call and is listed by itself.
+DEMO_LAST_CALL_LAPSES_AFTER = timedelta(minutes=3)
 WORLD_CUP_SYMBOL = "WC26-WINNER"
 WORLD_CUP_TEAMS = [
     # Hosts
@@ -411,6 +413,17 @@ def _other_statuses(
         now=now - timedelta(days=1),
     )
     # Review.
+    report = proposal_create(
+        actor=builder2,
+        title="Publish a monthly market-quality report",
+        proposal_type=ProposalType.PROCESS,
+        risk_group=open_group,
+        institution=guild,
+        body="Spreads, depth and uptime of every market of the group, once a month.",
+        now=now - timedelta(days=3),
+    )
+    proposal_submit(actor=builder2, proposal=report, now=now - timedelta(days=2))
+    # Last Call, lapsing soon.
     eth_spot = proposal_create(
         actor=builder2,
         title="List ETH-USDC spot",
@@ -422,6 +435,15 @@ def _other_statuses(
         now=now - timedelta(days=3),
     )
     proposal_submit(actor=builder2, proposal=eth_spot, now=now - timedelta(days=2))
+    # Its Last Call lapses a few minutes after seeding: the demo's scheduler then takes it
+    # Final and lists ETH-USDC by itself, while a visitor watches.
+    window = timedelta(hours=open_group.last_call_hours)
+    proposal_last_call_start(
+        actor=editor,
+        proposal=eth_spot,
+        reason="Spec checks pass",
+        now=now - window + DEMO_LAST_CALL_LAPSES_AFTER,
+    )
     # Last Call, window open, one vote each way.
     fee_change = proposal_create(
         actor=builder,

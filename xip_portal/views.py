@@ -127,7 +127,7 @@ def api_token_action(request: HttpRequest) -> HttpResponse:
     return redirect("api_token")
 
 
-class TwoFactorActivateView(ActivateTOTPView):
+class TwoFactorActivateView(ActivateTOTPView):  # type: ignore[misc]  # allauth is untyped
     """allauth's TOTP set-up, ending on the staff page that sent the user here (if any)."""
 
     def get_success_url(self) -> str:
@@ -141,7 +141,7 @@ class TwoFactorActivateView(ActivateTOTPView):
                 f"Two-factor authentication is on. Keep your recovery codes safe: {codes}",
             )
             return str(wanted)
-        return super().get_success_url()
+        return str(super().get_success_url())
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,12 +1,16 @@
 """`make demo` lists the World Cup market the way anyone would, with the rest of the demo."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from governance.models import Proposal, ProposalStatus
+from governance.proposals import proposals_last_call_conclude_due
 from markets.config_hash import config_hash
+from markets.demo import DEMO_LAST_CALL_LAPSES_AFTER
 from markets.models import Market, MarketStatus
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +55,18 @@ def test_searching_the_demo_registry_for_the_world_cup_finds_all_its_markets(cli
         Market.objects.filter(symbol__startswith="WC26-").values_list("symbol", flat=True)
     )
     assert len(found) == 5
+
+
+def test_the_demo_scheduler_takes_a_lapsed_last_call_final_and_lists_its_market() -> None:
+    # Given the demo, seeded now
+    call_command("seed_demo")
+    eth_spot = Proposal.objects.get(title="List ETH-USDC spot")
+    assert eth_spot.status == ProposalStatus.LAST_CALL
+    assert not Market.objects.filter(symbol="ETH-USDC").exists()
+    # When the scheduler's Last Call task runs minutes later
+    later = timezone.now() + DEMO_LAST_CALL_LAPSES_AFTER + timedelta(minutes=1)
+    proposals_last_call_conclude_due(now=later)
+    # Then the XIP is Final by itself and its market is listed
+    eth_spot.refresh_from_db()
+    assert eth_spot.status == ProposalStatus.FINAL
+    assert Market.objects.filter(symbol="ETH-USDC").exists()
