@@ -29,7 +29,7 @@ from .models import (
     ProposalTransition,
     ProposalType,
 )
-from .selectors import proposal_list, proposal_revision_diffs
+from .selectors import proposal_list, proposal_revision_diffs, proposals_visible_to
 
 
 class ProposalSummaryOutput(serializers.ModelSerializer[Proposal]):
@@ -200,6 +200,7 @@ class ProposalListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         proposals = proposal_list(
+            viewer=request.user,
             status=request.query_params.get("status", ""),
             proposal_type=request.query_params.get("type", ""),
             risk_group=request.query_params.get("group", ""),
@@ -234,7 +235,7 @@ class ProposalDetailApi(APIView):
 
     @extend_schema(responses=ProposalDetailOutput, summary="One XIP with its timeline and thread")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_detail(get_object_or_404(Proposal, pk=pk)))
+        return Response(_detail(get_object_or_404(proposals_visible_to(request.user), pk=pk)))
 
     @extend_schema(
         request=ProposalEditInput,
@@ -243,7 +244,7 @@ class ProposalDetailApi(APIView):
     )
     def put(self, request: Request, pk: int) -> Response:
         user = acting_user(request)
-        proposal = get_object_or_404(Proposal, pk=pk)
+        proposal = get_object_or_404(proposals_visible_to(request.user), pk=pk)
         payload = self.ProposalEditInput(data=request.data)
         payload.is_valid(raise_exception=True)
         services.proposal_update(actor=user, proposal=proposal, **payload.validated_data)
@@ -291,7 +292,7 @@ class ProposalActionApi(APIView):
             raise NotFound(f"There is no action {action!r}; one of {', '.join(sorted(ACTIONS))}.")
         if action in STAFF_ACTIONS:
             two_factor_require(user)
-        proposal = get_object_or_404(Proposal, pk=pk)
+        proposal = get_object_or_404(proposals_visible_to(request.user), pk=pk)
         payload = self.ProposalActionInput(data=request.data)
         payload.is_valid(raise_exception=True)
         _run_action(user, proposal, action, payload.validated_data)
@@ -310,7 +311,7 @@ class ProposalCommentApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         user = acting_user(request)
-        proposal = get_object_or_404(Proposal, pk=pk)
+        proposal = get_object_or_404(proposals_visible_to(request.user), pk=pk)
         payload = self.ProposalCommentInput(data=request.data)
         payload.is_valid(raise_exception=True)
         comment = services.proposal_comment_add(

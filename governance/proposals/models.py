@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from xip_portal.models import StatusChange, TimeStampedModel
@@ -114,6 +115,15 @@ class Proposal(TimeStampedModel):
     @property
     def label(self) -> str:
         return f"XIP-{self.number}" if self.number else f"Draft #{self.pk}"
+
+    @property
+    def key(self) -> str:
+        """The proposal's key in its page URLs: the XIP number once it has one (`XIP-11`),
+        before that `draft-<id>`."""
+        return f"XIP-{self.number}" if self.number else f"draft-{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("proposal_detail", args=[self.key])
 
     @property
     def bond_required(self) -> bool:

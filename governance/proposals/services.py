@@ -21,7 +21,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from governance.memberships.services import membership_allows, membership_require
@@ -144,7 +143,7 @@ def _transition(
             "to_status": S(to_status).label,
             "actor": actor,
             "reason": reason,
-            "path": reverse("proposal_detail", args=[proposal.pk]),
+            "path": proposal.get_absolute_url(),
         },
     )
     return step
@@ -679,7 +678,7 @@ def proposal_comment_add(
             context={
                 "proposal": proposal,
                 "comment": comment,
-                "path": reverse("proposal_detail", args=[proposal.pk]),
+                "path": proposal.get_absolute_url(),
             },
         )
     return comment

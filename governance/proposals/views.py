@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,8 +27,8 @@ from xip_portal.roles import acting_user, staff_role_required
 from . import services
 from .forms import CommentForm, ProposalForm, spec_to_initial
 from .models import Proposal, ProposalComment, ProposalStatus, ProposalType, ProposalVote
+from .selectors import proposal_by_key, proposal_revision_diffs, proposals_visible_to
 from .selectors import proposal_list as proposals_filtered
-from .selectors import proposal_revision_diffs
 
 
 def proposal_list(request: HttpRequest) -> HttpResponse:
@@ -38,7 +38,8 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
         "risk_group": request.GET.get("group", ""),
         "q": request.GET.get("q", "")[:200],
     }
-    page = Paginator(proposals_filtered(**filters), 50).get_page(request.GET.get("page"))
+    proposals = proposals_filtered(viewer=request.user, **filters)
+    page = Paginator(proposals, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "governance/proposals/list.html",
@@ -76,7 +77,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
             form_add_application_error(form, exc)
         else:
             messages.success(request, "Draft saved. Submit it for review when it is ready.")
-            return redirect("proposal_detail", pk=proposal.pk)
+            return redirect(proposal)
     return render(
         request,
         "governance/proposals/edit.html",
@@ -87,9 +88,11 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_edit(request: HttpRequest, key: str) -> HttpResponse:
     user = acting_user(request)
-    proposal = get_object_or_404(Proposal.objects.select_related("risk_group"), pk=pk)
+    proposal = _proposal_at(request, key)
+    if key != proposal.key:
+        return redirect("proposal_edit", key=proposal.key, permanent=True)
     if not services.is_author(user, proposal):
         raise NotFound("You can only edit your own proposals.")
     initial = {"title": proposal.title, "body": proposal.body}
@@ -116,7 +119,7 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form_add_application_error(form, exc)
         else:
             messages.success(request, "Saved.")
-            return redirect("proposal_detail", pk=proposal.pk)
+            return redirect(proposal)
     return render(
         request,
         "governance/proposals/edit.html",
@@ -125,11 +128,18 @@ def proposal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def proposal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    proposal = get_object_or_404(
-        Proposal.objects.select_related("risk_group", "institution", "operator_approved_by"),
-        pk=pk,
-    )
+def _proposal_at(request: HttpRequest, key: str) -> Proposal:
+    """The proposal a page URL names, or 404 (also for a Draft the viewer may not see)."""
+    proposal = proposal_by_key(viewer=request.user, key=key)
+    if proposal is None:
+        raise NotFound(f"There is no proposal {key}.")
+    return proposal
+
+
+def proposal_detail(request: HttpRequest, key: str) -> HttpResponse:
+    proposal = _proposal_at(request, key)
+    if key != proposal.key:  # a draft's URL after it got its number
+        return redirect(proposal, permanent=True)
     user = request.user
     authors = list(proposal.authors.all())
     my_vote = None
@@ -193,13 +203,14 @@ def _member_action(user: User, proposal: Proposal, action: str, request: HttpReq
 
 @login_required
 @require_POST
-def proposal_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def proposal_action(request: HttpRequest, key: str, action: str) -> HttpResponse:
     """Author and member actions; a refusal comes back as a message on the proposal page."""
     user = acting_user(request)
-    proposal = get_object_or_404(Proposal, pk=pk)
+    proposal = _proposal_at(request, key)
     with errors_as_messages(request):
         messages.success(request, _member_action(user, proposal, action, request))
-    return redirect("proposal_detail", pk=pk)
+    proposal.refresh_from_db(fields=["number"])  # submitting gives a Draft its number
+    return redirect(proposal)
 
 
 def _staff_action(user: User, proposal: Proposal, action: str, request: HttpRequest) -> str:
@@ -230,10 +241,18 @@ def _staff_action(user: User, proposal: Proposal, action: str, request: HttpRequ
 
 @staff_role_required(StaffRole.XIP_EDITOR, StaffRole.RISK_GROUP_OPERATOR)
 @require_POST
-def proposal_staff_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def proposal_staff_action(request: HttpRequest, key: str, action: str) -> HttpResponse:
     """Editors' and operators' decisions; the service checks the role in the proposal's group."""
     user = acting_user(request)
-    proposal = get_object_or_404(Proposal, pk=pk)
+    proposal = _proposal_at(request, key)
     with errors_as_messages(request):
         messages.success(request, _staff_action(user, proposal, action, request))
-    return redirect("proposal_detail", pk=pk)
+    return redirect(proposal)
+
+
+def proposal_by_id_redirect(request: HttpRequest, pk: int, rest: str = "") -> HttpResponse:
+    """The proposal URLs of before XIP numbers (`/proposals/12/...`) lead to today's."""
+    proposal = get_object_or_404(proposals_visible_to(request.user), pk=pk)
+    target = f"{proposal.get_absolute_url()}{rest}"
+    # A form's POST stays a POST (308); a page visit is moved for good (301).
+    return HttpResponsePermanentRedirect(target, preserve_request=request.method != "GET")

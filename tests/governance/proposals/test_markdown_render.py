@@ -46,7 +46,7 @@ def test_the_proposal_page_renders_the_body_inert(client, open_group) -> None:  
         group=open_group, body='Hi <script>alert("x")</script> [go](javascript:alert(1))'
     )
 
-    html = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    html = client.get(proposal.get_absolute_url()).content.decode()
 
     assert 'alert("x")' not in html
     assert "javascript:alert" not in html

@@ -81,11 +81,11 @@ def test_an_author_drafts_and_submits_through_the_pages(
 
     created = client.post("/proposals/new/?type=market", data)
     proposal = Proposal.objects.get()
-    submitted = client.post(f"/proposals/{proposal.pk}/submit/")
-    page = client.get(f"/proposals/{proposal.pk}/")
+    assert created["Location"] == f"/proposals/draft-{proposal.pk}/"
+    submitted = client.post(f"/proposals/draft-{proposal.pk}/submit/")
+    page = client.get(submitted["Location"])
 
-    assert created.status_code == 302
-    assert submitted.status_code == 302
+    assert submitted["Location"] == "/proposals/XIP-1/"  # the page URL is the XIP number
     proposal.refresh_from_db()
     assert (proposal.status, proposal.number) == (S.REVIEW, 1)
     assert "XIP-1" in page.content.decode()
@@ -95,14 +95,14 @@ def test_an_author_drafts_and_submits_through_the_pages(
 def test_a_refused_action_shows_its_reason_on_the_page(
     login: Callable[[User], Client], open_group: RiskGroup
 ) -> None:
-    proposal = proposal_make(group=open_group)
+    proposal = proposal_make(group=open_group, status=S.REVIEW)
     client = login(member_create(open_group))
 
-    response = client.post(f"/proposals/{proposal.pk}/submit/", follow=True)
+    response = client.post(f"/proposals/{proposal.key}/withdraw/", follow=True)
 
     assert "Only the authors" in response.content.decode()
     proposal.refresh_from_db()
-    assert proposal.status == S.DRAFT
+    assert proposal.status == S.REVIEW
 
 
 def test_editor_actions_are_staff_pages(
@@ -112,7 +112,7 @@ def test_editor_actions_are_staff_pages(
     editor: User,
 ) -> None:
     proposal = proposal_make(group=open_group, status=S.REVIEW)
-    url = f"/staff/proposals/{proposal.pk}/last-call/"
+    url = f"/staff/proposals/{proposal.key}/last-call/"
 
     refused = login(member_create(open_group)).post(url)
     from xip_portal.models import StaffRole
@@ -148,9 +148,10 @@ def test_the_proposal_page_shows_timeline_spec_votes_discussion_and_revisions(
     proposal_last_call_start(actor=editor, proposal=proposal)
     proposal_vote(actor=member_create(open_group), proposal=proposal, choice="against")
     proposal_comment_add(actor=author, proposal=proposal, body="Happy to **answer**")
+    proposal.refresh_from_db()
 
     with django_assert_max_num_queries(20):
-        response = client.get(f"/proposals/{proposal.pk}/")
+        response = client.get(f"/proposals/{proposal.key}/")
 
     html = response.content.decode()
     assert "Last Call" in html
@@ -224,8 +225,9 @@ def test_the_edit_page_saves_a_revision_with_a_visible_diff(
 
     proposal = proposal_make(group=open_group, body="Fees: 5 bps")
     proposal_submit(actor=proposal.created_by, proposal=proposal)
+    proposal.refresh_from_db()
     client = login(proposal.created_by)
-    form = client.get(f"/proposals/{proposal.pk}/edit/")
+    form = client.get(f"/proposals/{proposal.key}/edit/")
     data = {
         **{k: v for k, v in spot_spec(taker_fee_bps=6).items()},
         "title": proposal.title,
@@ -233,8 +235,8 @@ def test_the_edit_page_saves_a_revision_with_a_visible_diff(
         "summary": "Raise the taker fee",
     }
 
-    saved = client.post(f"/proposals/{proposal.pk}/edit/", data)
-    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    saved = client.post(f"/proposals/{proposal.key}/edit/", data)
+    page = client.get(f"/proposals/{proposal.key}/").content.decode()
 
     assert form.status_code == 200
     assert 'value="BTC-USDC"' in form.content.decode()
@@ -251,7 +253,7 @@ def test_others_can_not_open_the_edit_page(
 ) -> None:
     proposal = proposal_make(group=open_group)
 
-    response = login(member_create(open_group)).get(f"/proposals/{proposal.pk}/edit/")
+    response = login(member_create(open_group)).get(f"/proposals/{proposal.key}/edit/")
 
     assert response.status_code == 404
 
@@ -262,15 +264,66 @@ def test_a_comment_emails_the_authors_and_subscribers_once_committed(
     django_capture_on_commit_callbacks: Any,
     mailoutbox: list[Any],
 ) -> None:
-    proposal = proposal_make(group=open_group)
+    proposal = proposal_make(group=open_group, status=S.REVIEW)
     commenter = member_create(open_group)
 
     with django_capture_on_commit_callbacks(execute=True):
         login(commenter).post(
-            f"/proposals/{proposal.pk}/comment/", {"body": "Why this tick?", "kind": "comment"}
+            f"/proposals/{proposal.key}/comment/", {"body": "Why this tick?", "kind": "comment"}
         )
 
     assert [message.to for message in mailoutbox] == [[proposal.created_by.email]]
     assert "Why this tick?" in mailoutbox[0].body
-    assert f"{settings.PORTAL_URL}/proposals/{proposal.pk}/" in mailoutbox[0].body
+    assert f"{settings.PORTAL_URL}/proposals/XIP-{proposal.number}/" in mailoutbox[0].body
     assert proposal.subscribers.filter(pk=commenter.pk).exists()
+
+
+def test_old_id_urls_and_draft_urls_lead_to_the_xip_number(
+    login: Callable[[User], Client], client: Client, open_group: RiskGroup
+) -> None:
+    proposal = proposal_make(group=open_group, status=S.REVIEW)
+    assert proposal.number is not None
+    canonical = f"/proposals/XIP-{proposal.number}/"
+
+    by_id = client.get(f"/proposals/{proposal.pk}/")
+    by_draft_key = client.get(f"/proposals/draft-{proposal.pk}/")
+    old_form = login(member_create(open_group)).post(f"/proposals/{proposal.pk}/subscribe/")
+
+    assert (by_id.status_code, by_id["Location"]) == (301, canonical)
+    assert (by_draft_key.status_code, by_draft_key["Location"]) == (301, canonical)
+    assert (old_form.status_code, old_form["Location"]) == (308, f"{canonical}subscribe/")
+    assert client.get(canonical).status_code == 200
+
+
+def test_a_draft_is_seen_only_by_its_authors_and_the_groups_editors(
+    login: Callable[[User], Client],
+    make_staff: Callable[..., User],
+    open_group: RiskGroup,
+    regulated_group: RiskGroup,
+    editor: User,
+) -> None:
+    from xip_portal.models import StaffRole
+
+    draft = proposal_make(group=open_group, title="Secret plan")
+    public = proposal_make(group=open_group, status=S.REVIEW, title="Open plan")
+    other_editor = make_staff(StaffRole.XIP_EDITOR, regulated_group)
+    url = f"/proposals/draft-{draft.pk}/"
+
+    def sees_draft(client: Client) -> bool:
+        page = client.get(url)
+        listed = "Secret plan" in client.get("/proposals/").content.decode()
+        api = client.get(f"/api/v1/proposals/{draft.pk}/")
+        api_listed = any(
+            row["title"] == "Secret plan"
+            for row in client.get("/api/v1/proposals/").json()["results"]
+        )
+        assert len({page.status_code == 200, listed, api.status_code == 200, api_listed}) == 1
+        return page.status_code == 200
+
+    assert sees_draft(login(draft.created_by))
+    assert sees_draft(login(editor))
+    assert not sees_draft(login(other_editor))
+    assert not sees_draft(login(member_create(open_group)))
+    client = Client()
+    assert not sees_draft(client)
+    assert client.get(f"/proposals/XIP-{public.number}/").status_code == 200
