@@ -472,9 +472,34 @@ def kyc_application_approve(
             reason=note,
             extra={"approved_until": locked.approved_until.isoformat(), "tier": tier},
         )
-        membership_grant_from_kyc(actor=actor, application=locked, tier=tier, now=now)
+        membership_grant_from_kyc(
+            actor=actor,
+            risk_group=locked.risk_group,
+            holder=locked.institution or locked.applicant,
+            country=str(
+                locked.jurisdiction if locked.is_institution else locked.country_of_residence
+            ),
+            application_id=locked.pk,
+            tier=tier,
+            now=now,
+        )
         _mail_decision(locked, "kyc_approved")
     return locked
+
+
+def kyc_application_expire(*, application_id: int) -> None:
+    """Expires an approved application whose membership ran out (inside the caller's
+    transaction); an application in any other status is left as it is."""
+    application = KycApplication.objects.select_for_update().filter(pk=application_id).first()
+    if application is None or application.status != KycStatus.APPROVED:
+        return
+    _status_move(
+        application,
+        KycStatus.EXPIRED,
+        actor=None,
+        action="kyc.expire",
+        reason="re-verification period over",
+    )
 
 
 def _note_required(note: str, what: str) -> str:

@@ -146,6 +146,10 @@ class Proposal(TimeStampedModel):
     def is_in_last_call(self) -> bool:
         return self.status == S.LAST_CALL
 
+    def lists_a_market(self) -> bool:
+        """A Final market XIP: the market registry lists its market."""
+        return self.proposal_type == ProposalType.MARKET and self.status == S.FINAL
+
 
 class ProposalTransition(StatusChange):
     """One step of a proposal's status timeline."""

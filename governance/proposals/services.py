@@ -24,14 +24,18 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from engine.core.markets import BPS
 from governance.memberships.services import membership_allows, membership_require
 from governance.risk_groups.models import RiskGroup
 from governance.risk_groups.services import risk_group_create_from_xip
+from markets.models import MarketChange
+from markets.services import market_change_schedule_from_xip, market_list_from_xip
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.roles import has_role
+from xip_portal.specs import SpecError
 from xip_portal.state_machine import TransitionError
 
 from .models import (
@@ -44,10 +48,9 @@ from .models import (
     ProposalType,
     ProposalVote,
 )
-from .specs import SpecError, proposal_spec_clean
+from .specs import proposal_spec_clean
 
 S = ProposalStatus
-BPS = 10_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -689,15 +692,22 @@ def proposal_comment_add(
 # Scheduled moves
 
 
-def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datetime) -> None:
-    from markets.services import market_change_schedule_from_xip, market_list_from_xip
+# What a Final XIP changes in the market registry.
+MARKET_CHANGE_KINDS = {
+    ProposalType.PARAMETER_CHANGE: MarketChange.Kind.PARAMETERS,
+    ProposalType.DELISTING: MarketChange.Kind.DELISTING,
+}
 
+
+def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datetime) -> None:
     proposal.final_at = now
     _transition(proposal, S.FINAL, actor=actor, reason=reason, now=now)
     if proposal.proposal_type == ProposalType.MARKET:
         market_list_from_xip(proposal=proposal, now=now)
-    elif proposal.proposal_type in (ProposalType.PARAMETER_CHANGE, ProposalType.DELISTING):
-        market_change_schedule_from_xip(proposal=proposal)
+    elif proposal.proposal_type in MARKET_CHANGE_KINDS:
+        market_change_schedule_from_xip(
+            proposal=proposal, kind=MARKET_CHANGE_KINDS[ProposalType(proposal.proposal_type)]
+        )
     elif proposal.proposal_type == ProposalType.RISK_GROUP:
         risk_group_create_from_xip(spec=proposal.spec, xip_label=proposal.label)
 

@@ -9,7 +9,7 @@ from django import forms
 
 from xip_portal.models import Institution
 
-from .models import MARKET_TYPES, ORACLE_KINDS, RiskGroup
+from .models import ORACLE_KINDS, MarketType, RiskGroup
 from .services import BOUNDS_FIELDS, COUNTRY_LIST_FIELDS, POLICY_FIELDS
 
 
@@ -58,7 +58,9 @@ class RiskGroupPolicyForm(forms.Form):
     max_taker_fee_bps = forms.IntegerField()
     max_leverage = forms.IntegerField(min_value=1)
     allowed_market_types = forms.MultipleChoiceField(
-        choices=[(t, t) for t in MARKET_TYPES], widget=forms.CheckboxSelectMultiple, required=False
+        choices=[(t, t) for t in MarketType.values],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     allowed_oracle_kinds = forms.MultipleChoiceField(
         choices=[(k, k) for k in ORACLE_KINDS], widget=forms.CheckboxSelectMultiple, required=False
