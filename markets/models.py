@@ -56,6 +56,7 @@ MARKET_TRANSITIONS = StateMachine(
         MarketStatus.SETTLED: frozenset(),
         MarketStatus.DELISTED: frozenset(),
     },
+    history="status_changes",
 )
 
 

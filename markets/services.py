@@ -16,7 +16,7 @@ from xip_portal.errors import ApplicationError, Conflict, PermissionDenied
 from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role
 from xip_portal.specs import spec_time
-from xip_portal.state_machine import TransitionError
+from xip_portal.state_machine import TransitionError, status_transition
 
 from .config_hash import config_hash
 from .models import (
@@ -64,28 +64,18 @@ def _status_set(
     launch_at: datetime | None = None,
 ) -> None:
     """Moves a locked market (inside the caller's transaction), with history and audit."""
-    MARKET_TRANSITIONS.check(market.status, to_status, subject=market.symbol)
-    from_status = market.status
-    market.status = to_status
-    market.status_reason = reason
-    if launch_at is not None:
-        market.launch_at = launch_at
-    market.save()
-    MarketStatusChange.objects.create(
-        market=market,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    audit_record(
+    launch = {"launch_at": launch_at} if launch_at is not None else {}
+    status_transition(
+        market,
+        to_status,
+        machine=MARKET_TRANSITIONS,
         actor=actor,
         action=f"market.{to_status}",
-        obj=market,
-        old={"status": from_status},
-        new={"status": to_status, **({"launch_at": launch_at} if launch_at else {})},
         reason=reason,
+        now=now,
+        subject=market.symbol,
+        changes={"status_reason": reason, **launch},
+        audit_new=launch,
     )
 
 

@@ -36,7 +36,7 @@ from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.roles import has_role
 from xip_portal.specs import SpecError
-from xip_portal.state_machine import TransitionError
+from xip_portal.state_machine import TransitionError, status_transition
 
 from .models import (
     PROPOSAL_TRANSITIONS,
@@ -116,28 +116,20 @@ def _recipients(proposal: Proposal) -> list[str]:
 def _transition(
     proposal: Proposal, to_status: str, *, actor: User | None, reason: str, now: datetime
 ) -> ProposalTransition:
-    """Moves a locked proposal to `to_status` (inside the caller's transaction)."""
-    PROPOSAL_TRANSITIONS.check(proposal.status, to_status, subject=proposal.label)
-    from_status = proposal.status
-    proposal.status = to_status
-    proposal.last_activity_at = now
-    proposal.save()
-    step = ProposalTransition.objects.create(
-        proposal=proposal,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    audit_record(
+    """Moves a locked proposal to `to_status` (inside the caller's transaction) and emails
+    its authors and subscribers."""
+    step: ProposalTransition = status_transition(
+        proposal,
+        to_status,
+        machine=PROPOSAL_TRANSITIONS,
         actor=actor,
         action=f"proposal.{to_status}",
-        obj=proposal,
-        old={"status": from_status},
-        new={"status": to_status},
         reason=reason,
+        now=now,
+        subject=proposal.label,
+        changes={"last_activity_at": now},
     )
+    from_status = step.from_status
     mail_after_commit(
         to=_recipients(proposal),
         template="email/xip_status",
