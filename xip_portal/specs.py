@@ -14,11 +14,11 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .errors import ApplicationError
+from .errors import ApplicationError, ErrorCode
 
 
 class SpecError(ApplicationError):
-    code = "invalid_spec"
+    code: str = ErrorCode.INVALID_SPEC
 
 
 class SpecChecker:
