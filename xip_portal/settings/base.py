@@ -208,9 +208,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("engine"), Queue("chain")]
+# Celery takes the first pattern that matches: the narrower one comes first.
 CELERY_TASK_ROUTES = {
-    "engine.*": {"queue": "engine"},
     "engine.chain.*": {"queue": "chain"},
+    "engine.*": {"queue": "engine"},
 }
 # Acknowledge after the run and requeue when a worker dies mid-task: engine batches must not
 # be lost. Every task is therefore written to be idempotent.
