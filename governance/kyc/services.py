@@ -358,6 +358,15 @@ def kyc_reviewer_groups(user: Any) -> QuerySet[RiskGroup]:
     return groups if group_ids is None else groups.filter(pk__in=group_ids)
 
 
+def kyc_reviewer_group_get(*, user: Any, slug: str) -> RiskGroup:
+    """One of the groups `user` reviews, by slug (the review queue's group filter, on the
+    page and in the API); NotFound for any other group."""
+    group = kyc_reviewer_groups(user).filter(slug=slug).first()
+    if group is None:
+        raise NotFound(f"You review no risk group {slug!r}.")
+    return group
+
+
 def kyc_application_for_review(*, user: Any, pk: int) -> KycApplication:
     """The application, if `user` is a KYC admin of its group; NotFound otherwise (so a
     case outside their groups does not even show that it exists). Drafts are not cases yet."""
