@@ -10,7 +10,13 @@ from django import forms
 from xip_portal.models import Institution
 
 from .models import ORACLE_KINDS, MarketType, RiskGroup
-from .services import BOUNDS_FIELDS, COUNTRY_LIST_FIELDS, POLICY_FIELDS
+from .services import (
+    BOUNDS_FIELDS,
+    COUNTRY_LIST_FIELDS,
+    GOVERNANCE_POLICY_FIELDS,
+    MEMBERSHIP_POLICY_FIELDS,
+    POLICY_FIELDS,
+)
 
 
 def _codes(text: str) -> list[str]:
@@ -68,30 +74,8 @@ class RiskGroupPolicyForm(forms.Form):
     reason = forms.CharField(required=False, help_text="Why (kept in the audit log).")
 
     SECTIONS = (
-        (
-            "Governance",
-            (
-                "description",
-                "last_call_hours",
-                "vote_quorum",
-                "vote_threshold_bps",
-                "operator_approval_required",
-                "stagnant_after_days",
-                "proposal_bond_amount",
-                "proposal_bond_asset",
-            ),
-        ),
-        (
-            "Membership",
-            (
-                "reverification_days",
-                "four_eyes_for_institutions",
-                "high_risk_countries",
-                "blocked_jurisdictions",
-                "allowed_jurisdictions",
-                "terms",
-            ),
-        ),
+        ("Governance", GOVERNANCE_POLICY_FIELDS),
+        ("Membership", MEMBERSHIP_POLICY_FIELDS),
         ("Market bounds", BOUNDS_FIELDS),
         ("Why", ("reason",)),
     )
