@@ -1,4 +1,4 @@
-"""XIP pages (included by governance/urls.py). A proposal's pages are keyed by its XIP number
+"""XIP pages (included by governance.urls). A proposal's pages are keyed by its XIP number
 (`/proposals/XIP-11/`), a Draft's by `draft-<id>`; the id URLs of before lead there."""
 
 from django.urls import path, register_converter
