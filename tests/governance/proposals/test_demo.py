@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from governance.proposals.demo import DEMO_LAST_CALL_LAPSES_AFTER
 from governance.proposals.models import Proposal, ProposalStatus
 from governance.proposals.services import proposals_last_call_conclude_due
 from markets.config_hash import config_hash
-from markets.demo import DEMO_LAST_CALL_LAPSES_AFTER
 from markets.models import Market, MarketStatus
 
 pytestmark = pytest.mark.django_db
