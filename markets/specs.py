@@ -36,6 +36,51 @@ CHANGEABLE_FIELDS = (
     "dispute_window_hours",
 )
 
+# The spec fields of each market type, as the draft editor shows them: True where a spec must
+# give the field, False where it may. `market_spec_clean` refuses the fields a type lacks and
+# asks for the required ones; a test holds the two to each other.
+_EVERY_MARKET: dict[str, bool] = {
+    "market_type": True,
+    "symbol": True,
+    "name": False,
+    "quote_asset": True,
+    "tick": True,
+    "lot": True,
+    "min_size": True,
+    "price_band_bps": True,
+    "maker_fee_bps": True,
+    "taker_fee_bps": True,
+    "deployer_share_bps": True,
+}
+_ORACLE_REQUIRED = {"oracle_kind": True, "oracle_source": True}
+MARKET_TYPE_FIELDS: dict[str, dict[str, bool]] = {
+    MarketType.SPOT: {
+        **_EVERY_MARKET,
+        "base_asset": True,
+        "oracle_kind": False,
+        "oracle_source": False,
+        "launch_time": False,
+    },
+    MarketType.PERP: {
+        **_EVERY_MARKET,
+        "base_asset": True,
+        **_ORACLE_REQUIRED,
+        "margin_tiers": True,
+        "funding_interval_hours": True,
+        "funding_cap_bps": True,
+        "launch_time": False,
+    },
+    MarketType.PREDICTION: {
+        **_EVERY_MARKET,
+        "outcomes": False,
+        **_ORACLE_REQUIRED,
+        "close_time": True,
+        "resolution_source": True,
+        "dispute_window_hours": True,
+        "launch_time": False,
+    },
+}
+
 
 def _bounds_of(risk_group: RiskGroup) -> Any:
     try:

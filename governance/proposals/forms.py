@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 
 from governance.risk_groups.models import MarketType, RiskGroup
+from markets.specs import MARKET_TYPE_FIELDS
 from xip_portal.models import Institution, User
 
 from .models import Proposal, ProposalType
@@ -139,7 +140,8 @@ def spec_to_initial(proposal_type: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class ProposalForm(forms.Form):
-    """Title, target group, institution and body, plus the spec fields of `proposal_type`."""
+    """Title, target group, institution and body, plus the spec fields of `proposal_type`;
+    for a market XIP only those of its `market_type`, with the ones a spec must give required."""
 
     title = forms.CharField(max_length=200)
     risk_group = forms.ModelChoiceField(
@@ -155,6 +157,7 @@ class ProposalForm(forms.Form):
         required=False,
         help_text="Email addresses of registered users, separated by commas.",
     )
+    market_type_label = ""
     body = forms.CharField(
         label="Body (markdown)",
         required=False,
@@ -167,6 +170,7 @@ class ProposalForm(forms.Form):
         *args: Any,
         user: User,
         proposal_type: str,
+        market_type: str = "",
         proposal: Proposal | None = None,
         **kwargs: Any,
     ) -> None:
@@ -175,9 +179,20 @@ class ProposalForm(forms.Form):
         institution_field = self.fields["institution"]
         assert isinstance(institution_field, forms.ModelChoiceField)  # noqa: S101
         institution_field.queryset = Institution.objects.filter(members=user).order_by("name")
-        self.spec_field_names = list(SPEC_FIELDS[proposal_type])
-        for name, field in SPEC_FIELDS[proposal_type].items():
+        fields = SPEC_FIELDS[proposal_type]
+        required: dict[str, bool] = {}
+        if proposal_type == ProposalType.MARKET and market_type in MARKET_TYPE_FIELDS:
+            required = MARKET_TYPE_FIELDS[market_type]
+            fields = {name: field for name, field in fields.items() if name in required}
+        self.spec_field_names = list(fields)
+        for name, field in fields.items():
             self.fields[name] = copy.deepcopy(field)
+            self.fields[name].required = required.get(name, False)
+        if required:
+            # The market type was chosen before the form; it travels with it, unchangeable.
+            self.fields["market_type"].widget = forms.HiddenInput()
+            self.fields["market_type"].initial = market_type
+            self.market_type_label = MarketType(market_type).label
         if proposal is not None:
             # Type, group and institution are fixed once drafted; the edit is a revision.
             for name in ("risk_group", "institution"):
@@ -214,7 +229,7 @@ class ProposalForm(forms.Form):
         }
 
     def spec_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.spec_field_names]
+        return [self[name] for name in self.spec_field_names if not self[name].is_hidden]
 
     def main_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name not in self.spec_field_names]

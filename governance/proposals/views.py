@@ -7,12 +7,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.memberships.services import membership_allows
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from markets.specs import spec_rows
 from xip_portal.errors import (
     ApplicationError,
@@ -57,10 +57,23 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
 def proposal_new(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
     proposal_type = request.GET.get("type", "")
-    if proposal_type not in ProposalType.values:
-        return render(request, "governance/proposals/new_type.html", {"types": ProposalType})
-    form = ProposalForm(request.POST or None, user=user, proposal_type=proposal_type)
-    if request.method == "POST" and form.is_valid():
+    market_type = request.GET.get("market_type", "")
+    if proposal_type not in ProposalType.values or (
+        proposal_type == ProposalType.MARKET and market_type not in MarketType.values
+    ):
+        return render(
+            request,
+            "governance/proposals/new_type.html",
+            {"types": ProposalType, "market_types": MarketType},
+        )
+    form = ProposalForm(
+        _form_data(request),
+        initial=request.POST.dict(),
+        user=user,
+        proposal_type=proposal_type,
+        market_type=market_type,
+    )
+    if form.is_bound and form.is_valid():
         try:
             proposal = services.proposal_create(
                 actor=user,
@@ -80,9 +93,29 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "governance/proposals/edit.html",
-        {"form": form, "type_label": ProposalType(proposal_type).label, "proposal": None},
+        {
+            "form": form,
+            "type_label": ProposalType(proposal_type).label,
+            "proposal": None,
+            "preview": _body_preview(request),
+        },
         status=400 if form.errors else 200,
     )
+
+
+def _form_data(request: HttpRequest) -> QueryDict | None:
+    """What binds the editor: the posted fields, except for a preview, which shows them
+    again (unbound, so a half-written draft is not told what it still lacks)."""
+    if request.method == "POST" and "preview" not in request.POST:
+        return request.POST
+    return None
+
+
+def _body_preview(request: HttpRequest) -> str | None:
+    """The body as the proposal page will show it, when the author asked for a preview."""
+    if request.method == "POST" and "preview" in request.POST:
+        return request.POST.get("body", "")
+    return None
 
 
 @login_required
@@ -96,14 +129,17 @@ def proposal_edit(request: HttpRequest, key: str) -> HttpResponse:
         raise NotFound("You can only edit your own proposals.")
     initial = {"title": proposal.title, "body": proposal.body}
     initial |= spec_to_initial(proposal.proposal_type, proposal.spec)
+    if _form_data(request) is None and request.method == "POST":
+        initial |= request.POST.dict()  # a preview shows what the author wrote so far
     form = ProposalForm(
-        request.POST or None,
+        _form_data(request),
         initial=initial,
         user=user,
         proposal_type=proposal.proposal_type,
+        market_type=str(proposal.spec.get("market_type") or ""),
         proposal=proposal,
     )
-    if request.method == "POST" and form.is_valid():
+    if form.is_bound and form.is_valid():
         try:
             services.proposal_update(
                 actor=user,
@@ -122,7 +158,12 @@ def proposal_edit(request: HttpRequest, key: str) -> HttpResponse:
     return render(
         request,
         "governance/proposals/edit.html",
-        {"form": form, "type_label": proposal.get_proposal_type_display(), "proposal": proposal},
+        {
+            "form": form,
+            "type_label": proposal.get_proposal_type_display(),
+            "proposal": proposal,
+            "preview": _body_preview(request),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -41,12 +41,14 @@ def test_an_institution_proposes_a_market_that_lists_after_last_call(page: Page)
 
     # When the institution's member drafts a market XIP with a tick outside the bounds
     log_in(page, author.email)
-    page.goto("/proposals/new/?type=market")
+    page.goto("/proposals/new/")
+    page.get_by_role("link", name="Spot").click()
     page.locator("#id_title").fill("List BTC-USDC spot")
     page.locator("#id_risk_group").select_option(label="Open Markets")
     page.locator("#id_institution").select_option(label="Orderly Labs")
     page.locator("#id_body").fill("## Why\n\nThe reference spot market.")
-    page.locator("#id_market_type").select_option("spot")
+    # The form asks only for what a spot market has
+    expect(page.locator("#id_funding_interval_hours")).to_have_count(0)
     fields = {
         "symbol": "BTC-USDC",
         "base_asset": "BTC",

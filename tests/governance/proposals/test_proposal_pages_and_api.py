@@ -61,7 +61,7 @@ def test_the_draft_editor_shows_errors_beside_the_fields_and_saves_nothing(
         **{k: v for k, v in spot_spec(tick="500", maker_fee_bps="99").items()},
     }
 
-    response = client.post("/proposals/new/?type=market", data)
+    response = client.post("/proposals/new/?type=market&market_type=spot", data)
 
     assert response.status_code == 400
     form = response.context["form"]
@@ -79,7 +79,7 @@ def test_an_author_drafts_and_submits_through_the_pages(
     client = login(author)
     data = {"title": "List BTC", "risk_group": open_group.pk, "body": "# Why", **spot_spec()}
 
-    created = client.post("/proposals/new/?type=market", data)
+    created = client.post("/proposals/new/?type=market&market_type=spot", data)
     proposal = Proposal.objects.get()
     assert created["Location"] == f"/proposals/draft-{proposal.pk}/"
     submitted = client.post(f"/proposals/draft-{proposal.pk}/submit/")
@@ -327,3 +327,67 @@ def test_a_draft_is_seen_only_by_its_authors_and_the_groups_editors(
     client = Client()
     assert not sees_draft(client)
     assert client.get(f"/proposals/XIP-{public.number}/").status_code == 200
+
+
+def test_the_editor_asks_only_for_the_fields_of_the_chosen_market_type(
+    login: Callable[[User], Client], open_group: RiskGroup
+) -> None:
+    client = login(member_create(open_group))
+
+    chooser = client.get("/proposals/new/?type=market").content.decode()
+    spot = client.get("/proposals/new/?type=market&market_type=spot")
+    perp = client.get("/proposals/new/?type=market&market_type=perp")
+    prediction = client.get("/proposals/new/?type=market&market_type=prediction")
+
+    assert "?type=market&amp;market_type=perp" in chooser
+    assert set(spot.context["form"].fields) >= {"symbol", "base_asset", "tick", "oracle_kind"}
+    assert not set(spot.context["form"].fields) & {"margin_tiers", "close_time", "outcomes"}
+    assert {"margin_tiers", "funding_cap_bps"} <= set(perp.context["form"].fields)
+    assert "close_time" not in perp.context["form"].fields
+    assert {"outcomes", "close_time", "dispute_window_hours"} <= set(
+        prediction.context["form"].fields
+    )
+    assert "base_asset" not in prediction.context["form"].fields
+    # Required fields carry the mark; optional ones do not
+    html = spot.content.decode()
+    assert 'for="id_base_asset">Base asset <span aria-hidden="true">*</span>' in html
+    assert 'for="id_oracle_kind">Oracle kind</label>' in html
+    assert 'for="id_oracle_kind">Oracle kind <span' in perp.content.decode()
+
+
+@pytest.mark.parametrize("market_type", ["spot", "perp", "prediction"])
+def test_the_editors_field_table_matches_what_the_spec_check_asks_for(
+    open_group: RiskGroup, market_type: str
+) -> None:
+    from markets.specs import MARKET_TYPE_FIELDS, market_spec_clean
+    from xip_portal.specs import SpecError
+
+    fields = MARKET_TYPE_FIELDS[market_type]
+    every_field = set().union(*(table.keys() for table in MARKET_TYPE_FIELDS.values()))
+    foreign = every_field - fields.keys()
+    raw = {"market_type": market_type, **{name: "1" for name in foreign}}
+
+    with pytest.raises(SpecError) as refused:
+        market_spec_clean(raw, risk_group=open_group)
+
+    required = {name for name, needed in fields.items() if needed} - {"market_type"}
+    assert required <= refused.value.fields.keys()  # every required field is asked for
+    assert foreign <= refused.value.fields.keys()  # every field of other types is refused
+    optional = {name for name, needed in fields.items() if not needed}
+    assert not optional & refused.value.fields.keys()  # optional ones may stay empty
+
+
+def test_the_editor_previews_the_body_as_the_page_renders_it_without_saving(
+    login: Callable[[User], Client], open_group: RiskGroup
+) -> None:
+    client = login(member_create(open_group))
+    data = {"title": "", "body": "**Bold** <script>alert(1)</script>", "preview": "1"}
+
+    response = client.post("/proposals/new/?type=process", data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<strong>Bold</strong>" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "This field is required" not in html  # a preview is not a save attempt
+    assert not Proposal.objects.exists()
