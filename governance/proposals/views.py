@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -66,12 +66,8 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
             "governance/proposals/new_type.html",
             {"types": ProposalType, "market_types": MarketType},
         )
-    form = ProposalForm(
-        _form_data(request),
-        initial=request.POST.dict(),
-        user=user,
-        proposal_type=proposal_type,
-        market_type=market_type,
+    form = _editor_form(
+        request, initial={}, user=user, proposal_type=proposal_type, market_type=market_type
     )
     if form.is_bound and form.is_valid():
         try:
@@ -90,32 +86,29 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Draft saved. Submit it for review when it is ready.")
             return redirect(proposal)
-    return render(
-        request,
-        "governance/proposals/edit.html",
-        {
-            "form": form,
-            "type_label": ProposalType(proposal_type).label,
-            "proposal": None,
-            "preview": _body_preview(request),
-        },
-        status=400 if form.errors else 200,
-    )
+    return _editor_page(request, form, type_label=ProposalType(proposal_type).label)
 
 
-def _form_data(request: HttpRequest) -> QueryDict | None:
-    """What binds the editor: the posted fields, except for a preview, which shows them
-    again (unbound, so a half-written draft is not told what it still lacks)."""
-    if request.method == "POST" and "preview" not in request.POST:
-        return request.POST
-    return None
+def _previewing(request: HttpRequest) -> bool:
+    return request.method == "POST" and "preview" in request.POST
 
 
-def _body_preview(request: HttpRequest) -> str | None:
-    """The body as the proposal page will show it, when the author asked for a preview."""
-    if request.method == "POST" and "preview" in request.POST:
-        return request.POST.get("body", "")
-    return None
+def _editor_form(request: HttpRequest, *, initial: dict[str, Any], **kw: Any) -> ProposalForm:
+    """The draft editor bound to what was posted; a preview shows the posted values again,
+    unbound, so a half-written draft is not told what it still lacks."""
+    if _previewing(request):
+        return ProposalForm(None, initial=initial | request.POST.dict(), **kw)
+    return ProposalForm(request.POST if request.method == "POST" else None, initial=initial, **kw)
+
+
+def _editor_page(
+    request: HttpRequest, form: ProposalForm, *, type_label: str, proposal: Proposal | None = None
+) -> HttpResponse:
+    """The editor, with the body rendered as the proposal page will show it on a preview."""
+    preview = request.POST.get("body", "") if _previewing(request) else None
+    context = {"form": form, "type_label": type_label, "proposal": proposal, "preview": preview}
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "governance/proposals/edit.html", context, status=status)
 
 
 @login_required
@@ -129,10 +122,8 @@ def proposal_edit(request: HttpRequest, key: str) -> HttpResponse:
         raise NotFound("You can only edit your own proposals.")
     initial = {"title": proposal.title, "body": proposal.body}
     initial |= spec_to_initial(proposal.proposal_type, proposal.spec)
-    if _form_data(request) is None and request.method == "POST":
-        initial |= request.POST.dict()  # a preview shows what the author wrote so far
-    form = ProposalForm(
-        _form_data(request),
+    form = _editor_form(
+        request,
         initial=initial,
         user=user,
         proposal_type=proposal.proposal_type,
@@ -155,16 +146,8 @@ def proposal_edit(request: HttpRequest, key: str) -> HttpResponse:
         else:
             messages.success(request, "Saved.")
             return redirect(proposal)
-    return render(
-        request,
-        "governance/proposals/edit.html",
-        {
-            "form": form,
-            "type_label": proposal.get_proposal_type_display(),
-            "proposal": proposal,
-            "preview": _body_preview(request),
-        },
-        status=400 if form.errors else 200,
+    return _editor_page(
+        request, form, type_label=proposal.get_proposal_type_display(), proposal=proposal
     )
 
 
