@@ -42,7 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "xip_portal.request_log.RequestLogMiddleware",
-    "xip_portal.errors.NulCharacterGuardMiddleware",
+    "xip_portal.request_limits.RefusedCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,7 +136,15 @@ STORAGES = {
 # that check the viewer; nothing maps MEDIA_URL.
 MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private_media")))
 
+# The largest body (files apart) any request may have; API JSON bodies are held to it too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "xip_portal.request_limits.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous call gets 401 with a WWW-Authenticate challenge.
         "rest_framework.authentication.TokenAuthentication",

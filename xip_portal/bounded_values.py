@@ -1,0 +1,265 @@
+"""Numbers and times from the outside world, bounded by what their storage and the code can
+hold, in one place per kind of value: `bounded_integer`, `bounded_decimal` and
+`bounded_time`. Forms, DRF serializers and spec validation all call these (through the field
+types below, or directly); a refusal is an ApplicationError naming the field and the limit."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from .errors import ApplicationError
+
+# PostgreSQL's integer (Django's IntegerField and PositiveIntegerField on every database).
+INTEGER_MIN = -(2**31)
+INTEGER_MAX = 2**31 - 1
+# Durations a bounded time can be moved by without leaving what datetime holds.
+DAYS_MAX = 36_500
+HOURS_MAX = DAYS_MAX * 24
+# Times: PostgreSQL holds far more, Python's datetime stops at year 9999; keep room for
+# the durations above.
+TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TIME_MAX = datetime(9000, 1, 1, tzinfo=UTC)
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,30}")
+_DECIMAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
+_NUMBER_TEXT_MAX = 100
+
+
+def _refuse(field: str, message: str, code: str) -> ApplicationError:
+    return ApplicationError(f"{field}: {message}", code=code, field=field)
+
+
+def bounded_integer(value: object, *, field: str, minimum: int, maximum: int) -> int:
+    """A whole number between `minimum` and `maximum` (inclusive), from an int or a string
+    of ASCII digits; anything else is refused (`invalid_number`, `out_of_range`)."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer() and abs(value) < 1e30:
+        number = int(value)
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        number = int(value) if value.adjusted() < 30 else None
+    if number is None:
+        raise _refuse(field, "enter a whole number.", "invalid_number")
+    if not minimum <= number <= maximum:
+        raise _refuse(field, f"must be between {minimum} and {maximum}.", "out_of_range")
+    return number
+
+
+def bounded_decimal(
+    value: object,
+    *,
+    field: str,
+    max_digits: int,
+    decimal_places: int,
+    minimum: Decimal | int | None = None,
+    maximum: Decimal | int | None = None,
+) -> Decimal:
+    """An exact decimal that a DecimalField(max_digits, decimal_places) stores, within
+    `minimum`..`maximum` when given. Accepts ints, Decimals, floats (as their shortest text)
+    and ASCII decimal text with an optional exponent; refuses NaN, Infinity and anything
+    else (`invalid_number`, `out_of_range`, `too_many_decimal_places`)."""
+    number: Decimal | None = None
+    whole_digits = max_digits - decimal_places
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**whole_digits:
+            raise _refuse(field, f"must be less than 1e{whole_digits} in size.", "out_of_range")
+        number = Decimal(value)
+    elif isinstance(value, Decimal) and value.is_finite():
+        number = value
+    elif isinstance(value, float | str):
+        text = str(value).strip()
+        if len(text) <= _NUMBER_TEXT_MAX and _DECIMAL_NUMBER.fullmatch(text):
+            try:
+                number = Decimal(text)
+            except InvalidOperation:  # the pattern admits only what Decimal reads
+                number = None
+    if number is None:
+        raise _refuse(field, "enter a decimal number (such as 0.01).", "invalid_number")
+    if not number.is_zero() and number.adjusted() >= whole_digits:
+        raise _refuse(field, f"must be less than 1e{whole_digits} in size.", "out_of_range")
+    _, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int):  # not reached: NaN and Infinity are refused above
+        raise _refuse(field, "enter a finite number.", "invalid_number")
+    significant = "".join(map(str, digits)).rstrip("0")
+    places = max(0, -(exponent + len(digits) - len(significant))) if significant else 0
+    if places > decimal_places:
+        message = f"may have at most {decimal_places} decimal places."
+        raise _refuse(field, message, "too_many_decimal_places")
+    if minimum is not None and number < minimum:
+        raise _refuse(field, f"must be at least {minimum}.", "out_of_range")
+    if maximum is not None and number > maximum:
+        raise _refuse(field, f"must be at most {maximum}.", "out_of_range")
+    return number
+
+
+def bounded_time(value: object, *, field: str) -> datetime:
+    """An aware UTC datetime between TIME_MIN and TIME_MAX, from a datetime or ISO 8601
+    text (no offset: UTC). Impossible dates (30 February) and times that leave the range
+    once in UTC are refused (`invalid_time`, `out_of_range`)."""
+    moment: datetime | None = value if isinstance(value, datetime) else None
+    if isinstance(value, str) and len(value) <= _NUMBER_TEXT_MAX:
+        try:
+            moment = parse_datetime(value.strip())
+        except ValueError:  # well formed but impossible, such as 2030-02-30
+            moment = None
+    if moment is None:
+        message = "enter a real date and time (ISO 8601, such as 2030-06-01T12:00:00Z)."
+        raise _refuse(field, message, "invalid_time")
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, ValueError):  # the offset moves it past year 9999 or before year 1
+        moment = None
+    if moment is None or not TIME_MIN <= moment < TIME_MAX:
+        span = f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d} (UTC)"
+        raise _refuse(field, f"must be between {span}.", "out_of_range")
+    return moment
+
+
+def _form_error(exc: ApplicationError) -> forms.ValidationError:
+    return forms.ValidationError(exc.message, code=exc.code)
+
+
+def _serializer_error(exc: ApplicationError) -> serializers.ValidationError:
+    return serializers.ValidationError(exc.message, code=exc.code)
+
+
+class BoundedIntegerFormField(forms.IntegerField):
+    """A form's whole number, read by bounded_integer (the bounds are required)."""
+
+    def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+        self.bounds = (min_value, max_value)
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        minimum, maximum = self.bounds
+        try:
+            return bounded_integer(
+                value, field=str(self.label or "Value"), minimum=minimum, maximum=maximum
+            )
+        except ApplicationError as exc:
+            raise _form_error(exc) from exc
+
+
+class BoundedDecimalFormField(forms.DecimalField):
+    """A form's decimal, read by bounded_decimal (digits and places are required)."""
+
+    def __init__(
+        self,
+        *,
+        max_digits: int,
+        decimal_places: int,
+        min_value: Decimal | int | None = None,
+        max_value: Decimal | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            max_digits=max_digits,
+            decimal_places=decimal_places,
+            min_value=min_value,
+            max_value=max_value,
+            **kwargs,
+        )
+        self.storage = (max_digits, decimal_places, min_value, max_value)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        if value in self.empty_values:
+            return None
+        max_digits, decimal_places, minimum, maximum = self.storage
+        try:
+            return bounded_decimal(
+                value,
+                field=str(self.label or "Value"),
+                max_digits=max_digits,
+                decimal_places=decimal_places,
+                minimum=minimum,
+                maximum=maximum,
+            )
+        except ApplicationError as exc:
+            raise _form_error(exc) from exc
+
+
+class BoundedTimeFormField(forms.DateTimeField):
+    """A form's date and time, read by bounded_time."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return bounded_time(value, field=str(self.label or "Time"))
+        except ApplicationError as exc:
+            raise _form_error(exc) from exc
+
+
+class BoundedIntegerSerializerField(serializers.IntegerField):
+    """An API whole number, read by bounded_integer (the bounds show in the schema)."""
+
+    def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+        self.bounds = (min_value, max_value)
+
+    def to_internal_value(self, data: Any) -> int:
+        minimum, maximum = self.bounds
+        try:
+            return bounded_integer(
+                data, field=self.field_name or "value", minimum=minimum, maximum=maximum
+            )
+        except ApplicationError as exc:
+            raise _serializer_error(exc) from exc
+
+
+class BoundedDecimalSerializerField(serializers.DecimalField):
+    """An API decimal, read by bounded_decimal (digits and places are required)."""
+
+    def __init__(
+        self,
+        *,
+        max_digits: int,
+        decimal_places: int,
+        min_value: Decimal | int | None = None,
+        max_value: Decimal | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            max_digits=max_digits,
+            decimal_places=decimal_places,
+            min_value=min_value,
+            max_value=max_value,
+            **kwargs,
+        )
+        self.storage = (max_digits, decimal_places, min_value, max_value)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        max_digits, decimal_places, minimum, maximum = self.storage
+        try:
+            return bounded_decimal(
+                data,
+                field=self.field_name or "value",
+                max_digits=max_digits,
+                decimal_places=decimal_places,
+                minimum=minimum,
+                maximum=maximum,
+            )
+        except ApplicationError as exc:
+            raise _serializer_error(exc) from exc
+
+
+class BoundedTimeSerializerField(serializers.DateTimeField):
+    """An API date and time, read by bounded_time."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        try:
+            return bounded_time(value, field=self.field_name or "time")
+        except ApplicationError as exc:
+            raise _serializer_error(exc) from exc
