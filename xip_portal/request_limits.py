@@ -72,7 +72,7 @@ def _refuse_constant(name: str) -> None:
 def json_loads_bounded(text: str, *, where: str = "JSON document") -> Any:
     """Parses JSON refusing what the portal cannot handle: nesting deeper than
     JSON_MAX_DEPTH, NaN and Infinity, and characters no column stores. Raises
-    ApplicationError (`json_too_deep`, `invalid_json`, `invalid_characters`)."""
+    ApplicationError (`json_too_deep`, `parse_error`, `invalid_characters`)."""
     if json_depth_exceeds(text):
         raise ApplicationError(
             f"The {where} nests deeper than {JSON_MAX_DEPTH} levels.", code="json_too_deep"
@@ -81,7 +81,7 @@ def json_loads_bounded(text: str, *, where: str = "JSON document") -> Any:
         data = json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers of over 4300 digits
         message = f"The {where} is not valid JSON: {exc}"
-        raise ApplicationError(message, code="invalid_json") from exc
+        raise ApplicationError(message, code="parse_error") from exc
     if any(has_refused_characters(text) for text in _strings(data)):
         raise refused_characters_error(where)
     return data
@@ -102,7 +102,7 @@ class BoundedJSONParser(JSONParser):
             text = stream.read().decode(encoding)
         except UnicodeDecodeError as exc:
             message = f"The request body is not {encoding} text."
-            raise ApplicationError(message, code="invalid_json") from exc
+            raise ApplicationError(message, code="parse_error") from exc
         return json_loads_bounded(text, where="request body")
 
 

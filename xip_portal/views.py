@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from .audit import audit_entries_for_staff
 from .errors import (
     ApplicationError,
     error_body,
@@ -22,7 +23,7 @@ from .errors import (
 )
 from .forms import InstitutionForm, InstitutionMemberForm
 from .health import PROBES
-from .models import AuditEntry, Institution, InstitutionMembership
+from .models import Institution, InstitutionMembership
 from .roles import acting_user, staff_role_required, staff_roles
 from .services import api_token_revoke, api_token_rotate, institution_create, institution_member_add
 
@@ -46,12 +47,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @staff_role_required()
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
+    roles = staff_roles(user)
     assignments = user.role_assignments.select_related("risk_group")
-    recent = AuditEntry.objects.select_related("actor")[:20]
+    recent = audit_entries_for_staff(user=user, roles=roles)[:20]
     return render(
         request,
         "staff/dashboard.html",
-        {"assignments": assignments, "roles": staff_roles(user), "recent": recent},
+        {"assignments": assignments, "roles": roles, "recent": recent},
     )
 
 
@@ -94,7 +96,7 @@ def institution_detail(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             form_add_application_error(form, exc)
         else:
-            messages.success(request, f"{membership.user.email} is now a member.")
+            messages.success(request, f"{membership.user} is now a member.")
             return redirect("institution_detail", slug=institution.slug)
     members = institution.institutionmembership_set.select_related("user")
     is_admin = members.filter(user=user, role=InstitutionMembership.Role.ADMIN).exists()

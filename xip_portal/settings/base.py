@@ -107,6 +107,13 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Exchange OS] "
+ACCOUNT_ADAPTER = "xip_portal.accounts.AccountAdapter"
+# Sign-up also asks for the display name others see (never the e-mail address).
+ACCOUNT_SIGNUP_FORM_CLASS = "xip_portal.forms.SignupForm"
+# Failed logins: 20 a minute from one source across all accounts, and 5 in 5 minutes from
+# one source on one account (the adapter keys "key" by source and account together), so
+# guessing is slow and nobody elsewhere can lock the owner out.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Exchange OS portal"
 # Accept the code of the step before or after: phones drift by some seconds.
