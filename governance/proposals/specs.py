@@ -7,14 +7,22 @@ market registry can hash it (markets/config_hash.py) exactly as the chain will."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from xip_portal.bounded_values import (
+    INTEGER_MAX,
+    INTEGER_MIN,
+    bounded_decimal,
+    bounded_integer,
+    bounded_time,
+)
 from xip_portal.errors import ApplicationError
+from xip_portal.request_limits import has_refused_characters
 
 from .models import ProposalType
 
@@ -42,6 +50,11 @@ CHANGEABLE_FIELDS = (
     "dispute_window_hours",
 )
 DECIMAL_FIELDS = ("tick", "lot", "min_size")
+# Spec decimals are held to the market bounds' columns (DecimalField(30, 18)); exact
+# arithmetic on two of them needs twice their digits.
+SPEC_MAX_DIGITS = 30
+SPEC_DECIMAL_PLACES = 18
+SPEC_PRECISION = 2 * SPEC_MAX_DIGITS + 4
 
 
 class SpecError(ApplicationError):
@@ -74,9 +87,18 @@ class _Checker:
         value = value.strip()
         if len(value) > max_length:
             self.fail(name, f"At most {max_length} characters.")
+        if has_refused_characters(value):
+            self.fail(name, "Contains a character that cannot be stored (NUL).")
         return value
 
-    def decimal(self, name: str, *, required: bool = True) -> Decimal | None:
+    def decimal(
+        self,
+        name: str,
+        *,
+        required: bool = True,
+        max_digits: int = SPEC_MAX_DIGITS,
+        decimal_places: int = SPEC_DECIMAL_PLACES,
+    ) -> Decimal | None:
         value = self.raw.get(name)
         if value is None or value == "":
             if required:
@@ -85,18 +107,13 @@ class _Checker:
         if isinstance(value, float):
             self.fail(name, 'Give decimals as strings, e.g. "0.01", never as floats.')
             return None
-        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-            self.fail(name, "Must be a decimal number.")
-            return None
         try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.fail(name, f"{value!r} is not a decimal number.")
+            return bounded_decimal(
+                value, field=name, max_digits=max_digits, decimal_places=decimal_places
+            )
+        except ApplicationError as exc:
+            self.fail(name, exc.message)
             return None
-        if not number.is_finite():
-            self.fail(name, "Must be a finite number.")
-            return None
-        return number
 
     def integer(
         self, name: str, *, low: int | None = None, high: int | None = None, required: bool = True
@@ -106,16 +123,13 @@ class _Checker:
             if required:
                 self.fail(name, "Required.")
             return None
-        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, "Must be a whole number.")
+        minimum = INTEGER_MIN if low is None else low
+        maximum = INTEGER_MAX if high is None else high
+        try:
+            return bounded_integer(value, field=name, minimum=minimum, maximum=maximum)
+        except ApplicationError as exc:
+            self.fail(name, exc.message)
             return None
-        if low is not None and value < low:
-            self.fail(name, f"Must be at least {low}.")
-        elif high is not None and value > high:
-            self.fail(name, f"Must be at most {high}.")
-        return value
 
     def time(self, name: str, *, after: datetime | None, required: bool = True) -> str:
         value = self.raw.get(name)
@@ -123,15 +137,11 @@ class _Checker:
             if required:
                 self.fail(name, "Required.")
             return ""
-        moment = value if isinstance(value, datetime) else None
-        if isinstance(value, str):
-            moment = parse_datetime(value.strip())
-        if moment is None:
-            self.fail(name, "Not a date and time (ISO 8601, e.g. 2026-07-19T19:00:00Z).")
+        try:
+            moment = bounded_time(value, field=name)
+        except ApplicationError as exc:
+            self.fail(name, exc.message)
             return ""
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, UTC)
-        moment = moment.astimezone(UTC)
         if after is not None and moment <= after:
             self.fail(name, f"Must be after {after:%Y-%m-%d %H:%M} UTC.")
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -139,8 +149,15 @@ class _Checker:
 
 def decimal_text(number: Decimal) -> str:
     """A decimal as canonical text: no exponent, no trailing zeros ("0.0100" -> "0.01")."""
-    text = format(number.normalize(), "f")
-    return text
+    with localcontext(prec=SPEC_PRECISION):  # normalize() rounds to the context's precision
+        return format(number.normalize(), "f")
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    """Whether `value` is a whole number of `step`s, exactly (the quotient of two spec
+    decimals may have more digits than the default context keeps)."""
+    with localcontext(prec=SPEC_PRECISION):
+        return value % step == 0
 
 
 def _bounds_of(risk_group: RiskGroup) -> Any:
@@ -228,7 +245,7 @@ def market_spec_clean(
         elif not bounds.min_tick <= tick <= bounds.max_tick:
             check.fail("tick", f"Must lie within {bounds.min_tick.normalize():f} and "
                        f"{bounds.max_tick.normalize():f} in {risk_group.name}.")  # fmt: skip
-        elif market_type == "prediction" and (tick >= 1 or Decimal(1) % tick != 0):
+        elif market_type == "prediction" and (tick >= 1 or not is_multiple(Decimal(1), tick)):
             check.fail("tick", "A prediction price lies between 0 and 1: the tick must divide 1.")
         spec["tick"] = decimal_text(tick)
     if lot is not None:
@@ -241,7 +258,7 @@ def market_spec_clean(
     if min_size is not None:
         if min_size <= 0:
             check.fail("min_size", "Must be positive.")
-        elif lot is not None and lot > 0 and min_size % lot != 0:
+        elif lot is not None and lot > 0 and not is_multiple(min_size, lot):
             check.fail("min_size", "Must be a whole number of lots.")
         spec["min_size"] = decimal_text(min_size)
 
@@ -445,7 +462,8 @@ def risk_group_spec_clean(raw: dict[str, Any]) -> dict[str, Any]:
         "vote_threshold_bps": check.integer("vote_threshold_bps", low=1, high=BPS),
         "stagnant_after_days": check.integer("stagnant_after_days", low=1, high=3650),
     }
-    bond = check.decimal("proposal_bond_amount", required=False)
+    # The bond becomes the new group's RiskGroup.proposal_bond_amount (DecimalField(20, 6)).
+    bond = check.decimal("proposal_bond_amount", required=False, max_digits=20, decimal_places=6)
     if bond is not None and bond < 0:
         check.fail("proposal_bond_amount", "Can not be negative.")
     spec["proposal_bond_amount"] = decimal_text(bond) if bond is not None else "0"
