@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.bounded_values import BoundedTimeSerializerField
 from xip_portal.models import User
 from xip_portal.roles import acting_user, two_factor_require
 
-from .models import Asset, Market, MarketStatus, MarketStatusChange, MarketType
+from .models import Asset, Market, MarketStatus, MarketStatusChange
 from .selectors import market_list
 from .services import OPERATOR_MOVES, market_status_change
 

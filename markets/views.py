@@ -8,13 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.bounded_values import bounded_time
 from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
 from xip_portal.roles import acting_user, has_role, staff_role_required
 
-from .models import Market, MarketStatus, MarketType
+from .models import Market, MarketStatus
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows

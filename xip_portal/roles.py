@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
@@ -19,9 +19,6 @@ from rest_framework.request import Request
 
 from .errors import PermissionDenied
 from .models import RoleAssignment, StaffRole, User
-
-if TYPE_CHECKING:
-    from governance.risk_groups.models import RiskGroup
 
 # Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
@@ -49,7 +46,7 @@ def staff_roles(user: Any) -> set[StaffRole]:
     return cached
 
 
-def has_role(user: Any, role: StaffRole, risk_group: RiskGroup | None = None) -> bool:
+def has_role(user: Any, role: StaffRole, risk_group: Model | None = None) -> bool:
     """Whether the user holds `role` in some scope or, given a risk group, in that group
     (an unscoped assignment counts in every group; site admins hold every role)."""
     if not user.is_authenticated:

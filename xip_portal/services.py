@@ -4,11 +4,9 @@ tokens. Each service validates, writes in one transaction and audits."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
-
-from governance.risk_groups.models import RiskGroup
 
 from .audit import audit_record
 from .errors import ApplicationError, Conflict, PermissionDenied
@@ -89,13 +87,17 @@ def role_grant(
     actor: User | None,
     user: User,
     role: StaffRole,
-    risk_group: RiskGroup | None = None,
+    risk_group: Model | None = None,
     reason: str,
 ) -> RoleAssignment:
-    """Gives `user` a staff role, in one risk group or (None) in all. Idempotent."""
+    """Gives `user` a staff role, in one risk group (a governance RiskGroup) or (None) in
+    all. Idempotent."""
     with transaction.atomic():
         assignment, created = RoleAssignment.objects.get_or_create(
-            user=user, role=role, risk_group=risk_group, defaults={"granted_by": actor}
+            user=user,
+            role=role,
+            risk_group_id=risk_group.pk if risk_group else None,
+            defaults={"granted_by": actor},
         )
         if created:
             audit_record(

@@ -31,6 +31,7 @@ from xip_portal.models import (
     User,
 )
 from xip_portal.roles import staff_roles
+from xip_portal.state_machine import status_transition
 
 from .models import (
     INSTITUTION_DOCUMENT_KINDS,
@@ -276,29 +277,6 @@ def kyc_application_missing(application: KycApplication) -> dict[str, list[str]]
     return missing
 
 
-def _status_move(
-    application: KycApplication,
-    target: KycStatus,
-    *,
-    actor: User | None,
-    action: str,
-    reason: str = "",
-    extra: dict[str, Any] | None = None,
-) -> None:
-    KYC_TRANSITIONS.check(application.status, target)
-    old = application.status
-    application.status = target
-    application.save()
-    audit_record(
-        actor=actor,
-        action=action,
-        obj=application,
-        old={"status": old},
-        new={"status": target, **(extra or {})},
-        reason=reason,
-    )
-
-
 def _mail_decision(application: KycApplication, template: str) -> None:
     mail_after_commit(
         to=[application.applicant.email],
@@ -327,7 +305,9 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
                 fields=missing,
             )
         locked.submitted_at = now
-        _status_move(locked, KycStatus.SUBMITTED, actor=actor, action="kyc.submit")
+        status_transition(
+            locked, KycStatus.SUBMITTED, machine=KYC_TRANSITIONS, actor=actor, action="kyc.submit"
+        )
         refusals = [
             refusal
             for code in locked.countries_of_record()
@@ -336,13 +316,14 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
         if refusals:
             locked.rejection_reason = refusals[0]
             locked.decided_at = now
-            _status_move(
+            status_transition(
                 locked,
                 KycStatus.REJECTED,
+                machine=KYC_TRANSITIONS,
                 actor=None,
                 action="kyc.auto_reject",
                 reason=refusals[0],
-                extra={"rejection_reason": refusals[0]},
+                audit_new={"rejection_reason": refusals[0]},
             )
             _mail_decision(locked, "kyc_rejected")
     return locked
@@ -417,7 +398,13 @@ def _lock_for_review(*, actor: User, application: KycApplication) -> KycApplicat
             code="self_review",
         )
     if locked.status == KycStatus.SUBMITTED:
-        _status_move(locked, KycStatus.IN_REVIEW, actor=actor, action="kyc.review_start")
+        status_transition(
+            locked,
+            KycStatus.IN_REVIEW,
+            machine=KYC_TRANSITIONS,
+            actor=actor,
+            action="kyc.review_start",
+        )
     elif locked.status != KycStatus.IN_REVIEW:
         raise Conflict(
             f"The application is {locked.get_status_display().lower()}: there is nothing "
@@ -468,17 +455,44 @@ def kyc_application_approve(
         locked.decided_at = now
         locked.decided_by = actor
         locked.approved_until = now + dt.timedelta(days=locked.risk_group.reverification_days)
-        _status_move(
+        status_transition(
             locked,
             KycStatus.APPROVED,
+            machine=KYC_TRANSITIONS,
             actor=actor,
             action="kyc.approve",
             reason=note,
-            extra={"approved_until": locked.approved_until.isoformat(), "tier": tier},
+            audit_new={"approved_until": locked.approved_until.isoformat(), "tier": tier},
         )
-        membership_grant_from_kyc(actor=actor, application=locked, tier=tier, now=now)
+        membership_grant_from_kyc(
+            actor=actor,
+            risk_group=locked.risk_group,
+            holder=locked.institution or locked.applicant,
+            country=str(
+                locked.jurisdiction if locked.is_institution else locked.country_of_residence
+            ),
+            application_id=locked.pk,
+            tier=tier,
+            now=now,
+        )
         _mail_decision(locked, "kyc_approved")
     return locked
+
+
+def kyc_application_expire(*, application_id: int) -> None:
+    """Expires an approved application whose membership ran out (inside the caller's
+    transaction); an application in any other status is left as it is."""
+    application = KycApplication.objects.select_for_update().filter(pk=application_id).first()
+    if application is None or application.status != KycStatus.APPROVED:
+        return
+    status_transition(
+        application,
+        KycStatus.EXPIRED,
+        machine=KYC_TRANSITIONS,
+        actor=None,
+        action="kyc.expire",
+        reason="re-verification period over",
+    )
 
 
 def _note_required(note: str, what: str) -> str:
@@ -500,13 +514,14 @@ def kyc_application_reject(
         locked.rejection_reason = reason
         locked.decided_at = timezone.now()
         locked.decided_by = actor
-        _status_move(
+        status_transition(
             locked,
             KycStatus.REJECTED,
+            machine=KYC_TRANSITIONS,
             actor=actor,
             action="kyc.reject",
             reason=reason,
-            extra={"rejection_reason": reason},
+            audit_new={"rejection_reason": reason},
         )
         _mail_decision(locked, "kyc_rejected")
     return locked
@@ -522,13 +537,14 @@ def kyc_application_request_info(
         locked = _lock_for_review(actor=actor, application=application)
         locked.info_request = message
         locked.first_approved_by = None
-        _status_move(
+        status_transition(
             locked,
             KycStatus.NEEDS_INFO,
+            machine=KYC_TRANSITIONS,
             actor=actor,
             action="kyc.request_info",
             reason=message,
-            extra={"info_request": message},
+            audit_new={"info_request": message},
         )
         _mail_decision(locked, "kyc_needs_info")
     return locked

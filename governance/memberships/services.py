@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
-from governance.kyc.models import KYC_TRANSITIONS, KycApplication, KycStatus
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, PermissionDenied
@@ -23,6 +22,7 @@ from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, User
 
 from .models import MEMBERSHIP_TRANSITIONS, Membership, MembershipStatus
+from .signals import membership_expired
 
 MembershipAction = Literal["trade", "propose"]
 MEMBERSHIP_ACTIONS: tuple[str, ...] = ("trade", "propose")
@@ -213,21 +213,26 @@ def membership_join(
 
 
 def membership_grant_from_kyc(
-    *, actor: User, application: KycApplication, tier: str, now: datetime
+    *,
+    actor: User,
+    risk_group: RiskGroup,
+    holder: User | Institution,
+    country: str,
+    application_id: int,
+    tier: str,
+    now: datetime,
 ) -> Membership:
-    """Creates or renews the membership an approved application gives (inside the caller's
-    transaction): valid for the group's re-verification period."""
-    group = application.risk_group
-    holder: dict[str, Any] = (
-        {"institution": application.institution}
-        if application.is_institution
-        else {"user": application.applicant}
+    """Creates or renews the membership that the approval of KYC application
+    `application_id` gives `holder` (a person or an institution) in `risk_group`, inside
+    the caller's transaction: valid for the group's re-verification period. Called by the
+    KYC review when it approves."""
+    holder_field: dict[str, Any] = (
+        {"institution": holder} if isinstance(holder, Institution) else {"user": holder}
     )
-    country = (
-        application.jurisdiction if application.is_institution else application.country_of_residence
+    valid_until = now + timedelta(days=risk_group.reverification_days)
+    membership = (
+        Membership.objects.select_for_update().filter(risk_group=risk_group, **holder_field).first()
     )
-    valid_until = now + timedelta(days=group.reverification_days)
-    membership = Membership.objects.select_for_update().filter(risk_group=group, **holder).first()
     values = {
         "status": MembershipStatus.ACTIVE,
         "tier": tier,
@@ -236,7 +241,9 @@ def membership_grant_from_kyc(
         "source": Membership.Source.KYC,
     }
     if membership is None:
-        membership = Membership.objects.create(risk_group=group, application=application, **holder)
+        membership = Membership.objects.create(
+            risk_group=risk_group, application_id=application_id, **holder_field
+        )
         old: dict[str, Any] = {}
     else:
         if membership.status != MembershipStatus.ACTIVE:
@@ -245,7 +252,7 @@ def membership_grant_from_kyc(
         old["country"] = str(old["country"])
     for name, value in values.items():
         setattr(membership, name, value)
-    membership.application = application
+    membership.application_id = application_id
     membership.save()
     audit_record(
         actor=actor,
@@ -253,15 +260,15 @@ def membership_grant_from_kyc(
         obj=membership,
         old=old,
         new=values,
-        reason=f"KYC application #{application.pk} approved",
+        reason=f"KYC application #{application_id} approved",
     )
     return membership
 
 
 def memberships_expire_due(*, now: datetime | None = None) -> int:
-    """Marks every KYC membership past its validity, and its approved application, expired;
-    emails the member to re-verify. Returns how many expired. Safe to run concurrently:
-    rows are locked and re-checked."""
+    """Marks every KYC membership past its validity expired (and sends membership_expired,
+    so its approved application expires too); emails the member to re-verify. Returns how
+    many expired. Safe to run concurrently: rows are locked and re-checked."""
     now = now or timezone.now()
     due_ids = list(
         Membership.objects.filter(
@@ -292,20 +299,8 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
                 new={"status": MembershipStatus.EXPIRED},
                 reason="re-verification period over",
             )
+            membership_expired.send(sender=Membership, membership=membership, now=now)
             application = membership.application
-            if application is not None and application.status == KycStatus.APPROVED:
-                KYC_TRANSITIONS.check(application.status, KycStatus.EXPIRED)
-                KycApplication.objects.filter(pk=application.pk).update(
-                    status=KycStatus.EXPIRED, updated_at=now
-                )
-                audit_record(
-                    actor=None,
-                    action="kyc.expire",
-                    obj=application,
-                    old={"status": KycStatus.APPROVED},
-                    new={"status": KycStatus.EXPIRED},
-                    reason="re-verification period over",
-                )
             recipient = membership.user or (application.applicant if application else None)
             if recipient is not None:
                 mail_after_commit(

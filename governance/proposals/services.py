@@ -24,15 +24,19 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from engine.core.markets import BPS
 from governance.memberships.services import membership_allows, membership_require
 from governance.risk_groups.models import RiskGroup
 from governance.risk_groups.services import risk_group_create_from_xip
+from markets.models import MarketChange
+from markets.services import market_change_schedule_from_xip, market_list_from_xip
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.roles import has_role
-from xip_portal.state_machine import TransitionError
+from xip_portal.specs import SpecError
+from xip_portal.state_machine import TransitionError, status_transition
 
 from .models import (
     PROPOSAL_TRANSITIONS,
@@ -44,10 +48,9 @@ from .models import (
     ProposalType,
     ProposalVote,
 )
-from .specs import SpecError, proposal_spec_clean
+from .specs import proposal_spec_clean
 
 S = ProposalStatus
-BPS = 10_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,28 +116,20 @@ def _recipients(proposal: Proposal) -> list[str]:
 def _transition(
     proposal: Proposal, to_status: str, *, actor: User | None, reason: str, now: datetime
 ) -> ProposalTransition:
-    """Moves a locked proposal to `to_status` (inside the caller's transaction)."""
-    PROPOSAL_TRANSITIONS.check(proposal.status, to_status, subject=proposal.label)
-    from_status = proposal.status
-    proposal.status = to_status
-    proposal.last_activity_at = now
-    proposal.save()
-    step = ProposalTransition.objects.create(
-        proposal=proposal,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    audit_record(
+    """Moves a locked proposal to `to_status` (inside the caller's transaction) and emails
+    its authors and subscribers."""
+    step: ProposalTransition = status_transition(
+        proposal,
+        to_status,
+        machine=PROPOSAL_TRANSITIONS,
         actor=actor,
         action=f"proposal.{to_status}",
-        obj=proposal,
-        old={"status": from_status},
-        new={"status": to_status},
         reason=reason,
+        now=now,
+        subject=proposal.label,
+        changes={"last_activity_at": now},
     )
+    from_status = step.from_status
     mail_after_commit(
         to=_recipients(proposal),
         template="email/xip_status",
@@ -689,15 +684,22 @@ def proposal_comment_add(
 # Scheduled moves
 
 
-def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datetime) -> None:
-    from markets.services import market_change_schedule_from_xip, market_list_from_xip
+# What a Final XIP changes in the market registry.
+MARKET_CHANGE_KINDS = {
+    ProposalType.PARAMETER_CHANGE: MarketChange.Kind.PARAMETERS,
+    ProposalType.DELISTING: MarketChange.Kind.DELISTING,
+}
 
+
+def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datetime) -> None:
     proposal.final_at = now
     _transition(proposal, S.FINAL, actor=actor, reason=reason, now=now)
     if proposal.proposal_type == ProposalType.MARKET:
         market_list_from_xip(proposal=proposal, now=now)
-    elif proposal.proposal_type in (ProposalType.PARAMETER_CHANGE, ProposalType.DELISTING):
-        market_change_schedule_from_xip(proposal=proposal)
+    elif proposal.proposal_type in MARKET_CHANGE_KINDS:
+        market_change_schedule_from_xip(
+            proposal=proposal, kind=MARKET_CHANGE_KINDS[ProposalType(proposal.proposal_type)]
+        )
     elif proposal.proposal_type == ProposalType.RISK_GROUP:
         risk_group_create_from_xip(spec=proposal.spec, xip_label=proposal.label)
 

@@ -13,12 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine.core.markets import BPS
 from xip_portal.api_input import reject_unknown_fields
 from xip_portal.bounded_values import BoundedDecimalSerializerField, BoundedIntegerSerializerField
 from xip_portal.models import Institution
 from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
 
-from .models import BPS, CollateralAsset, MarketBounds, RiskGroup
+from .models import CollateralAsset, MarketBounds, RiskGroup
 from .services import (
     BOUNDS_INTEGER_LIMITS,
     POLICY_FIELDS,

@@ -10,7 +10,7 @@ from django import forms
 from xip_portal.bounded_values import BoundedDecimalFormField, BoundedIntegerFormField
 from xip_portal.models import Institution
 
-from .models import MARKET_TYPES, ORACLE_KINDS, RiskGroup
+from .models import ORACLE_KINDS, MarketType, RiskGroup
 from .services import (
     BOUNDS_FIELDS,
     BOUNDS_INTEGER_LIMITS,
@@ -75,7 +75,9 @@ class RiskGroupPolicyForm(forms.Form):
     max_taker_fee_bps = _whole("max_taker_fee_bps")
     max_leverage = _whole("max_leverage")
     allowed_market_types = forms.MultipleChoiceField(
-        choices=[(t, t) for t in MARKET_TYPES], widget=forms.CheckboxSelectMultiple, required=False
+        choices=[(t, t) for t in MarketType.values],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     allowed_oracle_kinds = forms.MultipleChoiceField(
         choices=[(k, k) for k in ORACLE_KINDS], widget=forms.CheckboxSelectMultiple, required=False

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import slugify
 
+from engine.core.markets import BPS
 from xip_portal.audit import audit_record
 from xip_portal.bounded_values import (
     DAYS_MAX,
@@ -24,11 +25,10 @@ from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role, staff_roles
 
 from .models import (
-    BPS,
-    MARKET_TYPES,
     ORACLE_KINDS,
     CollateralAsset,
     MarketBounds,
+    MarketType,
     RiskGroup,
     country_codes_invalid,
 )
@@ -173,7 +173,7 @@ def _clean_bounds(bounds: dict[str, Any], current: dict[str, Any]) -> dict[str, 
             else:
                 cleaned[name] = number
         elif name in ("allowed_market_types", "allowed_oracle_kinds"):
-            allowed = MARKET_TYPES if name == "allowed_market_types" else ORACLE_KINDS
+            allowed = MarketType.values if name == "allowed_market_types" else ORACLE_KINDS
             if not isinstance(value, list) or any(item not in allowed for item in value):
                 errors[name] = ["A list drawn from: " + ", ".join(allowed) + "."]
             else:

@@ -194,7 +194,7 @@ SPECTACULAR_SETTINGS = {
         "ProposalStatusEnum": "governance.proposals.models.ProposalStatus",
         "ProposalTypeEnum": "governance.proposals.models.ProposalType",
         "MarketStatusEnum": "markets.models.MarketStatus",
-        "MarketTypeEnum": "markets.models.MarketType",
+        "MarketTypeEnum": "governance.risk_groups.models.MarketType",
     },
 }
 
