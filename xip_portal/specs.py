@@ -14,7 +14,6 @@ from django.utils.dateparse import parse_datetime
 
 from .bounded_values import INTEGER_MAX, INTEGER_MIN, bounded_decimal, bounded_integer, bounded_time
 from .errors import ApplicationError
-from .request_limits import has_refused_characters
 
 # Spec decimals are held to the market bounds' columns (DecimalField(30, 18)); exact
 # arithmetic on two of them needs twice their digits.
@@ -61,8 +60,6 @@ class SpecChecker:
         value = value.strip()
         if len(value) > max_length:
             self.fail(name, f"At most {max_length} characters.")
-        if has_refused_characters(value):
-            self.fail(name, "Contains a character that cannot be stored (NUL).")
         return value
 
     def decimal(
