@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance.risk_groups.models import RiskGroup
+from markets.errors import MarketError
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, PermissionDenied
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
 from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role
 from xip_portal.specs import spec_time
@@ -90,7 +91,7 @@ def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Marke
         return existing
     if not proposal.lists_a_market():
         raise ApplicationError(
-            f"{proposal.label} is not a Final market XIP.", code="not_a_final_market_xip"
+            f"{proposal.label} is not a Final market XIP.", code=MarketError.NOT_A_FINAL_MARKET_XIP
         )
     spec: dict[str, Any] = dict(proposal.spec)
     assets = {asset.symbol: asset for asset in Asset.objects.all()}
@@ -134,7 +135,7 @@ def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Marke
         listed = Market.objects.filter(xip_id=proposal.pk).first()
         if listed is None:
             raise Conflict(
-                f"The symbol {spec['symbol']} is already taken.", code="symbol_taken"
+                f"The symbol {spec['symbol']} is already taken.", code=MarketError.SYMBOL_TAKEN
             ) from None
         return listed
     return market
@@ -174,7 +175,7 @@ def _require_operator(actor: User, market: Market) -> None:
     if not has_role(actor, StaffRole.RISK_GROUP_OPERATOR, market.risk_group):
         raise PermissionDenied(
             f"Only operators of {market.risk_group.name} can change {market.symbol}.",
-            code="role_required",
+            code=ErrorCode.ROLE_REQUIRED,
         )
 
 
@@ -207,7 +208,9 @@ def market_status_change(
         )
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("Say why.", code="reason_required", fields={"reason": ["Required."]})
+        raise ApplicationError(
+            "Say why.", code=ErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]}
+        )
     if move == "schedule" and launch_at is None:
         raise ApplicationError(
             "Give the launch time.", fields={"launch_at": ["Required to schedule."]}

@@ -14,7 +14,7 @@ from django import forms
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from .errors import ApplicationError
+from .errors import ApplicationError, ErrorCode
 
 # PostgreSQL's integer (Django's IntegerField and PositiveIntegerField on every database).
 INTEGER_MIN = -(2**31)
@@ -32,7 +32,7 @@ _DECIMAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?
 _NUMBER_TEXT_MAX = 100
 
 
-def _refuse(field: str, message: str, code: str) -> ApplicationError:
+def _refuse(field: str, message: str, code: ErrorCode) -> ApplicationError:
     return ApplicationError(f"{field}: {message}", code=code, field=field)
 
 
@@ -49,9 +49,9 @@ def bounded_integer(value: object, *, field: str, minimum: int, maximum: int) ->
     elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         number = int(value) if value.adjusted() < 30 else None
     if number is None:
-        raise _refuse(field, "enter a whole number.", "invalid_number")
+        raise _refuse(field, "enter a whole number.", ErrorCode.INVALID_NUMBER)
     if not minimum <= number <= maximum:
-        raise _refuse(field, f"must be between {minimum} and {maximum}.", "out_of_range")
+        raise _refuse(field, f"must be between {minimum} and {maximum}.", ErrorCode.OUT_OF_RANGE)
     return number
 
 
@@ -72,7 +72,9 @@ def bounded_decimal(
     whole_digits = max_digits - decimal_places
     if isinstance(value, int) and not isinstance(value, bool):
         if abs(value) >= 10**whole_digits:
-            raise _refuse(field, f"must be less than 1e{whole_digits} in size.", "out_of_range")
+            raise _refuse(
+                field, f"must be less than 1e{whole_digits} in size.", ErrorCode.OUT_OF_RANGE
+            )
         number = Decimal(value)
     elif isinstance(value, Decimal) and value.is_finite():
         number = value
@@ -84,21 +86,21 @@ def bounded_decimal(
             except InvalidOperation:  # the pattern admits only what Decimal reads
                 number = None
     if number is None:
-        raise _refuse(field, "enter a decimal number (such as 0.01).", "invalid_number")
+        raise _refuse(field, "enter a decimal number (such as 0.01).", ErrorCode.INVALID_NUMBER)
     if not number.is_zero() and number.adjusted() >= whole_digits:
-        raise _refuse(field, f"must be less than 1e{whole_digits} in size.", "out_of_range")
+        raise _refuse(field, f"must be less than 1e{whole_digits} in size.", ErrorCode.OUT_OF_RANGE)
     _, digits, exponent = number.as_tuple()
     if not isinstance(exponent, int):  # not reached: NaN and Infinity are refused above
-        raise _refuse(field, "enter a finite number.", "invalid_number")
+        raise _refuse(field, "enter a finite number.", ErrorCode.INVALID_NUMBER)
     significant = "".join(map(str, digits)).rstrip("0")
     places = max(0, -(exponent + len(digits) - len(significant))) if significant else 0
     if places > decimal_places:
         message = f"may have at most {decimal_places} decimal places."
-        raise _refuse(field, message, "too_many_decimal_places")
+        raise _refuse(field, message, ErrorCode.TOO_MANY_DECIMAL_PLACES)
     if minimum is not None and number < minimum:
-        raise _refuse(field, f"must be at least {minimum}.", "out_of_range")
+        raise _refuse(field, f"must be at least {minimum}.", ErrorCode.OUT_OF_RANGE)
     if maximum is not None and number > maximum:
-        raise _refuse(field, f"must be at most {maximum}.", "out_of_range")
+        raise _refuse(field, f"must be at most {maximum}.", ErrorCode.OUT_OF_RANGE)
     return number
 
 
@@ -114,14 +116,14 @@ def bounded_time(value: object, *, field: str) -> datetime:
             moment = None
     if moment is None:
         message = "enter a real date and time (ISO 8601, such as 2030-06-01T12:00:00Z)."
-        raise _refuse(field, message, "invalid_time")
+        raise _refuse(field, message, ErrorCode.INVALID_TIME)
     try:
         moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (OverflowError, ValueError):  # the offset moves it past year 9999 or before year 1
         moment = None
     if moment is None or not TIME_MIN <= moment < TIME_MAX:
         span = f"{TIME_MIN:%Y-%m-%d} and {TIME_MAX:%Y-%m-%d} (UTC)"
-        raise _refuse(field, f"must be between {span}.", "out_of_range")
+        raise _refuse(field, f"must be between {span}.", ErrorCode.OUT_OF_RANGE)
     return moment
 
 

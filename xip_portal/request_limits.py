@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from rest_framework.parsers import JSONParser
 
-from .errors import ApplicationError, error_response
+from .errors import ApplicationError, ErrorCode, error_response
 
 # Deeper than any spec or payload the portal defines; parsing stays far from the
 # interpreter's recursion limit whatever a library has raised it to.
@@ -35,7 +35,7 @@ def has_refused_characters(text: str) -> bool:
 def refused_characters_error(where: str) -> ApplicationError:
     return ApplicationError(
         f"The {where} contains a character that cannot be stored (NUL or a lone surrogate).",
-        code="invalid_characters",
+        code=ErrorCode.INVALID_CHARACTERS,
     )
 
 
@@ -75,13 +75,13 @@ def json_loads_bounded(text: str, *, where: str = "JSON document") -> Any:
     ApplicationError (`json_too_deep`, `parse_error`, `invalid_characters`)."""
     if json_depth_exceeds(text):
         raise ApplicationError(
-            f"The {where} nests deeper than {JSON_MAX_DEPTH} levels.", code="json_too_deep"
+            f"The {where} nests deeper than {JSON_MAX_DEPTH} levels.", code=ErrorCode.JSON_TOO_DEEP
         )
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers of over 4300 digits
         message = f"The {where} is not valid JSON: {exc}"
-        raise ApplicationError(message, code="parse_error") from exc
+        raise ApplicationError(message, code=ErrorCode.PARSE_ERROR) from exc
     if any(has_refused_characters(text) for text in _strings(data)):
         raise refused_characters_error(where)
     return data
@@ -102,7 +102,7 @@ class BoundedJSONParser(JSONParser):
             text = stream.read().decode(encoding)
         except UnicodeDecodeError as exc:
             message = f"The request body is not {encoding} text."
-            raise ApplicationError(message, code="parse_error") from exc
+            raise ApplicationError(message, code=ErrorCode.PARSE_ERROR) from exc
         return json_loads_bounded(text, where="request body")
 
 

@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .errors import PermissionDenied
+from .errors import ErrorCode, NotAuthenticated, PermissionDenied
 from .models import RoleAssignment, StaffRole, User
 
 # Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
@@ -29,7 +29,7 @@ def acting_user(request: HttpRequest | Request) -> User:
     """The signed-in user behind a request that has passed authentication."""
     user = request.user
     if not isinstance(user, User):
-        raise PermissionDenied("Log in first.", code="not_authenticated", http_status=401)
+        raise NotAuthenticated("Log in first.")
     return user
 
 
@@ -73,7 +73,7 @@ def two_factor_require(user: Any) -> None:
     if not is_mfa_enabled(user):
         raise PermissionDenied(
             "Set up two-factor authentication before using staff actions.",
-            code="two_factor_required",
+            code=ErrorCode.TWO_FACTOR_REQUIRED,
         )
 
 
@@ -112,7 +112,7 @@ def staff_role_required(
             allowed = held if not roles else held & {*roles, StaffRole.SITE_ADMIN}
             if not allowed:
                 who = " or ".join(role.label for role in roles) if roles else "staff"
-                raise PermissionDenied(f"This page is for {who}.", code="role_required")
+                raise PermissionDenied(f"This page is for {who}.", code=ErrorCode.ROLE_REQUIRED)
             if needs_two_factor(request.user):
                 return two_factor_setup_redirect(request)
             return view(request, *args, **kwargs)

@@ -9,7 +9,7 @@ from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
 from .audit import audit_record
-from .errors import ApplicationError, Conflict, PermissionDenied
+from .errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
 from .models import Institution, InstitutionMembership, RoleAssignment, StaffRole, User
 
 
@@ -24,7 +24,7 @@ def institution_create(*, actor: User, name: str, website: str = "") -> Institut
     if Institution.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
         raise Conflict(
             f"An institution named {name!r} already exists.",
-            code="institution_exists",
+            code=ErrorCode.INSTITUTION_EXISTS,
             field="name",
         )
     with transaction.atomic():
@@ -59,7 +59,7 @@ def institution_member_add(
     if user is None:
         raise ApplicationError(
             f"No account has the address {email!r}; ask them to sign up first.",
-            code="user_not_found",
+            code=ErrorCode.USER_NOT_FOUND,
             field="email",
         )
     try:
@@ -76,7 +76,7 @@ def institution_member_add(
     except IntegrityError:
         raise Conflict(
             f"{user.email} is already a member of {institution.name}.",
-            code="already_member",
+            code=ErrorCode.ALREADY_MEMBER,
             field="email",
         ) from None
     return membership

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 
 from .bounded_values import INTEGER_MAX, INTEGER_MIN, bounded_decimal, bounded_integer, bounded_time
-from .errors import ApplicationError
+from .errors import ApplicationError, ErrorCode
 
 # Spec decimals are held to the market bounds' columns (DecimalField(30, 18)); exact
 # arithmetic on two of them needs twice their digits.
@@ -23,7 +23,7 @@ SPEC_PRECISION = 2 * SPEC_MAX_DIGITS + 4
 
 
 class SpecError(ApplicationError):
-    code = "invalid_spec"
+    code: str = ErrorCode.INVALID_SPEC
 
 
 class SpecChecker:

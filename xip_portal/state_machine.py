@@ -12,12 +12,12 @@ from django.db import models
 from django.utils import timezone
 
 from .audit import audit_record
-from .errors import Conflict
+from .errors import Conflict, ErrorCode
 from .models import User
 
 
 class TransitionError(Conflict):
-    code = "illegal_transition"
+    code: str = ErrorCode.ILLEGAL_TRANSITION
 
 
 class StateMachine(Mapping[str, frozenset[str]]):

@@ -15,12 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
+from governance.kyc.errors import KycError
 from governance.memberships.models import Membership
 from governance.memberships.services import membership_grant_from_kyc
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
 from xip_portal.bounded_values import bounded_decimal
-from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import (
     AuditEntry,
@@ -52,6 +53,7 @@ INSTITUTION_FIELDS = (
     "registered_address",
     "beneficial_owners",
 )
+
 COUNTRY_FIELDS = ("nationality", "country_of_residence", "jurisdiction")
 TEXT_LIMITS = {"legal_name": 200, "registration_number": 80}
 
@@ -163,7 +165,7 @@ def kyc_application_create(
     if not risk_group.is_regulated:
         raise ApplicationError(
             f"{risk_group.name} is permissionless: join it by accepting its terms instead.",
-            code="not_regulated",
+            code=KycError.NOT_REGULATED,
         )
     if kind not in KycApplication.Kind.values:
         raise ApplicationError(
@@ -179,7 +181,7 @@ def kyc_application_create(
         ).exists():
             raise PermissionDenied(
                 f"Only administrators of {institution.name} apply on its behalf.",
-                code="not_institution_admin",
+                code=KycError.NOT_INSTITUTION_ADMIN,
                 fields={"institution": ["You are not one of its administrators."]},
             )
     else:
@@ -194,7 +196,7 @@ def kyc_application_create(
         raise Conflict(
             f"{who} already {'has' if institution else 'have'} an open or approved application "
             f"in {risk_group.name}.",
-            code="application_exists",
+            code=KycError.APPLICATION_EXISTS,
         )
     try:
         with transaction.atomic():
@@ -219,7 +221,7 @@ def kyc_application_create(
     except IntegrityError:
         raise Conflict(
             f"There is already an open application in {risk_group.name}.",
-            code="application_exists",
+            code=KycError.APPLICATION_EXISTS,
         ) from None
     return application
 
@@ -247,7 +249,7 @@ def kyc_application_update(
             raise Conflict(
                 f"The application is {locked.get_status_display().lower()}; it can be "
                 "changed only as a draft or when more information is asked for.",
-                code="not_editable",
+                code=ErrorCode.NOT_EDITABLE,
             )
         old = _profile_values(locked)
         if audit_record(
@@ -301,7 +303,7 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
         if missing:
             raise ApplicationError(
                 "The application is not complete: " + ", ".join(sorted(missing)) + ".",
-                code="incomplete",
+                code=KycError.INCOMPLETE,
                 fields=missing,
             )
         locked.submitted_at = now
@@ -360,6 +362,15 @@ def kyc_reviewer_groups(user: Any) -> QuerySet[RiskGroup]:
     return groups if group_ids is None else groups.filter(pk__in=group_ids)
 
 
+def kyc_reviewer_group_get(*, user: Any, slug: str) -> RiskGroup:
+    """One of the groups `user` reviews, by slug (the review queue's group filter, on the
+    page and in the API); NotFound for any other group."""
+    group = kyc_reviewer_groups(user).filter(slug=slug).first()
+    if group is None:
+        raise NotFound(f"You review no risk group {slug!r}.")
+    return group
+
+
 def kyc_application_for_review(*, user: Any, pk: int) -> KycApplication:
     """The application, if `user` is a KYC admin of its group; NotFound otherwise (so a
     case outside their groups does not even show that it exists). Drafts are not cases yet."""
@@ -395,7 +406,7 @@ def _lock_for_review(*, actor: User, application: KycApplication) -> KycApplicat
     ):
         raise PermissionDenied(
             "You cannot review your own application (or your institution's).",
-            code="self_review",
+            code=KycError.SELF_REVIEW,
         )
     if locked.status == KycStatus.SUBMITTED:
         status_transition(
@@ -409,7 +420,7 @@ def _lock_for_review(*, actor: User, application: KycApplication) -> KycApplicat
         raise Conflict(
             f"The application is {locked.get_status_display().lower()}: there is nothing "
             "to decide.",
-            code="illegal_transition",
+            code=ErrorCode.ILLEGAL_TRANSITION,
         )
     return locked
 
@@ -450,7 +461,7 @@ def kyc_application_approve(
             if locked.first_approved_by_id == actor.pk:
                 raise Conflict(
                     "This approval needs a second, different KYC admin (four eyes).",
-                    code="four_eyes_same_reviewer",
+                    code=KycError.FOUR_EYES_SAME_REVIEWER,
                 )
         locked.decided_at = now
         locked.decided_by = actor
@@ -499,7 +510,9 @@ def _note_required(note: str, what: str) -> str:
     note = note.strip()
     if not note:
         raise ApplicationError(
-            f"Write {what}: the applicant sees it.", code="note_required", fields={"note": [what]}
+            f"Write {what}: the applicant sees it.",
+            code=KycError.NOTE_REQUIRED,
+            fields={"note": [what]},
         )
     return note
 

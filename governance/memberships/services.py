@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
+from governance.memberships.errors import MembershipError
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, PermissionDenied
+from xip_portal.errors import ApplicationError, ErrorCode, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, User
 
@@ -33,7 +34,7 @@ class MembershipRequired(PermissionDenied):
     kyc_required, membership_expired, membership_revoked, terms_not_accepted,
     jurisdiction_blocked, not_institution_member or not_authenticated."""
 
-    code = "membership_required"
+    code: str = MembershipError.MEMBERSHIP_REQUIRED
 
     def __init__(self, message: str, *, code: str, risk_group: RiskGroup) -> None:
         super().__init__(message, code=code)
@@ -51,30 +52,32 @@ def _holder_refusal(
         if risk_group.is_regulated:
             return MembershipRequired(
                 f"{group} is KYC-regulated: {needs} approved there. Apply first.",
-                code="kyc_required",
+                code=MembershipError.KYC_REQUIRED,
                 risk_group=risk_group,
             )
         return MembershipRequired(
             f"Join {group} first by accepting its terms.",
-            code="terms_not_accepted",
+            code=MembershipError.TERMS_NOT_ACCEPTED,
             risk_group=risk_group,
         )
     if membership.status == MembershipStatus.REVOKED:
         return MembershipRequired(
             f"{possessive} membership of {group} is revoked.",
-            code="membership_revoked",
+            code=MembershipError.MEMBERSHIP_REVOKED,
             risk_group=risk_group,
         )
     if not membership.is_current():
         step = "re-verify (apply for KYC again)" if risk_group.is_regulated else "join again"
         return MembershipRequired(
             f"{possessive} membership of {group} has expired: {step} to continue.",
-            code="membership_expired",
+            code=MembershipError.MEMBERSHIP_EXPIRED,
             risk_group=risk_group,
         )
     refusal = risk_group.jurisdiction_refusal(str(membership.country)) if membership.country else ""
     if refusal:
-        return MembershipRequired(refusal, code="jurisdiction_blocked", risk_group=risk_group)
+        return MembershipRequired(
+            refusal, code=MembershipError.JURISDICTION_BLOCKED, risk_group=risk_group
+        )
     return None
 
 
@@ -94,12 +97,14 @@ def membership_require(
     if action not in MEMBERSHIP_ACTIONS:
         raise ApplicationError(f"Unknown action {action!r}: use trade or propose.")
     if not isinstance(user, User) or not user.is_authenticated:
-        raise MembershipRequired("Log in first.", code="not_authenticated", risk_group=risk_group)
+        raise MembershipRequired(
+            "Log in first.", code=ErrorCode.NOT_AUTHENTICATED, risk_group=risk_group
+        )
     if action == "propose" and institution is not None:
         if not InstitutionMembership.objects.filter(institution=institution, user=user).exists():
             raise MembershipRequired(
                 f"You are not a member of {institution.name}.",
-                code="not_institution_member",
+                code=ErrorCode.NOT_INSTITUTION_MEMBER,
                 risk_group=risk_group,
             )
     if action == "propose" and institution is not None and risk_group.is_regulated:
@@ -156,24 +161,26 @@ def membership_join(
     if risk_group.is_regulated:
         raise ApplicationError(
             f"{risk_group.name} is KYC-regulated: apply for KYC instead of joining.",
-            code="kyc_required",
+            code=MembershipError.KYC_REQUIRED,
         )
     if not accept_terms:
         message = f"Accept the terms of {risk_group.name} to join."
         raise ApplicationError(
-            message, code="terms_not_accepted", fields={"accept_terms": [message]}
+            message, code=MembershipError.TERMS_NOT_ACCEPTED, fields={"accept_terms": [message]}
         )
     country = country_of_residence.strip().upper()
     if country not in countries:
         raise ApplicationError(
             f"{country_of_residence!r} is not an ISO 3166 country code.",
-            code="invalid_country",
+            code=MembershipError.INVALID_COUNTRY,
             fields={"country_of_residence": ["Not a country code."]},
         )
     refusal = risk_group.jurisdiction_refusal(country)
     if refusal:
         raise PermissionDenied(
-            refusal, code="jurisdiction_blocked", fields={"country_of_residence": [refusal]}
+            refusal,
+            code=MembershipError.JURISDICTION_BLOCKED,
+            fields={"country_of_residence": [refusal]},
         )
     now = timezone.now()
     with transaction.atomic():

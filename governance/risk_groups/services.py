@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from engine.core.markets import BPS
+from governance.risk_groups.errors import RiskGroupError
 from xip_portal.audit import audit_record
 from xip_portal.bounded_values import (
     DAYS_MAX,
@@ -20,7 +21,7 @@ from xip_portal.bounded_values import (
     bounded_decimal,
     bounded_integer,
 )
-from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role, staff_roles
 
@@ -50,6 +51,7 @@ POLICY_FIELDS: tuple[str, ...] = (
     "allowed_jurisdictions",
     "terms",
 )
+
 COUNTRY_LIST_FIELDS = ("high_risk_countries", "blocked_jurisdictions", "allowed_jurisdictions")
 BOUNDS_FIELDS: tuple[str, ...] = (
     "min_tick",
@@ -241,7 +243,7 @@ def risk_group_create(
 ) -> RiskGroup:
     """Creates a risk group with its market bounds (defaults where not given). Site admins only."""
     if not has_role(actor, StaffRole.SITE_ADMIN):
-        raise PermissionDenied("Only site admins create risk groups.", code="role_required")
+        raise PermissionDenied("Only site admins create risk groups.", code=ErrorCode.ROLE_REQUIRED)
     name = name.strip()
     slug = slugify(slug or name)[:60]
     errors: dict[str, list[str]] = {}
@@ -263,7 +265,7 @@ def risk_group_create(
         or RiskGroup.objects.filter(name__iexact=name).exists()
     ):
         taken = f"A risk group named {name!r} or with the slug {slug!r} already exists."
-        raise Conflict(taken, code="risk_group_exists", fields={"name": [taken]})
+        raise Conflict(taken, code=RiskGroupError.RISK_GROUP_EXISTS, fields={"name": [taken]})
     try:
         with transaction.atomic():
             group = RiskGroup.objects.create(
@@ -285,7 +287,9 @@ def risk_group_create(
             )
     except IntegrityError:
         taken = f"A risk group named {name!r} already exists."
-        raise Conflict(taken, code="risk_group_exists", fields={"name": [taken]}) from None
+        raise Conflict(
+            taken, code=RiskGroupError.RISK_GROUP_EXISTS, fields={"name": [taken]}
+        ) from None
     return group
 
 
@@ -330,7 +334,8 @@ def risk_group_policy_update(
     only. Audits the fields that changed, old and new; writes nothing when nothing changes."""
     if not risk_group_is_operator(actor, risk_group):
         raise PermissionDenied(
-            f"Only the operators of {risk_group.name} edit its policy.", code="role_required"
+            f"Only the operators of {risk_group.name} edit its policy.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
     with transaction.atomic():
         group = RiskGroup.objects.select_for_update().get(pk=risk_group.pk)
@@ -367,7 +372,8 @@ def collateral_asset_set(
     """Adds a collateral asset to the group or changes its haircut. Operators only."""
     if not risk_group_is_operator(actor, risk_group):
         raise PermissionDenied(
-            f"Only the operators of {risk_group.name} edit its collateral.", code="role_required"
+            f"Only the operators of {risk_group.name} edit its collateral.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
     symbol = symbol.strip().upper()
     errors: dict[str, list[str]] = {}
@@ -411,7 +417,8 @@ def collateral_asset_remove(*, actor: User, risk_group: RiskGroup, symbol: str) 
     """Removes a collateral asset from the group. Operators only."""
     if not risk_group_is_operator(actor, risk_group):
         raise PermissionDenied(
-            f"Only the operators of {risk_group.name} edit its collateral.", code="role_required"
+            f"Only the operators of {risk_group.name} edit its collateral.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
     with transaction.atomic():
         asset = (
