@@ -47,7 +47,6 @@ from .services import (
     kyc_application_update,
     kyc_applications_of,
     kyc_review_queue,
-    kyc_reviewer_group_get,
 )
 
 
@@ -319,14 +318,12 @@ class QueueApi(APIView):
         filters = QueueFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        slug = data.get("risk_group")
-        group = kyc_reviewer_group_get(user=user, slug=slug) if slug else None
         queue = kyc_review_queue(
             user=user,
             status=data.get("status", ""),
             kind=data.get("kind", ""),
             min_age_days=data.get("min_age_days"),
-            risk_group=group,
+            risk_group=data.get("risk_group", ""),
         )
         return api_page(request, self, queue, StaffApplicationOutput)
 

@@ -594,10 +594,11 @@ def kyc_review_queue(
     status: str = "",
     kind: str = "",
     min_age_days: int | None = None,
-    risk_group: RiskGroup | None = None,
+    risk_group: str = "",
 ) -> QuerySet[KycApplication]:
-    """The cases of the user's groups, oldest first. Without a status filter: those
-    waiting for a decision (submitted or in review)."""
+    """The cases of the user's groups (or of the one of them whose slug is `risk_group`:
+    NotFound for a group the user does not review), oldest first. Without a status filter:
+    those waiting for a decision (submitted or in review)."""
     queue = (
         KycApplication.objects.filter(kyc_reviewer_scope(user))
         .exclude(status=KycStatus.DRAFT)
@@ -611,8 +612,8 @@ def kyc_review_queue(
         queue = queue.filter(status__in=[KycStatus.SUBMITTED, KycStatus.IN_REVIEW])
     if kind:
         queue = queue.filter(kind=kind)
-    if risk_group is not None:
-        queue = queue.filter(risk_group=risk_group)
+    if risk_group:
+        queue = queue.filter(risk_group=kyc_reviewer_group_get(user=user, slug=risk_group))
     if min_age_days:
         queue = queue.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=min_age_days))
     return queue

@@ -49,7 +49,6 @@ from .services import (
     kyc_applications_of,
     kyc_needs_four_eyes,
     kyc_review_queue,
-    kyc_reviewer_group_get,
     kyc_reviewer_groups,
 )
 
@@ -200,8 +199,7 @@ def kyc_queue(request: HttpRequest) -> HttpResponse:
     groups = list(kyc_reviewer_groups(user))
     filters = ReviewQueueFilterForm(request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
-    slug = data.get("group")
-    group = kyc_reviewer_group_get(user=user, slug=slug) if slug else None
+    group = data.get("group", "")
     queue = kyc_review_queue(
         user=user,
         status=data.get("status", ""),

@@ -1,6 +1,7 @@
 """The XIP draft editor: the proposal's own fields plus the spec fields of its type. The form
-only reshapes text into the spec's structure; the checks live in governance/proposal_specs.py,
-whose errors are keyed by these same field names, so they show beside each field."""
+only reshapes text into the spec's structure; the checks live in markets/specs.py and
+governance/proposals/specs.py, whose errors are keyed by these same field names, so they
+show beside each field."""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ EDITABLE_STATUSES = frozenset({S.DRAFT, S.REVIEW, S.LAST_CALL})
 
 class Proposal(TimeStampedModel):
     """An XIP. `number` is assigned when it is first submitted for review; `spec` is the
-    structured, validated part (per type, see governance/proposal_specs.py), `body` the
+    structured, validated part (per type, see governance/proposals/specs.py), `body` the
     markdown rationale. `revision` counts the edits since submission."""
 
     number = models.PositiveIntegerField(unique=True, null=True, blank=True)

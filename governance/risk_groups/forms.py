@@ -15,6 +15,8 @@ from .services import (
     BOUNDS_FIELDS,
     BOUNDS_INTEGER_LIMITS,
     COUNTRY_LIST_FIELDS,
+    GOVERNANCE_POLICY_FIELDS,
+    MEMBERSHIP_POLICY_FIELDS,
     POLICY_FIELDS,
     POLICY_INTEGER_LIMITS,
 )
@@ -85,30 +87,8 @@ class RiskGroupPolicyForm(forms.Form):
     reason = forms.CharField(required=False, help_text="Why (kept in the audit log).")
 
     SECTIONS = (
-        (
-            "Governance",
-            (
-                "description",
-                "last_call_hours",
-                "vote_quorum",
-                "vote_threshold_bps",
-                "operator_approval_required",
-                "stagnant_after_days",
-                "proposal_bond_amount",
-                "proposal_bond_asset",
-            ),
-        ),
-        (
-            "Membership",
-            (
-                "reverification_days",
-                "four_eyes_for_institutions",
-                "high_risk_countries",
-                "blocked_jurisdictions",
-                "allowed_jurisdictions",
-                "terms",
-            ),
-        ),
+        ("Governance", GOVERNANCE_POLICY_FIELDS),
+        ("Membership", MEMBERSHIP_POLICY_FIELDS),
         ("Market bounds", BOUNDS_FIELDS),
         ("Why", ("reason",)),
     )

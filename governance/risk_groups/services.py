@@ -34,8 +34,9 @@ from .models import (
     country_codes_invalid,
 )
 
-# The policy an operator may edit (name, slug, kind and operator are the site admin's).
-POLICY_FIELDS: tuple[str, ...] = (
+# The policy an operator may edit (name, slug, kind and operator are the site admin's): how
+# XIPs are governed, and who may become a member.
+GOVERNANCE_POLICY_FIELDS: tuple[str, ...] = (
     "description",
     "last_call_hours",
     "vote_quorum",
@@ -44,6 +45,8 @@ POLICY_FIELDS: tuple[str, ...] = (
     "stagnant_after_days",
     "proposal_bond_amount",
     "proposal_bond_asset",
+)
+MEMBERSHIP_POLICY_FIELDS: tuple[str, ...] = (
     "reverification_days",
     "four_eyes_for_institutions",
     "high_risk_countries",
@@ -51,6 +54,7 @@ POLICY_FIELDS: tuple[str, ...] = (
     "allowed_jurisdictions",
     "terms",
 )
+POLICY_FIELDS = GOVERNANCE_POLICY_FIELDS + MEMBERSHIP_POLICY_FIELDS
 
 COUNTRY_LIST_FIELDS = ("high_risk_countries", "blocked_jurisdictions", "allowed_jurisdictions")
 BOUNDS_FIELDS: tuple[str, ...] = (
