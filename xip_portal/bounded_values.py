@@ -6,8 +6,10 @@ types below, or directly); a refusal is an ApplicationError naming the field and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -127,141 +129,86 @@ def bounded_time(value: object, *, field: str) -> datetime:
     return moment
 
 
-def _form_error(exc: ApplicationError) -> forms.ValidationError:
-    return forms.ValidationError(exc.message, code=exc.code)
+class _ReadByBoundedForm:
+    """A form field whose text is read by `reader` (a bounded_* function with its limits
+    bound); a refusal shows beside the field."""
+
+    reader: Callable[..., Any]
+    label: Any
+    empty_values: Any
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        try:
+            return self.reader(value, field=str(self.label or "Value"))
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
 
 
-def _serializer_error(exc: ApplicationError) -> serializers.ValidationError:
-    return serializers.ValidationError(exc.message, code=exc.code)
+class _ReadByBoundedSerializer:
+    """A serializer field whose input is read by `reader`; a refusal names the field."""
+
+    reader: Callable[..., Any]
+    field_name: str | None
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return self.reader(data, field=self.field_name or "value")
+        except ApplicationError as exc:
+            raise serializers.ValidationError(exc.message, code=exc.code) from exc
 
 
-class BoundedIntegerFormField(forms.IntegerField):
+def _decimal_reader(max_digits: int, decimal_places: int, kwargs: Any) -> Callable[..., Any]:
+    minimum, maximum = kwargs.get("min_value"), kwargs.get("max_value")
+    return partial(
+        bounded_decimal,
+        max_digits=max_digits,
+        decimal_places=decimal_places,
+        minimum=minimum,
+        maximum=maximum,
+    )
+
+
+class BoundedIntegerFormField(_ReadByBoundedForm, forms.IntegerField):
     """A form's whole number, read by bounded_integer (the bounds are required)."""
 
     def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
-        self.bounds = (min_value, max_value)
-
-    def to_python(self, value: Any) -> int | None:
-        if value in self.empty_values:
-            return None
-        minimum, maximum = self.bounds
-        try:
-            return bounded_integer(
-                value, field=str(self.label or "Value"), minimum=minimum, maximum=maximum
-            )
-        except ApplicationError as exc:
-            raise _form_error(exc) from exc
+        self.reader = partial(bounded_integer, minimum=min_value, maximum=max_value)
 
 
-class BoundedDecimalFormField(forms.DecimalField):
+class BoundedDecimalFormField(_ReadByBoundedForm, forms.DecimalField):
     """A form's decimal, read by bounded_decimal (digits and places are required)."""
 
-    def __init__(
-        self,
-        *,
-        max_digits: int,
-        decimal_places: int,
-        min_value: Decimal | int | None = None,
-        max_value: Decimal | int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            max_digits=max_digits,
-            decimal_places=decimal_places,
-            min_value=min_value,
-            max_value=max_value,
-            **kwargs,
-        )
-        self.storage = (max_digits, decimal_places, min_value, max_value)
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        if value in self.empty_values:
-            return None
-        max_digits, decimal_places, minimum, maximum = self.storage
-        try:
-            return bounded_decimal(
-                value,
-                field=str(self.label or "Value"),
-                max_digits=max_digits,
-                decimal_places=decimal_places,
-                minimum=minimum,
-                maximum=maximum,
-            )
-        except ApplicationError as exc:
-            raise _form_error(exc) from exc
+    def __init__(self, *, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        self.reader = _decimal_reader(max_digits, decimal_places, kwargs)
 
 
-class BoundedTimeFormField(forms.DateTimeField):
+class BoundedTimeFormField(_ReadByBoundedForm, forms.DateTimeField):
     """A form's date and time, read by bounded_time."""
 
-    def to_python(self, value: Any) -> datetime | None:
-        if value in self.empty_values:
-            return None
-        try:
-            return bounded_time(value, field=str(self.label or "Time"))
-        except ApplicationError as exc:
-            raise _form_error(exc) from exc
+    reader = staticmethod(bounded_time)
 
 
-class BoundedIntegerSerializerField(serializers.IntegerField):
+class BoundedIntegerSerializerField(_ReadByBoundedSerializer, serializers.IntegerField):
     """An API whole number, read by bounded_integer (the bounds show in the schema)."""
 
     def __init__(self, *, min_value: int, max_value: int, **kwargs: Any) -> None:
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
-        self.bounds = (min_value, max_value)
-
-    def to_internal_value(self, data: Any) -> int:
-        minimum, maximum = self.bounds
-        try:
-            return bounded_integer(
-                data, field=self.field_name or "value", minimum=minimum, maximum=maximum
-            )
-        except ApplicationError as exc:
-            raise _serializer_error(exc) from exc
+        self.reader = partial(bounded_integer, minimum=min_value, maximum=max_value)
 
 
-class BoundedDecimalSerializerField(serializers.DecimalField):
+class BoundedDecimalSerializerField(_ReadByBoundedSerializer, serializers.DecimalField):
     """An API decimal, read by bounded_decimal (digits and places are required)."""
 
-    def __init__(
-        self,
-        *,
-        max_digits: int,
-        decimal_places: int,
-        min_value: Decimal | int | None = None,
-        max_value: Decimal | int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            max_digits=max_digits,
-            decimal_places=decimal_places,
-            min_value=min_value,
-            max_value=max_value,
-            **kwargs,
-        )
-        self.storage = (max_digits, decimal_places, min_value, max_value)
-
-    def to_internal_value(self, data: Any) -> Decimal:
-        max_digits, decimal_places, minimum, maximum = self.storage
-        try:
-            return bounded_decimal(
-                data,
-                field=self.field_name or "value",
-                max_digits=max_digits,
-                decimal_places=decimal_places,
-                minimum=minimum,
-                maximum=maximum,
-            )
-        except ApplicationError as exc:
-            raise _serializer_error(exc) from exc
+    def __init__(self, *, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        self.reader = _decimal_reader(max_digits, decimal_places, kwargs)
 
 
-class BoundedTimeSerializerField(serializers.DateTimeField):
+class BoundedTimeSerializerField(_ReadByBoundedSerializer, serializers.DateTimeField):
     """An API date and time, read by bounded_time."""
 
-    def to_internal_value(self, value: Any) -> datetime:
-        try:
-            return bounded_time(value, field=self.field_name or "time")
-        except ApplicationError as exc:
-            raise _serializer_error(exc) from exc
+    reader = staticmethod(bounded_time)
