@@ -203,3 +203,16 @@ def test_a_nul_byte_in_a_withdraw_reason_is_refused_and_nothing_changes(
     assert "invalid_characters" in response.content.decode()
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.REVIEW
+
+
+def test_an_xip_body_longer_than_the_page_can_render_quickly_is_refused(
+    api_client: APIClient, open_group: RiskGroup
+) -> None:
+    api_client.force_authenticate(member_create(open_group))
+    body = {"title": "Long", "proposal_type": ProposalType.PROCESS, "risk_group": open_group.slug}
+
+    response = api_client.post("/api/v1/proposals/", body | {"body": "[" * 50_001}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["body"] == ["At most 50000 characters."]
+    assert not Proposal.objects.exists()
