@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.risk_groups.models import MarketType, RiskGroup
+from xip_portal.bounded_values import BoundedTimeSerializerField
 from xip_portal.models import User
 from xip_portal.pagination import api_page
 from xip_portal.roles import acting_user, two_factor_require
@@ -131,7 +132,7 @@ class MarketStatusApi(APIView):
     class MarketStatusInput(serializers.Serializer[Any]):
         move = serializers.ChoiceField(choices=sorted(OPERATOR_MOVES))
         reason = serializers.CharField(max_length=2000)
-        launch_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        launch_at = BoundedTimeSerializerField(required=False, allow_null=True, default=None)
 
     @extend_schema(
         request=MarketStatusInput,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from engine.core.markets import BPS
 from governance.risk_groups.models import MarketBounds, MarketType, RiskGroup
-from xip_portal.specs import SpecChecker, SpecError, decimal_text
+from xip_portal.specs import SpecChecker, SpecError, decimal_text, is_multiple
 
 from .models import Asset, Market, MarketStatus
 
@@ -161,7 +161,7 @@ def market_spec_clean(
         elif not bounds.min_tick <= tick <= bounds.max_tick:
             check.fail("tick", f"Must lie within {bounds.min_tick.normalize():f} and "
                        f"{bounds.max_tick.normalize():f} in {risk_group.name}.")  # fmt: skip
-        elif market_type == "prediction" and (tick >= 1 or Decimal(1) % tick != 0):
+        elif market_type == "prediction" and (tick >= 1 or not is_multiple(Decimal(1), tick)):
             check.fail("tick", "A prediction price lies between 0 and 1: the tick must divide 1.")
         spec["tick"] = decimal_text(tick)
     if lot is not None:
@@ -174,7 +174,7 @@ def market_spec_clean(
     if min_size is not None:
         if min_size <= 0:
             check.fail("min_size", "Must be positive.")
-        elif lot is not None and lot > 0 and min_size % lot != 0:
+        elif lot is not None and lot > 0 and not is_multiple(min_size, lot):
             check.fail("min_size", "Must be a whole number of lots.")
         spec["min_size"] = decimal_text(min_size)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from governance.risk_groups.models import MarketType, RiskGroup
+from xip_portal.bounded_values import bounded_time
 from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
 from xip_portal.pagination import page_of
@@ -68,8 +68,9 @@ def market_staff_action(request: HttpRequest, symbol: str) -> HttpResponse:
     """An operator's move (halt with reason, resume, schedule, ...); the service checks the
     operator's group."""
     market = get_object_or_404(Market, symbol=symbol)
-    launch_at = parse_datetime(request.POST.get("launch_at", "") or "")
+    launch_text = request.POST.get("launch_at", "")
     with errors_as_messages(request):
+        launch_at = bounded_time(launch_text, field="Launch time") if launch_text else None
         market_status_change(
             actor=acting_user(request),
             market=market,

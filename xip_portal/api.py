@@ -63,7 +63,8 @@ class InstitutionMemberInput(serializers.Serializer[Any]):
 
 
 class InstitutionMemberOutput(serializers.Serializer[InstitutionMembership]):
-    email = serializers.EmailField(source="user.email")
+    # The member's display name: the API returns no one's e-mail address but the caller's own.
+    member = serializers.CharField(source="user.__str__")
     role = serializers.CharField()
 
 

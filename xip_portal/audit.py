@@ -5,9 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import Q, QuerySet
 
-from .models import AuditEntry, User
+from .models import AuditEntry, StaffRole, User
 from .request_log import current_request_id
+
+# Whose work each staff role reviews on the dashboard (objects by model label; a role sees
+# these only in the risk groups it is assigned to, or everywhere when unscoped).
+STAFF_ROLE_AUDIT_OBJECTS: dict[StaffRole, tuple[str, ...]] = {
+    StaffRole.KYC_ADMIN: ("governance.kycapplication", "governance.membership"),
+    StaffRole.XIP_EDITOR: ("governance.proposal",),
+    StaffRole.RISK_GROUP_OPERATOR: (
+        "governance.riskgroup",
+        "governance.proposal",
+        "markets.market",
+    ),
+}
 
 
 def audit_changes(
@@ -43,8 +56,33 @@ def audit_record(
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         object_repr=str(obj)[:200],
+        risk_group_id=_risk_group_id(obj),
         old_values=old_values,
         new_values=new_values,
         reason=reason,
         request_id=current_request_id.get(),
     )
+
+
+def _risk_group_id(obj: models.Model) -> int | None:
+    """The risk group an audited object belongs to (a risk group belongs to itself)."""
+    if obj._meta.label_lower == "governance.riskgroup":
+        return int(obj.pk)
+    group_id = getattr(obj, "risk_group_id", None)
+    return int(group_id) if group_id is not None else None
+
+
+def audit_entries_for_staff(*, user: User, roles: set[StaffRole]) -> QuerySet[AuditEntry]:
+    """The audit entries `user` may read on the staff dashboard: everything for site
+    admins; otherwise, per role assignment, that role's objects in the assignment's risk
+    group (every group when unscoped). Nobody else's groups, nobody else's concerns."""
+    entries = AuditEntry.objects.select_related("actor")
+    if StaffRole.SITE_ADMIN in roles:
+        return entries
+    visible = Q(pk__in=[])
+    for assignment in user.role_assignments.all():
+        scope = Q(object_type__in=STAFF_ROLE_AUDIT_OBJECTS.get(StaffRole(assignment.role), ()))
+        if assignment.risk_group_id is not None:
+            scope &= Q(risk_group_id=assignment.risk_group_id)
+        visible |= scope
+    return entries.filter(visible)

@@ -21,7 +21,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from engine.core.reasons import Reason
 
@@ -48,6 +47,14 @@ class ErrorCode(StrEnum):
     INSTITUTION_EXISTS = "institution_exists"
     ALREADY_MEMBER = "already_member"
     NOT_INSTITUTION_MEMBER = "not_institution_member"
+    # Request limits (xip_portal/request_limits.py) and bounded values (bounded_values.py).
+    PARSE_ERROR = "parse_error"
+    JSON_TOO_DEEP = "json_too_deep"
+    REQUEST_TOO_LARGE = "request_too_large"
+    INVALID_NUMBER = "invalid_number"
+    OUT_OF_RANGE = "out_of_range"
+    TOO_MANY_DECIMAL_PLACES = "too_many_decimal_places"
+    INVALID_TIME = "invalid_time"
 
 
 class ApplicationError(Exception):
@@ -92,6 +99,11 @@ class PermissionDenied(ApplicationError):
 class NotAuthenticated(PermissionDenied):
     code: str = ErrorCode.NOT_AUTHENTICATED
     http_status = 401
+
+
+class RequestTooLarge(ApplicationError):
+    code = ErrorCode.REQUEST_TOO_LARGE
+    http_status = 413
 
 
 class Conflict(ApplicationError):
@@ -186,6 +198,9 @@ def _drf_fields(detail: Any) -> dict[str, list[str]]:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error an API client sees has the same shape."""
+    # Imported here: rest_framework.views loads the default parser, which imports this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
@@ -210,25 +225,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         message = str(detail.get("detail", detail) if isinstance(detail, dict) else detail)
         response.data = error_body(exc.default_code, message)
     return response
-
-
-class NulCharacterGuardMiddleware:
-    """Refuses a query string with a NUL character before any view reads it: no database
-    stores one, and filters read the query string directly. (Forms and serializers refuse
-    NUL in bodies themselves.)"""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
-            return error_response(
-                request,
-                400,
-                ErrorCode.INVALID_CHARACTERS,
-                "The query string contains a NUL character.",
-            )
-        return self.get_response(request)
 
 
 class ApplicationErrorMiddleware:

@@ -82,7 +82,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["email"]
 
     def __str__(self) -> str:
-        return self.display_name or self.email
+        # What other people see: never the e-mail address (sign-up asks for a display name;
+        # accounts made before that get a neutral name).
+        return self.display_name or f"Member {self.pk}"
 
 
 class Institution(TimeStampedModel):
@@ -185,6 +187,14 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=80, db_index=True)
     object_id = models.CharField(max_length=64, db_index=True)
     object_repr = models.CharField(max_length=200)
+    risk_group = models.ForeignKey(
+        "governance.RiskGroup",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The risk group the object belongs to: whose staff may see the entry.",
+    )
     old_values = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     new_values = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(blank=True)

@@ -6,15 +6,20 @@ market registry can hash it (markets/config_hash.py) exactly as the chain will."
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal, localcontext
 from typing import Any
 
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .bounded_values import INTEGER_MAX, INTEGER_MIN, bounded_decimal, bounded_integer, bounded_time
 from .errors import ApplicationError, ErrorCode
+
+# Spec decimals are held to the market bounds' columns (DecimalField(30, 18)); exact
+# arithmetic on two of them needs twice their digits.
+SPEC_MAX_DIGITS = 30
+SPEC_DECIMAL_PLACES = 18
+SPEC_PRECISION = 2 * SPEC_MAX_DIGITS + 4
 
 
 class SpecError(ApplicationError):
@@ -57,7 +62,14 @@ class SpecChecker:
             self.fail(name, f"At most {max_length} characters.")
         return value
 
-    def decimal(self, name: str, *, required: bool = True) -> Decimal | None:
+    def decimal(
+        self,
+        name: str,
+        *,
+        required: bool = True,
+        max_digits: int = SPEC_MAX_DIGITS,
+        decimal_places: int = SPEC_DECIMAL_PLACES,
+    ) -> Decimal | None:
         value = self.raw.get(name)
         if value is None or value == "":
             if required:
@@ -66,18 +78,13 @@ class SpecChecker:
         if isinstance(value, float):
             self.fail(name, 'Give decimals as strings, e.g. "0.01", never as floats.')
             return None
-        if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-            self.fail(name, "Must be a decimal number.")
-            return None
         try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.fail(name, f"{value!r} is not a decimal number.")
+            return bounded_decimal(
+                value, field=name, max_digits=max_digits, decimal_places=decimal_places
+            )
+        except ApplicationError as exc:
+            self.fail(name, exc.message)
             return None
-        if not number.is_finite():
-            self.fail(name, "Must be a finite number.")
-            return None
-        return number
 
     def integer(
         self, name: str, *, low: int | None = None, high: int | None = None, required: bool = True
@@ -87,16 +94,13 @@ class SpecChecker:
             if required:
                 self.fail(name, "Required.")
             return None
-        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(name, "Must be a whole number.")
+        minimum = INTEGER_MIN if low is None else low
+        maximum = INTEGER_MAX if high is None else high
+        try:
+            return bounded_integer(value, field=name, minimum=minimum, maximum=maximum)
+        except ApplicationError as exc:
+            self.fail(name, exc.message)
             return None
-        if low is not None and value < low:
-            self.fail(name, f"Must be at least {low}.")
-        elif high is not None and value > high:
-            self.fail(name, f"Must be at most {high}.")
-        return value
 
     def time(self, name: str, *, after: datetime | None, required: bool = True) -> str:
         value = self.raw.get(name)
@@ -104,15 +108,11 @@ class SpecChecker:
             if required:
                 self.fail(name, "Required.")
             return ""
-        moment = value if isinstance(value, datetime) else None
-        if isinstance(value, str):
-            moment = parse_datetime(value.strip())
-        if moment is None:
-            self.fail(name, "Not a date and time (ISO 8601, e.g. 2026-07-19T19:00:00Z).")
+        try:
+            moment = bounded_time(value, field=name)
+        except ApplicationError as exc:
+            self.fail(name, exc.message)
             return ""
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, UTC)
-        moment = moment.astimezone(UTC)
         if after is not None and moment <= after:
             self.fail(name, f"Must be after {after:%Y-%m-%d %H:%M} UTC.")
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -120,8 +120,15 @@ class SpecChecker:
 
 def decimal_text(number: Decimal) -> str:
     """A decimal as canonical text: no exponent, no trailing zeros ("0.0100" -> "0.01")."""
-    text = format(number.normalize(), "f")
-    return text
+    with localcontext(prec=SPEC_PRECISION):  # normalize() rounds to the context's precision
+        return format(number.normalize(), "f")
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    """Whether `value` is a whole number of `step`s, exactly (the quotient of two spec
+    decimals may have more digits than the default context keeps)."""
+    with localcontext(prec=SPEC_PRECISION):
+        return value % step == 0
 
 
 def spec_time(value: str) -> datetime:

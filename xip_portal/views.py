@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from allauth.mfa.totp.views import ActivateTOTPView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -14,9 +16,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from .audit import audit_entries_for_staff
 from .errors import (
     ApplicationError,
     ErrorCode,
+    RequestTooLarge,
     error_body,
     error_response,
     form_add_application_error,
@@ -24,7 +28,7 @@ from .errors import (
 )
 from .forms import InstitutionForm, InstitutionMemberForm
 from .health import PROBES
-from .models import AuditEntry, Institution, InstitutionMembership
+from .models import Institution, InstitutionMembership
 from .roles import TWO_FACTOR_NEXT_SESSION_KEY, acting_user, staff_role_required, staff_roles
 from .services import api_token_revoke, api_token_rotate, institution_create, institution_member_add
 
@@ -48,12 +52,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @staff_role_required()
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
+    roles = staff_roles(user)
     assignments = user.role_assignments.select_related("risk_group")
-    recent = AuditEntry.objects.select_related("actor")[:20]
+    recent = audit_entries_for_staff(user=user, roles=roles)[:20]
     return render(
         request,
         "staff/dashboard.html",
-        {"assignments": assignments, "roles": staff_roles(user), "recent": recent},
+        {"assignments": assignments, "roles": roles, "recent": recent},
     )
 
 
@@ -96,7 +101,7 @@ def institution_detail(request: HttpRequest, slug: str) -> HttpResponse:
         except ApplicationError as exc:
             form_add_application_error(form, exc)
         else:
-            messages.success(request, f"{membership.user.email} is now a member.")
+            messages.success(request, f"{membership.user} is now a member.")
             return redirect("institution_detail", slug=institution.slug)
     members = institution.institutionmembership_set.select_related("user")
     is_admin = members.filter(user=user, role=InstitutionMembership.Role.ADMIN).exists()
@@ -146,6 +151,10 @@ class TwoFactorActivateView(ActivateTOTPView):  # type: ignore[misc]  # allauth 
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is larger than {limit} bytes."
+        return error_response(request, RequestTooLarge.http_status, RequestTooLarge.code, message)
     return error_response(
         request, 400, ErrorCode.BAD_REQUEST, "The request could not be understood."
     )

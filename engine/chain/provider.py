@@ -4,15 +4,22 @@ chain ("embedded", the default), or any EVM JSON-RPC endpoint (anvil in tests, X
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from web3 import EthereumTesterProvider, Web3
+
+if TYPE_CHECKING:
+    from web3 import Web3
 
 EMBEDDED = "embedded"
 
 
 @cache
 def chain_web3() -> Web3:
+    # Imported on first use, not when the URLconf loads: web3 pulls in py_ecc, which raises
+    # the interpreter's recursion limit to 100,000 for the whole process.
+    from web3 import EthereumTesterProvider, Web3
+
     url = settings.CHAIN_RPC_URL
     if url == EMBEDDED:
         return Web3(EthereumTesterProvider())

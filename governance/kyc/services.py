@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,6 +20,7 @@ from governance.memberships.models import Membership
 from governance.memberships.services import membership_grant_from_kyc
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
+from xip_portal.bounded_values import bounded_decimal
 from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import (
@@ -72,17 +72,21 @@ def _clean_owners(value: Any) -> tuple[list[dict[str, str]], list[str]]:
             continue
         name = str(owner.get("name", "")).strip()
         country = str(owner.get("country", "")).strip().upper()
-        share = str(owner.get("share_percent", "")).strip()
+        share = owner.get("share_percent", "")
         if not name:
             errors.append(f"Owner {number}: the name is missing.")
         if country not in countries:
             errors.append(f"Owner {number}: {country!r} is not an ISO 3166 country code.")
         try:
-            share_ok = 0 < Decimal(share) <= 100
-        except InvalidOperation:
-            share_ok = False
-        if not share_ok:
-            errors.append(f"Owner {number}: the share must be a percentage above 0, up to 100.")
+            percent = bounded_decimal(
+                share, field=f"Owner {number} share", max_digits=6, decimal_places=3, maximum=100
+            )
+        except ApplicationError as exc:
+            errors.append(exc.message)
+        else:
+            if percent <= 0:
+                errors.append(f"Owner {number}: the share must be a percentage above 0.")
+            share = format(percent, "f")
         owners.append({"name": name, "country": country, "share_percent": share})
     return owners, errors
 

@@ -38,7 +38,8 @@ def risk_group_spec_clean(raw: dict[str, Any]) -> dict[str, Any]:
         "vote_threshold_bps": check.integer("vote_threshold_bps", low=1, high=BPS),
         "stagnant_after_days": check.integer("stagnant_after_days", low=1, high=3650),
     }
-    bond = check.decimal("proposal_bond_amount", required=False)
+    # The bond becomes the new group's RiskGroup.proposal_bond_amount (DecimalField(20, 6)).
+    bond = check.decimal("proposal_bond_amount", required=False, max_digits=20, decimal_places=6)
     if bond is not None and bond < 0:
         check.fail("proposal_bond_amount", "Can not be negative.")
     spec["proposal_bond_amount"] = decimal_text(bond) if bond is not None else "0"

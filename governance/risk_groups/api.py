@@ -13,14 +13,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine.core.markets import BPS
 from xip_portal.api_input import reject_unknown_fields
+from xip_portal.bounded_values import BoundedDecimalSerializerField, BoundedIntegerSerializerField
 from xip_portal.models import Institution
 from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
 
 from .models import CollateralAsset, MarketBounds, RiskGroup
 from .services import (
     BOUNDS_FIELDS,
+    BOUNDS_INTEGER_LIMITS,
     POLICY_FIELDS,
+    POLICY_INTEGER_LIMITS,
     collateral_asset_remove,
     collateral_asset_set,
     risk_group_create,
@@ -61,16 +65,28 @@ class RiskGroupOutput(serializers.ModelSerializer[RiskGroup]):
         ]
 
 
+def _whole(name: str) -> BoundedIntegerSerializerField:
+    """An optional whole number with the limits the service holds `name` to."""
+    minimum, maximum = (POLICY_INTEGER_LIMITS | BOUNDS_INTEGER_LIMITS)[name]
+    return BoundedIntegerSerializerField(min_value=minimum, max_value=maximum, required=False)
+
+
+def _bound_decimal() -> BoundedDecimalSerializerField:
+    return BoundedDecimalSerializerField(max_digits=30, decimal_places=18, required=False)
+
+
 class PolicyInput(serializers.Serializer[Any]):
     description = serializers.CharField(required=False, allow_blank=True)
-    last_call_hours = serializers.IntegerField(required=False)
-    vote_quorum = serializers.IntegerField(required=False)
-    vote_threshold_bps = serializers.IntegerField(required=False)
+    last_call_hours = _whole("last_call_hours")
+    vote_quorum = _whole("vote_quorum")
+    vote_threshold_bps = _whole("vote_threshold_bps")
     operator_approval_required = serializers.BooleanField(required=False)
-    stagnant_after_days = serializers.IntegerField(required=False)
-    proposal_bond_amount = serializers.DecimalField(max_digits=20, decimal_places=6, required=False)
+    stagnant_after_days = _whole("stagnant_after_days")
+    proposal_bond_amount = BoundedDecimalSerializerField(
+        max_digits=20, decimal_places=6, min_value=0, required=False
+    )
     proposal_bond_asset = serializers.CharField(required=False, allow_blank=True)
-    reverification_days = serializers.IntegerField(required=False)
+    reverification_days = _whole("reverification_days")
     four_eyes_for_institutions = serializers.BooleanField(required=False)
     high_risk_countries = serializers.ListField(child=serializers.CharField(), required=False)
     blocked_jurisdictions = serializers.ListField(child=serializers.CharField(), required=False)
@@ -79,15 +95,15 @@ class PolicyInput(serializers.Serializer[Any]):
 
 
 class BoundsInput(serializers.Serializer[Any]):
-    min_tick = serializers.DecimalField(max_digits=30, decimal_places=18, required=False)
-    max_tick = serializers.DecimalField(max_digits=30, decimal_places=18, required=False)
-    min_lot = serializers.DecimalField(max_digits=30, decimal_places=18, required=False)
-    max_lot = serializers.DecimalField(max_digits=30, decimal_places=18, required=False)
-    min_maker_fee_bps = serializers.IntegerField(required=False)
-    max_maker_fee_bps = serializers.IntegerField(required=False)
-    min_taker_fee_bps = serializers.IntegerField(required=False)
-    max_taker_fee_bps = serializers.IntegerField(required=False)
-    max_leverage = serializers.IntegerField(required=False)
+    min_tick = _bound_decimal()
+    max_tick = _bound_decimal()
+    min_lot = _bound_decimal()
+    max_lot = _bound_decimal()
+    min_maker_fee_bps = _whole("min_maker_fee_bps")
+    max_maker_fee_bps = _whole("max_maker_fee_bps")
+    min_taker_fee_bps = _whole("min_taker_fee_bps")
+    max_taker_fee_bps = _whole("max_taker_fee_bps")
+    max_leverage = _whole("max_leverage")
     allowed_market_types = serializers.ListField(child=serializers.CharField(), required=False)
     allowed_oracle_kinds = serializers.ListField(child=serializers.CharField(), required=False)
 
@@ -190,7 +206,7 @@ class CollateralApi(APIView):
     permission_classes = [IsAuthenticated, HasStaffRoleWithTwoFactor]
 
     class CollateralInput(serializers.Serializer[Any]):
-        haircut_bps = serializers.IntegerField()
+        haircut_bps = BoundedIntegerSerializerField(min_value=0, max_value=BPS - 1)
 
     @extend_schema(
         request=CollateralInput,

@@ -7,16 +7,29 @@ from typing import Any
 
 from django import forms
 
+from xip_portal.bounded_values import BoundedDecimalFormField, BoundedIntegerFormField
 from xip_portal.models import Institution
 
 from .models import ORACLE_KINDS, MarketType, RiskGroup
 from .services import (
     BOUNDS_FIELDS,
+    BOUNDS_INTEGER_LIMITS,
     COUNTRY_LIST_FIELDS,
     GOVERNANCE_POLICY_FIELDS,
     MEMBERSHIP_POLICY_FIELDS,
     POLICY_FIELDS,
+    POLICY_INTEGER_LIMITS,
 )
+
+
+def _whole(name: str, **kwargs: Any) -> BoundedIntegerFormField:
+    """A whole-number field with the limits the service holds `name` to."""
+    minimum, maximum = (POLICY_INTEGER_LIMITS | BOUNDS_INTEGER_LIMITS)[name]
+    return BoundedIntegerFormField(min_value=minimum, max_value=maximum, **kwargs)
+
+
+def _bound_decimal() -> BoundedDecimalFormField:
+    return BoundedDecimalFormField(max_digits=30, decimal_places=18)
 
 
 def _codes(text: str) -> list[str]:
@@ -32,16 +45,16 @@ class RiskGroupCreateForm(forms.Form):
 
 class RiskGroupPolicyForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    last_call_hours = forms.IntegerField(min_value=1, label="Last Call length (hours)")
-    vote_quorum = forms.IntegerField(min_value=1, label="Voting quorum (votes)")
-    vote_threshold_bps = forms.IntegerField(
-        min_value=0, max_value=10000, label="Rejecting share of votes against (bps)"
+    last_call_hours = _whole("last_call_hours", label="Last Call length (hours)")
+    vote_quorum = _whole("vote_quorum", label="Voting quorum (votes)")
+    vote_threshold_bps = _whole(
+        "vote_threshold_bps", label="Rejecting share of votes against (bps)"
     )
     operator_approval_required = forms.BooleanField(required=False)
-    stagnant_after_days = forms.IntegerField(min_value=1)
-    proposal_bond_amount = forms.DecimalField(min_value=0, max_digits=20, decimal_places=6)
+    stagnant_after_days = _whole("stagnant_after_days")
+    proposal_bond_amount = BoundedDecimalFormField(min_value=0, max_digits=20, decimal_places=6)
     proposal_bond_asset = forms.CharField(max_length=16, required=False)
-    reverification_days = forms.IntegerField(min_value=1, label="Re-verification period (days)")
+    reverification_days = _whole("reverification_days", label="Re-verification period (days)")
     four_eyes_for_institutions = forms.BooleanField(
         required=False, label="Institutional approvals need two KYC admins"
     )
@@ -54,15 +67,15 @@ class RiskGroupPolicyForm(forms.Form):
     )
     terms = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     # Market bounds.
-    min_tick = forms.DecimalField(max_digits=30, decimal_places=18)
-    max_tick = forms.DecimalField(max_digits=30, decimal_places=18)
-    min_lot = forms.DecimalField(max_digits=30, decimal_places=18)
-    max_lot = forms.DecimalField(max_digits=30, decimal_places=18)
-    min_maker_fee_bps = forms.IntegerField()
-    max_maker_fee_bps = forms.IntegerField()
-    min_taker_fee_bps = forms.IntegerField()
-    max_taker_fee_bps = forms.IntegerField()
-    max_leverage = forms.IntegerField(min_value=1)
+    min_tick = _bound_decimal()
+    max_tick = _bound_decimal()
+    min_lot = _bound_decimal()
+    max_lot = _bound_decimal()
+    min_maker_fee_bps = _whole("min_maker_fee_bps")
+    max_maker_fee_bps = _whole("max_maker_fee_bps")
+    min_taker_fee_bps = _whole("min_taker_fee_bps")
+    max_taker_fee_bps = _whole("max_taker_fee_bps")
+    max_leverage = _whole("max_leverage")
     allowed_market_types = forms.MultipleChoiceField(
         choices=[(t, t) for t in MarketType.values],
         widget=forms.CheckboxSelectMultiple,
@@ -109,5 +122,5 @@ class RiskGroupPolicyForm(forms.Form):
 
 class CollateralForm(forms.Form):
     symbol = forms.CharField(max_length=16)
-    haircut_bps = forms.IntegerField(min_value=0, max_value=9999, required=False, initial=0)
+    haircut_bps = BoundedIntegerFormField(min_value=0, max_value=9999, required=False, initial=0)
     remove = forms.BooleanField(required=False)

@@ -4,7 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,6 +14,13 @@ from django.utils.text import slugify
 from engine.core.markets import BPS
 from governance.risk_groups.errors import RiskGroupError
 from xip_portal.audit import audit_record
+from xip_portal.bounded_values import (
+    DAYS_MAX,
+    HOURS_MAX,
+    INTEGER_MAX,
+    bounded_decimal,
+    bounded_integer,
+)
 from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role, staff_roles
@@ -64,6 +71,22 @@ BOUNDS_FIELDS: tuple[str, ...] = (
     "allowed_oracle_kinds",
 )
 DECIMAL_BOUNDS = ("min_tick", "max_tick", "min_lot", "max_lot")
+# What each whole-number field may hold: durations stay addable to any time, the rest
+# within their columns (forms, the API and the service all read these).
+POLICY_INTEGER_LIMITS: dict[str, tuple[int, int]] = {
+    "last_call_hours": (1, HOURS_MAX),
+    "vote_quorum": (1, INTEGER_MAX),
+    "vote_threshold_bps": (0, BPS),
+    "stagnant_after_days": (1, DAYS_MAX),
+    "reverification_days": (1, DAYS_MAX),
+}
+BOUNDS_INTEGER_LIMITS: dict[str, tuple[int, int]] = {
+    "min_maker_fee_bps": (-BPS, BPS),
+    "max_maker_fee_bps": (-BPS, BPS),
+    "min_taker_fee_bps": (-BPS, BPS),
+    "max_taker_fee_bps": (-BPS, BPS),
+    "max_leverage": (1, INTEGER_MAX),
+}
 
 
 def _plain(value: Any) -> Any:
@@ -106,14 +129,11 @@ def _clean_policy(changes: dict[str, Any]) -> dict[str, Any]:
                 cleaned[name] = sorted(set(codes))
         elif name == "proposal_bond_amount":
             try:
-                amount = Decimal(str(value))
-            except InvalidOperation:
-                errors[name] = ["Not a number."]
-                continue
-            if not amount.is_finite() or amount < 0 or amount != round(amount, 6):
-                errors[name] = ["A non-negative amount with at most 6 decimal places."]
-            else:
-                cleaned[name] = amount
+                cleaned[name] = bounded_decimal(
+                    value, field=name, max_digits=20, decimal_places=6, minimum=0
+                )
+            except ApplicationError as exc:
+                errors[name] = [exc.message]
         elif name in ("operator_approval_required", "four_eyes_for_institutions"):
             if not isinstance(value, bool):
                 errors[name] = ["True or false."]
@@ -126,15 +146,11 @@ def _clean_policy(changes: dict[str, Any]) -> dict[str, Any]:
                 if len(cleaned[name]) > 16:
                     errors[name] = ["At most 16 characters."]
         else:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                errors[name] = ["A whole number, zero or more."]
-            else:
-                cleaned[name] = value
-    if cleaned.get("vote_threshold_bps", 0) > BPS:
-        errors["vote_threshold_bps"] = [f"At most {BPS} (100%)."]
-    for name in ("last_call_hours", "vote_quorum", "reverification_days", "stagnant_after_days"):
-        if name in cleaned and cleaned[name] == 0:
-            errors[name] = ["Must be at least 1."]
+            minimum, maximum = POLICY_INTEGER_LIMITS[name]
+            try:
+                cleaned[name] = bounded_integer(value, field=name, minimum=minimum, maximum=maximum)
+            except ApplicationError as exc:
+                errors[name] = [exc.message]
     if errors:
         raise ApplicationError(
             "The policy has invalid fields: " + ", ".join(sorted(errors)) + ".", fields=errors
@@ -154,11 +170,11 @@ def _clean_bounds(bounds: dict[str, Any], current: dict[str, Any]) -> dict[str, 
     for name, value in bounds.items():
         if name in DECIMAL_BOUNDS:
             try:
-                number = Decimal(str(value))
-            except InvalidOperation:
-                errors[name] = ["Not a number."]
+                number = bounded_decimal(value, field=name, max_digits=30, decimal_places=18)
+            except ApplicationError as exc:
+                errors[name] = [exc.message]
                 continue
-            if not number.is_finite() or number <= 0:
+            if number <= 0:
                 errors[name] = ["Must be greater than zero."]
             else:
                 cleaned[name] = number
@@ -169,10 +185,11 @@ def _clean_bounds(bounds: dict[str, Any], current: dict[str, Any]) -> dict[str, 
             else:
                 cleaned[name] = sorted(set(value))
         else:
-            if isinstance(value, bool) or not isinstance(value, int):
-                errors[name] = ["A whole number."]
-            else:
-                cleaned[name] = value
+            minimum, maximum = BOUNDS_INTEGER_LIMITS[name]
+            try:
+                cleaned[name] = bounded_integer(value, field=name, minimum=minimum, maximum=maximum)
+            except ApplicationError as exc:
+                errors[name] = [exc.message]
     merged = {**current, **cleaned}
     for low, high in (
         ("min_tick", "max_tick"),
@@ -184,8 +201,6 @@ def _clean_bounds(bounds: dict[str, Any], current: dict[str, Any]) -> dict[str, 
             errors[high] = [f"Must be at least {low.replace('_', ' ')} ({merged[low]})."]
     if merged["min_taker_fee_bps"] < 0 and "min_taker_fee_bps" not in errors:
         errors["min_taker_fee_bps"] = ["Taker fees cannot be negative."]
-    if merged["max_leverage"] < 1 and "max_leverage" not in errors:
-        errors["max_leverage"] = ["Must be at least 1."]
     if errors:
         raise ApplicationError(
             "The market bounds have invalid fields: " + ", ".join(sorted(errors)) + ".",

@@ -18,6 +18,7 @@ def test_sign_up_confirm_log_in_and_set_up_two_factor(page: Page, mailoutbox: li
     # Given a visitor on the sign-up page
     page.goto("/accounts/signup/")
     page.locator("#id_email").fill(EMAIL)
+    page.locator("#id_display_name").fill("Browser Tester")
     page.locator("#id_password1").fill(PASSWORD)
     page.locator("#id_password2").fill(PASSWORD)
     page.get_by_role("button", name="Sign Up").click()

@@ -36,6 +36,7 @@ def test_an_unconfirmed_address_cannot_log_in(client: Client) -> None:
         "/accounts/signup/",
         {
             "email": "new@example.test",
+            "display_name": "New Person",
             "password1": "long enough pass 1",
             "password2": "long enough pass 1",
         },
@@ -58,6 +59,7 @@ def test_signing_up_with_a_taken_address_does_not_reveal_it(client: Client) -> N
         "/accounts/signup/",
         {
             "email": "taken@example.test",
+            "display_name": "Someone Else",
             "password1": "long enough pass 1",
             "password2": "long enough pass 1",
         },

@@ -106,7 +106,7 @@ def test_api_creates_lists_and_adds_members_with_a_token(user, api_client) -> No
     assert created.json()["slug"] == "bot-builders"
     assert [row["name"] for row in listed.json()] == ["Bot Builders"]
     assert member.status_code == 201
-    assert member.json() == {"email": newcomer.email, "role": "member"}
+    assert member.json() == {"member": newcomer.display_name, "role": "member"}
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "xip_portal.request_log.RequestLogMiddleware",
-    "xip_portal.errors.NulCharacterGuardMiddleware",
+    "xip_portal.request_limits.RefusedCharactersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,6 +107,13 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Exchange OS] "
+ACCOUNT_ADAPTER = "xip_portal.accounts.AccountAdapter"
+# Sign-up also asks for the display name others see (never the e-mail address).
+ACCOUNT_SIGNUP_FORM_CLASS = "xip_portal.forms.SignupForm"
+# Failed logins: 20 a minute from one source across all accounts, and 5 in 5 minutes from
+# one source on one account (the adapter keys "key" by source and account together), so
+# guessing is slow and nobody elsewhere can lock the owner out.
+ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Exchange OS portal"
 # Accept the code of the step before or after: phones drift by some seconds.
@@ -136,7 +143,15 @@ STORAGES = {
 # that check the viewer; nothing maps MEDIA_URL.
 MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private_media")))
 
+# The largest body (files apart) any request may have; API JSON bodies are held to it too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "xip_portal.request_limits.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous call gets 401 with a WWW-Authenticate challenge.
         "rest_framework.authentication.TokenAuthentication",
