@@ -11,6 +11,7 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -35,6 +36,13 @@ def two_factor_enable(user: User) -> str:
     secret = generate_totp_secret()
     TOTP.activate(user, secret)
     return secret
+
+
+@pytest.fixture(autouse=True)
+def rate_limits_unspent() -> None:
+    """Rate limits and throttles count in the cache: each test starts with none spent, so a
+    test that signs up many times does not leave the next one refused."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ GROUPS: list[dict[str, Any]] = [
         "kind": RiskGroup.Kind.KYC_REGULATED,
         "description": "The KYC-regulated venue: every member is reviewed, institutions by two "
         "KYC admins.",
-        "last_call_hours": 168,
+        "last_call_minutes": 30,
         "vote_quorum": 3,
         "vote_threshold_bps": 5000,
         "operator_approval_required": True,
@@ -51,7 +51,7 @@ GROUPS: list[dict[str, Any]] = [
         "kind": RiskGroup.Kind.PERMISSIONLESS,
         "description": "The permissionless venue: anyone outside the blocked jurisdictions joins "
         "by accepting the terms; proposals post a bond.",
-        "last_call_hours": 72,
+        "last_call_minutes": 5,
         "vote_quorum": 5,
         "vote_threshold_bps": 3300,
         "blocked_jurisdictions": ["IR", "KP"],

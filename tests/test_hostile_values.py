@@ -144,7 +144,7 @@ PLAUSIBLE: dict[str, Any] = {
     "country": "DE",
     "haircut_bps": 100,
     "vote_quorum": 3,
-    "last_call_hours": 24,
+    "last_call_minutes": 24,
 }
 SPEC_KEYS = sorted({name for fields in SPEC_FIELDS.values() for name in fields})
 
@@ -214,12 +214,13 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
     submitted = KycApplicationFactory(risk_group=regulated_group, submitted=True)
     groups = [{"slug": open_group.slug}, {"slug": regulated_group.slug}]
     proposals = [{"pk": p.pk} for p in (draft, review, last_call)]
+    proposal_pages = [{"key": p.key} for p in (draft, review, last_call)]
     api_actions = ["submit", "withdraw", "revive", "vote", "last-call", "send-back", "reject"]
     kwargs: dict[str, list[dict[str, Any]]] = {
         "institution_detail": [{"slug": institution.slug}],
         "api_institution_members": [{"slug": institution.slug}],
-        "proposal_detail": proposals,
-        "proposal_edit": [{"pk": draft.pk}],
+        "proposal_detail": proposal_pages,
+        "proposal_edit": [{"key": draft.key}],
         "api_proposal": proposals,
         "api_proposal_comments": proposals,
         "api_proposal_action": [

@@ -23,7 +23,7 @@ INTEGER_MIN = -(2**31)
 INTEGER_MAX = 2**31 - 1
 # Durations a bounded time can be moved by without leaving what datetime holds.
 DAYS_MAX = 36_500
-HOURS_MAX = DAYS_MAX * 24
+MINUTES_MAX = DAYS_MAX * 24 * 60
 # Times: PostgreSQL holds far more, Python's datetime stops at year 9999; keep room for
 # the durations above.
 TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)

@@ -149,7 +149,9 @@ def _final(
     )
     proposal.refresh_from_db()
     for voter in voters:
-        proposal_vote(actor=voter, proposal=proposal, choice="for", now=start + timedelta(days=2))
+        proposal_vote(
+            actor=voter, proposal=proposal, choice="for", now=start + timedelta(days=1, minutes=1)
+        )
     assert proposal.last_call_ends_at is not None  # noqa: S101 - set by last_call_start
     lapse = proposal.last_call_ends_at + timedelta(minutes=1)
     if proposal.risk_group.operator_approval_required:
@@ -440,7 +442,7 @@ def _other_statuses(
     proposal_submit(actor=builder2, proposal=eth_spot, now=now - timedelta(days=2))
     # Its Last Call lapses a few minutes after seeding: the demo's scheduler then takes it
     # Final and lists ETH-USDC by itself, while a visitor watches.
-    window = timedelta(hours=open_group.last_call_hours)
+    window = timedelta(minutes=open_group.last_call_minutes)
     proposal_last_call_start(
         actor=editor,
         proposal=eth_spot,
@@ -463,8 +465,8 @@ def _other_statuses(
         now=now - timedelta(days=2),
     )
     proposal_submit(actor=builder, proposal=fee_change, now=now - timedelta(days=2))
-    proposal_last_call_start(actor=editor, proposal=fee_change, now=now - timedelta(hours=12))
-    proposal_vote(actor=trader, proposal=fee_change, choice="for", now=now - timedelta(hours=6))
+    proposal_last_call_start(actor=editor, proposal=fee_change, now=now - timedelta(minutes=1))
+    proposal_vote(actor=trader, proposal=fee_change, choice="for", now=now - timedelta(seconds=30))
     proposal_vote(actor=builder2, proposal=fee_change, choice="against", now=now)
     # Withdrawn.
     withdrawn = proposal_create(

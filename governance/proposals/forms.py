@@ -82,7 +82,7 @@ SPEC_FIELDS: dict[str, dict[str, forms.Field]] = {
         "slug": _text("Slug", "Lower-case, e.g. asia-open."),
         "kind": forms.ChoiceField(label="Kind", choices=RiskGroup.Kind.choices),
         "description": _lines("Description", ""),
-        "last_call_hours": _text("Last Call (hours)"),
+        "last_call_minutes": _text("Last Call (minutes)", "e.g. 10080 for a week."),
         "vote_quorum": _text("Vote quorum", "Fewest votes for a vote to count."),
         "vote_threshold_bps": _text("Rejection threshold (bps)", "Share against that rejects."),
         "stagnant_after_days": _text("Stagnant after (days)"),

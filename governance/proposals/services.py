@@ -426,7 +426,7 @@ def proposal_last_call_start(
     *, actor: User, proposal: Proposal, reason: str = "", now: datetime | None = None
 ) -> Proposal:
     """Review → Last Call by an XIP editor of the group. The window is the group's
-    `last_call_hours`; a new round of votes starts."""
+    `last_call_minutes`; a new round of votes starts."""
     now = now or timezone.now()
     with transaction.atomic():
         proposal = _locked(proposal)
@@ -437,7 +437,7 @@ def proposal_last_call_start(
         )
         proposal.last_call_round += 1
         proposal.last_call_started_at = now
-        proposal.last_call_ends_at = now + timedelta(hours=proposal.risk_group.last_call_hours)
+        proposal.last_call_ends_at = now + timedelta(minutes=proposal.risk_group.last_call_minutes)
         proposal.operator_approved_by = None
         proposal.operator_approved_at = None
         _transition(

@@ -33,7 +33,7 @@ def risk_group_spec_clean(raw: dict[str, Any]) -> dict[str, Any]:
         "slug": slug,
         "kind": kind,
         "description": check.text("description", required=False, max_length=2000),
-        "last_call_hours": check.integer("last_call_hours", low=1, high=24 * 60),
+        "last_call_minutes": check.integer("last_call_minutes", low=1, high=60 * 24 * 60),
         "vote_quorum": check.integer("vote_quorum", low=0, high=1_000_000),
         "vote_threshold_bps": check.integer("vote_threshold_bps", low=1, high=BPS),
         "stagnant_after_days": check.integer("stagnant_after_days", low=1, high=3650),

@@ -77,7 +77,7 @@ def _bound_decimal() -> BoundedDecimalSerializerField:
 
 class PolicyInput(serializers.Serializer[Any]):
     description = serializers.CharField(required=False, allow_blank=True)
-    last_call_hours = _whole("last_call_hours")
+    last_call_minutes = _whole("last_call_minutes")
     vote_quorum = _whole("vote_quorum")
     vote_threshold_bps = _whole("vote_threshold_bps")
     operator_approval_required = serializers.BooleanField(required=False)

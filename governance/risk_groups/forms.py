@@ -45,7 +45,7 @@ class RiskGroupCreateForm(forms.Form):
 
 class RiskGroupPolicyForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    last_call_hours = _whole("last_call_hours", label="Last Call length (hours)")
+    last_call_minutes = _whole("last_call_minutes", label="Last Call length (minutes)")
     vote_quorum = _whole("vote_quorum", label="Voting quorum (votes)")
     vote_threshold_bps = _whole(
         "vote_threshold_bps", label="Rejecting share of votes against (bps)"

@@ -49,8 +49,8 @@ class RiskGroup(TimeStampedModel):
         related_name="operated_risk_groups",
     )
     # Governance policy.
-    last_call_hours = models.PositiveIntegerField(
-        default=168, help_text="How long a proposal stays in Last Call."
+    last_call_minutes = models.PositiveIntegerField(
+        default=7 * 24 * 60, help_text="How long a proposal stays in Last Call, in minutes."
     )
     vote_quorum = models.PositiveIntegerField(
         default=3, help_text="The fewest votes cast for a vote to count."

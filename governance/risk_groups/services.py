@@ -16,8 +16,8 @@ from governance.risk_groups.errors import RiskGroupError
 from xip_portal.audit import audit_record
 from xip_portal.bounded_values import (
     DAYS_MAX,
-    HOURS_MAX,
     INTEGER_MAX,
+    MINUTES_MAX,
     bounded_decimal,
     bounded_integer,
 )
@@ -38,7 +38,7 @@ from .models import (
 # XIPs are governed, and who may become a member.
 GOVERNANCE_POLICY_FIELDS: tuple[str, ...] = (
     "description",
-    "last_call_hours",
+    "last_call_minutes",
     "vote_quorum",
     "vote_threshold_bps",
     "operator_approval_required",
@@ -74,7 +74,7 @@ DECIMAL_BOUNDS = ("min_tick", "max_tick", "min_lot", "max_lot")
 # What each whole-number field may hold: durations stay addable to any time, the rest
 # within their columns (forms, the API and the service all read these).
 POLICY_INTEGER_LIMITS: dict[str, tuple[int, int]] = {
-    "last_call_hours": (1, HOURS_MAX),
+    "last_call_minutes": (1, MINUTES_MAX),
     "vote_quorum": (1, INTEGER_MAX),
     "vote_threshold_bps": (0, BPS),
     "stagnant_after_days": (1, DAYS_MAX),
@@ -307,7 +307,7 @@ def risk_group_create_from_xip(*, spec: dict[str, Any], xip_label: str) -> RiskG
             "name": spec["name"],
             "kind": spec["kind"],
             "description": spec.get("description", ""),
-            "last_call_hours": spec["last_call_hours"],
+            "last_call_minutes": spec["last_call_minutes"],
             "vote_quorum": spec["vote_quorum"],
             "vote_threshold_bps": spec["vote_threshold_bps"],
             "stagnant_after_days": spec["stagnant_after_days"],

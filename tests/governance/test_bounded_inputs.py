@@ -87,7 +87,7 @@ def test_a_new_risk_group_xip_with_a_bond_its_column_cannot_hold_is_refused(
         "name": "Huge bond",
         "slug": "huge-bond",
         "kind": "permissionless",
-        "last_call_hours": 24,
+        "last_call_minutes": 24,
         "vote_quorum": 1,
         "vote_threshold_bps": 5000,
         "stagnant_after_days": 30,
@@ -106,7 +106,7 @@ def test_a_new_risk_group_xip_with_a_bond_its_column_cannot_hold_is_refused(
     [
         ({"vote_quorum": 2**31}, "vote_quorum"),
         ({"reverification_days": 1_000_000_000}, "reverification_days"),
-        ({"last_call_hours": 10**30}, "last_call_hours"),
+        ({"last_call_minutes": 10**30}, "last_call_minutes"),
         ({"proposal_bond_amount": "1e1000000"}, "proposal_bond_amount"),
         ({"bounds": {"max_leverage": 2**31}}, "bounds"),
         ({"bounds": {"min_tick": "NaN"}}, "bounds"),

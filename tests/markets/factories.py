@@ -42,7 +42,7 @@ def open_group_create(**overrides: Any) -> RiskGroup:
     """A permissionless group (3-day Last Call, quorum 3, rejects at 50% against, a bond)
     with bounds allowing every market type."""
     values: dict[str, Any] = {
-        "last_call_hours": 72,
+        "last_call_minutes": 72,
         "vote_quorum": 3,
         "vote_threshold_bps": 5000,
         "proposal_bond_amount": Decimal("250"),
@@ -57,7 +57,7 @@ def open_group_create(**overrides: Any) -> RiskGroup:
 def regulated_group_create(**overrides: Any) -> RiskGroup:
     """A KYC-regulated group whose proposals need the operator's approval to go Final."""
     values: dict[str, Any] = {
-        "last_call_hours": 48,
+        "last_call_minutes": 48,
         "vote_quorum": 2,
         "vote_threshold_bps": 6000,
         "operator_approval_required": True,
@@ -163,7 +163,7 @@ def proposal_make(
         values |= {
             "last_call_round": 1,
             "last_call_started_at": now,
-            "last_call_ends_at": now + timedelta(hours=group.last_call_hours),
+            "last_call_ends_at": now + timedelta(minutes=group.last_call_minutes),
         }
     proposal = Proposal.objects.create(**(values | fields))
     proposal.authors.add(author)

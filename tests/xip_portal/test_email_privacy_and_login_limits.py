@@ -40,7 +40,7 @@ def test_proposal_pages_and_api_never_show_an_authors_address(client: Client) ->
     author = UserFactory(email="secret-author@example.test", display_name="")
     proposal = proposal_make(group=RegulatedGroupFactory(), author=author, status="review")
 
-    page = client.get(f"/proposals/{proposal.pk}/").content.decode()
+    page = client.get(proposal.get_absolute_url()).content.decode()
     api = APIClient()
     api.force_authenticate(UserFactory())
     listing = api.get("/api/v1/proposals/").content.decode()

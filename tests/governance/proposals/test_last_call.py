@@ -310,7 +310,7 @@ def test_a_final_risk_group_xip_creates_the_group(open_group: RiskGroup, editor:
         "slug": "asia-open",
         "kind": "permissionless",
         "description": "Open markets for Asian hours.",
-        "last_call_hours": 48,
+        "last_call_minutes": 48,
         "vote_quorum": 5,
         "vote_threshold_bps": 6000,
         "stagnant_after_days": 60,
@@ -322,6 +322,6 @@ def test_a_final_risk_group_xip_creates_the_group(open_group: RiskGroup, editor:
     proposals_last_call_conclude_due(now=proposal.last_call_ends_at + timedelta(minutes=1))  # type: ignore[operator]
 
     group = RiskGroup.objects.get(slug="asia-open")
-    assert (group.kind, group.last_call_hours, group.vote_quorum) == ("permissionless", 48, 5)
+    assert (group.kind, group.last_call_minutes, group.vote_quorum) == ("permissionless", 48, 5)
     assert str(group.proposal_bond_amount) == "100.000000"
     assert AuditEntry.objects.filter(action="risk_group.create", object_id=str(group.pk)).exists()

@@ -205,7 +205,7 @@ def test_an_editor_opens_last_call_for_the_groups_window(
 
     proposal.refresh_from_db()
     assert proposal.status == S.LAST_CALL
-    assert proposal.last_call_ends_at == now + timedelta(hours=72)
+    assert proposal.last_call_ends_at == now + timedelta(minutes=72)
     assert proposal.last_call_round == 1
     assert audit_of(proposal, "proposal.last_call")[0].actor == editor
 

@@ -60,30 +60,30 @@ def test_only_site_admins_create_groups(make_staff: Any) -> None:
 
 
 def test_an_operator_edits_the_policy_and_each_change_is_audited(make_staff: Any) -> None:
-    group = RegulatedGroupFactory(last_call_hours=168, vote_quorum=3)
+    group = RegulatedGroupFactory(last_call_minutes=168, vote_quorum=3)
     MarketBoundsFactory(risk_group=group)
     operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, group)
 
     risk_group_policy_update(
         actor=operator,
         risk_group=group,
-        policy={"last_call_hours": 72, "vote_quorum": 3, "high_risk_countries": ["ru"]},
+        policy={"last_call_minutes": 72, "vote_quorum": 3, "high_risk_countries": ["ru"]},
         bounds={"max_leverage": 5},
         reason="Shorter Last Call after the pilot",
     )
 
     group.refresh_from_db()
-    assert group.last_call_hours == 72
+    assert group.last_call_minutes == 72
     assert group.high_risk_countries == ["RU"]
     assert group.bounds.max_leverage == 5
     entry = AuditEntry.objects.get(action="risk_group.policy_update")
     assert entry.old_values == {
-        "last_call_hours": 168,
+        "last_call_minutes": 168,
         "high_risk_countries": [],
         "bounds.max_leverage": 20,
     }
     assert entry.new_values == {
-        "last_call_hours": 72,
+        "last_call_minutes": 72,
         "high_risk_countries": ["RU"],
         "bounds.max_leverage": 5,
     }
@@ -91,7 +91,10 @@ def test_an_operator_edits_the_policy_and_each_change_is_audited(make_staff: Any
 
     # The same values again change nothing and write nothing.
     risk_group_policy_update(
-        actor=operator, risk_group=group, policy={"last_call_hours": 72}, bounds={"max_leverage": 5}
+        actor=operator,
+        risk_group=group,
+        policy={"last_call_minutes": 72},
+        bounds={"max_leverage": 5},
     )
     assert AuditEntry.objects.filter(action="risk_group.policy_update").count() == 1
 
@@ -113,7 +116,7 @@ def test_an_operator_of_another_group_cannot_edit(make_staff: Any) -> None:
         ({"vote_threshold_bps": 10001}, {}, "vote_threshold_bps"),
         ({"proposal_bond_amount": "-1"}, {}, "proposal_bond_amount"),
         ({"proposal_bond_amount": "0.0000001"}, {}, "proposal_bond_amount"),
-        ({"last_call_hours": 0}, {}, "last_call_hours"),
+        ({"last_call_minutes": 0}, {}, "last_call_minutes"),
         ({"name": "Renamed"}, {}, "name"),
         ({}, {"min_tick": "1", "max_tick": "0.5"}, "max_tick"),
         ({}, {"allowed_oracle_kinds": ["crystal-ball"]}, "allowed_oracle_kinds"),
@@ -259,7 +262,7 @@ def test_a_site_admin_creates_and_edits_a_group_in_the_admin_with_audit(
         "name": "Admin Made",
         "slug": "admin-made",
         "kind": "permissionless",
-        "last_call_hours": 48,
+        "last_call_minutes": 48,
         "vote_quorum": 2,
         "vote_threshold_bps": 5000,
         "stagnant_after_days": 90,
@@ -293,7 +296,7 @@ def policy_form(group: RiskGroup, **changes: Any) -> dict[str, Any]:
     bounds = group.bounds
     form = {
         "description": group.description,
-        "last_call_hours": group.last_call_hours,
+        "last_call_minutes": group.last_call_minutes,
         "vote_quorum": group.vote_quorum,
         "vote_threshold_bps": group.vote_threshold_bps,
         "stagnant_after_days": group.stagnant_after_days,
