@@ -57,12 +57,13 @@ class ProjectionBatch:
     orders: dict[int, OrderChange] = field(default_factory=dict)
     fills: list[models.Fill] = field(default_factory=list)
     statement: list[models.StatementEntry] = field(default_factory=list)
-    accounts: set[int] = field(default_factory=set)
-    markets: set[str] = field(default_factory=set)
+    # touched accounts and markets -> the last sequence number that touched them (so the
+    # rows are the same however the journal is cut into batches)
+    accounts: dict[int, int] = field(default_factory=dict)
+    markets: dict[str, int] = field(default_factory=dict)
     # (account, market) pairs whose position or holding may have changed or closed
     account_markets: set[tuple[int, str]] = field(default_factory=set)
-    market_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    all_accounts: bool = False
+    all_accounts_seq: int = 0
     seq: int = 0
 
     def add(
@@ -78,8 +79,7 @@ class ProjectionBatch:
         self.seq = seq
         kind = command["type"]
         if kind in ("AddMarket", "UpdateMarket"):
-            config = command["config"]
-            self.market_configs[config["market_id"]] = config
+            self.markets[command["config"]["market_id"]] = seq
         for index, event in enumerate(events):
             self._add_event(seq, command_id, command, index, event, engine)
 
@@ -119,14 +119,14 @@ class ProjectionBatch:
             )
             self._order(event.maker_order_id, seq).filled += event.size
             self._order(event.taker_order_id, seq).filled += event.size
-            self.markets.add(event.market)
+            self.markets[event.market] = seq
             config = engine.markets[event.market].config
             fee_asset = config.quote_asset if config.kind == "spot" else engine.collateral
             for account, fee in (
                 (event.maker_account, event.maker_fee),
                 (event.taker_account, event.taker_fee),
             ):
-                self.accounts.add(account)
+                self.accounts[account] = seq
                 self.account_markets.add((account, event.market))
                 if fee:
                     self._statement(seq, index, account, "fee", fee_asset, -fee, event.market, "")
@@ -134,7 +134,7 @@ class ProjectionBatch:
             self._order(event.order_id, seq).row = self._order_row(
                 seq, command_id, command, event.order_id, event.price, event.size, OPEN, ""
             )
-            self.accounts.add(event.account)
+            self.accounts[event.account] = seq
         elif isinstance(event, Rejected):
             if event.command == "PlaceOrder" and event.order_id:
                 self._order(event.order_id, seq).row = self._order_row(
@@ -149,12 +149,12 @@ class ProjectionBatch:
                 )
         elif isinstance(event, OrderCancelled):
             self._order(event.order_id, seq).cancelled_reason = str(event.reason)
-            self.accounts.add(event.account)
+            self.accounts[event.account] = seq
         elif isinstance(event, OrderAmended):
             self._order(event.order_id, seq).price = event.price
-            self.accounts.add(event.account)
+            self.accounts[event.account] = seq
         elif isinstance(event, BalanceMoved):
-            self.accounts.add(event.account)
+            self.accounts[event.account] = seq
             self._statement(
                 seq,
                 index,
@@ -166,7 +166,7 @@ class ProjectionBatch:
                 event.reference,
             )
         elif isinstance(event, Payout):
-            self.accounts.add(event.account)
+            self.accounts[event.account] = seq
             self.account_markets.add((event.account, event.market))
             self._statement(
                 seq,
@@ -179,28 +179,28 @@ class ProjectionBatch:
                 "",
             )
         elif isinstance(event, Liquidated):
-            self.accounts.add(event.account)
+            self.accounts[event.account] = seq
             if event.fee:
                 fee = -event.fee
                 self._statement(
                     seq, index, event.account, "liquidation_fee", engine.collateral, fee, "", ""
                 )
         elif isinstance(event, Deleveraged):
-            self.accounts.update((event.account, event.counterparty))
+            self.accounts[event.account] = self.accounts[event.counterparty] = seq
             self.account_markets.update(
                 ((event.account, event.market), (event.counterparty, event.market))
             )
-            self.markets.add(event.market)
+            self.markets[event.market] = seq
         elif isinstance(event, FundingApplied):
-            self.markets.add(event.market)
-            self.accounts.update(engine.markets[event.market].positions)
+            self.markets[event.market] = seq
+            self.accounts.update(dict.fromkeys(engine.markets[event.market].positions, seq))
         elif isinstance(event, MarketChanged):
-            self.markets.add(event.market)
+            self.markets[event.market] = seq
             if event.status == MarketStatus.SETTLED:
                 # settlement pays every holder and covers deficits across the group
-                self.all_accounts = True
+                self.all_accounts_seq = seq
         elif isinstance(event, MarkPriceSet):
-            self.markets.add(event.market)
+            self.markets[event.market] = seq
 
     def _order_row(
         self,
@@ -314,16 +314,19 @@ class ProjectionBatch:
             _update_orders(self.shard_id, updates)
 
     def _write_accounts(self, engine: Engine) -> None:
-        account_ids = sorted(engine.accounts) if self.all_accounts else sorted(self.accounts)
+        touched_accounts = dict(self.accounts)
+        if self.all_accounts_seq:
+            for account_id in engine.accounts:
+                seen = touched_accounts.get(account_id, 0)
+                touched_accounts[account_id] = max(seen, self.all_accounts_seq)
         balances = []
         positions = []
         holdings = []
-        seq = self.seq
         shard_id = self.shard_id
         touched: dict[int, set[str]] = {}
         for account_id, market_id in self.account_markets:
             touched.setdefault(account_id, set()).add(market_id)
-        for account_id in account_ids:
+        for account_id, seq in sorted(touched_accounts.items()):
             account = engine.accounts.get(account_id)
             if account is None:
                 continue
@@ -386,65 +389,44 @@ class ProjectionBatch:
         )
 
     def _write_markets(self, engine: Engine) -> None:
+        touched = dict(self.markets)
+        for market_id, seq in self.markets.items():
+            # a categorical market's status moves its outcome markets with it
+            for child in engine.categorical.get(market_id, ()):
+                touched[child] = max(touched.get(child, 0), seq)
         rows = []
-        for market_id in sorted(self.markets | set(self.market_configs)):
+        for market_id, seq in sorted(touched.items()):
             market = engine.markets.get(market_id)
             children = engine.categorical.get(market_id)
             if market is not None:
-                config = market.config
-                rows.append(
-                    models.MarketView(
-                        shard_id=self.shard_id,
-                        market_id=market_id,
-                        kind=str(config.kind),
-                        status=str(market.status),
-                        config=config.to_dict(),
-                        mark=market.mark,
-                        last_price=market.last_price,
-                        seq=self.seq,
-                    )
-                )
+                config = market.config.to_dict()
             elif children is not None:
-                first = engine.markets[children[0]]
-                rows.append(
-                    models.MarketView(
-                        shard_id=self.shard_id,
-                        market_id=market_id,
-                        kind=str(first.config.kind),
-                        status=str(first.status),
-                        config=self.market_configs.get(market_id)
-                        or {**first.config.to_dict(), "market_id": market_id},
-                        mark=0,
-                        last_price=0,
-                        seq=self.seq,
-                    )
+                # the parent: its listed config, the status its outcome markets share
+                market = engine.markets[children[0]]
+                config = {
+                    **market.config.to_dict(),
+                    "market_id": market_id,
+                    "outcomes": [child.split(":", 1)[1] for child in children],
+                }
+            else:
+                continue
+            rows.append(
+                models.MarketView(
+                    shard_id=self.shard_id,
+                    market_id=market_id,
+                    kind=str(market.config.kind),
+                    status=str(market.status),
+                    config=config,
+                    mark=market.mark if children is None else 0,
+                    last_price=market.last_price if children is None else 0,
+                    seq=seq,
                 )
-                for child in children:
-                    if child not in self.markets:
-                        self.markets.add(child)
-                        self._write_markets_one(engine, child, rows)
+            )
         _upsert(
             models.MarketView,
             rows,
             ["shard", "market_id"],
             ["kind", "status", "config", "mark", "last_price", "seq"],
-        )
-
-    def _write_markets_one(
-        self, engine: Engine, market_id: str, rows: list[models.MarketView]
-    ) -> None:
-        market = engine.markets[market_id]
-        rows.append(
-            models.MarketView(
-                shard_id=self.shard_id,
-                market_id=market_id,
-                kind=str(market.config.kind),
-                status=str(market.status),
-                config=market.config.to_dict(),
-                mark=market.mark,
-                last_price=market.last_price,
-                seq=self.seq,
-            )
         )
 
 

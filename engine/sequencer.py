@@ -137,14 +137,17 @@ class ShardWriter:
 
     def replay(self, *, until: int, on_applied: Any = None) -> int:
         """Apply the journal from high_water+1 to `until`; returns how many commands.
-        `on_applied(seq, command_id, payload, events)` sees each one (the rebuild)."""
+        `on_applied(seq, command_id, payload, events, recorded_outcome)` sees each one
+        (the rebuild)."""
         count = 0
         engine = self.engine
-        for command_id, seq, payload in _journal_rows(self.shard_id, self.high_water, until):
+        rows = _journal_rows(self.shard_id, self.high_water, until, outcome=on_applied is not None)
+        for command_id, seq, payload, outcome in rows:
             data = json.loads(payload) if isinstance(payload, str) else payload
             events = engine.apply(command_from_dict(data))
             if on_applied is not None:
-                on_applied(seq, command_id, data, events)
+                recorded = json.loads(outcome) if isinstance(outcome, str) else outcome
+                on_applied(seq, command_id, data, events, recorded)
             self.high_water = seq
             count += 1
         return count
@@ -229,18 +232,22 @@ class ShardWriter:
         self._reap_snapshot_child(block=True)
 
 
-def _journal_rows(shard_id: int, after: int, until: int) -> Iterator[tuple[Any, ...]]:
-    """The sequenced journal, in order, read in chunks (a server-side cursor on PostgreSQL;
-    the payload as text there, parsed by `json.loads`, the fastest route)."""
+def _journal_rows(
+    shard_id: int, after: int, until: int, *, outcome: bool = False
+) -> Iterator[tuple[Any, ...]]:
+    """(id, seq, payload, outcome or None) of the sequenced journal, in order, read in
+    chunks (a server-side cursor on PostgreSQL; JSON as text there, parsed by
+    `json.loads`, the fastest route)."""
     if until <= after:
         return
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "DECLARE engine_replay NO SCROLL CURSOR FOR "
-                "SELECT id, seq, payload::text FROM engine_command "
-                "WHERE shard_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
-                [shard_id, after, until],
+                "SELECT id, seq, payload::text, CASE WHEN %s THEN outcome::text END "
+                "FROM engine_command WHERE shard_id = %s AND seq > %s AND seq <= %s "
+                "ORDER BY seq",
+                [outcome, shard_id, after, until],
             )
             while True:
                 cursor.execute("FETCH 20000 FROM engine_replay")
@@ -253,7 +260,7 @@ def _journal_rows(shard_id: int, after: int, until: int) -> Iterator[tuple[Any, 
     rows = (
         models.Command.objects.filter(shard_id=shard_id, seq__gt=after, seq__lte=until)
         .order_by("seq")
-        .values_list("id", "seq", "payload")
+        .values_list("id", "seq", "payload", "outcome" if outcome else "kind")
     )
     yield from rows.iterator(chunk_size=5000)
 

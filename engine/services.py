@@ -264,7 +264,9 @@ def _value(name: str, value: Any, kind: Any) -> Any:
                 code="bad_number",
                 field=name,
             )
-        if value < 0 or value > MAX_UNITS:
+        if value < 0:
+            raise CommandRefused(f"{name} must not be negative.", code="negative", field=name)
+        if value > MAX_UNITS:
             raise CommandRefused(f"{name} is out of range.", code="out_of_range", field=name)
         return value
     if not isinstance(value, str) or "\x00" in value:
