@@ -14,7 +14,7 @@ from allauth.mfa.totp.internal.auth import (
 from django.test import Client
 from rest_framework.test import APIClient
 
-from governance.models import RiskGroup
+from governance.risk_groups.models import RiskGroup
 from tests.factories import TEST_PASSWORD, UserFactory
 from xip_portal.models import StaffRole, User
 from xip_portal.services import role_grant

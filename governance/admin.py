@@ -3,10 +3,15 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from governance.kyc.models import KycApplication, KycDocument
+from governance.memberships.models import Membership
+from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.services import (
+    POLICY_FIELDS,
+    risk_group_create,
+    risk_group_policy_update,
+)
 from xip_portal.roles import acting_user
-
-from .models import KycApplication, KycDocument, Membership, RiskGroup
-from .risk_groups import POLICY_FIELDS, risk_group_create, risk_group_policy_update
 
 
 @admin.register(RiskGroup)

@@ -7,5 +7,6 @@ class GovernanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Celery's autodiscovery imports governance.tasks only; the KYC tasks live beside it.
-        from . import kyc_tasks  # noqa: F401
+        # Celery's autodiscovery looks for governance.tasks only; each room keeps its own tasks.
+        from .memberships import tasks as membership_tasks  # noqa: F401
+        from .proposals import tasks as proposal_tasks  # noqa: F401

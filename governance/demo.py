@@ -11,18 +11,18 @@ from typing import Any, TextIO
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from xip_portal.demo import demo_user
-from xip_portal.models import Institution, InstitutionMembership, User
-
-from .documents import kyc_document_add
-from .kyc import (
+from governance.kyc.documents import kyc_document_add
+from governance.kyc.models import INSTITUTION_DOCUMENT_KINDS, PERSON_DOCUMENT_KINDS, KycApplication
+from governance.kyc.services import (
     kyc_application_approve,
     kyc_application_create,
     kyc_application_submit,
 )
-from .memberships import membership_join
-from .models import CollateralAsset, KycApplication, MarketBounds, Membership, RiskGroup
-from .models.kyc import INSTITUTION_DOCUMENT_KINDS, PERSON_DOCUMENT_KINDS
+from governance.memberships.models import Membership
+from governance.memberships.services import membership_join
+from governance.risk_groups.models import CollateralAsset, MarketBounds, RiskGroup
+from xip_portal.demo import demo_user
+from xip_portal.models import Institution, InstitutionMembership, User
 
 DEMO_PDF = b"%PDF-1.4\n% Exchange OS demo document\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.models import RiskGroup
+from governance.risk_groups.models import RiskGroup
 from xip_portal.models import User
 from xip_portal.roles import acting_user, two_factor_require
 

@@ -17,8 +17,9 @@ from typing import Any, TextIO
 
 from django.utils import timezone
 
-from governance.models import MarketBounds, Membership, Proposal, ProposalType, RiskGroup
-from governance.proposals import (
+from governance.memberships.models import Membership
+from governance.proposals.models import Proposal, ProposalType
+from governance.proposals.services import (
     proposal_comment_add,
     proposal_create,
     proposal_last_call_conclude,
@@ -30,6 +31,7 @@ from governance.proposals import (
     proposal_withdraw,
     proposals_mark_stagnant,
 )
+from governance.risk_groups.models import MarketBounds, RiskGroup
 from xip_portal.demo import demo_user
 from xip_portal.models import Institution, InstitutionMembership, User
 

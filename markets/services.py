@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance.proposal_specs import spec_time
+from governance.proposals.specs import spec_time
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, PermissionDenied
 from xip_portal.models import StaffRole, User
@@ -28,7 +28,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from governance.models import Proposal
+    from governance.proposals.models import Proposal
 
 
 def _locked(market: Market) -> Market:
@@ -79,7 +79,7 @@ def market_list_from_xip(*, proposal: Proposal, now: datetime | None = None) -> 
     spec names a launch time) with its config hash. Idempotent: a retried call returns the
     market already listed for this XIP; the one-to-one on `xip` refuses a second row even
     under a race."""
-    from governance.models import ProposalStatus, ProposalType
+    from governance.proposals.models import ProposalStatus, ProposalType
 
     now = now or timezone.now()
     existing = Market.objects.filter(xip=proposal).first()
@@ -139,7 +139,7 @@ def market_list_from_xip(*, proposal: Proposal, now: datetime | None = None) -> 
 
 def market_change_schedule_from_xip(*, proposal: Proposal) -> MarketChange:
     """Records what a Final parameter or delisting XIP changes, and when. Idempotent."""
-    from governance.models import ProposalType
+    from governance.proposals.models import ProposalType
 
     existing = MarketChange.objects.filter(xip=proposal).first()
     if existing is not None:

@@ -9,8 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from governance.models import RiskGroup
-from governance.proposal_selectors import spec_rows
+from governance.risk_groups.models import RiskGroup
 from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
 from xip_portal.roles import acting_user, has_role, staff_role_required
@@ -18,6 +17,7 @@ from xip_portal.roles import acting_user, has_role, staff_role_required
 from .models import Market, MarketStatus, MarketType
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
+from .specs import spec_rows
 
 
 def market_list(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,10 @@
 from django import forms
+from django_countries import countries
 
 from .models import InstitutionMembership
+
+# A country picker with an empty first choice (forms that ask for a country of residence).
+COUNTRY_CHOICES = [("", "—"), *[(code, name) for code, name in countries]]
 
 
 class InstitutionForm(forms.Form):

@@ -21,7 +21,7 @@ from .errors import PermissionDenied
 from .models import RoleAssignment, StaffRole, User
 
 if TYPE_CHECKING:
-    from governance.models import RiskGroup
+    from governance.risk_groups.models import RiskGroup
 
 # Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")

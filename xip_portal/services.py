@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
-from governance.models import RiskGroup
+from governance.risk_groups.models import RiskGroup
 
 from .audit import audit_record
 from .errors import ApplicationError, Conflict, PermissionDenied

@@ -1,8 +1,8 @@
 """Governance models, one module per part of the domain."""
 
-from .kyc import KycApplication, KycDocument, KycStatus
-from .memberships import Membership, MembershipStatus
-from .proposals import (
+from governance.kyc.models import KycApplication, KycDocument, KycStatus
+from governance.memberships.models import Membership, MembershipStatus
+from governance.proposals.models import (
     Proposal,
     ProposalComment,
     ProposalRevision,
@@ -11,7 +11,7 @@ from .proposals import (
     ProposalType,
     ProposalVote,
 )
-from .risk_groups import CollateralAsset, MarketBounds, RiskGroup
+from governance.risk_groups.models import CollateralAsset, MarketBounds, RiskGroup
 
 __all__ = [
     "CollateralAsset",

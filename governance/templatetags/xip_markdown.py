@@ -1,7 +1,7 @@
 from django import template
 from django.utils.safestring import SafeString
 
-from governance.markdown_render import markdown_render
+from governance.proposals.markdown_render import markdown_render
 
 register = template.Library()
 

@@ -7,7 +7,8 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from conftest import totp_code_at, two_factor_enable
-from governance.models import KycApplication, Membership
+from governance.kyc.models import KycApplication
+from governance.memberships.models import Membership
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.governance.factories import MarketBoundsFactory, RegulatedGroupFactory
 from xip_portal.models import StaffRole

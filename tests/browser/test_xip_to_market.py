@@ -8,8 +8,8 @@ import time_machine
 from playwright.sync_api import Page, expect
 
 from conftest import totp_code_at, two_factor_enable
-from governance.models import Proposal
-from governance.tasks import proposals_last_call_conclude
+from governance.proposals.models import Proposal
+from governance.proposals.tasks import proposals_last_call_conclude
 from markets.models import Market
 from tests.factories import TEST_PASSWORD, InstitutionFactory, InstitutionMembershipFactory
 from tests.markets.factories import assets_create, member_create, open_group_create

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from governance.documents import kyc_document_add
-from governance.models import KycApplication, KycDocument
+from governance.kyc.documents import kyc_document_add
+from governance.kyc.models import KycApplication, KycDocument
 from tests.governance.factories import KybApplicationFactory, KycApplicationFactory
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

@@ -8,14 +8,9 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from governance.models import (
-    CollateralAsset,
-    KycApplication,
-    KycStatus,
-    MarketBounds,
-    Membership,
-    RiskGroup,
-)
+from governance.kyc.models import KycApplication, KycStatus
+from governance.memberships.models import Membership
+from governance.risk_groups.models import CollateralAsset, MarketBounds, RiskGroup
 from tests.factories import InstitutionFactory, UserFactory
 
 

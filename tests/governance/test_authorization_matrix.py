@@ -1,7 +1,7 @@
 """Every role against every page and API endpoint of risk groups, KYC and memberships.
 
-A view added to governance.risk_group_urls or governance.kyc_api_urls without a row here
-fails test_every_route_is_in_the_matrix, so nothing slips through unchecked.
+A view added to the page or API routes of governance.risk_groups, .memberships or .kyc without
+a row here fails test_every_route_is_in_the_matrix, so nothing slips through unchecked.
 
 Expectations: "ok" (the gate let the request through: any answer below 500 other than a
 login redirect, 401, 403 or 404; a 400 or 409 from the service counts as through), "login"
@@ -17,9 +17,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver
 
-from governance import kyc_api_urls, risk_group_urls
-from governance.kyc import kyc_application_submit
-from governance.models import KycApplication, RiskGroup
+from governance.kyc import api_urls as kyc_api_urls
+from governance.kyc import urls as kyc_urls
+from governance.kyc.models import KycApplication
+from governance.kyc.services import kyc_application_submit
+from governance.memberships import api_urls as membership_api_urls
+from governance.memberships import urls as membership_urls
+from governance.risk_groups import api_urls as risk_group_api_urls
+from governance.risk_groups import urls as risk_group_urls
+from governance.risk_groups.models import RiskGroup
 from tests.factories import UserFactory
 from tests.governance.conftest import upload, with_documents
 from tests.governance.factories import (
@@ -256,5 +262,17 @@ def test_every_route_is_in_the_matrix() -> None:
 
     covered = {endpoint.name for endpoint in endpoints(world)}
 
-    routes = _names(risk_group_urls.urlpatterns) | _names(kyc_api_urls.urlpatterns)
+    routes = set().union(
+        *(
+            _names(urls.urlpatterns)
+            for urls in (
+                risk_group_urls,
+                risk_group_api_urls,
+                membership_urls,
+                membership_api_urls,
+                kyc_urls,
+                kyc_api_urls,
+            )
+        )
+    )
     assert routes - covered == set()

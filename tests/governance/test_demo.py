@@ -5,8 +5,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from governance.memberships import membership_allows
-from governance.models import KycApplication, KycStatus, RiskGroup
+from governance.kyc.models import KycApplication, KycStatus
+from governance.memberships.services import membership_allows
+from governance.risk_groups.models import RiskGroup
 from xip_portal.models import Institution, User
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from governance.models import Proposal, ProposalStatus, ProposalType, RiskGroup
+from governance.proposals.models import Proposal, ProposalStatus, ProposalType
+from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
 from tests.factories import UserFactory
 from tests.governance.factories import (

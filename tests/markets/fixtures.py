@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from governance.models import RiskGroup
+from governance.risk_groups.models import RiskGroup
 from tests.markets.factories import assets_create, open_group_create, regulated_group_create
 from xip_portal.models import StaffRole, User
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from governance.models import Proposal, ProposalStatus
+from governance.proposals.models import Proposal, ProposalStatus
 from markets.config_hash import config_hash
 from markets.models import Market, MarketStatus
 

@@ -9,7 +9,8 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from governance.models import ProposalStatus, RiskGroup
+from governance.proposals.models import ProposalStatus
+from governance.risk_groups.models import RiskGroup
 from markets.models import Market, MarketStatus
 from markets.services import market_list_from_xip
 from tests.markets.factories import perp_spec, prediction_spec, proposal_make, spot_spec

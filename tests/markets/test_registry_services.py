@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from governance.models import ProposalStatus, ProposalType, RiskGroup
-from governance.proposal_specs import SpecError
-from governance.proposals import proposal_create, proposals_last_call_conclude_due
+from governance.proposals.models import ProposalStatus, ProposalType
+from governance.proposals.services import proposal_create, proposals_last_call_conclude_due
+from governance.proposals.specs import SpecError
+from governance.risk_groups.models import RiskGroup
 from markets.config_hash import config_hash
 from markets.models import Market, MarketChange, MarketStatus
 from markets.services import (

@@ -171,13 +171,13 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # Several models have a `kind`; name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
-        "RiskGroupKindEnum": "governance.models.risk_groups.RiskGroup.Kind",
-        "KycApplicationKindEnum": "governance.models.kyc.KycApplication.Kind",
-        "KycDocumentKindEnum": "governance.models.kyc.KycDocument.Kind",
-        "KycStatusEnum": "governance.models.kyc.KycStatus",
-        "MembershipStatusEnum": "governance.models.memberships.MembershipStatus",
-        "ProposalStatusEnum": "governance.models.proposals.ProposalStatus",
-        "ProposalTypeEnum": "governance.models.proposals.ProposalType",
+        "RiskGroupKindEnum": "governance.risk_groups.models.RiskGroup.Kind",
+        "KycApplicationKindEnum": "governance.kyc.models.KycApplication.Kind",
+        "KycDocumentKindEnum": "governance.kyc.models.KycDocument.Kind",
+        "KycStatusEnum": "governance.kyc.models.KycStatus",
+        "MembershipStatusEnum": "governance.memberships.models.MembershipStatus",
+        "ProposalStatusEnum": "governance.proposals.models.ProposalStatus",
+        "ProposalTypeEnum": "governance.proposals.models.ProposalType",
         "MarketStatusEnum": "markets.models.MarketStatus",
         "MarketTypeEnum": "markets.models.MarketType",
     },
@@ -223,9 +223,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "xip_portal.tasks.sessions_clear_expired", "schedule": 3600},
-    "kyc-memberships-expire": {"task": "governance.kyc_tasks.memberships_expire", "schedule": 3600},
-    "xip-last-call": {"task": "governance.tasks.proposals_last_call_conclude", "schedule": 60},
-    "xip-stagnant": {"task": "governance.tasks.proposals_stagnant_mark", "schedule": 3600},
+    "kyc-memberships-expire": {
+        "task": "governance.memberships.tasks.memberships_expire",
+        "schedule": 3600,
+    },
+    "xip-last-call": {
+        "task": "governance.proposals.tasks.proposals_last_call_conclude",
+        "schedule": 60,
+    },
+    "xip-stagnant": {
+        "task": "governance.proposals.tasks.proposals_stagnant_mark",
+        "schedule": 3600,
+    },
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
 }
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from governance.models import Proposal, ProposalStatus, RiskGroup
-from governance.proposals import proposal_last_call_conclude, proposal_submit
+from governance.proposals.models import Proposal, ProposalStatus
+from governance.proposals.services import proposal_last_call_conclude, proposal_submit
+from governance.risk_groups.models import RiskGroup
 from markets.models import Market
 from tests.markets.factories import proposal_make, spot_spec
 from xip_portal.models import AuditEntry

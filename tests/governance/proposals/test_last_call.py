@@ -7,9 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from governance.models import Proposal, ProposalComment, ProposalStatus, RiskGroup
-from governance.models.proposals import ProposalVote
-from governance.proposals import (
+from governance.proposals.models import Proposal, ProposalComment, ProposalStatus, ProposalVote
+from governance.proposals.services import (
     proposal_comment_add,
     proposal_last_call_start,
     proposal_objection_uphold,
@@ -18,6 +17,7 @@ from governance.proposals import (
     proposals_last_call_conclude_due,
     vote_tally,
 )
+from governance.risk_groups.models import RiskGroup
 from markets.models import Market, MarketStatus
 from tests.factories import UserFactory
 from tests.markets.factories import member_create, prediction_spec, proposal_make
@@ -274,7 +274,7 @@ def test_an_objection_not_upheld_does_not_block_the_lapse(
 def test_a_new_last_call_round_starts_the_votes_afresh(open_group: RiskGroup, editor: User) -> None:
     proposal = in_last_call(open_group, editor)
     votes(proposal, against=3)
-    from governance.proposals import proposal_send_back
+    from governance.proposals.services import proposal_send_back
 
     proposal_send_back(actor=editor, proposal=proposal, reason="Rework the fees")
     proposal_last_call_start(actor=editor, proposal=proposal)

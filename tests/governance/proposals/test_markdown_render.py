@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.markdown_render import markdown_render
+from governance.proposals.markdown_render import markdown_render
 
 
 @pytest.mark.parametrize(

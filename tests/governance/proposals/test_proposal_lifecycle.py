@@ -9,17 +9,15 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from governance.memberships import MembershipRequired
-from governance.models import (
+from governance.memberships.services import MembershipRequired
+from governance.proposals.models import (
     Proposal,
     ProposalComment,
     ProposalRevision,
     ProposalStatus,
     ProposalTransition,
-    RiskGroup,
 )
-from governance.proposal_specs import SpecError
-from governance.proposals import (
+from governance.proposals.services import (
     proposal_create,
     proposal_last_call_start,
     proposal_reject,
@@ -30,6 +28,8 @@ from governance.proposals import (
     proposal_withdraw,
     proposals_mark_stagnant,
 )
+from governance.proposals.specs import SpecError
+from governance.risk_groups.models import RiskGroup
 from tests.factories import InstitutionFactory, InstitutionMembershipFactory, UserFactory
 from tests.governance.factories import MembershipFactory
 from tests.markets.factories import member_create, proposal_make, spot_spec

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
 
-from governance.models import Proposal, ProposalStatus, ProposalType, RiskGroup
+from governance.proposals.models import Proposal, ProposalStatus, ProposalType
+from governance.risk_groups.models import RiskGroup
 from tests.markets.factories import member_create, proposal_make, spot_spec
 from xip_portal.models import User
 
@@ -130,7 +131,7 @@ def test_editor_actions_are_staff_pages(
 def test_the_proposal_page_shows_timeline_spec_votes_discussion_and_revisions(
     client: Client, open_group: RiskGroup, editor: User, django_assert_max_num_queries: Any
 ) -> None:
-    from governance.proposals import (
+    from governance.proposals.services import (
         proposal_comment_add,
         proposal_last_call_start,
         proposal_submit,
@@ -219,7 +220,7 @@ def test_staff_actions_in_the_api_need_two_factor(
 def test_the_edit_page_saves_a_revision_with_a_visible_diff(
     login: Callable[[User], Client], open_group: RiskGroup
 ) -> None:
-    from governance.proposals import proposal_submit
+    from governance.proposals.services import proposal_submit
 
     proposal = proposal_make(group=open_group, body="Fees: 5 bps")
     proposal_submit(actor=proposal.created_by, proposal=proposal)

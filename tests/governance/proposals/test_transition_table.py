@@ -2,7 +2,7 @@
 
 import pytest
 
-from governance.models.proposals import PROPOSAL_TRANSITIONS, Proposal, ProposalStatus
+from governance.proposals.models import PROPOSAL_TRANSITIONS, Proposal, ProposalStatus
 from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus

@@ -1,0 +1,1 @@
+"""KYC and KYB applications to regulated risk groups, their documents and their review."""

@@ -1,0 +1,1 @@
+"""Memberships: who belongs to which risk group (by KYC approval or by accepting its terms)."""

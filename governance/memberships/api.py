@@ -1,0 +1,73 @@
+"""REST API of memberships: users join permissionless groups and list their memberships."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.services import risk_group_get
+from xip_portal.api_input import reject_unknown_fields
+from xip_portal.models import Institution
+from xip_portal.roles import acting_user
+
+from .models import Membership
+from .services import membership_join, memberships_of
+
+
+class RiskGroupMembershipOutput(serializers.ModelSerializer[Membership]):
+    risk_group = serializers.SlugRelatedField[RiskGroup](slug_field="slug", read_only=True)
+    institution = serializers.SlugRelatedField[Institution](slug_field="slug", read_only=True)
+    country = serializers.CharField(source="country.code", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = [
+            "risk_group",
+            "institution",
+            "tier",
+            "status",
+            "source",
+            "valid_until",
+            "country",
+            "created_at",
+        ]
+
+
+class JoinApi(APIView):
+    class JoinInput(serializers.Serializer[Any]):
+        country_of_residence = serializers.CharField(max_length=2)
+        accept_terms = serializers.BooleanField()
+
+    @extend_schema(
+        request=JoinInput,
+        responses={201: RiskGroupMembershipOutput},
+        summary="Join a permissionless group by accepting its terms",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        payload = self.JoinInput(data=request.data)
+        reject_unknown_fields(request, payload)
+        payload.is_valid(raise_exception=True)
+        membership = membership_join(
+            user=acting_user(request),
+            risk_group=risk_group_get(slug=slug),
+            **payload.validated_data,
+        )
+        return Response(RiskGroupMembershipOutput(membership).data, status=201)
+
+
+class MembershipListApi(APIView):
+    @extend_schema(
+        responses=RiskGroupMembershipOutput(many=True),
+        summary="My memberships and those of my institutions",
+    )
+    def get(self, request: Request) -> Response:
+        memberships = memberships_of(user=acting_user(request)).select_related(
+            "risk_group", "institution"
+        )
+        return Response(RiskGroupMembershipOutput(memberships, many=True).data)

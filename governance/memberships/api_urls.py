@@ -1,0 +1,10 @@
+"""REST API of memberships (included by governance.api_urls under /api/v1/)."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from . import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("risk-groups/<slug:slug>/join/", api.JoinApi.as_view(), name="api_riskgroup_join"),
+    path("memberships/", api.MembershipListApi.as_view(), name="api_memberships"),
+]

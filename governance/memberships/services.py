@@ -1,0 +1,321 @@
+"""Memberships: who may trade or propose in which risk group.
+
+`membership_require` is the one question later features ask ("may this user trade /
+propose here?"); it answers with the membership or with an error naming the missing step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django_countries import countries
+
+from governance.kyc.models import KYC_TRANSITIONS, KycApplication, KycStatus
+from governance.risk_groups.models import RiskGroup
+from xip_portal.audit import audit_record
+from xip_portal.errors import ApplicationError, PermissionDenied
+from xip_portal.mail import mail_after_commit
+from xip_portal.models import Institution, InstitutionMembership, User
+
+from .models import MEMBERSHIP_TRANSITIONS, Membership, MembershipStatus
+
+MembershipAction = Literal["trade", "propose"]
+MEMBERSHIP_ACTIONS: tuple[str, ...] = ("trade", "propose")
+
+
+class MembershipRequired(PermissionDenied):
+    """The user may not act in the group yet. `code` names the missing step:
+    kyc_required, membership_expired, membership_revoked, terms_not_accepted,
+    jurisdiction_blocked, not_institution_member or not_authenticated."""
+
+    code = "membership_required"
+
+    def __init__(self, message: str, *, code: str, risk_group: RiskGroup) -> None:
+        super().__init__(message, code=code)
+        self.step = code
+        self.risk_group = risk_group
+
+
+def _holder_refusal(
+    membership: Membership | None, *, risk_group: RiskGroup, needs: str, possessive: str
+) -> MembershipRequired | None:
+    """Why this membership does not let its holder act, or None. `needs` and `possessive`
+    word the message for the holder ("you need ..."/"Your" or the institution's)."""
+    group = risk_group.name
+    if membership is None:
+        if risk_group.is_regulated:
+            return MembershipRequired(
+                f"{group} is KYC-regulated: {needs} approved there. Apply first.",
+                code="kyc_required",
+                risk_group=risk_group,
+            )
+        return MembershipRequired(
+            f"Join {group} first by accepting its terms.",
+            code="terms_not_accepted",
+            risk_group=risk_group,
+        )
+    if membership.status == MembershipStatus.REVOKED:
+        return MembershipRequired(
+            f"{possessive} membership of {group} is revoked.",
+            code="membership_revoked",
+            risk_group=risk_group,
+        )
+    if not membership.is_current():
+        step = "re-verify (apply for KYC again)" if risk_group.is_regulated else "join again"
+        return MembershipRequired(
+            f"{possessive} membership of {group} has expired: {step} to continue.",
+            code="membership_expired",
+            risk_group=risk_group,
+        )
+    refusal = risk_group.jurisdiction_refusal(str(membership.country)) if membership.country else ""
+    if refusal:
+        return MembershipRequired(refusal, code="jurisdiction_blocked", risk_group=risk_group)
+    return None
+
+
+def membership_require(
+    *,
+    user: Any,
+    risk_group: RiskGroup,
+    action: MembershipAction | str,
+    institution: Institution | None = None,
+) -> Membership:
+    """The membership that lets `user` (or, to propose for it, `institution`) act in
+    `risk_group`. Raises MembershipRequired naming the missing step otherwise.
+
+    Proposing for an institution in a regulated group needs the institution's own approved
+    (KYB) membership and the user's membership of that institution. Reads only.
+    """
+    if action not in MEMBERSHIP_ACTIONS:
+        raise ApplicationError(f"Unknown action {action!r}: use trade or propose.")
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise MembershipRequired("Log in first.", code="not_authenticated", risk_group=risk_group)
+    if action == "propose" and institution is not None:
+        if not InstitutionMembership.objects.filter(institution=institution, user=user).exists():
+            raise MembershipRequired(
+                f"You are not a member of {institution.name}.",
+                code="not_institution_member",
+                risk_group=risk_group,
+            )
+    if action == "propose" and institution is not None and risk_group.is_regulated:
+        held = Membership.objects.filter(institution=institution, risk_group=risk_group).first()
+        refusal = _holder_refusal(
+            held,
+            risk_group=risk_group,
+            needs=f"{institution.name} needs its KYB application",
+            possessive=f"{institution.name}'s",
+        )
+        if refusal is not None:
+            raise refusal
+        assert held is not None  # noqa: S101 - no refusal means there is a membership
+        return held
+    membership = Membership.objects.filter(user=user, risk_group=risk_group).first()
+    refusal = _holder_refusal(
+        membership, risk_group=risk_group, needs="you need a KYC application", possessive="Your"
+    )
+    if refusal is not None:
+        raise refusal
+    assert membership is not None  # noqa: S101
+    return membership
+
+
+def membership_allows(
+    *,
+    user: Any,
+    risk_group: RiskGroup,
+    action: MembershipAction | str,
+    institution: Institution | None = None,
+) -> bool:
+    """Whether membership_require would let the user act (for templates and listings)."""
+    try:
+        membership_require(user=user, risk_group=risk_group, action=action, institution=institution)
+    except MembershipRequired:
+        return False
+    return True
+
+
+def memberships_of(*, user: User) -> QuerySet[Membership]:
+    """The user's own memberships and those of their institutions."""
+    institution_ids = InstitutionMembership.objects.filter(user=user).values("institution_id")
+    return Membership.objects.filter(Q(user=user) | Q(institution_id__in=institution_ids)).order_by(
+        "risk_group__name", "created_at"
+    )
+
+
+def membership_join(
+    *, user: User, risk_group: RiskGroup, country_of_residence: str, accept_terms: bool
+) -> Membership:
+    """Joins a permissionless group: the user accepts its terms and declares a country of
+    residence outside its blocked list. Joining again renews a lapsed membership; joining
+    while already a member changes nothing."""
+    if risk_group.is_regulated:
+        raise ApplicationError(
+            f"{risk_group.name} is KYC-regulated: apply for KYC instead of joining.",
+            code="kyc_required",
+        )
+    if not accept_terms:
+        message = f"Accept the terms of {risk_group.name} to join."
+        raise ApplicationError(
+            message, code="terms_not_accepted", fields={"accept_terms": [message]}
+        )
+    country = country_of_residence.strip().upper()
+    if country not in countries:
+        raise ApplicationError(
+            f"{country_of_residence!r} is not an ISO 3166 country code.",
+            code="invalid_country",
+            fields={"country_of_residence": ["Not a country code."]},
+        )
+    refusal = risk_group.jurisdiction_refusal(country)
+    if refusal:
+        raise PermissionDenied(
+            refusal, code="jurisdiction_blocked", fields={"country_of_residence": [refusal]}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update().filter(user=user, risk_group=risk_group).first()
+        )
+        if membership is None:
+            membership = Membership.objects.create(
+                user=user,
+                risk_group=risk_group,
+                source=Membership.Source.TERMS,
+                country=country,
+                terms_accepted_at=now,
+            )
+            audit_record(
+                actor=user,
+                action="membership.join",
+                obj=membership,
+                new={"risk_group": risk_group.slug, "country": country, "source": "terms"},
+            )
+            return membership
+        old = {"status": membership.status, "country": str(membership.country)}
+        if membership.status != MembershipStatus.ACTIVE:
+            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.ACTIVE)
+        membership.status = MembershipStatus.ACTIVE
+        membership.country = country
+        if audit_record(
+            actor=user,
+            action="membership.join",
+            obj=membership,
+            old=old,
+            new={"status": membership.status, "country": country},
+        ):
+            membership.terms_accepted_at = now
+            membership.save()
+    return membership
+
+
+def membership_grant_from_kyc(
+    *, actor: User, application: KycApplication, tier: str, now: datetime
+) -> Membership:
+    """Creates or renews the membership an approved application gives (inside the caller's
+    transaction): valid for the group's re-verification period."""
+    group = application.risk_group
+    holder: dict[str, Any] = (
+        {"institution": application.institution}
+        if application.is_institution
+        else {"user": application.applicant}
+    )
+    country = (
+        application.jurisdiction if application.is_institution else application.country_of_residence
+    )
+    valid_until = now + timedelta(days=group.reverification_days)
+    membership = Membership.objects.select_for_update().filter(risk_group=group, **holder).first()
+    values = {
+        "status": MembershipStatus.ACTIVE,
+        "tier": tier,
+        "valid_until": valid_until,
+        "country": str(country),
+        "source": Membership.Source.KYC,
+    }
+    if membership is None:
+        membership = Membership.objects.create(risk_group=group, application=application, **holder)
+        old: dict[str, Any] = {}
+    else:
+        if membership.status != MembershipStatus.ACTIVE:
+            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.ACTIVE)
+        old = {name: getattr(membership, name) for name in values}
+        old["country"] = str(old["country"])
+    for name, value in values.items():
+        setattr(membership, name, value)
+    membership.application = application
+    membership.save()
+    audit_record(
+        actor=actor,
+        action="membership.grant",
+        obj=membership,
+        old=old,
+        new=values,
+        reason=f"KYC application #{application.pk} approved",
+    )
+    return membership
+
+
+def memberships_expire_due(*, now: datetime | None = None) -> int:
+    """Marks every KYC membership past its validity, and its approved application, expired;
+    emails the member to re-verify. Returns how many expired. Safe to run concurrently:
+    rows are locked and re-checked."""
+    now = now or timezone.now()
+    due_ids = list(
+        Membership.objects.filter(
+            status=MembershipStatus.ACTIVE, source=Membership.Source.KYC, valid_until__lte=now
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    expired = 0
+    for pk in due_ids:
+        with transaction.atomic():
+            membership = (
+                Membership.objects.select_for_update(of=("self",))
+                .select_related("risk_group", "user", "application__applicant")
+                .filter(pk=pk, status=MembershipStatus.ACTIVE, valid_until__lte=now)
+                .first()
+            )
+            if membership is None:
+                continue
+            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.EXPIRED)
+            membership.status = MembershipStatus.EXPIRED
+            membership.save(update_fields=["status", "updated_at"])
+            audit_record(
+                actor=None,
+                action="membership.expire",
+                obj=membership,
+                old={"status": MembershipStatus.ACTIVE},
+                new={"status": MembershipStatus.EXPIRED},
+                reason="re-verification period over",
+            )
+            application = membership.application
+            if application is not None and application.status == KycStatus.APPROVED:
+                KYC_TRANSITIONS.check(application.status, KycStatus.EXPIRED)
+                KycApplication.objects.filter(pk=application.pk).update(
+                    status=KycStatus.EXPIRED, updated_at=now
+                )
+                audit_record(
+                    actor=None,
+                    action="kyc.expire",
+                    obj=application,
+                    old={"status": KycStatus.APPROVED},
+                    new={"status": KycStatus.EXPIRED},
+                    reason="re-verification period over",
+                )
+            recipient = membership.user or (application.applicant if application else None)
+            if recipient is not None:
+                mail_after_commit(
+                    to=[recipient.email],
+                    template="email/kyc_expired",
+                    context={
+                        "membership": membership,
+                        "risk_group": membership.risk_group,
+                        "path": reverse("riskgroup_detail", args=[membership.risk_group.slug]),
+                    },
+                )
+            expired += 1
+    return expired

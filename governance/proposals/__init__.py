@@ -1,0 +1,1 @@
+"""XIPs: proposals, their review, Last Call, votes and what a Final XIP enacts."""

@@ -1,0 +1,1 @@
+"""Risk groups: the segregated venues, their governance policy, market bounds and collateral."""

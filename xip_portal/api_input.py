@@ -1,0 +1,28 @@
+"""What every API input parser shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+
+from .errors import ApplicationError
+
+
+def reject_unknown_fields(request: Request, serializer: serializers.Serializer[Any]) -> None:
+    """DRF ignores fields it does not know; a typo should be an error instead. Nested input
+    serializers (a risk group's `bounds`) are checked one level down too."""
+    data = request.data
+    if not isinstance(data, dict):
+        return
+    unknown = sorted(set(data) - set(serializer.fields))
+    for name, field in serializer.fields.items():
+        nested = data.get(name)
+        if isinstance(field, serializers.Serializer) and isinstance(nested, dict):
+            unknown += sorted(f"{name}.{key}" for key in set(nested) - set(field.fields))
+    if unknown:
+        raise ApplicationError(
+            "Unknown fields: " + ", ".join(unknown) + ".",
+            fields={name: ["Unknown field."] for name in unknown},
+        )
