@@ -1,11 +1,14 @@
-"""Projections: what the worker writes for a batch of applied commands, from their events.
+"""Projections: the read side of a shard, written from the engine's events only.
 
+`ProjectionState` is what the writer keeps beside its engine: the core's `Ledger` (every
+balance, reservation, position and holding, moved by events exactly as the engine moved
+them) and the board of markets (config, status, mark, last price), also moved by events.
 `ProjectionBatch` folds the events of consecutive commands into rows (orders, fills,
-statement lines, markets) and the keys of the balances, positions and holdings the events
-touched; `write` stores them with a handful of multi-row statements, inside the caller's
-transaction. The balances, positions and holdings of the touched keys are taken from the
-engine the events came from, so live projections and a rebuild from the journal (which
-replays the same commands through a fresh engine) are equal by construction.
+statement lines) and the keys they touched; `write` stores the batch with a handful of
+multi-row statements inside the caller's transaction, reading the touched keys' values
+from the state. Each row carries the sequence number of the last command that touched it,
+so the rows are the same however the journal was cut into batches: a rebuild from the
+journal equals what the writer wrote live.
 """
 
 from __future__ import annotations
@@ -17,27 +20,152 @@ from django.db import connection
 from django.db.models import F
 
 from engine import models
-from engine.core import Engine, MarketStatus
+from engine.core import Engine
+from engine.core.balances import Balance
 from engine.core.events import (
     BalanceMoved,
+    DeficitCovered,
     Deleveraged,
     Event,
     Fill,
-    FundingApplied,
+    FundingPaid,
     Liquidated,
     MarketChanged,
+    MarketConfigured,
     MarkPriceSet,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
+    OrderReserveChanged,
     Payout,
+    ProfitClawedBack,
     Rejected,
+    SetsMerged,
 )
+from engine.core.ledger import Ledger, OpenOrder
+from engine.core.markets import MarketKind
+from engine.core.perp import Position
+from engine.core.prediction import Holding
 
 OPEN = models.Order.Status.OPEN
 FILLED = models.Order.Status.FILLED
 CANCELLED = models.Order.Status.CANCELLED
 REJECTED = models.Order.Status.REJECTED
+
+
+@dataclass
+class MarketRow:
+    kind: str
+    status: str
+    config: dict[str, Any]
+    mark: int = 0
+    last_price: int = 0
+
+
+class ProjectionState:
+    """The ledger and the market board of one shard, kept current from events."""
+
+    def __init__(self, collateral: str) -> None:
+        self.ledger = Ledger(collateral)
+        self.markets: dict[str, MarketRow] = {}
+
+    @classmethod
+    def of_engine(cls, engine: Engine) -> ProjectionState:
+        """The state as the events up to now left it, read off an engine restored from a
+        snapshot (the events before a snapshot are not replayed)."""
+        state = cls(engine.collateral)
+        ledger = state.ledger
+        for market_id, market in engine.markets.items():
+            config = market.config
+            ledger.configs[market_id] = config
+            state.markets[market_id] = MarketRow(
+                str(config.kind),
+                str(market.status),
+                config.to_dict(),
+                market.mark,
+                market.last_price,
+            )
+            if market.escrow:
+                ledger.escrow[market_id] = market.escrow
+            if market.pool:
+                ledger.pool[market_id] = market.pool
+        for parent, children in engine.categorical.items():
+            first = engine.markets[children[0]]
+            state.markets[parent] = MarketRow(
+                str(first.config.kind),
+                str(first.status),
+                {
+                    **first.config.to_dict(),
+                    "market_id": parent,
+                    "outcomes": [child.split(":", 1)[1] for child in children],
+                },
+            )
+        for account_id, account in engine.accounts.items():
+            for asset, balance in account.balances.items():
+                ledger.balances.setdefault(account_id, {})[asset] = Balance(
+                    asset, balance.free, balance.locked
+                )
+            for market_id, position in account.positions.items():
+                copy = Position(account_id, market_id)
+                copy.size, copy.entry = position.size, position.entry
+                copy.realised, copy.funding = position.realised, position.funding
+                ledger.positions.setdefault(account_id, {})[market_id] = copy
+            for market_id, holding in account.holdings.items():
+                shares = Holding()
+                shares.yes, shares.no = holding.yes, holding.no
+                shares.yes_locked, shares.no_locked = holding.yes_locked, holding.no_locked
+                ledger.holdings.setdefault(account_id, {})[market_id] = shares
+        for order_id, order in engine.orders.items():
+            ledger.orders[order_id] = OpenOrder(
+                order.account,
+                order.market,
+                order.is_bid,
+                order.outcome_no,
+                order.size,
+                order.reserve.asset,
+                order.unit_reserve,
+                order.reserved_shares,
+            )
+        ledger.fees.protocol = dict(engine.fees.protocol)
+        ledger.fees.deployer = dict(engine.fees.deployer)
+        ledger.insurance, ledger.bad_debt = engine.insurance, engine.bad_debt
+        ledger.inflow, ledger.outflow = dict(engine.inflow), dict(engine.outflow)
+        return state
+
+    def apply(self, events: list[Event]) -> None:
+        self.ledger.apply_all(events)
+        markets = self.markets
+        for event in events:
+            if isinstance(event, Fill):
+                markets[event.market].last_price = event.price
+            elif isinstance(event, MarkPriceSet):
+                markets[event.market].mark = event.price
+            elif isinstance(event, MarketConfigured):
+                config = event.config
+                row = markets.get(event.market)
+                status = row.status if row is not None else "live"
+                markets[event.market] = MarketRow(str(config.kind), status, config.to_dict())
+                if row is not None:
+                    markets[event.market].mark = row.mark
+                    markets[event.market].last_price = row.last_price
+                for outcome in config.outcomes:
+                    child = f"{event.market}:{outcome}"
+                    previous = markets.get(child)
+                    markets[child] = MarketRow(
+                        str(config.kind),
+                        status,
+                        {**config.to_dict(), "market_id": child, "outcomes": []},
+                        0,
+                        previous.last_price if previous is not None else 0,
+                    )
+            elif isinstance(event, MarketChanged):
+                for market_id in self.market_ids(event.market):
+                    markets[market_id].status = event.status
+
+    def market_ids(self, market_id: str) -> list[str]:
+        """The market and, for a categorical market, its outcomes' markets."""
+        outcomes = self.markets[market_id].config.get("outcomes") or []
+        return [market_id, *(f"{market_id}:{name}" for name in outcomes)]
 
 
 @dataclass
@@ -57,14 +185,11 @@ class ProjectionBatch:
     orders: dict[int, OrderChange] = field(default_factory=dict)
     fills: list[models.Fill] = field(default_factory=list)
     statement: list[models.StatementEntry] = field(default_factory=list)
-    # touched accounts and markets -> the last sequence number that touched them (so the
-    # rows are the same however the journal is cut into batches)
+    # touched accounts and markets -> the last sequence number that touched them
     accounts: dict[int, int] = field(default_factory=dict)
     markets: dict[str, int] = field(default_factory=dict)
     # (account, market) pairs whose position or holding may have changed or closed
     account_markets: set[tuple[int, str]] = field(default_factory=set)
-    all_accounts_seq: int = 0
-    seq: int = 0
 
     def add(
         self,
@@ -73,15 +198,12 @@ class ProjectionBatch:
         command_id: int,
         command: dict[str, Any],
         events: list[Event],
-        engine: Engine,
+        state: ProjectionState,
     ) -> None:
-        """Fold one applied command (its journal dict and its events) into the batch."""
-        self.seq = seq
-        kind = command["type"]
-        if kind in ("AddMarket", "UpdateMarket"):
-            self.markets[command["config"]["market_id"]] = seq
+        """Fold one applied command (its journal dict and its events) into the batch; the
+        state must already include the events."""
         for index, event in enumerate(events):
-            self._add_event(seq, command_id, command, index, event, engine)
+            self._add_event(seq, command_id, command, index, event, state)
 
     def _order(self, order_id: int, seq: int) -> OrderChange:
         change = self.orders.get(order_id)
@@ -90,6 +212,11 @@ class ProjectionBatch:
         change.seq = seq
         return change
 
+    def _touch(self, seq: int, account: int, market: str = "") -> None:
+        self.accounts[account] = seq
+        if market:
+            self.account_markets.add((account, market))
+
     def _add_event(
         self,
         seq: int,
@@ -97,8 +224,9 @@ class ProjectionBatch:
         command: dict[str, Any],
         index: int,
         event: Event,
-        engine: Engine,
+        state: ProjectionState,
     ) -> None:
+        collateral = state.ledger.collateral
         if isinstance(event, Fill):
             self.fills.append(
                 models.Fill(
@@ -120,21 +248,20 @@ class ProjectionBatch:
             self._order(event.maker_order_id, seq).filled += event.size
             self._order(event.taker_order_id, seq).filled += event.size
             self.markets[event.market] = seq
-            config = engine.markets[event.market].config
-            fee_asset = config.quote_asset if config.kind == "spot" else engine.collateral
+            config = state.markets[event.market]
+            fee_asset = config.config["quote_asset"] if config.kind == "spot" else collateral
             for account, fee in (
                 (event.maker_account, event.maker_fee),
                 (event.taker_account, event.taker_fee),
             ):
-                self.accounts[account] = seq
-                self.account_markets.add((account, event.market))
+                self._touch(seq, account, event.market)
                 if fee:
-                    self._statement(seq, index, account, "fee", fee_asset, -fee, event.market, "")
+                    self._statement(seq, index, account, "fee", fee_asset, -fee, event.market)
         elif isinstance(event, OrderAccepted):
             self._order(event.order_id, seq).row = self._order_row(
                 seq, command_id, command, event.order_id, event.price, event.size, OPEN, ""
             )
-            self.accounts[event.account] = seq
+            self._touch(seq, event.account, event.market)
         elif isinstance(event, Rejected):
             if event.command == "PlaceOrder" and event.order_id:
                 self._order(event.order_id, seq).row = self._order_row(
@@ -149,12 +276,16 @@ class ProjectionBatch:
                 )
         elif isinstance(event, OrderCancelled):
             self._order(event.order_id, seq).cancelled_reason = str(event.reason)
-            self.accounts[event.account] = seq
+            self._touch(seq, event.account, event.market)
         elif isinstance(event, OrderAmended):
             self._order(event.order_id, seq).price = event.price
-            self.accounts[event.account] = seq
+            self._touch(seq, event.account, event.market)
+        elif isinstance(event, OrderReserveChanged):
+            self._order(event.order_id, seq)
+            self._touch(seq, event.account)
         elif isinstance(event, BalanceMoved):
-            self.accounts[event.account] = seq
+            if event.account:
+                self._touch(seq, event.account)
             self._statement(
                 seq,
                 index,
@@ -162,45 +293,39 @@ class ProjectionBatch:
                 event.kind,
                 event.asset,
                 event.amount,
-                "",
-                event.reference,
+                reference=event.reference,
             )
         elif isinstance(event, Payout):
-            self.accounts[event.account] = seq
-            self.account_markets.add((event.account, event.market))
+            self._touch(seq, event.account, event.market)
             self._statement(
-                seq,
-                index,
-                event.account,
-                "payout",
-                engine.collateral,
-                event.amount,
-                event.market,
-                "",
+                seq, index, event.account, "payout", collateral, event.amount, event.market
             )
+        elif isinstance(event, FundingPaid):
+            self._touch(seq, event.account, event.market)
+            self._statement(
+                seq, index, event.account, "funding", collateral, -event.amount, event.market
+            )
+        elif isinstance(event, SetsMerged):
+            self._touch(seq, event.account, event.market)
         elif isinstance(event, Liquidated):
-            self.accounts[event.account] = seq
+            self._touch(seq, event.account)
             if event.fee:
-                fee = -event.fee
                 self._statement(
-                    seq, index, event.account, "liquidation_fee", engine.collateral, fee, "", ""
+                    seq, index, event.account, "liquidation_fee", collateral, -event.fee
                 )
+        elif isinstance(event, DeficitCovered):
+            self._touch(seq, event.account)
+            covered = event.insurance_used + event.clawed_back + event.bad_debt
+            self._statement(seq, index, event.account, "deficit_covered", collateral, covered)
+        elif isinstance(event, ProfitClawedBack):
+            # profit taken back from an open position: its entry moves, not its cash
+            self._touch(seq, event.account, event.market)
         elif isinstance(event, Deleveraged):
-            self.accounts[event.account] = self.accounts[event.counterparty] = seq
-            self.account_markets.update(
-                ((event.account, event.market), (event.counterparty, event.market))
-            )
-            self.markets[event.market] = seq
-        elif isinstance(event, FundingApplied):
-            self.markets[event.market] = seq
-            self.accounts.update(dict.fromkeys(engine.markets[event.market].positions, seq))
-        elif isinstance(event, MarketChanged):
-            self.markets[event.market] = seq
-            if event.status == MarketStatus.SETTLED:
-                # settlement pays every holder and covers deficits across the group
-                self.all_accounts_seq = seq
-        elif isinstance(event, MarkPriceSet):
-            self.markets[event.market] = seq
+            self._touch(seq, event.account, event.market)
+            self._touch(seq, event.counterparty, event.market)
+        elif isinstance(event, (MarketChanged, MarketConfigured, MarkPriceSet)):
+            for market_id in state.market_ids(event.market):
+                self.markets[market_id] = seq
 
     def _order_row(
         self,
@@ -220,7 +345,7 @@ class ProjectionBatch:
             "account": command["account"],
             "market_id": command["market"],
             "side": command["side"],
-            "outcome": command.get("outcome", "") if status == OPEN or status == REJECTED else "",
+            "outcome": command.get("outcome", ""),
             "order_type": command.get("order_type", "limit"),
             "tif": command.get("tif", "gtc"),
             "price": price,
@@ -242,8 +367,8 @@ class ProjectionBatch:
         kind: str,
         asset: str,
         amount: int,
-        market_id: str,
-        reference: str,
+        market_id: str = "",
+        reference: str = "",
     ) -> None:
         self.statement.append(
             models.StatementEntry(
@@ -261,23 +386,15 @@ class ProjectionBatch:
 
     # ------------------------------------------------------------------ writing
 
-    def write(self, engine: Engine) -> None:
+    def write(self, state: ProjectionState) -> None:
         """Store the batch (inside the caller's transaction)."""
-        self._write_orders(engine)
+        self._write_orders(state.ledger)
         models.Fill.objects.bulk_create(self.fills, batch_size=2000)
         models.StatementEntry.objects.bulk_create(self.statement, batch_size=2000)
-        self._write_accounts(engine)
-        self._write_markets(engine)
+        self._write_accounts(state)
+        self._write_markets(state)
 
-    def _final_state(self, engine: Engine, order_id: int, change: OrderChange) -> tuple[str, int]:
-        order = engine.orders.get(order_id)
-        if order is not None:
-            return OPEN, order.size
-        if change.cancelled_reason:
-            return CANCELLED, 0
-        return FILLED, 0
-
-    def _write_orders(self, engine: Engine) -> None:
+    def _write_orders(self, ledger: Ledger) -> None:
         new_rows = []
         updates = []
         for order_id, change in self.orders.items():
@@ -285,7 +402,11 @@ class ProjectionBatch:
             if row is not None and row["status"] == REJECTED:
                 new_rows.append(models.Order(**row))
                 continue
-            status, remaining = self._final_state(engine, order_id, change)
+            order = ledger.orders.get(order_id)
+            if order is not None:
+                status, remaining = OPEN, order.size
+            else:
+                status, remaining = (CANCELLED if change.cancelled_reason else FILLED), 0
             if row is not None:
                 row.update(
                     status=status,
@@ -313,24 +434,17 @@ class ProjectionBatch:
         if updates:
             _update_orders(self.shard_id, updates)
 
-    def _write_accounts(self, engine: Engine) -> None:
-        touched_accounts = dict(self.accounts)
-        if self.all_accounts_seq:
-            for account_id in engine.accounts:
-                seen = touched_accounts.get(account_id, 0)
-                touched_accounts[account_id] = max(seen, self.all_accounts_seq)
+    def _write_accounts(self, state: ProjectionState) -> None:
+        ledger = state.ledger
+        touched: dict[int, set[str]] = {}
+        for account_id, market_id in self.account_markets:
+            touched.setdefault(account_id, set()).add(market_id)
         balances = []
         positions = []
         holdings = []
         shard_id = self.shard_id
-        touched: dict[int, set[str]] = {}
-        for account_id, market_id in self.account_markets:
-            touched.setdefault(account_id, set()).add(market_id)
-        for account_id, seq in sorted(touched_accounts.items()):
-            account = engine.accounts.get(account_id)
-            if account is None:
-                continue
-            for balance in account.balances.values():
+        for account_id, seq in sorted(self.accounts.items()):
+            for balance in ledger.balances.get(account_id, {}).values():
                 balances.append(
                     models.Balance(
                         shard_id=shard_id,
@@ -341,39 +455,40 @@ class ProjectionBatch:
                         seq=seq,
                     )
                 )
-            # a position or holding that closed is gone from the engine: write it as zero
+            # a position or holding that closed is gone from the ledger: write it as zero
+            open_positions = ledger.positions.get(account_id, {})
+            open_holdings = ledger.holdings.get(account_id, {})
             markets = touched.get(account_id, set())
-            for market_id in sorted(markets | set(account.positions)):
-                if engine.markets[market_id].config.kind == "perp":
-                    position = account.positions.get(market_id)
+            for market_id in sorted(markets | set(open_positions) | set(open_holdings)):
+                kind = state.markets[market_id].kind
+                if kind == MarketKind.PERP:
+                    position = open_positions.get(market_id) or Position(account_id, market_id)
                     positions.append(
                         models.Position(
                             shard_id=shard_id,
                             account=account_id,
                             market_id=market_id,
-                            size=position.size if position else 0,
-                            entry=position.entry if position else 0,
-                            realised=position.realised if position else 0,
-                            funding=position.funding if position else 0,
+                            size=position.size,
+                            entry=position.entry,
+                            realised=position.realised,
+                            funding=position.funding,
                             seq=seq,
                         )
                     )
-            for market_id in sorted(markets | set(account.holdings)):
-                if engine.markets[market_id].config.kind != "prediction":
-                    continue
-                holding = account.holdings.get(market_id)
-                holdings.append(
-                    models.Holding(
-                        shard_id=shard_id,
-                        account=account_id,
-                        market_id=market_id,
-                        yes=holding.yes if holding else 0,
-                        no=holding.no if holding else 0,
-                        yes_locked=holding.yes_locked if holding else 0,
-                        no_locked=holding.no_locked if holding else 0,
-                        seq=seq,
+                elif kind == MarketKind.PREDICTION:
+                    holding = open_holdings.get(market_id) or Holding()
+                    holdings.append(
+                        models.Holding(
+                            shard_id=shard_id,
+                            account=account_id,
+                            market_id=market_id,
+                            yes=holding.yes,
+                            no=holding.no,
+                            yes_locked=holding.yes_locked,
+                            no_locked=holding.no_locked,
+                            seq=seq,
+                        )
                     )
-                )
         _upsert(models.Balance, balances, ["shard", "account", "asset"], ["free", "locked", "seq"])
         _upsert(
             models.Position,
@@ -388,40 +503,21 @@ class ProjectionBatch:
             ["yes", "no", "yes_locked", "no_locked", "seq"],
         )
 
-    def _write_markets(self, engine: Engine) -> None:
-        touched = dict(self.markets)
-        for market_id, seq in self.markets.items():
-            # a categorical market's status moves its outcome markets with it
-            for child in engine.categorical.get(market_id, ()):
-                touched[child] = max(touched.get(child, 0), seq)
-        rows = []
-        for market_id, seq in sorted(touched.items()):
-            market = engine.markets.get(market_id)
-            children = engine.categorical.get(market_id)
-            if market is not None:
-                config = market.config.to_dict()
-            elif children is not None:
-                # the parent: its listed config, the status its outcome markets share
-                market = engine.markets[children[0]]
-                config = {
-                    **market.config.to_dict(),
-                    "market_id": market_id,
-                    "outcomes": [child.split(":", 1)[1] for child in children],
-                }
-            else:
-                continue
-            rows.append(
-                models.MarketView(
-                    shard_id=self.shard_id,
-                    market_id=market_id,
-                    kind=str(market.config.kind),
-                    status=str(market.status),
-                    config=config,
-                    mark=market.mark if children is None else 0,
-                    last_price=market.last_price if children is None else 0,
-                    seq=seq,
-                )
+    def _write_markets(self, state: ProjectionState) -> None:
+        rows = [
+            models.MarketView(
+                shard_id=self.shard_id,
+                market_id=market_id,
+                kind=row.kind,
+                status=row.status,
+                config=row.config,
+                mark=row.mark,
+                last_price=row.last_price,
+                seq=seq,
             )
+            for market_id, seq in sorted(self.markets.items())
+            for row in (state.markets[market_id],)
+        ]
         _upsert(
             models.MarketView,
             rows,

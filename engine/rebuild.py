@@ -1,7 +1,7 @@
 """Rebuilding a shard's projections from its journal, and checking the journal against
 itself: replaying it through a fresh engine must give every command's recorded events
-again, and the state hash recorded with the latest snapshot at that snapshot's sequence
-number."""
+again, the state hash recorded with the latest snapshot at that snapshot's sequence
+number, and a ledger of the events that equals the engine's money."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.db import transaction
 
 from engine import models
 from engine.core.events import Event, event_to_dict
+from engine.core.ledger import state_of
 from engine.projections import ProjectionBatch
 from engine.sequencer import ShardWriter, shard_lock
 
@@ -66,18 +67,20 @@ def shard_rebuild(*, shard: models.Shard) -> RebuildReport:
             if recorded != replayed:
                 raise ReplayMismatch(f"command {command_id} (seq {seq}) replays differently")
             batch.add(
-                seq=seq, command_id=command_id, command=payload, events=events, engine=writer.engine
+                seq=seq, command_id=command_id, command=payload, events=events, state=writer.state
             )
             if seq == shard.snapshot_seq:
                 if writer.engine.state_hash() != shard.state_hash:
                     raise ReplayMismatch(f"state hash differs at snapshot seq {seq}")
                 checked = True
             if len(batch.orders) + len(batch.fills) >= CHUNK or seq % CHUNK == 0:
-                batch.write(writer.engine)
+                batch.write(writer.state)
                 batch = ProjectionBatch(shard.pk)
 
         count = writer.replay(until=shard.high_water, on_applied=fold)
-        batch.write(writer.engine)
+        batch.write(writer.state)
+        if writer.state.ledger.state() != state_of(writer.engine):
+            raise ReplayMismatch("the events do not account for the engine's money")
         return RebuildReport(
             shard.pk, count, writer.engine.state_hash(), shard.snapshot_seq, checked
         )

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from engine import models, outcomes
 from engine.core import Engine, command_from_dict, event_to_dict
 from engine.core.events import Event, Fill, OrderAccepted, Rejected
-from engine.projections import ProjectionBatch
+from engine.projections import ProjectionBatch, ProjectionState
 
 BATCH_SIZE = 2000
 SNAPSHOT_EVERY = 100_000
@@ -115,6 +115,7 @@ class ShardWriter:
     def __init__(self, shard: models.Shard) -> None:
         self.shard_id = shard.pk
         self.engine = Engine(str(shard.risk_group_id), collateral=shard.collateral)
+        self.state = ProjectionState(shard.collateral)
         self.high_water = 0
         self.snapshot_child: int | None = None
 
@@ -131,6 +132,7 @@ class ShardWriter:
         )
         if snapshot is not None:
             writer.engine = Engine.restore(zlib.decompress(bytes(snapshot.data)))
+            writer.state = ProjectionState.of_engine(writer.engine)
             writer.high_water = snapshot.seq
         writer.replay(until=shard.high_water)
         return writer
@@ -141,10 +143,12 @@ class ShardWriter:
         (the rebuild)."""
         count = 0
         engine = self.engine
+        state = self.state
         rows = _journal_rows(self.shard_id, self.high_water, until, outcome=on_applied is not None)
         for command_id, seq, payload, outcome in rows:
             data = json.loads(payload) if isinstance(payload, str) else payload
             events = engine.apply(command_from_dict(data))
+            state.apply(events)
             if on_applied is not None:
                 recorded = json.loads(outcome) if isinstance(outcome, str) else outcome
                 on_applied(seq, command_id, data, events, recorded)
@@ -164,6 +168,7 @@ class ShardWriter:
         if not pending:
             return []
         engine = self.engine
+        state = self.state
         projection = ProjectionBatch(self.shard_id)
         applied: list[Applied] = []
         seq = self.high_water
@@ -174,13 +179,14 @@ class ShardWriter:
             if not payload.get("ts"):
                 payload["ts"] = max(stamp, engine.now)
             events = engine.apply(command_from_dict(payload))
+            state.apply(events)
             projection.add(
-                seq=seq, command_id=command_id, command=payload, events=events, engine=engine
+                seq=seq, command_id=command_id, command=payload, events=events, state=state
             )
             applied.append(Applied(command_id, seq, payload, outcome_of(events)))
         with transaction.atomic():
             _journal_write(self.shard_id, applied)
-            projection.write(engine)
+            projection.write(state)
             updated = models.Shard.objects.filter(
                 pk=self.shard_id, high_water=self.high_water
             ).update(high_water=seq)

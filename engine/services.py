@@ -24,7 +24,7 @@ from engine import models, outcomes
 from engine.core import COMMAND_TYPES, OrderType, Outcome, SelfTradePrevention, Side, TimeInForce
 from engine.core.markets import MarketConfig
 from engine.errors import CommandRefused, MarketUnknown, SpecNotConvertible
-from governance.models import RiskGroup
+from governance.risk_groups.models import RiskGroup
 
 # the largest size, price or amount a command may carry (engine integers): far above any
 # real market, small enough that every product the engine forms stays exact in NUMERIC(40)

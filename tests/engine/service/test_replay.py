@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from engine import models, tasks
+from engine.core.ledger import state_of
 from engine.rebuild import PROJECTIONS, ReplayMismatch, shard_rebuild
 from engine.sequencer import ShardWriter
 from tests.engine.service.conftest import BINARY, PERP, SPOT, TRADERS, WORLD_CUP
@@ -108,7 +109,14 @@ def test_a_restarted_writer_recovers_from_snapshot_and_journal(busy_desk):
     # Then it started from the snapshot, replayed the rest, and has the same state
     assert 0 < shard.snapshot_seq < recovered.high_water == shard.high_water
     assert recovered.engine.state_hash() == live_hash
+    assert recovered.state.ledger.state() == state_of(recovered.engine)
     # and a replay from the very start agrees
     from_scratch = ShardWriter(shard)
     from_scratch.replay(until=shard.high_water)
     assert from_scratch.engine.state_hash() == live_hash
+    # and the recovered writer goes on writing what a rebuild writes
+    tasks._writers[shard.pk] = recovered
+    random_stream(busy_desk, random.Random(14), 60)
+    live = projections(shard)
+    shard_rebuild(shard=busy_desk.shard)
+    assert projections(shard) == live
