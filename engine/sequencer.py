@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from engine import models, outcomes
@@ -28,8 +29,6 @@ from engine.core import Engine, command_from_dict, event_to_dict
 from engine.core.events import Event, Fill, OrderAccepted, Rejected
 from engine.projections import ProjectionBatch, ProjectionState
 
-BATCH_SIZE = 2000
-SNAPSHOT_EVERY = 100_000
 # advisory lock namespace for shards (the second key is the shard id)
 LOCK_NAMESPACE = 0x0E05
 
@@ -158,8 +157,10 @@ class ShardWriter:
 
     # ------------------------------------------------------------------ the hot path
 
-    def run_batch(self, limit: int = BATCH_SIZE) -> list[Applied]:
-        """Sequence, apply and commit up to `limit` pending commands; [] if none."""
+    def run_batch(self, limit: int = 0) -> list[Applied]:
+        """Sequence, apply and commit up to `limit` (ENGINE_BATCH_SIZE) pending commands;
+        [] if none."""
+        limit = limit or settings.ENGINE_BATCH_SIZE
         pending = list(
             models.Command.objects.filter(shard_id=self.shard_id, seq__isnull=True)
             .order_by("id")
@@ -198,7 +199,8 @@ class ShardWriter:
 
     # ------------------------------------------------------------------ snapshots
 
-    def snapshot_due(self, every: int = SNAPSHOT_EVERY) -> bool:
+    def snapshot_due(self) -> bool:
+        every: int = settings.ENGINE_SNAPSHOT_EVERY
         shard_snapshot = models.Shard.objects.values_list("snapshot_seq", flat=True).get(
             pk=self.shard_id
         )

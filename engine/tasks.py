@@ -8,16 +8,15 @@ costs one task, not one per command.
 
 from __future__ import annotations
 
-import logging
 import time
+from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.db import close_old_connections
 
 from engine import models, outcomes
 from engine.sequencer import ShardWriter, shard_lock
-
-log = logging.getLogger(__name__)
 
 WAKE_FLAG_MS = 2000
 # a task run hands over to a fresh task after this long, so time limits never cut a batch
@@ -103,3 +102,15 @@ def shards_tick() -> int:
         )
         ticked += 1
     return ticked
+
+
+@worker_ready.connect
+def shards_wake_on_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that (re)starts looks at the inbox of every shard it serves: commands
+    acknowledged while no writer ran (or while one was being killed) wait there."""
+    if sender is None:
+        return
+    for queue in sender.app.amqp.queues.consume_from:
+        prefix, _, shard_id = str(queue).rpartition(".")
+        if prefix == "engine.shard" and shard_id.isdigit():
+            shard_run.apply_async((int(shard_id),), queue=queue)
