@@ -166,6 +166,56 @@ def command_submit(
     return CommandReceipt.of(row.pk, outcome)
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One command of `commands_submit`."""
+
+    account: int
+    command: Mapping[str, Any]
+    idempotency_key: str = ""
+
+
+def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> list[CommandReceipt]:
+    """Journal several commands of one risk group in one transaction (one commit, one
+    wake-up), in the order given: a market maker's quotes, a bot's batch. Every command
+    is checked first; one refusal refuses the batch (CommandRefused naming the item) and
+    nothing is written. Items whose idempotency key was seen before get the first
+    command's receipt and are not journaled again. Receipts are "pending"."""
+    shard = shard_of(risk_group=risk_group)
+    receipts: list[CommandReceipt | None] = []
+    rows: list[models.Command] = []
+    for index, item in enumerate(items):
+        existing = (
+            _existing(shard.pk, item.account, item.idempotency_key)
+            if item.idempotency_key
+            else None
+        )
+        receipts.append(existing)
+        if existing is not None:
+            continue
+        try:
+            payload = _checked(shard, item.account, item.command)
+        except CommandRefused as refusal:
+            refusal.message = f"Command {index}: {refusal.message}"
+            raise
+        rows.append(
+            models.Command(
+                shard=shard,
+                account=item.account,
+                idempotency_key=item.idempotency_key,
+                kind=payload["type"],
+                payload=payload,
+            )
+        )
+    with transaction.atomic():
+        created = iter(models.Command.objects.bulk_create(rows))
+        transaction.on_commit(lambda: _wake(shard.pk))
+    return [
+        receipt if receipt is not None else CommandReceipt.of(next(created).pk, None)
+        for receipt in receipts
+    ]
+
+
 def command_receipt(*, command_id: int) -> CommandReceipt:
     outcome = models.Command.objects.filter(pk=command_id).values_list("outcome", flat=True)
     if not outcome:
