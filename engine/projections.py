@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F
+from psycopg.types.json import Jsonb
 
 from engine import models
 from engine.core import Engine
@@ -183,8 +184,8 @@ class OrderChange:
 class ProjectionBatch:
     shard_id: int
     orders: dict[int, OrderChange] = field(default_factory=dict)
-    fills: list[models.Fill] = field(default_factory=list)
-    statement: list[models.StatementEntry] = field(default_factory=list)
+    fills: list[tuple[Any, ...]] = field(default_factory=list)  # FILL_COLUMNS
+    statement: list[tuple[Any, ...]] = field(default_factory=list)  # STATEMENT_COLUMNS
     # touched accounts and markets -> the last sequence number that touched them
     accounts: dict[int, int] = field(default_factory=dict)
     markets: dict[str, int] = field(default_factory=dict)
@@ -229,20 +230,20 @@ class ProjectionBatch:
         collateral = state.ledger.collateral
         if isinstance(event, Fill):
             self.fills.append(
-                models.Fill(
-                    shard_id=self.shard_id,
-                    seq=seq,
-                    index=index,
-                    market_id=event.market,
-                    maker_order_id=event.maker_order_id,
-                    taker_order_id=event.taker_order_id,
-                    maker_account=event.maker_account,
-                    taker_account=event.taker_account,
-                    taker_buys=event.taker_buys,
-                    price=event.price,
-                    size=event.size,
-                    maker_fee=event.maker_fee,
-                    taker_fee=event.taker_fee,
+                (
+                    self.shard_id,
+                    seq,
+                    index,
+                    event.market,
+                    event.maker_order_id,
+                    event.taker_order_id,
+                    event.maker_account,
+                    event.taker_account,
+                    event.taker_buys,
+                    event.price,
+                    event.size,
+                    event.maker_fee,
+                    event.taker_fee,
                 )
             )
             self._order(event.maker_order_id, seq).filled += event.size
@@ -371,17 +372,7 @@ class ProjectionBatch:
         reference: str = "",
     ) -> None:
         self.statement.append(
-            models.StatementEntry(
-                shard_id=self.shard_id,
-                seq=seq,
-                index=index,
-                account=account,
-                kind=kind,
-                asset=asset,
-                amount=amount,
-                market_id=market_id,
-                reference=reference,
-            )
+            (self.shard_id, seq, index, account, kind, asset, amount, market_id, reference)
         )
 
     # ------------------------------------------------------------------ writing
@@ -389,8 +380,8 @@ class ProjectionBatch:
     def write(self, state: ProjectionState) -> None:
         """Store the batch (inside the caller's transaction)."""
         self._write_orders(state.ledger)
-        models.Fill.objects.bulk_create(self.fills, batch_size=2000)
-        models.StatementEntry.objects.bulk_create(self.statement, batch_size=2000)
+        _insert(models.Fill, FILL_COLUMNS, self.fills)
+        _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
         self._write_accounts(state)
         self._write_markets(state)
 
@@ -400,7 +391,7 @@ class ProjectionBatch:
         for order_id, change in self.orders.items():
             row = change.row
             if row is not None and row["status"] == REJECTED:
-                new_rows.append(models.Order(**row))
+                new_rows.append(tuple(row[name] for name in ORDER_COLUMNS))
                 continue
             order = ledger.orders.get(order_id)
             if order is not None:
@@ -417,7 +408,7 @@ class ProjectionBatch:
                 )
                 if change.price is not None:
                     row["price"] = change.price
-                new_rows.append(models.Order(**row))
+                new_rows.append(tuple(row[name] for name in ORDER_COLUMNS))
             else:
                 updates.append(
                     (
@@ -430,7 +421,7 @@ class ProjectionBatch:
                         change.seq,
                     )
                 )
-        models.Order.objects.bulk_create(new_rows, batch_size=2000)
+        _insert(models.Order, ORDER_COLUMNS, new_rows)
         if updates:
             _update_orders(self.shard_id, updates)
 
@@ -446,14 +437,7 @@ class ProjectionBatch:
         for account_id, seq in sorted(self.accounts.items()):
             for balance in ledger.balances.get(account_id, {}).values():
                 balances.append(
-                    models.Balance(
-                        shard_id=shard_id,
-                        account=account_id,
-                        asset=balance.asset,
-                        free=balance.free,
-                        locked=balance.locked,
-                        seq=seq,
-                    )
+                    (shard_id, account_id, balance.asset, balance.free, balance.locked, seq)
                 )
             # a position or holding that closed is gone from the ledger: write it as zero
             open_positions = ledger.positions.get(account_id, {})
@@ -464,73 +448,169 @@ class ProjectionBatch:
                 if kind == MarketKind.PERP:
                     position = open_positions.get(market_id) or Position(account_id, market_id)
                     positions.append(
-                        models.Position(
-                            shard_id=shard_id,
-                            account=account_id,
-                            market_id=market_id,
-                            size=position.size,
-                            entry=position.entry,
-                            realised=position.realised,
-                            funding=position.funding,
-                            seq=seq,
+                        (
+                            shard_id,
+                            account_id,
+                            market_id,
+                            position.size,
+                            position.entry,
+                            position.realised,
+                            position.funding,
+                            seq,
                         )
                     )
                 elif kind == MarketKind.PREDICTION:
                     holding = open_holdings.get(market_id) or Holding()
                     holdings.append(
-                        models.Holding(
-                            shard_id=shard_id,
-                            account=account_id,
-                            market_id=market_id,
-                            yes=holding.yes,
-                            no=holding.no,
-                            yes_locked=holding.yes_locked,
-                            no_locked=holding.no_locked,
-                            seq=seq,
+                        (
+                            shard_id,
+                            account_id,
+                            market_id,
+                            holding.yes,
+                            holding.no,
+                            holding.yes_locked,
+                            holding.no_locked,
+                            seq,
                         )
                     )
-        _upsert(models.Balance, balances, ["shard", "account", "asset"], ["free", "locked", "seq"])
-        _upsert(
-            models.Position,
-            positions,
-            ["shard", "account", "market_id"],
-            ["size", "entry", "realised", "funding", "seq"],
-        )
-        _upsert(
-            models.Holding,
-            holdings,
-            ["shard", "account", "market_id"],
-            ["yes", "no", "yes_locked", "no_locked", "seq"],
-        )
+        _upsert(models.Balance, BALANCE_COLUMNS, 3, balances)
+        _upsert(models.Position, POSITION_COLUMNS, 3, positions)
+        _upsert(models.Holding, HOLDING_COLUMNS, 3, holdings)
 
     def _write_markets(self, state: ProjectionState) -> None:
         rows = [
-            models.MarketView(
-                shard_id=self.shard_id,
-                market_id=market_id,
-                kind=row.kind,
-                status=row.status,
-                config=row.config,
-                mark=row.mark,
-                last_price=row.last_price,
-                seq=seq,
+            (
+                self.shard_id,
+                market_id,
+                row.kind,
+                row.status,
+                Jsonb(row.config) if connection.vendor == "postgresql" else row.config,
+                row.mark,
+                row.last_price,
+                seq,
             )
             for market_id, seq in sorted(self.markets.items())
             for row in (state.markets[market_id],)
         ]
-        _upsert(
-            models.MarketView,
-            rows,
-            ["shard", "market_id"],
-            ["kind", "status", "config", "mark", "last_price", "seq"],
-        )
+        _upsert(models.MarketView, MARKET_COLUMNS, 2, rows)
 
 
-def _upsert(model: type[Any], rows: list[Any], keys: list[str], update: list[str]) -> None:
-    if rows:
-        model.objects.bulk_create(
-            rows, batch_size=2000, update_conflicts=True, unique_fields=keys, update_fields=update
-        )
+FILL_COLUMNS = (
+    "shard_id",
+    "seq",
+    "index",
+    "market_id",
+    "maker_order_id",
+    "taker_order_id",
+    "maker_account",
+    "taker_account",
+    "taker_buys",
+    "price",
+    "size",
+    "maker_fee",
+    "taker_fee",
+)
+STATEMENT_COLUMNS = (
+    "shard_id",
+    "seq",
+    "index",
+    "account",
+    "kind",
+    "asset",
+    "amount",
+    "market_id",
+    "reference",
+)
+ORDER_COLUMNS = (
+    "shard_id",
+    "order_id",
+    "command_id",
+    "account",
+    "market_id",
+    "side",
+    "outcome",
+    "order_type",
+    "tif",
+    "price",
+    "size",
+    "remaining",
+    "filled",
+    "status",
+    "reason",
+    "client_order_id",
+    "created_seq",
+    "updated_seq",
+)
+# upserted rows: the key columns first
+BALANCE_COLUMNS = ("shard_id", "account", "asset", "free", "locked", "seq")
+POSITION_COLUMNS = (
+    "shard_id",
+    "account",
+    "market_id",
+    "size",
+    "entry",
+    "realised",
+    "funding",
+    "seq",
+)
+HOLDING_COLUMNS = (
+    "shard_id",
+    "account",
+    "market_id",
+    "yes",
+    "no",
+    "yes_locked",
+    "no_locked",
+    "seq",
+)
+MARKET_COLUMNS = ("shard_id", "market_id", "kind", "status", "config", "mark", "last_price", "seq")
+
+
+def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Append rows: COPY on PostgreSQL, a multi-row INSERT elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        names = ", ".join(f'"{name}"' for name in columns)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
+    )
+
+
+def _upsert(
+    model: type[Any], columns: tuple[str, ...], keys: int, rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert or update rows on their first `keys` columns (one pipelined statement per
+    row on PostgreSQL: one round trip for all)."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        names = ", ".join(f'"{name}"' for name in columns)
+        conflict = ", ".join(f'"{name}"' for name in columns[:keys])
+        updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns[keys:])
+        placeholders = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            cursor.cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({placeholders}) "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                rows,
+            )
+        return
+    fields = [name.removesuffix("_id") if name == "shard_id" else name for name in columns]
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows],
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=fields[:keys],
+        update_fields=fields[keys:],
+    )
 
 
 def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:

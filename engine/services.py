@@ -74,9 +74,22 @@ class CommandReceipt:
         )
 
 
+# risk group id -> its shard (a shard's id and collateral never change): one query less
+# on every submission
+_shards: dict[int, models.Shard] = {}
+
+
 def shard_of(*, risk_group: RiskGroup | int) -> models.Shard:
-    """The risk group's shard, made on first use with the group's first collateral asset."""
+    """The risk group's shard, made on first use with the group's first collateral asset.
+    The shard's id and collateral are fixed; read its high-water mark from the database."""
     group_id = risk_group if isinstance(risk_group, int) else risk_group.pk
+    shard = _shards.get(group_id)
+    if shard is None:
+        shard = _shards[group_id] = _shard_get_or_create(group_id)
+    return shard
+
+
+def _shard_get_or_create(group_id: int) -> models.Shard:
     shard = models.Shard.objects.filter(risk_group_id=group_id).first()
     if shard is not None:
         return shard

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine import tasks
+from engine import models, services, tasks
 from engine.core import MarginTier, MarketConfig, MarketKind
 from engine.services import CommandReceipt, command_submit, shard_of
 from tests.governance.factories import PermissionlessGroupFactory
@@ -61,7 +61,7 @@ class Desk:
 
     @property
     def shard(self) -> Any:
-        return shard_of(risk_group=self.group)
+        return models.Shard.objects.get(pk=shard_of(risk_group=self.group).pk)
 
     def submit(self, account: int, kind: str, key: str = "", **fields: Any) -> CommandReceipt:
         return command_submit(
@@ -95,9 +95,12 @@ class Desk:
 
 @pytest.fixture(autouse=True)
 def fresh_writers():
+    """Each test starts with no writer in memory and no shard remembered."""
     tasks._writers.clear()
+    services._shards.clear()
     yield
     tasks._writers.clear()
+    services._shards.clear()
 
 
 @pytest.fixture
