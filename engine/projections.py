@@ -13,12 +13,12 @@ journal equals what the writer wrote live.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
 from django.db.models import F
-from psycopg.types.json import Jsonb
 
 from engine import models
 from engine.core import Engine
@@ -484,7 +484,7 @@ class ProjectionBatch:
                 market_id,
                 row.kind,
                 row.status,
-                Jsonb(row.config) if connection.vendor == "postgresql" else row.config,
+                json.dumps(row.config) if connection.vendor == "postgresql" else row.config,
                 row.mark,
                 row.last_price,
                 seq,
@@ -583,11 +583,28 @@ def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ..
     )
 
 
+def stage_rows(
+    cursor: Any, source_table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> str:
+    """COPY rows into a temporary table shaped like `source_table`'s `columns` (emptied
+    at commit); returns its name. A set-based statement then merges them in one go."""
+    stage = f"stage_{source_table}"
+    names = ", ".join(f'"{name}"' for name in columns)
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {names} FROM {source_table} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
 def _upsert(
     model: type[Any], columns: tuple[str, ...], keys: int, rows: list[tuple[Any, ...]]
 ) -> None:
-    """Insert or update rows on their first `keys` columns (one pipelined statement per
-    row on PostgreSQL: one round trip for all)."""
+    """Insert or update rows on their first `keys` columns: on PostgreSQL, COPY into a
+    staging table and one INSERT ... ON CONFLICT from it."""
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -595,13 +612,14 @@ def _upsert(
         names = ", ".join(f'"{name}"' for name in columns)
         conflict = ", ".join(f'"{name}"' for name in columns[:keys])
         updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns[keys:])
-        placeholders = ", ".join(["%s"] * len(columns))
-        with connection.cursor() as cursor:
-            cursor.cursor.executemany(
-                f"INSERT INTO {table} ({names}) VALUES ({placeholders}) "  # noqa: S608
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
-                rows,
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor
+            stage = stage_rows(cursor, table, columns, rows)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
             )
+            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
         return
     fields = [name.removesuffix("_id") if name == "shard_id" else name for name in columns]
     model.objects.bulk_create(

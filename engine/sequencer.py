@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from engine import models, outcomes
 from engine.core import Engine, command_from_dict, event_to_dict
 from engine.core.events import Event, Fill, OrderAccepted, Rejected
-from engine.projections import ProjectionBatch, ProjectionState
+from engine.projections import ProjectionBatch, ProjectionState, stage_rows
 
 # advisory lock namespace for shards (the second key is the shard id)
 LOCK_NAMESPACE = 0x0E05
@@ -273,30 +273,36 @@ def _journal_rows(
     yield from rows.iterator(chunk_size=5000)
 
 
+JOURNAL_COLUMNS = ("id", "seq", "payload", "outcome", "order_id")
+
+
 def _journal_write(shard_id: int, applied: list[Applied]) -> None:
     """Give the batch's commands their sequence numbers, stamped payloads and outcomes
     (only commands still pending: a second writer would find none)."""
     if connection.vendor == "postgresql":
-        values = ",".join(["(%s,%s,%s::jsonb,%s::jsonb,%s)"] * len(applied))
-        params: list[Any] = []
-        for a in applied:
-            order_id = a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None
-            params.extend(
-                (a.command_id, a.seq, json.dumps(a.payload), json.dumps(a.outcome), order_id)
+        rows = [
+            (
+                a.command_id,
+                a.seq,
+                json.dumps(a.payload),
+                json.dumps(a.outcome),
+                a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
             )
-        with connection.cursor() as cursor:
+            for a in applied
+        ]
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor
+            stage = stage_rows(cursor, "engine_command", JOURNAL_COLUMNS, rows)
             cursor.execute(
-                f"""
-                UPDATE engine_command AS c SET
-                    seq = v.seq::bigint, payload = v.payload, outcome = v.outcome,
-                    order_id = v.order_id::bigint
-                FROM (VALUES {values}) AS v(id, seq, payload, outcome, order_id)
-                WHERE c.id = v.id::bigint AND c.shard_id = %s AND c.seq IS NULL
-                """,  # noqa: S608 - only placeholders are interpolated
-                [*params, shard_id],
+                f"UPDATE engine_command AS c SET seq = s.seq, payload = s.payload, "  # noqa: S608
+                f"outcome = s.outcome, order_id = s.order_id FROM {stage} AS s "
+                "WHERE c.id = s.id AND c.shard_id = %s AND c.seq IS NULL",
+                [shard_id],
             )
-            if cursor.rowcount != len(applied):
-                raise RuntimeError(f"shard {shard_id}: journal rows already sequenced")
+            updated = cursor.rowcount
+            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
+        if updated != len(applied):
+            raise RuntimeError(f"shard {shard_id}: journal rows already sequenced")
         return
     for a in applied:
         updated = models.Command.objects.filter(
