@@ -26,9 +26,9 @@ from engine.core.markets import MarketConfig
 from engine.errors import CommandRefused, MarketUnknown, SpecNotConvertible
 from governance.risk_groups.models import RiskGroup
 
-# the largest size, price or amount a command may carry (engine integers): far above any
-# real market, small enough that every product the engine forms stays exact in NUMERIC(40)
-MAX_UNITS = 10**18
+# the largest size, price or amount a command may carry (engine integers, see engine.specs
+# for the units): far above any real market, and every stored value fits NUMERIC(40)
+MAX_UNITS = 10**30
 MAX_WAIT_SECONDS = 2.0
 MAX_TEXT = 64
 
