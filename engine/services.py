@@ -229,6 +229,20 @@ def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> l
     ]
 
 
+def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str) -> None:
+    """Cancel every open order of `account` in the risk group (a lost membership), once
+    per `key`. Nothing to do if the group has no engine yet."""
+    group_id = risk_group if isinstance(risk_group, int) else risk_group.pk
+    if not models.Shard.objects.filter(risk_group_id=group_id).exists():
+        return
+    command_submit(
+        risk_group=group_id,
+        account=account,
+        command={"type": "CancelAll"},
+        idempotency_key=key,
+    )
+
+
 def command_receipt(*, command_id: int) -> CommandReceipt:
     outcome = models.Command.objects.filter(pk=command_id).values_list("outcome", flat=True)
     if not outcome:
