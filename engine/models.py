@@ -315,3 +315,45 @@ class StatementEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.kind} {self.amount} {self.asset}"
+
+
+class Transfer(TimeStampedModel):
+    """Collateral moving from a trader's account in one risk group to theirs in another.
+    The row and the debit (TransferOut) are journaled together; the credit (TransferIn)
+    is journaled, with the move to `crediting`, once the debit applied: a transfer
+    interrupted anywhere is taken up again by `transfers_advance`, never half done."""
+
+    class Status(models.TextChoices):
+        DEBITING = "debiting"
+        CREDITING = "crediting"
+        DONE = "done"
+        FAILED = "failed"
+
+    account = models.BigIntegerField()
+    transfer_id = models.CharField(max_length=64)
+    from_shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="+")
+    to_shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="+")
+    asset = models.CharField(max_length=16)
+    amount = amount_field()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DEBITING)
+    debit = models.ForeignKey(Command, on_delete=models.PROTECT, related_name="+")
+    credit = models.ForeignKey(
+        Command, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "transfer_id"], name="engine_transfer_once"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="engine_transfer_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_shard=models.F("to_shard")),
+                name="engine_transfer_two_groups",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer {self.transfer_id} of {self.account} ({self.status})"

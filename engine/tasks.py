@@ -104,6 +104,14 @@ def shards_tick() -> int:
     return ticked
 
 
+@shared_task(name="engine.tasks.transfers_advance")
+def transfers_advance() -> int:
+    """Finish transfers between risk groups left half way (see engine.transfers)."""
+    from engine.transfers import transfers_advance as advance
+
+    return advance()
+
+
 @worker_ready.connect
 def shards_wake_on_start(sender: Any = None, **kwargs: Any) -> None:
     """A worker that (re)starts looks at the inbox of every shard it serves: commands

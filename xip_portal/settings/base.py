@@ -238,6 +238,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
     # the scheduled time tick of every risk group's engine (GTD expiries, funding, closes)
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 1.0},
+    "engine-transfers": {"task": "engine.tasks.transfers_advance", "schedule": 5.0},
 }
 
 # The engine service: commands per writer batch (one transaction each), and how many
