@@ -25,6 +25,7 @@ from engine.core import (
     SettleMarket,
     Side,
 )
+from tests.engine.core.test_ledger import assert_nobody_below_zero
 
 BUY, SELL = Side.BUY, Side.SELL
 PERP = MarketConfig(
@@ -52,19 +53,6 @@ def trade(engine, long, short, size, price, market="P"):
     engine.apply(PlaceOrder(short, market, SELL, size, price=price))
     events = engine.apply(PlaceOrder(long, market, BUY, size, price=price))
     assert [type(e).__name__ for e in events] == ["OrderAccepted", "Fill"], events
-
-
-def assert_nobody_below_zero(engine):
-    """After an oracle move: no account holding a position is below maintenance, and no
-    account without one has a negative balance (the one exception, written on `Account`:
-    the collateral of an account with positions may be negative while its equity, with
-    unrealised PnL, is at least its maintenance margin)."""
-    for account in engine.accounts.values():
-        if account.positions:
-            assert account.equity() >= account.mm, account.account_id
-        for balance in account.balances.values():
-            assert balance.free >= 0 or account.positions, account.account_id
-            assert balance.locked >= 0
 
 
 def test_funding_receivers_never_get_more_than_payers_pay(checked_engine):
@@ -133,7 +121,7 @@ def test_deleveraging_in_a_market_that_did_not_move_costs_its_counterparty_nothi
     assert engine.accounts[3].cash.free == 100_000 + 300
     assert engine.accounts[1].cash.free == 0
     assert engine.bad_debt == 0
-    assert_nobody_below_zero(engine)
+    assert_nobody_below_zero(engine, "the oracle price")
 
 
 def test_a_maker_filled_by_a_liquidation_is_liquidated_in_turn(checked_engine):
@@ -147,7 +135,7 @@ def test_a_maker_filled_by_a_liquidation_is_liquidated_in_turn(checked_engine):
     # with equity 1,000 - 2,500: it is liquidated in the same command
     assert [e.account for e in events if isinstance(e, Liquidated)] == [2, 1]
     assert not engine.accounts[1].positions and not engine.accounts[2].positions
-    assert_nobody_below_zero(engine)
+    assert_nobody_below_zero(engine, "the oracle price")
 
 
 def test_settling_below_entry_takes_collateral_locked_in_orders_before_any_bad_debt(
@@ -179,3 +167,19 @@ def test_settling_beyond_all_collateral_books_the_rest_as_bad_debt_in_an_event(
     assert DeficitCovered(1, 0, 0, 400) in events
     assert engine.bad_debt == 400
     assert engine.accounts[1].cash.free == 0
+
+
+def test_a_resting_order_filled_after_the_mark_moved_away_liquidates_its_account(
+    checked_engine,
+):
+    # given account 4 (300) offering 10 at 84 while the mark is 100 (it locks the loss)
+    engine = engine_with(checked_engine, PERP, cash={3: 100_000, 4: 300})
+    engine.apply(PlaceOrder(4, "P", SELL, 10, price=84))
+    # when the mark rises to 126 and a buyer takes the offer: short 10 at 84, a loss of
+    # 420 against mark on 300 of collateral
+    engine.apply(OraclePrice("P", 126, ts=1))
+    events = engine.apply(PlaceOrder(3, "P", BUY, 10, price=128))
+    # then the seller is liquidated in the same command, not left under water
+    assert [e.account for e in events if isinstance(e, Liquidated)] == [4]
+    assert not engine.accounts[4].positions
+    assert_nobody_below_zero(engine, "the fill")
