@@ -11,6 +11,7 @@ from governance.risk_groups.services import (
     risk_group_create,
     risk_group_policy_update,
 )
+from xip_portal.admin import ReadOnlyAdmin
 from xip_portal.roles import acting_user
 
 
@@ -49,19 +50,6 @@ class RiskGroupAdmin(admin.ModelAdmin[RiskGroup]):
                 policy=policy,
             )
             obj.pk = created.pk
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """KYC cases and memberships change only through their services (the staff pages)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(KycApplication)

@@ -8,17 +8,17 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.models import User
+from xip_portal.pagination import api_page
 from xip_portal.roles import acting_user, two_factor_require
 
-from .models import Asset, Market, MarketStatus, MarketStatusChange, MarketType
+from .models import Asset, Market, MarketStatus, MarketStatusChange
 from .selectors import market_list
 from .services import OPERATOR_MOVES, market_status_change
 
@@ -114,9 +114,7 @@ class MarketListApi(APIView):
             status=request.query_params.get("status", ""),
             q=request.query_params.get("q", "")[:100],
         )
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(markets, request, view=self)
-        return paginator.get_paginated_response(MarketOutput(page, many=True).data)
+        return api_page(request, self, markets, MarketOutput)
 
 
 class MarketDetailApi(APIView):

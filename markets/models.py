@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 
+from governance.risk_groups.models import MarketType
 from xip_portal.models import StatusChange, TimeStampedModel
 from xip_portal.state_machine import StateMachine
 
@@ -55,13 +56,8 @@ MARKET_TRANSITIONS = StateMachine(
         MarketStatus.SETTLED: frozenset(),
         MarketStatus.DELISTED: frozenset(),
     },
+    history="status_changes",
 )
-
-
-class MarketType(models.TextChoices):
-    SPOT = "spot", "Spot"
-    PERP = "perp", "Perpetual"
-    PREDICTION = "prediction", "Prediction"
 
 
 class Market(TimeStampedModel):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import Market, MarketStatus, MarketType
+from governance.risk_groups.models import MarketType
+
+from .models import Market, MarketStatus
 
 
 def market_list(

@@ -5,19 +5,21 @@ parameter changes at their enactment time, delistings at their wind-down time)."
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from engine.services import command_submit, shard_of
 from engine.specs import ListedMarket, market_config_from_spec
-from governance.proposals.specs import spec_time
+from governance.risk_groups.models import RiskGroup
+from markets.errors import MarketError
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, PermissionDenied
-from xip_portal.models import StaffRole, User
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
+from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role
-from xip_portal.state_machine import TransitionError
+from xip_portal.specs import spec_time
+from xip_portal.state_machine import TransitionError, status_transition
 
 from .config_hash import config_hash
 from .models import (
@@ -29,8 +31,22 @@ from .models import (
     MarketStatusChange,
 )
 
-if TYPE_CHECKING:
-    from governance.proposals.models import Proposal
+
+class Xip(Protocol):
+    """What the registry reads of the Final XIP that lists or changes a market (an XIP of
+    governance.proposals, which calls down into the registry when an XIP goes Final)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def spec(self) -> Any: ...
+    @property
+    def risk_group(self) -> RiskGroup: ...
+    @property
+    def institution(self) -> Institution | None: ...
+    def lists_a_market(self) -> bool: ...
 
 
 def _locked(market: Market) -> Market:
@@ -51,30 +67,21 @@ def _status_set(
     launch_at: datetime | None = None,
 ) -> None:
     """Moves a locked market (inside the caller's transaction), with history and audit."""
-    MARKET_TRANSITIONS.check(market.status, to_status, subject=market.symbol)
     from_status = market.status
-    market.status = to_status
-    market.status_reason = reason
-    if launch_at is not None:
-        market.launch_at = launch_at
-    market.save()
-    change = MarketStatusChange.objects.create(
-        market=market,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    _engine_status_push(market, from_status, to_status, key=f"market-status:{change.pk}")
-    audit_record(
+    launch = {"launch_at": launch_at} if launch_at is not None else {}
+    step = status_transition(
+        market,
+        to_status,
+        machine=MARKET_TRANSITIONS,
         actor=actor,
         action=f"market.{to_status}",
-        obj=market,
-        old={"status": from_status},
-        new={"status": to_status, **({"launch_at": launch_at} if launch_at else {})},
         reason=reason,
+        now=now,
+        subject=market.symbol,
+        changes={"status_reason": reason, **launch},
+        audit_new=launch,
     )
+    _engine_status_push(market, from_status, to_status, key=f"market-status:{step.pk}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -121,20 +128,18 @@ def _engine_status_push(market: Market, from_status: str, to_status: str, *, key
     command_submit(risk_group=market.risk_group_id, account=0, command=command, idempotency_key=key)
 
 
-def market_list_from_xip(*, proposal: Proposal, now: datetime | None = None) -> Market:
+def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Market:
     """Lists the market of a Final market XIP: creates it approved (and scheduled, if the
     spec names a launch time) with its config hash. Idempotent: a retried call returns the
     market already listed for this XIP; the one-to-one on `xip` refuses a second row even
     under a race."""
-    from governance.proposals.models import ProposalStatus, ProposalType
-
     now = now or timezone.now()
-    existing = Market.objects.filter(xip=proposal).first()
+    existing = Market.objects.filter(xip_id=proposal.pk).first()
     if existing is not None:
         return existing
-    if proposal.proposal_type != ProposalType.MARKET or proposal.status != ProposalStatus.FINAL:
+    if not proposal.lists_a_market():
         raise ApplicationError(
-            f"{proposal.label} is not a Final market XIP.", code="not_a_final_market_xip"
+            f"{proposal.label} is not a Final market XIP.", code=MarketError.NOT_A_FINAL_MARKET_XIP
         )
     spec: dict[str, Any] = dict(proposal.spec)
     assets = {asset.symbol: asset for asset in Asset.objects.all()}
@@ -144,7 +149,7 @@ def market_list_from_xip(*, proposal: Proposal, now: datetime | None = None) -> 
                 symbol=spec["symbol"],
                 market_type=spec["market_type"],
                 risk_group=proposal.risk_group,
-                xip=proposal,
+                xip_id=proposal.pk,
                 deployer=proposal.institution,
                 base_asset=assets.get(spec.get("base_asset") or ""),
                 quote_asset=assets[spec["quote_asset"]],
@@ -175,31 +180,30 @@ def market_list_from_xip(*, proposal: Proposal, now: datetime | None = None) -> 
                 )
     except IntegrityError:
         # Listed meanwhile by a concurrent run for the same XIP.
-        listed = Market.objects.filter(xip=proposal).first()
+        listed = Market.objects.filter(xip_id=proposal.pk).first()
         if listed is None:
             raise Conflict(
-                f"The symbol {spec['symbol']} is already taken.", code="symbol_taken"
+                f"The symbol {spec['symbol']} is already taken.", code=MarketError.SYMBOL_TAKEN
             ) from None
         return listed
     return market
 
 
-def market_change_schedule_from_xip(*, proposal: Proposal) -> MarketChange:
-    """Records what a Final parameter or delisting XIP changes, and when. Idempotent."""
-    from governance.proposals.models import ProposalType
-
-    existing = MarketChange.objects.filter(xip=proposal).first()
+def market_change_schedule_from_xip(*, proposal: Xip, kind: str) -> MarketChange:
+    """Records what a Final parameter-change XIP (`kind` PARAMETERS) or delisting XIP
+    (DELISTING) changes, and when. Idempotent."""
+    existing = MarketChange.objects.filter(xip_id=proposal.pk).first()
     if existing is not None:
         return existing
     market = Market.objects.get(symbol=proposal.spec["market"])
-    if proposal.proposal_type == ProposalType.PARAMETER_CHANGE:
-        kind, changes = MarketChange.Kind.PARAMETERS, proposal.spec["changes"]
+    if kind == MarketChange.Kind.PARAMETERS:
+        changes = proposal.spec["changes"]
         effective_at = spec_time(proposal.spec["enactment_time"])
     else:
-        kind, changes = MarketChange.Kind.DELISTING, {}
+        changes = {}
         effective_at = spec_time(proposal.spec["wind_down_time"])
     change = MarketChange.objects.create(
-        market=market, xip=proposal, kind=kind, changes=changes, effective_at=effective_at
+        market=market, xip_id=proposal.pk, kind=kind, changes=changes, effective_at=effective_at
     )
     audit_record(
         actor=None,
@@ -219,7 +223,7 @@ def _require_operator(actor: User, market: Market) -> None:
     if not has_role(actor, StaffRole.RISK_GROUP_OPERATOR, market.risk_group):
         raise PermissionDenied(
             f"Only operators of {market.risk_group.name} can change {market.symbol}.",
-            code="role_required",
+            code=ErrorCode.ROLE_REQUIRED,
         )
 
 
@@ -252,7 +256,9 @@ def market_status_change(
         )
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("Say why.", code="reason_required", fields={"reason": ["Required."]})
+        raise ApplicationError(
+            "Say why.", code=ErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]}
+        )
     if move == "schedule" and launch_at is None:
         raise ApplicationError(
             "Give the launch time.", fields={"launch_at": ["Required to schedule."]}

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
+from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, has_role, staff_role_required
 
-from .models import Market, MarketStatus, MarketType
+from .models import Market, MarketStatus
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
@@ -27,7 +27,7 @@ def market_list(request: HttpRequest) -> HttpResponse:
         "status": request.GET.get("status", ""),
         "q": request.GET.get("q", "")[:100],
     }
-    page = Paginator(markets_filtered(**filters), 50).get_page(request.GET.get("page"))
+    page = page_of(request, markets_filtered(**filters))
     return render(
         request,
         "markets/list.html",

@@ -70,15 +70,9 @@ class RoleAssignmentAdmin(admin.ModelAdmin[RoleAssignment]):
             self.delete_model(request, assignment)
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
-    """Append-only: the admin shows entries and never adds, edits or deletes one."""
-
-    list_display = ["created_at", "actor", "action", "object_type", "object_repr", "request_id"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_repr", "object_id", "request_id", "actor__email", "reason"]
-    date_hierarchy = "created_at"
-    list_select_related = ["actor"]
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Objects that change only through their services (or never): the admin shows them and
+    never adds, edits or deletes one."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -88,3 +82,14 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Append-only."""
+
+    list_display = ["created_at", "actor", "action", "object_type", "object_repr", "request_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_repr", "object_id", "request_id", "actor__email", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor"]

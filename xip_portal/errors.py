@@ -1,10 +1,17 @@
 """One application error with a stable code, mapped here, and only here, to API responses
-(JSON `{code, message, fields}`) and to pages (a message and the status)."""
+(JSON `{code, message, fields}`) and to pages (a message and the status).
+
+Each room declares its codes in its errors.py (a StrEnum); the codes every room shares are
+ErrorCode below. A refusal's HTTP status is that of its kind (the ApplicationError subclass
+that carries the code: invalid 400, not authenticated 401, not allowed 403, not found 404,
+conflict with the current state 409); the engine core's reason codes map to statuses in
+REASON_HTTP_STATUS."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any
 
 from django.contrib import messages
@@ -16,13 +23,39 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from engine.core.reasons import Reason
+
+
+class ErrorCode(StrEnum):
+    """The codes every room shares. Each room declares its own in its errors.py."""
+
+    INVALID_REQUEST = "invalid_request"
+    NOT_FOUND = "not_found"
+    PERMISSION_DENIED = "permission_denied"
+    CONFLICT = "conflict"
+    NOT_AUTHENTICATED = "not_authenticated"
+    TWO_FACTOR_REQUIRED = "two_factor_required"
+    ROLE_REQUIRED = "role_required"
+    REASON_REQUIRED = "reason_required"
+    NOT_EDITABLE = "not_editable"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    INVALID_SPEC = "invalid_spec"
+    INVALID = "invalid"
+    INVALID_CHARACTERS = "invalid_characters"
+    BAD_REQUEST = "bad_request"
+    SERVER_ERROR = "server_error"
+    USER_NOT_FOUND = "user_not_found"
+    INSTITUTION_EXISTS = "institution_exists"
+    ALREADY_MEMBER = "already_member"
+    NOT_INSTITUTION_MEMBER = "not_institution_member"
+
 
 class ApplicationError(Exception):
     """A refusal the user can act on. `code` is stable (clients branch on it), `message` is
     for people, `fields` maps an input field to what is wrong with it (`field=` names the
     one field the message is about)."""
 
-    code = "invalid_request"
+    code: str = ErrorCode.INVALID_REQUEST
     http_status = 400
 
     def __init__(
@@ -47,18 +80,81 @@ class ApplicationError(Exception):
 
 
 class NotFound(ApplicationError):
-    code = "not_found"
+    code: str = ErrorCode.NOT_FOUND
     http_status = 404
 
 
 class PermissionDenied(ApplicationError):
-    code = "permission_denied"
+    code: str = ErrorCode.PERMISSION_DENIED
     http_status = 403
 
 
+class NotAuthenticated(PermissionDenied):
+    code: str = ErrorCode.NOT_AUTHENTICATED
+    http_status = 401
+
+
 class Conflict(ApplicationError):
-    code = "conflict"
+    code: str = ErrorCode.CONFLICT
     http_status = 409
+
+
+# The engine core's reason codes as an HTTP status, for the API that submits a command and
+# reports the engine's refusal (the reason is the error's code, shown as is).
+REASON_HTTP_STATUS: dict[Reason, int] = {
+    **dict.fromkeys(
+        [
+            Reason.BAD_TICK,
+            Reason.BAD_LOT,
+            Reason.BELOW_MIN_SIZE,
+            Reason.BAD_SIZE,
+            Reason.BAD_PRICE,
+            Reason.BAD_OUTCOME,
+            Reason.BAD_EXPIRY,
+            Reason.BAD_AMOUNT,
+            Reason.BAD_MARKET_CONFIG,
+            Reason.REDUCE_ONLY_NOT_PERP,
+        ],
+        400,
+    ),
+    Reason.NOT_ORDER_OWNER: 403,
+    **dict.fromkeys([Reason.UNKNOWN_MARKET, Reason.UNKNOWN_ACCOUNT, Reason.UNKNOWN_ORDER], 404),
+    **dict.fromkeys(
+        [
+            Reason.PRICE_OUT_OF_BAND,
+            Reason.MARKET_HALTED,
+            Reason.MARKET_CLOSED,
+            Reason.NO_LIQUIDITY,
+            Reason.POST_ONLY_WOULD_CROSS,
+            Reason.FOK_NOT_FILLABLE,
+            Reason.REDUCE_ONLY_WOULD_INCREASE,
+            Reason.DUPLICATE_CLIENT_ORDER_ID,
+            Reason.NO_MARK_PRICE,
+            Reason.INSUFFICIENT_BALANCE,
+            Reason.INSUFFICIENT_MARGIN,
+            Reason.DUPLICATE_EXTERNAL_ID,
+            Reason.DUPLICATE_TRANSFER_ID,
+            Reason.MARKET_EXISTS,
+            Reason.BAD_MARKET_STATE,
+            Reason.RESOLUTION_NOT_PROPOSED,
+            Reason.DISPUTE_WINDOW_OPEN,
+            Reason.DISPUTE_WINDOW_OVER,
+        ],
+        409,
+    ),
+}
+# Why a resting order left the book: events, never a refusal of a request.
+ORDER_END_REASONS = frozenset(
+    {
+        Reason.CANCELLED_BY_TRADER,
+        Reason.SELF_TRADE_PREVENTED,
+        Reason.IOC_REMAINDER,
+        Reason.EXPIRED,
+        Reason.LIQUIDATION,
+        Reason.MARKET_STOPPED,
+        Reason.AMEND_REPLACED,
+    }
+)
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -108,7 +204,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, drf_exceptions.ValidationError):
         fields = _drf_fields(exc.detail)
         message = "The request has invalid fields: " + ", ".join(sorted(fields)) + "."
-        response.data = error_body("invalid", message, fields)
+        response.data = error_body(ErrorCode.INVALID, message, fields)
     else:
         detail = exc.detail
         message = str(detail.get("detail", detail) if isinstance(detail, dict) else detail)
@@ -127,7 +223,10 @@ class NulCharacterGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if any("\x00" in "".join([key, *values]) for key, values in request.GET.lists()):
             return error_response(
-                request, 400, "invalid_characters", "The query string contains a NUL character."
+                request,
+                400,
+                ErrorCode.INVALID_CHARACTERS,
+                "The query string contains a NUL character.",
             )
         return self.get_response(request)
 

@@ -1,5 +1,6 @@
 """Probes of the services the portal needs. /healthz reports them; `manage.py
-check_services` runs the same probes before the test suite."""
+check_services` runs the same probes before the test suite. Rooms above this one add their
+own probes at start-up with `probe_register` (the engine adds the chain's)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 from kombu import Connection
-
-from engine.chain.provider import chain_describe, chain_web3
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,11 @@ def probe_broker() -> ProbeResult:
     return ProbeResult("broker", True, url.split("@")[-1])
 
 
-def probe_chain() -> ProbeResult:
-    try:
-        block = chain_web3().eth.block_number
-    except Exception as exc:  # web3 raises per provider; all mean unreachable
-        return ProbeResult("chain", False, f"{chain_describe()} is not reachable: {exc}")
-    return ProbeResult("chain", True, f"{chain_describe()}, block {block}")
+Probe = Callable[[], ProbeResult]
+PROBES: list[Probe] = [probe_database, probe_broker]
 
 
-PROBES: tuple[Callable[[], ProbeResult], ...] = (probe_database, probe_broker, probe_chain)
+def probe_register(probe: Probe) -> None:
+    """Adds a probe to /healthz (once, whatever how often the app starts)."""
+    if probe not in PROBES:
+        PROBES.append(probe)

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .errors import PermissionDenied
+from .errors import ErrorCode, NotAuthenticated, PermissionDenied
 from .models import RoleAssignment, StaffRole, User
-
-if TYPE_CHECKING:
-    from governance.risk_groups.models import RiskGroup
 
 # Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
@@ -32,7 +29,7 @@ def acting_user(request: HttpRequest | Request) -> User:
     """The signed-in user behind a request that has passed authentication."""
     user = request.user
     if not isinstance(user, User):
-        raise PermissionDenied("Log in first.", code="not_authenticated", http_status=401)
+        raise NotAuthenticated("Log in first.")
     return user
 
 
@@ -49,7 +46,7 @@ def staff_roles(user: Any) -> set[StaffRole]:
     return cached
 
 
-def has_role(user: Any, role: StaffRole, risk_group: RiskGroup | None = None) -> bool:
+def has_role(user: Any, role: StaffRole, risk_group: Model | None = None) -> bool:
     """Whether the user holds `role` in some scope or, given a risk group, in that group
     (an unscoped assignment counts in every group; site admins hold every role)."""
     if not user.is_authenticated:
@@ -76,7 +73,7 @@ def two_factor_require(user: Any) -> None:
     if not is_mfa_enabled(user):
         raise PermissionDenied(
             "Set up two-factor authentication before using staff actions.",
-            code="two_factor_required",
+            code=ErrorCode.TWO_FACTOR_REQUIRED,
         )
 
 
@@ -115,7 +112,7 @@ def staff_role_required(
             allowed = held if not roles else held & {*roles, StaffRole.SITE_ADMIN}
             if not allowed:
                 who = " or ".join(role.label for role in roles) if roles else "staff"
-                raise PermissionDenied(f"This page is for {who}.", code="role_required")
+                raise PermissionDenied(f"This page is for {who}.", code=ErrorCode.ROLE_REQUIRED)
             if needs_two_factor(request.user):
                 return two_factor_setup_redirect(request)
             return view(request, *args, **kwargs)

@@ -4,14 +4,12 @@ tokens. Each service validates, writes in one transaction and audits."""
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
-from governance.risk_groups.models import RiskGroup
-
 from .audit import audit_record
-from .errors import ApplicationError, Conflict, PermissionDenied
+from .errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
 from .models import Institution, InstitutionMembership, RoleAssignment, StaffRole, User
 
 
@@ -26,7 +24,7 @@ def institution_create(*, actor: User, name: str, website: str = "") -> Institut
     if Institution.objects.filter(Q(slug=slug) | Q(name__iexact=name)).exists():
         raise Conflict(
             f"An institution named {name!r} already exists.",
-            code="institution_exists",
+            code=ErrorCode.INSTITUTION_EXISTS,
             field="name",
         )
     with transaction.atomic():
@@ -61,7 +59,7 @@ def institution_member_add(
     if user is None:
         raise ApplicationError(
             f"No account has the address {email!r}; ask them to sign up first.",
-            code="user_not_found",
+            code=ErrorCode.USER_NOT_FOUND,
             field="email",
         )
     try:
@@ -78,7 +76,7 @@ def institution_member_add(
     except IntegrityError:
         raise Conflict(
             f"{user.email} is already a member of {institution.name}.",
-            code="already_member",
+            code=ErrorCode.ALREADY_MEMBER,
             field="email",
         ) from None
     return membership
@@ -89,13 +87,17 @@ def role_grant(
     actor: User | None,
     user: User,
     role: StaffRole,
-    risk_group: RiskGroup | None = None,
+    risk_group: Model | None = None,
     reason: str,
 ) -> RoleAssignment:
-    """Gives `user` a staff role, in one risk group or (None) in all. Idempotent."""
+    """Gives `user` a staff role, in one risk group (a governance RiskGroup) or (None) in
+    all. Idempotent."""
     with transaction.atomic():
         assignment, created = RoleAssignment.objects.get_or_create(
-            user=user, role=role, risk_group=risk_group, defaults={"granted_by": actor}
+            user=user,
+            role=role,
+            risk_group_id=risk_group.pk if risk_group else None,
+            defaults={"granted_by": actor},
         )
         if created:
             audit_record(

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from .errors import (
     ApplicationError,
+    ErrorCode,
     error_body,
     error_response,
     form_add_application_error,
@@ -125,20 +126,22 @@ def api_token_action(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(request, 400, "bad_request", "The request could not be understood.")
+    return error_response(
+        request, 400, ErrorCode.BAD_REQUEST, "The request could not be understood."
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(request, 403, "permission_denied", "You may not see this page.")
+    return error_response(request, 403, ErrorCode.PERMISSION_DENIED, "You may not see this page.")
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(request, 404, "not_found", "There is nothing here.")
+    return error_response(request, 404, ErrorCode.NOT_FOUND, "There is nothing here.")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Rendered without the request context: the failure may be the database itself."""
     if is_api_request(request):
         message = "Something went wrong on our side; it has been logged."
-        return JsonResponse(error_body("server_error", message), status=500)
+        return JsonResponse(error_body(ErrorCode.SERVER_ERROR, message), status=500)
     return HttpResponse(render_to_string("500.html"), status=500)

@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -27,6 +26,7 @@ from governance.risk_groups.models import RiskGroup
 from xip_portal.api_input import reject_unknown_fields
 from xip_portal.errors import NotFound
 from xip_portal.models import AuditEntry, Institution, StaffRole
+from xip_portal.pagination import api_page
 from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user, staff_roles
 
 from .documents import (
@@ -47,7 +47,6 @@ from .services import (
     kyc_application_update,
     kyc_applications_of,
     kyc_review_queue,
-    kyc_reviewer_groups,
 )
 
 
@@ -319,21 +318,14 @@ class QueueApi(APIView):
         filters = QueueFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        group = None
-        if data.get("risk_group"):
-            group = kyc_reviewer_groups(user).filter(slug=data["risk_group"]).first()
-            if group is None:
-                raise NotFound(f"You review no risk group {data['risk_group']!r}.")
         queue = kyc_review_queue(
             user=user,
             status=data.get("status", ""),
             kind=data.get("kind", ""),
             min_age_days=data.get("min_age_days"),
-            risk_group=group,
+            risk_group=data.get("risk_group", ""),
         )
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(queue, request, view=self)
-        return paginator.get_paginated_response(StaffApplicationOutput(page, many=True).data)
+        return api_page(request, self, queue, StaffApplicationOutput)
 
 
 class QueueFilterInput(serializers.Serializer[Any]):

@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import FileResponse
 
+from governance.kyc.errors import KycError
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, NotFound
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound
 from xip_portal.models import User
 
 from .models import (
@@ -40,12 +41,12 @@ def document_content_check(upload: UploadedFile[bytes]) -> tuple[str, str]:
     name = upload.name or "the file"
     size = upload.size or 0
     if size == 0:
-        raise _refuse(f"{name} is empty.", "empty_file")
+        raise _refuse(f"{name} is empty.", KycError.EMPTY_FILE)
     if size > MAX_DOCUMENT_BYTES:
         raise _refuse(
             f"{name} is {size / 1024 / 1024:.1f} MB; documents may be at most "
             f"{MAX_DOCUMENT_BYTES // 1024 // 1024} MB.",
-            "file_too_large",
+            KycError.FILE_TOO_LARGE,
         )
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
@@ -53,7 +54,9 @@ def document_content_check(upload: UploadedFile[bytes]) -> tuple[str, str]:
     kind = filetype.guess(head)
     if kind is None or kind.mime not in ACCEPTED_TYPES:
         found = f" (its content is {kind.mime})" if kind is not None else ""
-        raise _refuse(f"{name} is not a PDF, JPEG or PNG document{found}.", "unsupported_file_type")
+        raise _refuse(
+            f"{name} is not a PDF, JPEG or PNG document{found}.", KycError.UNSUPPORTED_FILE_TYPE
+        )
     return kind.mime, ACCEPTED_TYPES[kind.mime]
 
 
@@ -76,7 +79,7 @@ def kyc_document_add(
         labels = ", ".join(k.label.lower() for k in allowed)
         raise ApplicationError(
             f"This application takes these documents: {labels}.",
-            code="unknown_document_kind",
+            code=KycError.UNKNOWN_DOCUMENT_KIND,
             fields={"kind": ["Not a document of this application."]},
         )
     content_type, extension = document_content_check(upload)
@@ -93,7 +96,7 @@ def kyc_document_add(
             raise Conflict(
                 f"The application is {locked.get_status_display().lower()}; documents can be "
                 "added only to a draft or when more information is asked for.",
-                code="not_editable",
+                code=ErrorCode.NOT_EDITABLE,
             )
         stored = default_storage.save(KycDocument.storage_name(locked.pk, extension), upload)
         # Files are not transactional: remove the file if the row cannot be written.
@@ -139,7 +142,7 @@ def kyc_document_remove(*, actor: User, document: KycDocument) -> None:
         if not locked.can_edit():
             raise Conflict(
                 "Documents can be removed only from a draft or when more information is asked for.",
-                code="not_editable",
+                code=ErrorCode.NOT_EDITABLE,
             )
         audit_record(
             actor=actor,

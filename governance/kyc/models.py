@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django_countries.fields import CountryField
 
-from xip_portal.models import TimeStampedModel
+from xip_portal.models import StatusChange, TimeStampedModel
 from xip_portal.state_machine import StateMachine
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -41,6 +41,7 @@ KYC_TRANSITIONS = StateMachine(
         KycStatus.REJECTED: frozenset(),
         KycStatus.EXPIRED: frozenset(),
     },
+    history="status_changes",
 )
 # An applicant holds at most one application per group in these states.
 KYC_OPEN_STATUSES = (
@@ -158,6 +159,19 @@ class KycApplication(TimeStampedModel):
     def age_days(self) -> int:
         since = self.submitted_at or self.created_at
         return (timezone.now() - since).days
+
+
+class KycStatusChange(StatusChange):
+    """One step of a KYC application's status history."""
+
+    application = models.ForeignKey(
+        KycApplication, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=16, choices=KycStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=KycStatus.choices)
+
+    def __str__(self) -> str:
+        return f"#{self.application_id}: {self.from_status or '-'} → {self.to_status}"
 
 
 class KycDocument(TimeStampedModel):

@@ -16,11 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
+from governance.kyc.errors import KycError
 from governance.memberships.models import Membership
 from governance.memberships.services import membership_grant_from_kyc
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import (
     AuditEntry,
@@ -31,6 +32,7 @@ from xip_portal.models import (
     User,
 )
 from xip_portal.roles import staff_roles
+from xip_portal.state_machine import status_transition
 
 from .models import (
     INSTITUTION_DOCUMENT_KINDS,
@@ -51,6 +53,7 @@ INSTITUTION_FIELDS = (
     "registered_address",
     "beneficial_owners",
 )
+
 COUNTRY_FIELDS = ("nationality", "country_of_residence", "jurisdiction")
 TEXT_LIMITS = {"legal_name": 200, "registration_number": 80}
 
@@ -158,7 +161,7 @@ def kyc_application_create(
     if not risk_group.is_regulated:
         raise ApplicationError(
             f"{risk_group.name} is permissionless: join it by accepting its terms instead.",
-            code="not_regulated",
+            code=KycError.NOT_REGULATED,
         )
     if kind not in KycApplication.Kind.values:
         raise ApplicationError(
@@ -174,7 +177,7 @@ def kyc_application_create(
         ).exists():
             raise PermissionDenied(
                 f"Only administrators of {institution.name} apply on its behalf.",
-                code="not_institution_admin",
+                code=KycError.NOT_INSTITUTION_ADMIN,
                 fields={"institution": ["You are not one of its administrators."]},
             )
     else:
@@ -189,7 +192,7 @@ def kyc_application_create(
         raise Conflict(
             f"{who} already {'has' if institution else 'have'} an open or approved application "
             f"in {risk_group.name}.",
-            code="application_exists",
+            code=KycError.APPLICATION_EXISTS,
         )
     try:
         with transaction.atomic():
@@ -214,7 +217,7 @@ def kyc_application_create(
     except IntegrityError:
         raise Conflict(
             f"There is already an open application in {risk_group.name}.",
-            code="application_exists",
+            code=KycError.APPLICATION_EXISTS,
         ) from None
     return application
 
@@ -242,7 +245,7 @@ def kyc_application_update(
             raise Conflict(
                 f"The application is {locked.get_status_display().lower()}; it can be "
                 "changed only as a draft or when more information is asked for.",
-                code="not_editable",
+                code=ErrorCode.NOT_EDITABLE,
             )
         old = _profile_values(locked)
         if audit_record(
@@ -272,29 +275,6 @@ def kyc_application_missing(application: KycApplication) -> dict[str, list[str]]
     return missing
 
 
-def _status_move(
-    application: KycApplication,
-    target: KycStatus,
-    *,
-    actor: User | None,
-    action: str,
-    reason: str = "",
-    extra: dict[str, Any] | None = None,
-) -> None:
-    KYC_TRANSITIONS.check(application.status, target)
-    old = application.status
-    application.status = target
-    application.save()
-    audit_record(
-        actor=actor,
-        action=action,
-        obj=application,
-        old={"status": old},
-        new={"status": target, **(extra or {})},
-        reason=reason,
-    )
-
-
 def _mail_decision(application: KycApplication, template: str) -> None:
     mail_after_commit(
         to=[application.applicant.email],
@@ -319,11 +299,13 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
         if missing:
             raise ApplicationError(
                 "The application is not complete: " + ", ".join(sorted(missing)) + ".",
-                code="incomplete",
+                code=KycError.INCOMPLETE,
                 fields=missing,
             )
         locked.submitted_at = now
-        _status_move(locked, KycStatus.SUBMITTED, actor=actor, action="kyc.submit")
+        status_transition(
+            locked, KycStatus.SUBMITTED, machine=KYC_TRANSITIONS, actor=actor, action="kyc.submit"
+        )
         refusals = [
             refusal
             for code in locked.countries_of_record()
@@ -332,13 +314,14 @@ def kyc_application_submit(*, actor: User, application: KycApplication) -> KycAp
         if refusals:
             locked.rejection_reason = refusals[0]
             locked.decided_at = now
-            _status_move(
+            status_transition(
                 locked,
                 KycStatus.REJECTED,
+                machine=KYC_TRANSITIONS,
                 actor=None,
                 action="kyc.auto_reject",
                 reason=refusals[0],
-                extra={"rejection_reason": refusals[0]},
+                audit_new={"rejection_reason": refusals[0]},
             )
             _mail_decision(locked, "kyc_rejected")
     return locked
@@ -373,6 +356,15 @@ def kyc_reviewer_groups(user: Any) -> QuerySet[RiskGroup]:
         return groups.none()
     group_ids = _reviewer_group_ids(user)
     return groups if group_ids is None else groups.filter(pk__in=group_ids)
+
+
+def kyc_reviewer_group_get(*, user: Any, slug: str) -> RiskGroup:
+    """One of the groups `user` reviews, by slug (the review queue's group filter, on the
+    page and in the API); NotFound for any other group."""
+    group = kyc_reviewer_groups(user).filter(slug=slug).first()
+    if group is None:
+        raise NotFound(f"You review no risk group {slug!r}.")
+    return group
 
 
 def kyc_application_for_review(*, user: Any, pk: int) -> KycApplication:
@@ -410,15 +402,21 @@ def _lock_for_review(*, actor: User, application: KycApplication) -> KycApplicat
     ):
         raise PermissionDenied(
             "You cannot review your own application (or your institution's).",
-            code="self_review",
+            code=KycError.SELF_REVIEW,
         )
     if locked.status == KycStatus.SUBMITTED:
-        _status_move(locked, KycStatus.IN_REVIEW, actor=actor, action="kyc.review_start")
+        status_transition(
+            locked,
+            KycStatus.IN_REVIEW,
+            machine=KYC_TRANSITIONS,
+            actor=actor,
+            action="kyc.review_start",
+        )
     elif locked.status != KycStatus.IN_REVIEW:
         raise Conflict(
             f"The application is {locked.get_status_display().lower()}: there is nothing "
             "to decide.",
-            code="illegal_transition",
+            code=ErrorCode.ILLEGAL_TRANSITION,
         )
     return locked
 
@@ -459,29 +457,58 @@ def kyc_application_approve(
             if locked.first_approved_by_id == actor.pk:
                 raise Conflict(
                     "This approval needs a second, different KYC admin (four eyes).",
-                    code="four_eyes_same_reviewer",
+                    code=KycError.FOUR_EYES_SAME_REVIEWER,
                 )
         locked.decided_at = now
         locked.decided_by = actor
         locked.approved_until = now + dt.timedelta(days=locked.risk_group.reverification_days)
-        _status_move(
+        status_transition(
             locked,
             KycStatus.APPROVED,
+            machine=KYC_TRANSITIONS,
             actor=actor,
             action="kyc.approve",
             reason=note,
-            extra={"approved_until": locked.approved_until.isoformat(), "tier": tier},
+            audit_new={"approved_until": locked.approved_until.isoformat(), "tier": tier},
         )
-        membership_grant_from_kyc(actor=actor, application=locked, tier=tier, now=now)
+        membership_grant_from_kyc(
+            actor=actor,
+            risk_group=locked.risk_group,
+            holder=locked.institution or locked.applicant,
+            country=str(
+                locked.jurisdiction if locked.is_institution else locked.country_of_residence
+            ),
+            application_id=locked.pk,
+            tier=tier,
+            now=now,
+        )
         _mail_decision(locked, "kyc_approved")
     return locked
+
+
+def kyc_application_expire(*, application_id: int) -> None:
+    """Expires an approved application whose membership ran out (inside the caller's
+    transaction); an application in any other status is left as it is."""
+    application = KycApplication.objects.select_for_update().filter(pk=application_id).first()
+    if application is None or application.status != KycStatus.APPROVED:
+        return
+    status_transition(
+        application,
+        KycStatus.EXPIRED,
+        machine=KYC_TRANSITIONS,
+        actor=None,
+        action="kyc.expire",
+        reason="re-verification period over",
+    )
 
 
 def _note_required(note: str, what: str) -> str:
     note = note.strip()
     if not note:
         raise ApplicationError(
-            f"Write {what}: the applicant sees it.", code="note_required", fields={"note": [what]}
+            f"Write {what}: the applicant sees it.",
+            code=KycError.NOTE_REQUIRED,
+            fields={"note": [what]},
         )
     return note
 
@@ -496,13 +523,14 @@ def kyc_application_reject(
         locked.rejection_reason = reason
         locked.decided_at = timezone.now()
         locked.decided_by = actor
-        _status_move(
+        status_transition(
             locked,
             KycStatus.REJECTED,
+            machine=KYC_TRANSITIONS,
             actor=actor,
             action="kyc.reject",
             reason=reason,
-            extra={"rejection_reason": reason},
+            audit_new={"rejection_reason": reason},
         )
         _mail_decision(locked, "kyc_rejected")
     return locked
@@ -518,13 +546,14 @@ def kyc_application_request_info(
         locked = _lock_for_review(actor=actor, application=application)
         locked.info_request = message
         locked.first_approved_by = None
-        _status_move(
+        status_transition(
             locked,
             KycStatus.NEEDS_INFO,
+            machine=KYC_TRANSITIONS,
             actor=actor,
             action="kyc.request_info",
             reason=message,
-            extra={"info_request": message},
+            audit_new={"info_request": message},
         )
         _mail_decision(locked, "kyc_needs_info")
     return locked
@@ -561,10 +590,11 @@ def kyc_review_queue(
     status: str = "",
     kind: str = "",
     min_age_days: int | None = None,
-    risk_group: RiskGroup | None = None,
+    risk_group: str = "",
 ) -> QuerySet[KycApplication]:
-    """The cases of the user's groups, oldest first. Without a status filter: those
-    waiting for a decision (submitted or in review)."""
+    """The cases of the user's groups (or of the one of them whose slug is `risk_group`:
+    NotFound for a group the user does not review), oldest first. Without a status filter:
+    those waiting for a decision (submitted or in review)."""
     queue = (
         KycApplication.objects.filter(kyc_reviewer_scope(user))
         .exclude(status=KycStatus.DRAFT)
@@ -578,8 +608,8 @@ def kyc_review_queue(
         queue = queue.filter(status__in=[KycStatus.SUBMITTED, KycStatus.IN_REVIEW])
     if kind:
         queue = queue.filter(kind=kind)
-    if risk_group is not None:
-        queue = queue.filter(risk_group=risk_group)
+    if risk_group:
+        queue = queue.filter(risk_group=kyc_reviewer_group_get(user=user, slug=risk_group))
     if min_age_days:
         queue = queue.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=min_age_days))
     return queue

@@ -14,7 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from governance.memberships.services import memberships_of
 from governance.risk_groups.services import risk_group_get
-from xip_portal.errors import ApplicationError, errors_as_messages, form_add_application_error
+from xip_portal.errors import (
+    ApplicationError,
+    ErrorCode,
+    errors_as_messages,
+    form_add_application_error,
+)
 from xip_portal.models import Institution, InstitutionMembership, StaffRole
 from xip_portal.roles import acting_user, staff_role_required
 
@@ -158,7 +163,7 @@ def kyc_document_delete(request: HttpRequest, pk: int, document_pk: int) -> Http
     document = application.documents.filter(pk=document_pk).first()
     with errors_as_messages(request):
         if document is None:
-            raise ApplicationError("There is no such document.", code="not_found")
+            raise ApplicationError("There is no such document.", code=ErrorCode.NOT_FOUND)
         kyc_document_remove(actor=user, document=document)
         messages.success(request, "The document is removed.")
     return redirect("kyc_application", pk=application.pk)
@@ -194,7 +199,7 @@ def kyc_queue(request: HttpRequest) -> HttpResponse:
     groups = list(kyc_reviewer_groups(user))
     filters = ReviewQueueFilterForm(request.GET or None)
     data = filters.cleaned_data if filters.is_valid() else {}
-    group = next((g for g in groups if g.slug == data.get("group")), None)
+    group = data.get("group", "")
     queue = kyc_review_queue(
         user=user,
         status=data.get("status", ""),

@@ -16,14 +16,15 @@ from django.utils import timezone
 from django_countries import countries
 
 from engine.services import account_orders_cancel
-from governance.kyc.models import KYC_TRANSITIONS, KycApplication, KycStatus
+from governance.memberships.errors import MembershipError
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, PermissionDenied
+from xip_portal.errors import ApplicationError, ErrorCode, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, User
 
 from .models import MEMBERSHIP_TRANSITIONS, Membership, MembershipStatus
+from .signals import membership_expired
 
 MembershipAction = Literal["trade", "propose"]
 MEMBERSHIP_ACTIONS: tuple[str, ...] = ("trade", "propose")
@@ -34,7 +35,7 @@ class MembershipRequired(PermissionDenied):
     kyc_required, membership_expired, membership_revoked, terms_not_accepted,
     jurisdiction_blocked, not_institution_member or not_authenticated."""
 
-    code = "membership_required"
+    code: str = MembershipError.MEMBERSHIP_REQUIRED
 
     def __init__(self, message: str, *, code: str, risk_group: RiskGroup) -> None:
         super().__init__(message, code=code)
@@ -52,30 +53,32 @@ def _holder_refusal(
         if risk_group.is_regulated:
             return MembershipRequired(
                 f"{group} is KYC-regulated: {needs} approved there. Apply first.",
-                code="kyc_required",
+                code=MembershipError.KYC_REQUIRED,
                 risk_group=risk_group,
             )
         return MembershipRequired(
             f"Join {group} first by accepting its terms.",
-            code="terms_not_accepted",
+            code=MembershipError.TERMS_NOT_ACCEPTED,
             risk_group=risk_group,
         )
     if membership.status == MembershipStatus.REVOKED:
         return MembershipRequired(
             f"{possessive} membership of {group} is revoked.",
-            code="membership_revoked",
+            code=MembershipError.MEMBERSHIP_REVOKED,
             risk_group=risk_group,
         )
     if not membership.is_current():
         step = "re-verify (apply for KYC again)" if risk_group.is_regulated else "join again"
         return MembershipRequired(
             f"{possessive} membership of {group} has expired: {step} to continue.",
-            code="membership_expired",
+            code=MembershipError.MEMBERSHIP_EXPIRED,
             risk_group=risk_group,
         )
     refusal = risk_group.jurisdiction_refusal(str(membership.country)) if membership.country else ""
     if refusal:
-        return MembershipRequired(refusal, code="jurisdiction_blocked", risk_group=risk_group)
+        return MembershipRequired(
+            refusal, code=MembershipError.JURISDICTION_BLOCKED, risk_group=risk_group
+        )
     return None
 
 
@@ -95,12 +98,14 @@ def membership_require(
     if action not in MEMBERSHIP_ACTIONS:
         raise ApplicationError(f"Unknown action {action!r}: use trade or propose.")
     if not isinstance(user, User) or not user.is_authenticated:
-        raise MembershipRequired("Log in first.", code="not_authenticated", risk_group=risk_group)
+        raise MembershipRequired(
+            "Log in first.", code=ErrorCode.NOT_AUTHENTICATED, risk_group=risk_group
+        )
     if action == "propose" and institution is not None:
         if not InstitutionMembership.objects.filter(institution=institution, user=user).exists():
             raise MembershipRequired(
                 f"You are not a member of {institution.name}.",
-                code="not_institution_member",
+                code=ErrorCode.NOT_INSTITUTION_MEMBER,
                 risk_group=risk_group,
             )
     if action == "propose" and institution is not None and risk_group.is_regulated:
@@ -157,24 +162,26 @@ def membership_join(
     if risk_group.is_regulated:
         raise ApplicationError(
             f"{risk_group.name} is KYC-regulated: apply for KYC instead of joining.",
-            code="kyc_required",
+            code=MembershipError.KYC_REQUIRED,
         )
     if not accept_terms:
         message = f"Accept the terms of {risk_group.name} to join."
         raise ApplicationError(
-            message, code="terms_not_accepted", fields={"accept_terms": [message]}
+            message, code=MembershipError.TERMS_NOT_ACCEPTED, fields={"accept_terms": [message]}
         )
     country = country_of_residence.strip().upper()
     if country not in countries:
         raise ApplicationError(
             f"{country_of_residence!r} is not an ISO 3166 country code.",
-            code="invalid_country",
+            code=MembershipError.INVALID_COUNTRY,
             fields={"country_of_residence": ["Not a country code."]},
         )
     refusal = risk_group.jurisdiction_refusal(country)
     if refusal:
         raise PermissionDenied(
-            refusal, code="jurisdiction_blocked", fields={"country_of_residence": [refusal]}
+            refusal,
+            code=MembershipError.JURISDICTION_BLOCKED,
+            fields={"country_of_residence": [refusal]},
         )
     now = timezone.now()
     with transaction.atomic():
@@ -214,21 +221,26 @@ def membership_join(
 
 
 def membership_grant_from_kyc(
-    *, actor: User, application: KycApplication, tier: str, now: datetime
+    *,
+    actor: User,
+    risk_group: RiskGroup,
+    holder: User | Institution,
+    country: str,
+    application_id: int,
+    tier: str,
+    now: datetime,
 ) -> Membership:
-    """Creates or renews the membership an approved application gives (inside the caller's
-    transaction): valid for the group's re-verification period."""
-    group = application.risk_group
-    holder: dict[str, Any] = (
-        {"institution": application.institution}
-        if application.is_institution
-        else {"user": application.applicant}
+    """Creates or renews the membership that the approval of KYC application
+    `application_id` gives `holder` (a person or an institution) in `risk_group`, inside
+    the caller's transaction: valid for the group's re-verification period. Called by the
+    KYC review when it approves."""
+    holder_field: dict[str, Any] = (
+        {"institution": holder} if isinstance(holder, Institution) else {"user": holder}
     )
-    country = (
-        application.jurisdiction if application.is_institution else application.country_of_residence
+    valid_until = now + timedelta(days=risk_group.reverification_days)
+    membership = (
+        Membership.objects.select_for_update().filter(risk_group=risk_group, **holder_field).first()
     )
-    valid_until = now + timedelta(days=group.reverification_days)
-    membership = Membership.objects.select_for_update().filter(risk_group=group, **holder).first()
     values = {
         "status": MembershipStatus.ACTIVE,
         "tier": tier,
@@ -237,7 +249,9 @@ def membership_grant_from_kyc(
         "source": Membership.Source.KYC,
     }
     if membership is None:
-        membership = Membership.objects.create(risk_group=group, application=application, **holder)
+        membership = Membership.objects.create(
+            risk_group=risk_group, application_id=application_id, **holder_field
+        )
         old: dict[str, Any] = {}
     else:
         if membership.status != MembershipStatus.ACTIVE:
@@ -246,7 +260,7 @@ def membership_grant_from_kyc(
         old["country"] = str(old["country"])
     for name, value in values.items():
         setattr(membership, name, value)
-    membership.application = application
+    membership.application_id = application_id
     membership.save()
     audit_record(
         actor=actor,
@@ -254,15 +268,15 @@ def membership_grant_from_kyc(
         obj=membership,
         old=old,
         new=values,
-        reason=f"KYC application #{application.pk} approved",
+        reason=f"KYC application #{application_id} approved",
     )
     return membership
 
 
 def memberships_expire_due(*, now: datetime | None = None) -> int:
-    """Marks every KYC membership past its validity, and its approved application, expired;
-    emails the member to re-verify. Returns how many expired. Safe to run concurrently:
-    rows are locked and re-checked."""
+    """Marks every KYC membership past its validity expired (and sends membership_expired,
+    so its approved application expires too); emails the member to re-verify. Returns how
+    many expired. Safe to run concurrently: rows are locked and re-checked."""
     now = now or timezone.now()
     due_ids = list(
         Membership.objects.filter(
@@ -300,20 +314,8 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
                 new={"status": MembershipStatus.EXPIRED},
                 reason="re-verification period over",
             )
+            membership_expired.send(sender=Membership, membership=membership, now=now)
             application = membership.application
-            if application is not None and application.status == KycStatus.APPROVED:
-                KYC_TRANSITIONS.check(application.status, KycStatus.EXPIRED)
-                KycApplication.objects.filter(pk=application.pk).update(
-                    status=KycStatus.EXPIRED, updated_at=now
-                )
-                audit_record(
-                    actor=None,
-                    action="kyc.expire",
-                    obj=application,
-                    old={"status": KycStatus.APPROVED},
-                    new={"status": KycStatus.EXPIRED},
-                    reason="re-verification period over",
-                )
             recipient = membership.user or (application.applicant if application else None)
             if recipient is not None:
                 mail_after_commit(

@@ -1,6 +1,6 @@
 """Governance models, one module per part of the domain."""
 
-from governance.kyc.models import KycApplication, KycDocument, KycStatus
+from governance.kyc.models import KycApplication, KycDocument, KycStatus, KycStatusChange
 from governance.memberships.models import Membership, MembershipStatus
 from governance.proposals.models import (
     Proposal,
@@ -18,6 +18,7 @@ __all__ = [
     "KycApplication",
     "KycDocument",
     "KycStatus",
+    "KycStatusChange",
     "MarketBounds",
     "Membership",
     "MembershipStatus",

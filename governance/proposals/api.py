@@ -9,7 +9,6 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from governance.risk_groups.models import RiskGroup
 from xip_portal.errors import NotFound
 from xip_portal.models import Institution, User
+from xip_portal.pagination import api_page
 from xip_portal.roles import acting_user, two_factor_require
 
 from . import services
@@ -205,9 +205,7 @@ class ProposalListApi(APIView):
             risk_group=request.query_params.get("group", ""),
             q=request.query_params.get("q", "")[:200],
         )
-        paginator = LimitOffsetPagination()
-        page = paginator.paginate_queryset(proposals, request, view=self)
-        return paginator.get_paginated_response(ProposalSummaryOutput(page, many=True).data)
+        return api_page(request, self, proposals, ProposalSummaryOutput)
 
     @extend_schema(
         request=ProposalCreateInput,

@@ -1,4 +1,4 @@
-"""XIP API (included by governance/api_urls.py under /api/v1/)."""
+"""XIP API (included by governance.api_urls under /api/v1/)."""
 
 from django.urls import path
 

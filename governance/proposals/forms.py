@@ -1,6 +1,7 @@
 """The XIP draft editor: the proposal's own fields plus the spec fields of its type. The form
-only reshapes text into the spec's structure; the checks live in governance/proposal_specs.py,
-whose errors are keyed by these same field names, so they show beside each field."""
+only reshapes text into the spec's structure; the checks live in markets/specs.py and
+governance/proposals/specs.py, whose errors are keyed by these same field names, so they
+show beside each field."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from typing import Any
 
 from django import forms
 
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.models import Institution, User
 
 from .models import Proposal, ProposalType
-
-MARKET_TYPE_CHOICES = [("spot", "Spot"), ("perp", "Perpetual"), ("prediction", "Prediction")]
 
 
 def _text(label: str, help_text: str = "", **kw: Any) -> forms.CharField:
@@ -39,7 +38,7 @@ def _when(label: str, help_text: str = "UTC.") -> forms.CharField:
 
 SPEC_FIELDS: dict[str, dict[str, forms.Field]] = {
     ProposalType.MARKET: {
-        "market_type": forms.ChoiceField(label="Market type", choices=MARKET_TYPE_CHOICES),
+        "market_type": forms.ChoiceField(label="Market type", choices=MarketType.choices),
         "symbol": _text("Symbol", "e.g. BTC-USDC; must not collide with a listed market."),
         "name": _text("Display name", "Optional, e.g. 2026 World Cup winner."),
         "base_asset": _text("Base asset", "Spot and perpetual markets, e.g. BTC."),

@@ -31,7 +31,7 @@ class ProposalStatus(models.TextChoices):
 
 S = ProposalStatus
 # The one table of allowed status changes (after EIP-1). Who may make each move, and when,
-# is decided by the service that makes it (governance/proposals.py).
+# is decided by the service that makes it (governance/proposals/services.py).
 PROPOSAL_TRANSITIONS = StateMachine(
     "An XIP",
     ProposalStatus,
@@ -44,6 +44,7 @@ PROPOSAL_TRANSITIONS = StateMachine(
         S.WITHDRAWN: frozenset(),
         S.REJECTED: frozenset(),
     },
+    history="transitions",
 )
 # Statuses in which the authors may still edit the proposal.
 EDITABLE_STATUSES = frozenset({S.DRAFT, S.REVIEW, S.LAST_CALL})
@@ -51,7 +52,7 @@ EDITABLE_STATUSES = frozenset({S.DRAFT, S.REVIEW, S.LAST_CALL})
 
 class Proposal(TimeStampedModel):
     """An XIP. `number` is assigned when it is first submitted for review; `spec` is the
-    structured, validated part (per type, see governance/proposal_specs.py), `body` the
+    structured, validated part (per type, see governance/proposals/specs.py), `body` the
     markdown rationale. `revision` counts the edits since submission."""
 
     number = models.PositiveIntegerField(unique=True, null=True, blank=True)
@@ -145,6 +146,10 @@ class Proposal(TimeStampedModel):
 
     def is_in_last_call(self) -> bool:
         return self.status == S.LAST_CALL
+
+    def lists_a_market(self) -> bool:
+        """A Final market XIP: the market registry lists its market."""
+        return self.proposal_type == ProposalType.MARKET and self.status == S.FINAL
 
 
 class ProposalTransition(StatusChange):

@@ -24,15 +24,20 @@ from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from engine.core.markets import BPS
 from governance.memberships.services import membership_allows, membership_require
+from governance.proposals.errors import ProposalError
 from governance.risk_groups.models import RiskGroup
 from governance.risk_groups.services import risk_group_create_from_xip
+from markets.models import MarketChange
+from markets.services import market_change_schedule_from_xip, market_list_from_xip
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
 from xip_portal.roles import has_role
-from xip_portal.state_machine import TransitionError
+from xip_portal.specs import SpecError
+from xip_portal.state_machine import TransitionError, status_transition
 
 from .models import (
     PROPOSAL_TRANSITIONS,
@@ -44,10 +49,9 @@ from .models import (
     ProposalType,
     ProposalVote,
 )
-from .specs import SpecError, proposal_spec_clean
+from .specs import proposal_spec_clean
 
 S = ProposalStatus
-BPS = 10_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -74,7 +78,8 @@ def _require_author(actor: User, proposal: Proposal, what: str) -> None:
 def _require_editor(actor: User, proposal: Proposal, what: str) -> None:
     if not is_editor(actor, proposal.risk_group):
         raise PermissionDenied(
-            f"Only XIP editors of {proposal.risk_group.name} can {what}.", code="role_required"
+            f"Only XIP editors of {proposal.risk_group.name} can {what}.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
 
 
@@ -82,7 +87,7 @@ def _require_reason(reason: str, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(
-            f"Say why you {what}.", code="reason_required", fields={"reason": ["Required."]}
+            f"Say why you {what}.", code=ErrorCode.REASON_REQUIRED, fields={"reason": ["Required."]}
         )
     return reason
 
@@ -113,28 +118,20 @@ def _recipients(proposal: Proposal) -> list[str]:
 def _transition(
     proposal: Proposal, to_status: str, *, actor: User | None, reason: str, now: datetime
 ) -> ProposalTransition:
-    """Moves a locked proposal to `to_status` (inside the caller's transaction)."""
-    PROPOSAL_TRANSITIONS.check(proposal.status, to_status, subject=proposal.label)
-    from_status = proposal.status
-    proposal.status = to_status
-    proposal.last_activity_at = now
-    proposal.save()
-    step = ProposalTransition.objects.create(
-        proposal=proposal,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    audit_record(
+    """Moves a locked proposal to `to_status` (inside the caller's transaction) and emails
+    its authors and subscribers."""
+    step: ProposalTransition = status_transition(
+        proposal,
+        to_status,
+        machine=PROPOSAL_TRANSITIONS,
         actor=actor,
         action=f"proposal.{to_status}",
-        obj=proposal,
-        old={"status": from_status},
-        new={"status": to_status},
         reason=reason,
+        now=now,
+        subject=proposal.label,
+        changes={"last_activity_at": now},
     )
+    from_status = step.from_status
     mail_after_commit(
         to=_recipients(proposal),
         template="email/xip_status",
@@ -165,7 +162,7 @@ def _assign_number(proposal: Proposal) -> None:
             return
         except IntegrityError:
             continue
-    raise Conflict("Could not assign an XIP number; try again.", code="number_busy")
+    raise Conflict("Could not assign an XIP number; try again.", code=ProposalError.NUMBER_BUSY)
 
 
 def _snapshot(proposal: Proposal) -> dict[str, Any]:
@@ -196,7 +193,7 @@ def _check_institution(actor: User, institution: Institution | None) -> None:
     ):
         raise PermissionDenied(
             f"You are not a member of {institution.name}.",
-            code="not_institution_member",
+            code=ErrorCode.NOT_INSTITUTION_MEMBER,
             fields={"institution": [f"You are not a member of {institution.name}."]},
         )
 
@@ -208,7 +205,7 @@ def _users_by_email(emails: Iterable[str]) -> list[User]:
     if unknown:
         raise ApplicationError(
             f"No user has the address {', '.join(unknown)}; ask them to sign up first.",
-            code="user_not_found",
+            code=ErrorCode.USER_NOT_FOUND,
             fields={"coauthors": [f"No account with {', '.join(unknown)}."]},
         )
     return users
@@ -304,7 +301,7 @@ def proposal_update(
         if not proposal.can_edit():
             raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}; it can not be edited.",
-                code="not_editable",
+                code=ErrorCode.NOT_EDITABLE,
             )
         clean_spec = proposal_spec_clean(
             proposal.proposal_type, spec, risk_group=proposal.risk_group, now=now
@@ -357,7 +354,7 @@ def proposal_submit(*, actor: User, proposal: Proposal, now: datetime | None = N
             if proposal.institution is None:
                 raise PermissionDenied(
                     f"{group.name} is KYC-regulated: submit on behalf of a verified institution.",
-                    code="institution_required",
+                    code=ProposalError.INSTITUTION_REQUIRED,
                     fields={"institution": ["Required in a KYC-regulated group."]},
                 )
             membership_require(
@@ -492,9 +489,11 @@ def proposal_objection_uphold(
         _require_editor(actor, proposal, "uphold an objection")
         comment = ProposalComment.objects.select_for_update().get(pk=comment.pk)
         if comment.kind != ProposalComment.Kind.OBJECTION:
-            raise ApplicationError("Only objections can be upheld.", code="not_an_objection")
+            raise ApplicationError(
+                "Only objections can be upheld.", code=ProposalError.NOT_AN_OBJECTION
+            )
         if comment.upheld_at is not None:
-            raise Conflict("This objection is already upheld.", code="already_upheld")
+            raise Conflict("This objection is already upheld.", code=ProposalError.ALREADY_UPHELD)
         PROPOSAL_TRANSITIONS.check(proposal.status, S.REVIEW, subject=proposal.label)
         if proposal.status != S.LAST_CALL:
             raise TransitionError(f"{proposal.label} is not in Last Call.")
@@ -521,14 +520,17 @@ def proposal_operator_approve(
         proposal = _locked(proposal)
         if not is_operator(actor, proposal.risk_group):
             raise PermissionDenied(
-                f"Only operators of {proposal.risk_group.name} can approve.", code="role_required"
+                f"Only operators of {proposal.risk_group.name} can approve.",
+                code=ErrorCode.ROLE_REQUIRED,
             )
         if proposal.status != S.LAST_CALL:
             raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}, not in Last Call."
             )
         if proposal.operator_approved_at is not None:
-            raise Conflict("The operator has already approved it.", code="already_approved")
+            raise Conflict(
+                "The operator has already approved it.", code=ProposalError.ALREADY_APPROVED
+            )
         proposal.operator_approved_by, proposal.operator_approved_at = actor, now
         proposal.save(update_fields=["operator_approved_by", "operator_approved_at"])
         audit_record(
@@ -594,7 +596,9 @@ def proposal_vote(
     now = now or timezone.now()
     if choice not in ProposalVote.Choice.values:
         raise ApplicationError(
-            "Vote for or against.", code="invalid_choice", fields={"choice": ["for or against"]}
+            "Vote for or against.",
+            code=ProposalError.INVALID_CHOICE,
+            fields={"choice": ["for or against"]},
         )
     with transaction.atomic():
         proposal = _locked(proposal)
@@ -602,14 +606,14 @@ def proposal_vote(
             raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}: votes are cast in "
                 "Last Call only.",
-                code="not_in_last_call",
+                code=ProposalError.NOT_IN_LAST_CALL,
             )
         if proposal.last_call_ends_at is not None and now >= proposal.last_call_ends_at:
-            raise Conflict("The Last Call window has ended.", code="last_call_over")
+            raise Conflict("The Last Call window has ended.", code=ProposalError.LAST_CALL_OVER)
         if not membership_allows(user=actor, risk_group=proposal.risk_group, action="propose"):
             raise PermissionDenied(
                 f"Only members of {proposal.risk_group.name} vote on its proposals.",
-                code="not_a_member",
+                code=ProposalError.NOT_A_MEMBER,
             )
         vote = ProposalVote.objects.filter(
             proposal=proposal, voter=actor, round=proposal.last_call_round
@@ -663,7 +667,7 @@ def proposal_comment_add(
             raise TransitionError(
                 f"{proposal.label} is {proposal.get_status_display()}: objections are raised "
                 "in Last Call.",
-                code="not_in_last_call",
+                code=ProposalError.NOT_IN_LAST_CALL,
             )
         comment = ProposalComment.objects.create(
             proposal=proposal, author=actor, kind=kind, body=body, created_at=now
@@ -689,15 +693,22 @@ def proposal_comment_add(
 # Scheduled moves
 
 
-def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datetime) -> None:
-    from markets.services import market_change_schedule_from_xip, market_list_from_xip
+# What a Final XIP changes in the market registry.
+MARKET_CHANGE_KINDS = {
+    ProposalType.PARAMETER_CHANGE: MarketChange.Kind.PARAMETERS,
+    ProposalType.DELISTING: MarketChange.Kind.DELISTING,
+}
 
+
+def _finalize(proposal: Proposal, *, actor: User | None, reason: str, now: datetime) -> None:
     proposal.final_at = now
     _transition(proposal, S.FINAL, actor=actor, reason=reason, now=now)
     if proposal.proposal_type == ProposalType.MARKET:
         market_list_from_xip(proposal=proposal, now=now)
-    elif proposal.proposal_type in (ProposalType.PARAMETER_CHANGE, ProposalType.DELISTING):
-        market_change_schedule_from_xip(proposal=proposal)
+    elif proposal.proposal_type in MARKET_CHANGE_KINDS:
+        market_change_schedule_from_xip(
+            proposal=proposal, kind=MARKET_CHANGE_KINDS[ProposalType(proposal.proposal_type)]
+        )
     elif proposal.proposal_type == ProposalType.RISK_GROUP:
         risk_group_create_from_xip(spec=proposal.spec, xip_label=proposal.label)
 

@@ -1,4 +1,4 @@
-"""XIP pages (included by governance/urls.py)."""
+"""XIP pages (included by governance.urls)."""
 
 from django.urls import path
 

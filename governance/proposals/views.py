@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,6 +21,7 @@ from xip_portal.errors import (
     form_add_application_error,
 )
 from xip_portal.models import StaffRole, User
+from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, staff_role_required
 
 from . import services
@@ -38,7 +38,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
         "risk_group": request.GET.get("group", ""),
         "q": request.GET.get("q", "")[:200],
     }
-    page = Paginator(proposals_filtered(**filters), 50).get_page(request.GET.get("page"))
+    page = page_of(request, proposals_filtered(**filters))
     return render(
         request,
         "governance/proposals/list.html",

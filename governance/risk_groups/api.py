@@ -19,6 +19,7 @@ from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
 
 from .models import CollateralAsset, MarketBounds, RiskGroup
 from .services import (
+    BOUNDS_FIELDS,
     POLICY_FIELDS,
     collateral_asset_remove,
     collateral_asset_set,
@@ -31,19 +32,7 @@ from .services import (
 class BoundsOutput(serializers.ModelSerializer[MarketBounds]):
     class Meta:
         model = MarketBounds
-        fields = [
-            "min_tick",
-            "max_tick",
-            "min_lot",
-            "max_lot",
-            "min_maker_fee_bps",
-            "max_maker_fee_bps",
-            "min_taker_fee_bps",
-            "max_taker_fee_bps",
-            "max_leverage",
-            "allowed_market_types",
-            "allowed_oracle_kinds",
-        ]
+        fields = list(BOUNDS_FIELDS)
 
 
 class CollateralOutput(serializers.ModelSerializer[CollateralAsset]):

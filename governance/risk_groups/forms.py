@@ -9,8 +9,14 @@ from django import forms
 
 from xip_portal.models import Institution
 
-from .models import MARKET_TYPES, ORACLE_KINDS, RiskGroup
-from .services import BOUNDS_FIELDS, COUNTRY_LIST_FIELDS, POLICY_FIELDS
+from .models import ORACLE_KINDS, MarketType, RiskGroup
+from .services import (
+    BOUNDS_FIELDS,
+    COUNTRY_LIST_FIELDS,
+    GOVERNANCE_POLICY_FIELDS,
+    MEMBERSHIP_POLICY_FIELDS,
+    POLICY_FIELDS,
+)
 
 
 def _codes(text: str) -> list[str]:
@@ -58,7 +64,9 @@ class RiskGroupPolicyForm(forms.Form):
     max_taker_fee_bps = forms.IntegerField()
     max_leverage = forms.IntegerField(min_value=1)
     allowed_market_types = forms.MultipleChoiceField(
-        choices=[(t, t) for t in MARKET_TYPES], widget=forms.CheckboxSelectMultiple, required=False
+        choices=[(t, t) for t in MarketType.values],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
     )
     allowed_oracle_kinds = forms.MultipleChoiceField(
         choices=[(k, k) for k in ORACLE_KINDS], widget=forms.CheckboxSelectMultiple, required=False
@@ -66,30 +74,8 @@ class RiskGroupPolicyForm(forms.Form):
     reason = forms.CharField(required=False, help_text="Why (kept in the audit log).")
 
     SECTIONS = (
-        (
-            "Governance",
-            (
-                "description",
-                "last_call_hours",
-                "vote_quorum",
-                "vote_threshold_bps",
-                "operator_approval_required",
-                "stagnant_after_days",
-                "proposal_bond_amount",
-                "proposal_bond_asset",
-            ),
-        ),
-        (
-            "Membership",
-            (
-                "reverification_days",
-                "four_eyes_for_institutions",
-                "high_risk_countries",
-                "blocked_jurisdictions",
-                "allowed_jurisdictions",
-                "terms",
-            ),
-        ),
+        ("Governance", GOVERNANCE_POLICY_FIELDS),
+        ("Membership", MEMBERSHIP_POLICY_FIELDS),
         ("Market bounds", BOUNDS_FIELDS),
         ("Why", ("reason",)),
     )

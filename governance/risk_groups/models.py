@@ -10,11 +10,19 @@ from decimal import Decimal
 from django.db import models
 from django_countries import countries
 
+from engine.core.markets import BPS, MarketKind
 from xip_portal.models import TimeStampedModel
 
-MARKET_TYPES = ("spot", "perp", "prediction")
 ORACLE_KINDS = ("chainlink", "pyth", "manual", "uma")
-BPS = 10_000
+
+
+class MarketType(models.TextChoices):
+    """The kinds of market the engine trades (its core's MarketKind), with their labels.
+    Declared here, the lowest room that needs them: a group's bounds allow some of them."""
+
+    SPOT = MarketKind.SPOT.value, "Spot"
+    PERP = MarketKind.PERP.value, "Perpetual"
+    PREDICTION = MarketKind.PREDICTION.value, "Prediction"
 
 
 def country_codes_invalid(codes: object) -> list[str]:

@@ -11,23 +11,25 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import slugify
 
+from engine.core.markets import BPS
+from governance.risk_groups.errors import RiskGroupError
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from xip_portal.errors import ApplicationError, Conflict, ErrorCode, NotFound, PermissionDenied
 from xip_portal.models import Institution, StaffRole, User
 from xip_portal.roles import has_role, staff_roles
 
 from .models import (
-    BPS,
-    MARKET_TYPES,
     ORACLE_KINDS,
     CollateralAsset,
     MarketBounds,
+    MarketType,
     RiskGroup,
     country_codes_invalid,
 )
 
-# The policy an operator may edit (name, slug, kind and operator are the site admin's).
-POLICY_FIELDS: tuple[str, ...] = (
+# The policy an operator may edit (name, slug, kind and operator are the site admin's): how
+# XIPs are governed, and who may become a member.
+GOVERNANCE_POLICY_FIELDS: tuple[str, ...] = (
     "description",
     "last_call_hours",
     "vote_quorum",
@@ -36,6 +38,8 @@ POLICY_FIELDS: tuple[str, ...] = (
     "stagnant_after_days",
     "proposal_bond_amount",
     "proposal_bond_asset",
+)
+MEMBERSHIP_POLICY_FIELDS: tuple[str, ...] = (
     "reverification_days",
     "four_eyes_for_institutions",
     "high_risk_countries",
@@ -43,6 +47,8 @@ POLICY_FIELDS: tuple[str, ...] = (
     "allowed_jurisdictions",
     "terms",
 )
+POLICY_FIELDS = GOVERNANCE_POLICY_FIELDS + MEMBERSHIP_POLICY_FIELDS
+
 COUNTRY_LIST_FIELDS = ("high_risk_countries", "blocked_jurisdictions", "allowed_jurisdictions")
 BOUNDS_FIELDS: tuple[str, ...] = (
     "min_tick",
@@ -157,7 +163,7 @@ def _clean_bounds(bounds: dict[str, Any], current: dict[str, Any]) -> dict[str, 
             else:
                 cleaned[name] = number
         elif name in ("allowed_market_types", "allowed_oracle_kinds"):
-            allowed = MARKET_TYPES if name == "allowed_market_types" else ORACLE_KINDS
+            allowed = MarketType.values if name == "allowed_market_types" else ORACLE_KINDS
             if not isinstance(value, list) or any(item not in allowed for item in value):
                 errors[name] = ["A list drawn from: " + ", ".join(allowed) + "."]
             else:
@@ -226,7 +232,7 @@ def risk_group_create(
 ) -> RiskGroup:
     """Creates a risk group with its market bounds (defaults where not given). Site admins only."""
     if not has_role(actor, StaffRole.SITE_ADMIN):
-        raise PermissionDenied("Only site admins create risk groups.", code="role_required")
+        raise PermissionDenied("Only site admins create risk groups.", code=ErrorCode.ROLE_REQUIRED)
     name = name.strip()
     slug = slugify(slug or name)[:60]
     errors: dict[str, list[str]] = {}
@@ -248,7 +254,7 @@ def risk_group_create(
         or RiskGroup.objects.filter(name__iexact=name).exists()
     ):
         taken = f"A risk group named {name!r} or with the slug {slug!r} already exists."
-        raise Conflict(taken, code="risk_group_exists", fields={"name": [taken]})
+        raise Conflict(taken, code=RiskGroupError.RISK_GROUP_EXISTS, fields={"name": [taken]})
     try:
         with transaction.atomic():
             group = RiskGroup.objects.create(
@@ -270,7 +276,9 @@ def risk_group_create(
             )
     except IntegrityError:
         taken = f"A risk group named {name!r} already exists."
-        raise Conflict(taken, code="risk_group_exists", fields={"name": [taken]}) from None
+        raise Conflict(
+            taken, code=RiskGroupError.RISK_GROUP_EXISTS, fields={"name": [taken]}
+        ) from None
     return group
 
 
@@ -315,7 +323,8 @@ def risk_group_policy_update(
     only. Audits the fields that changed, old and new; writes nothing when nothing changes."""
     if not risk_group_is_operator(actor, risk_group):
         raise PermissionDenied(
-            f"Only the operators of {risk_group.name} edit its policy.", code="role_required"
+            f"Only the operators of {risk_group.name} edit its policy.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
     with transaction.atomic():
         group = RiskGroup.objects.select_for_update().get(pk=risk_group.pk)
@@ -352,7 +361,8 @@ def collateral_asset_set(
     """Adds a collateral asset to the group or changes its haircut. Operators only."""
     if not risk_group_is_operator(actor, risk_group):
         raise PermissionDenied(
-            f"Only the operators of {risk_group.name} edit its collateral.", code="role_required"
+            f"Only the operators of {risk_group.name} edit its collateral.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
     symbol = symbol.strip().upper()
     errors: dict[str, list[str]] = {}
@@ -396,7 +406,8 @@ def collateral_asset_remove(*, actor: User, risk_group: RiskGroup, symbol: str) 
     """Removes a collateral asset from the group. Operators only."""
     if not risk_group_is_operator(actor, risk_group):
         raise PermissionDenied(
-            f"Only the operators of {risk_group.name} edit its collateral.", code="role_required"
+            f"Only the operators of {risk_group.name} edit its collateral.",
+            code=ErrorCode.ROLE_REQUIRED,
         )
     with transaction.atomic():
         asset = (

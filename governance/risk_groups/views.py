@@ -8,9 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from governance.kyc.models import KYC_OPEN_STATUSES, KycApplication
-from governance.memberships.forms import JoinForm
-from governance.memberships.models import Membership
 from xip_portal.errors import (
     ApplicationError,
     NotFound,
@@ -41,29 +38,16 @@ def riskgroup_detail(request: HttpRequest, slug: str) -> HttpResponse:
     editors = RoleAssignment.objects.filter(
         role=StaffRole.XIP_EDITOR, risk_group=group
     ).select_related("user")
-    membership = application = None
-    can_edit = False
-    if request.user.is_authenticated:
-        user = acting_user(request)
-        membership = Membership.objects.filter(user=user, risk_group=group).first()
-        application = (
-            KycApplication.objects.filter(
-                applicant=user, risk_group=group, status__in=KYC_OPEN_STATUSES
-            )
-            .order_by("-created_at")
-            .first()
-        )
-        can_edit = risk_group_is_operator(user, group)
+    can_edit = request.user.is_authenticated and risk_group_is_operator(acting_user(request), group)
+    # The visitor's membership panel comes from {% membership_panel %} (memberships and KYC
+    # sit above this room).
     context = {
         "group": group,
         "bounds": getattr(group, "bounds", None),
         "collateral": group.collateral_assets.all(),
         "markets": group.markets.order_by("symbol"),
         "editors": editors,
-        "membership": membership,
-        "application": application,
         "can_edit": can_edit,
-        "join_form": JoinForm() if not group.is_regulated else None,
     }
     return render(request, "governance/riskgroup_detail.html", context)
 

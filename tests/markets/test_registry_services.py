@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from governance.proposals.models import ProposalStatus, ProposalType
 from governance.proposals.services import proposal_create, proposals_last_call_conclude_due
-from governance.proposals.specs import SpecError
 from governance.risk_groups.models import RiskGroup
 from markets.config_hash import config_hash
 from markets.models import Market, MarketChange, MarketStatus
@@ -22,6 +21,7 @@ from tests.factories import UserFactory
 from tests.markets.factories import perp_spec, prediction_spec, proposal_make, spot_spec
 from xip_portal.errors import ApplicationError, PermissionDenied
 from xip_portal.models import AuditEntry, StaffRole, User
+from xip_portal.specs import SpecError
 from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus
@@ -160,9 +160,10 @@ def test_a_final_parameter_xip_applies_at_its_enactment_time(open_group: RiskGro
     assert draft.spec["changes"] == {"taker_fee_bps": 7}
     draft.status = S.FINAL
     draft.save()
-    change = market_change_schedule_from_xip(proposal=draft)
+    change = market_change_schedule_from_xip(proposal=draft, kind=MarketChange.Kind.PARAMETERS)
 
-    assert market_change_schedule_from_xip(proposal=draft) == change  # idempotent
+    again = market_change_schedule_from_xip(proposal=draft, kind=MarketChange.Kind.PARAMETERS)
+    assert again == change  # idempotent
     assert markets_timers_run(now=enact - timedelta(seconds=1))["changed"] == 0
     market.refresh_from_db()
     assert market.spec["taker_fee_bps"] == 5

@@ -144,7 +144,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "xip_portal.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "xip_portal.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -179,7 +179,7 @@ SPECTACULAR_SETTINGS = {
         "ProposalStatusEnum": "governance.proposals.models.ProposalStatus",
         "ProposalTypeEnum": "governance.proposals.models.ProposalType",
         "MarketStatusEnum": "markets.models.MarketStatus",
-        "MarketTypeEnum": "markets.models.MarketType",
+        "MarketTypeEnum": "governance.risk_groups.models.MarketType",
     },
 }
 
@@ -208,9 +208,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("engine"), Queue("chain")]
+# Celery takes the first pattern that matches: the narrower one comes first.
 CELERY_TASK_ROUTES = {
-    "engine.*": {"queue": "engine"},
     "engine.chain.*": {"queue": "chain"},
+    "engine.*": {"queue": "engine"},
 }
 # Acknowledge after the run and requeue when a worker dies mid-task: engine batches must not
 # be lost. Every task is therefore written to be idempotent.

@@ -193,3 +193,23 @@ def test_queue_age_filter_beyond_ten_years_is_a_clear_400(make_staff, api_client
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert "min_age_days" in response.json()["fields"]
+
+
+def test_the_queue_filters_by_a_reviewed_group_alike_on_the_page_and_in_the_api(
+    make_staff: Any, login: Any
+) -> None:
+    mine, other = RegulatedGroupFactory(), RegulatedGroupFactory()
+    KycApplicationFactory(risk_group=mine, submitted=True)
+    KycApplicationFactory(risk_group=other, submitted=True)
+    admin = make_staff(StaffRole.KYC_ADMIN, mine)
+    api = APIClient()
+    api.force_authenticate(admin)
+    page = login(admin)
+
+    mine_in_api = api.get(f"/api/v1/staff/kyc/applications/?risk_group={mine.slug}")
+    assert mine_in_api.json()["count"] == 1
+    assert page.get(f"/staff/kyc/?group={mine.slug}").status_code == 200
+
+    # A group the admin does not review is not found, on the page as in the API.
+    assert api.get(f"/api/v1/staff/kyc/applications/?risk_group={other.slug}").status_code == 404
+    assert page.get(f"/staff/kyc/?group={other.slug}").status_code == 404

@@ -158,6 +158,22 @@ def test_needs_info_round_trip(
         "kyc.review_start",
         "kyc.approve",
     ]
+    # The case keeps its status history: every move, who made it and why.
+    steps = [
+        (step.from_status, step.to_status, step.actor)
+        for step in application.status_changes.order_by("created_at", "pk")
+    ]
+    assert steps == [
+        ("draft", "submitted", application.applicant),
+        ("submitted", "in_review", admin),
+        ("in_review", "needs_info", admin),
+        ("needs_info", "submitted", application.applicant),
+        ("submitted", "in_review", admin),
+        ("in_review", "approved", admin),
+    ]
+    assert application.status_changes.get(to_status="needs_info").reason == (
+        "The address is incomplete: add the flat."
+    )
 
 
 def test_a_submitted_application_cannot_be_edited(complete_application: Any) -> None:

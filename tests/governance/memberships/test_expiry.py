@@ -46,6 +46,9 @@ def test_the_task_expires_lapsed_approvals_and_asks_to_reverify(
     current.refresh_from_db()
     assert membership.status == MembershipStatus.EXPIRED
     assert application.status == KycStatus.EXPIRED
+    expiry = application.status_changes.get(to_status=KycStatus.EXPIRED)
+    assert (expiry.from_status, expiry.actor) == (KycStatus.APPROVED, None)
+    assert AuditEntry.objects.filter(action="kyc.expire", object_id=str(application.pk)).exists()
     assert current.status == MembershipStatus.ACTIVE
     assert mail.outbox[-1].to == [application.applicant.email]
     assert "re-verify" in mail.outbox[-1].subject

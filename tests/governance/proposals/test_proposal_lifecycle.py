@@ -28,13 +28,13 @@ from governance.proposals.services import (
     proposal_withdraw,
     proposals_mark_stagnant,
 )
-from governance.proposals.specs import SpecError
 from governance.risk_groups.models import RiskGroup
 from tests.factories import InstitutionFactory, InstitutionMembershipFactory, UserFactory
 from tests.governance.factories import MembershipFactory
 from tests.markets.factories import member_create, proposal_make, spot_spec
 from xip_portal.errors import ApplicationError, PermissionDenied
 from xip_portal.models import AuditEntry, StaffRole, User
+from xip_portal.specs import SpecError
 from xip_portal.state_machine import TransitionError
 
 S = ProposalStatus

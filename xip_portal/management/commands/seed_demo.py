@@ -1,5 +1,5 @@
-"""Seeds the demo: one user of each role and the house institution here, then each app's
-own demo data (`<app>.demo.seed_demo_data`). Idempotent: a second run reuses what is there."""
+"""Seeds the demo: one user of each role and the house institution here, then each room's
+own demo data (`<module>.seed_demo_data`). Idempotent: a second run reuses what is there."""
 
 from importlib import import_module
 from importlib.util import find_spec
@@ -24,8 +24,9 @@ DEMO_USERS: list[tuple[str, str, StaffRole | None]] = [
 ]
 HOUSE_INSTITUTION = "exchange-os-house"
 DISCARD_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
-# Apps whose `demo.seed_demo_data(stdout)` runs after the users exist, in this order.
-DEMO_APPS = ["governance", "markets", "engine"]
+# Modules whose `seed_demo_data(stdout)` runs after the users exist, in this order (imported
+# by name: this command is where the rooms come together, none of them imports it).
+DEMO_MODULES = ["governance.demo", "governance.proposals.demo", "engine.demo"]
 
 
 class Command(BaseCommand):
@@ -49,9 +50,9 @@ class Command(BaseCommand):
                         user=user,
                         defaults={"role": InstitutionMembership.Role.ADMIN},
                     )
-            for app in DEMO_APPS:
-                if find_spec(f"{app}.demo") is not None:
-                    import_module(f"{app}.demo").seed_demo_data(self.stdout)
+            for module in DEMO_MODULES:
+                if find_spec(module) is not None:
+                    import_module(module).seed_demo_data(self.stdout)
         self.stdout.write(f"Demo logins (password for all: {password})")
         for email, name, role in DEMO_USERS:
             note = " (sets up two-factor at the first staff page)" if role else ""

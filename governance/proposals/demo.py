@@ -1,4 +1,5 @@
-"""Demo data of the registry (called by `manage.py seed_demo` after the governance demo).
+"""Demo XIPs and the markets they list (called by `manage.py seed_demo` after the risk
+groups and KYC demo of governance/demo.py).
 
 Every demo market is listed the way anyone's would be: an XIP drafted, submitted, moved to
 Last Call by an editor and gone Final when its window lapsed. The 2026 World Cup markets
@@ -18,8 +19,14 @@ from typing import Any, TextIO
 from django.utils import timezone
 
 from governance.memberships.models import Membership
-from governance.proposals.models import Proposal, ProposalType
-from governance.proposals.services import (
+from governance.risk_groups.models import MarketBounds, RiskGroup
+from markets.models import Asset, Market
+from markets.services import market_status_change, markets_timers_run
+from xip_portal.demo import demo_user
+from xip_portal.models import Institution, InstitutionMembership, User
+
+from .models import Proposal, ProposalType
+from .services import (
     proposal_comment_add,
     proposal_create,
     proposal_last_call_conclude,
@@ -31,12 +38,6 @@ from governance.proposals.services import (
     proposal_withdraw,
     proposals_mark_stagnant,
 )
-from governance.risk_groups.models import MarketBounds, RiskGroup
-from xip_portal.demo import demo_user
-from xip_portal.models import Institution, InstitutionMembership, User
-
-from .models import Asset, Market
-from .services import market_status_change, markets_timers_run
 
 HOUSE = "exchange-os-house"
 WORLD_CUP_SYMBOL = "WC26-WINNER"

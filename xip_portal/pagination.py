@@ -1,0 +1,47 @@
+"""The one way lists are cut into pages: the API's limit/offset pages and the pages' page
+numbers, both with a maximum page size, so no query string can ask for a page the database
+cannot hold (`?limit=10**30` gets the largest page)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+MAX_PAGE_SIZE = 200
+# The pages' page size: the API's default (REST_FRAMEWORK's PAGE_SIZE).
+PAGE_SIZE = cast(int, api_settings.PAGE_SIZE)
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """limit/offset (REST_FRAMEWORK's PAGE_SIZE unless asked) with a maximum: a larger
+    limit gets the largest page."""
+
+    max_limit = MAX_PAGE_SIZE
+
+
+def api_page(
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer: type[serializers.BaseSerializer[Any]],
+) -> Response:
+    """The page of `queryset` that ?limit= and ?offset= ask for, serialized, with the count
+    and the links to the next and previous pages."""
+    paginator = BoundedLimitOffsetPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def page_of(request: HttpRequest, queryset: QuerySet[Any]) -> Page[Any]:
+    """The page of `queryset` that ?page= asks for (the last for a number past the end, the
+    first for anything that is not a number)."""
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
