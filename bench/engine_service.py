@@ -2,7 +2,8 @@
 worker processes (one per shard queue, `-P solo`).
 
     .venv/bin/python bench/engine_service.py [--commands N] [--rate R] [--seconds S]
-                                             [--accounts A] [--orders O] [--compiled DIR]
+                                             [--accounts A] [--orders O] [--submitters K]
+                                             [--compiled DIR]
 
 It makes its own database (BENCH_DATABASE, default bench_engine_service), migrates it, and
 measures:
@@ -12,7 +13,8 @@ measures:
   drain     one worker applying a full inbox: commands/s through one writer;
   two       two risk groups, two worker processes, both inboxes full: total commands/s;
   latency   submit -> outcome p50/p99 (the outcome seen on the shard's Redis channel,
-            published after the batch's commit) and ack p50/p99 at a paced `--rate`;
+            published after the batch's commit) and ack p50/p99 at a paced `--rate`, sent
+            by `--submitters` threads (one database connection each);
   snapshot  one in-memory shard of A funded accounts and O resting orders: snapshot() and
             state_hash() time, and how long the writer stalls to fork the background
             snapshot;
@@ -194,7 +196,7 @@ def fill_inbox(group: RiskGroup, count: int, rng: random.Random) -> None:
 
 
 def bench_latency(
-    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random
+    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random, threads: int
 ) -> dict:
     shard_id = shard_of(risk_group=group).pk
     count = int(rate * seconds)
@@ -215,18 +217,27 @@ def bench_latency(
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    acks = []
+    acks: list[float] = []
     start = time.perf_counter()
-    for n, item in enumerate(stream):
-        due = start + n / rate
-        pause = due - time.perf_counter()
-        if pause > 0:
-            time.sleep(pause)
-        t0 = time.perf_counter()
-        receipt = command_submit(risk_group=group, account=item.account, command=item.command)
-        t1 = time.perf_counter()
-        acks.append(t1 - t0)
-        sent[receipt.command_id] = t0
+
+    def submit_every(offset: int) -> None:
+        # submitter `offset` of `threads` sends every threads-th command on the schedule
+        for n in range(offset, count, threads):
+            item = stream[n]
+            pause = start + n / rate - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            t0 = time.perf_counter()
+            receipt = command_submit(risk_group=group, account=item.account, command=item.command)
+            acks.append(time.perf_counter() - t0)
+            sent[receipt.command_id] = t0
+        connection.close()
+
+    submitters = [threading.Thread(target=submit_every, args=(k,)) for k in range(threads)]
+    for submitter in submitters:
+        submitter.start()
+    for submitter in submitters:
+        submitter.join()
     achieved = count / (time.perf_counter() - start)
     wait_applied(shard_id, done + count)
     time.sleep(0.3)
@@ -236,6 +247,7 @@ def bench_latency(
     latencies = [seen[c] - t for c, t in sent.items() if c in seen]
     return {
         "rate_target": rate,
+        "submitter_threads": threads,
         "rate_achieved": round(achieved),
         "ack_p50_ms": ms(percentile(acks, 0.5)),
         "ack_p99_ms": ms(percentile(acks, 0.99)),
@@ -299,6 +311,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--submitters", type=int, default=16, help="threads at --rate")
     parser.add_argument("--compiled", metavar="DIR")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
@@ -319,7 +332,7 @@ def main() -> None:
         results["batched"] = bench_batched(one, done, args.commands, rng)
         done += args.commands
         print("batched", results["batched"], flush=True)
-        results["latency"] = bench_latency(one, done, args.rate, args.seconds, rng)
+        results["latency"] = bench_latency(one, done, args.rate, args.seconds, rng, args.submitters)
         done += int(args.rate * args.seconds)
         print("latency", results["latency"], flush=True)
         workers[0].kill()
