@@ -20,6 +20,7 @@ from engine.core import (
     OraclePrice,
     OrderCancelled,
     PlaceOrder,
+    ProfitClawedBack,
     Reason,
     Rejected,
     SettleMarket,
@@ -183,3 +184,25 @@ def test_a_resting_order_filled_after_the_mark_moved_away_liquidates_its_account
     assert [e.account for e in events if isinstance(e, Liquidated)] == [4]
     assert not engine.accounts[4].positions
     assert_nobody_below_zero(engine, "the fill")
+
+
+def test_what_deleveraging_cannot_cover_is_clawed_back_from_profit_then_bad_debt(
+    checked_engine,
+):
+    # given, at mark 100: account 1 (100) long 10 at 100; account 3 short 10 at 60 (the
+    # other side of account 1's trade, passed on by account 2); account 5 long 10 at 40
+    engine = engine_with(checked_engine, PERP, cash={1: 100} | dict.fromkeys((2, 3, 5, 6), 10_000))
+    trade(engine, 1, 2, 10, 100)
+    trade(engine, 2, 3, 10, 60)
+    trade(engine, 5, 6, 10, 40)
+    # when the mark falls to 50: account 1 lacks 400
+    events = engine.apply(OraclePrice("P", 50, ts=1))
+    # then account 3 gives up its whole profit on what it closes (100: it closes at 60),
+    # account 5's profit of 100 is clawed back, and the last 200 is bad debt
+    assert [(e.counterparty, e.price) for e in events if isinstance(e, Deleveraged)] == [(3, 60)]
+    assert ProfitClawedBack(5, "P", 100) in events
+    assert DeficitCovered(1, 0, 100, 200) in events
+    assert engine.bad_debt == 200
+    assert engine.accounts[1].cash.free == 0
+    assert engine.accounts[5].positions["P"].entry == 400 + 100  # its profit is gone
+    assert_nobody_below_zero(engine, "the oracle price")
