@@ -206,3 +206,26 @@ def test_what_deleveraging_cannot_cover_is_clawed_back_from_profit_then_bad_debt
     assert engine.accounts[1].cash.free == 0
     assert engine.accounts[5].positions["P"].entry == 400 + 100  # its profit is gone
     assert_nobody_below_zero(engine, "the oracle price")
+
+
+def test_a_deleveraged_position_closed_at_a_loss_is_paid_from_collateral_locked_in_orders(
+    checked_engine,
+):
+    # given account 5 (1,000) with 800 locked by a spot buy and long 10 in Q at 100;
+    # account 4 (400) short 10 in Q and 10 in P, both at 100
+    q = replace(PERP, market_id="Q")
+    spot = MarketConfig("S", MarketKind.SPOT, "USDC", base_asset="ETH")
+    engine = engine_with(checked_engine, PERP, q, spot, cash={4: 400, 5: 1_000, 6: 100_000})
+    engine.apply(PlaceOrder(5, "S", BUY, 8, price=100))  # order 1
+    trade(engine, 5, 4, 10, 100, market="Q")
+    trade(engine, 6, 4, 10, 100, market="P")
+    engine.apply(OraclePrice("Q", 60, ts=1))
+    # when P jumps to 190: account 4 is bankrupt, and its Q short is deleveraged against
+    # account 5's long at Q's mark, 60, a loss of 400 on account 5's free 200
+    events = engine.apply(OraclePrice("P", 190, ts=2))
+    # then account 5's spot buy is cancelled to pay it, rather than its balance going
+    # negative
+    assert OrderCancelled(1, 5, "S", 8, Reason.LIQUIDATION) in events
+    assert (engine.accounts[5].cash.free, engine.accounts[5].cash.locked) == (600, 0)
+    assert engine.bad_debt == 0
+    assert_nobody_below_zero(engine, "the oracle price")
