@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -142,7 +143,7 @@ def setup_group(group: RiskGroup) -> int:
     return 1 + len(items)
 
 
-def bench_single(group: RiskGroup, done: int, count: int, rng: random.Random) -> dict:
+def bench_single(group: RiskGroup, done: int, count: int, rng: random.Random) -> dict[str, Any]:
     shard_id = shard_of(risk_group=group).pk
     acks = []
     stream = order_stream(rng, count)
@@ -161,7 +162,7 @@ def bench_single(group: RiskGroup, done: int, count: int, rng: random.Random) ->
 
 def bench_batched(
     group: RiskGroup, done: int, count: int, rng: random.Random, size: int = 500
-) -> dict:
+) -> dict[str, Any]:
     shard_id = shard_of(risk_group=group).pk
     stream = order_stream(rng, count)
     start = time.perf_counter()
@@ -197,13 +198,13 @@ def fill_inbox(group: RiskGroup, count: int, rng: random.Random) -> None:
 
 def bench_latency(
     group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random, threads: int
-) -> dict:
+) -> dict[str, Any]:
     shard_id = shard_of(risk_group=group).pk
     count = int(rate * seconds)
     stream = order_stream(rng, count)
     sent: dict[int, float] = {}
     seen: dict[int, float] = {}
-    pubsub = outcomes.client().pubsub(ignore_subscribe_messages=True)
+    pubsub = outcomes.client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
     pubsub.subscribe(outcomes.shard_channel(shard_id))
     stop = threading.Event()
 
@@ -257,7 +258,7 @@ def bench_latency(
     }
 
 
-def bench_snapshot(accounts: int, orders: int) -> dict:
+def bench_snapshot(accounts: int, orders: int) -> dict[str, Any]:
     engine = Engine("bench", collateral="USDC")
     engine.apply(AddMarket(SPOT))
     for account in range(1, accounts + 1):
@@ -290,7 +291,7 @@ def bench_snapshot(accounts: int, orders: int) -> dict:
     }
 
 
-def bench_recovery(group: RiskGroup) -> dict:
+def bench_recovery(group: RiskGroup) -> dict[str, Any]:
     shard = shard_of(risk_group=group)
     shard.refresh_from_db()
     models.Snapshot.objects.filter(shard=shard).delete()
@@ -318,7 +319,7 @@ def main() -> None:
     rng = random.Random(2026)
     log = ROOT / "build" / "bench-engine-service.log"
     log.parent.mkdir(exist_ok=True)
-    results: dict = {"database": DATABASE, "compiled": bool(args.compiled)}
+    results: dict[str, Any] = {"database": DATABASE, "compiled": bool(args.compiled)}
 
     one = group_make("bench-one")
     two = group_make("bench-two")
