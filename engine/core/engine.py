@@ -737,7 +737,11 @@ class Engine:
         # the buy reserved quote and the sell base: those balances are the orders'
         self._release_fill(buy, qty)
         buy.reserve.free -= notional + buy_fee
-        self.accounts[buy.account].balance(base).free += qty
+        buyer = self.accounts[buy.account]
+        buyer.balance(base).free += qty
+        if buyer.positions and buyer.equity() < buyer.mm:
+            # the collateral it locked backed its positions too: now it is spent
+            self.at_risk.append(buyer)
         sell.reserve.locked -= qty
         self.accounts[sell.account].balance(quote).free += notional - sell_fee
         market.fees.collect(maker_fee + taker_fee, config.deployer_share_bps)
@@ -806,6 +810,12 @@ class Engine:
             self._merge_sets(market, bidder, holding, events)
         if holding_ask.yes and holding_ask.no:
             self._merge_sets(market, asker, holding_ask, events)
+        # collateral locked by the orders backed the sides' perp positions too, and is
+        # now spent on shares
+        if bidder.positions and bidder.equity() < bidder.mm:
+            self.at_risk.append(bidder)
+        if asker.positions and asker.equity() < asker.mm:
+            self.at_risk.append(asker)
 
     def _holding(self, market: Market, account: Account) -> Holding:
         # looked up by market id: an int key would be boxed for every lookup

@@ -229,3 +229,21 @@ def test_a_deleveraged_position_closed_at_a_loss_is_paid_from_collateral_locked_
     assert (engine.accounts[5].cash.free, engine.accounts[5].cash.locked) == (600, 0)
     assert engine.bad_debt == 0
     assert_nobody_below_zero(engine, "the oracle price")
+
+
+def test_spending_collateral_that_backed_positions_on_shares_liquidates_at_once(checked_engine):
+    # given account 1 (1,000) long 10 in P at 100, with 891 locked by a bid for 9 YES
+    # shares at 99; the mark falls to 20, and the locked 891 still covers the loss
+    binary = MarketConfig(
+        "B", MarketKind.PREDICTION, "USDC", payout=100, close_ts=10**9, dispute_window_ms=1
+    )
+    engine = engine_with(checked_engine, PERP, binary, cash={1: 1_000, 2: 100_000, 3: 100_000})
+    trade(engine, 1, 3, 10, 100)
+    engine.apply(PlaceOrder(1, "B", BUY, 9, price=99))
+    engine.apply(OraclePrice("P", 20, ts=1))
+    assert engine.accounts[1].positions
+    # when a seller fills the bid: the 891 are spent on shares
+    events = engine.apply(PlaceOrder(2, "B", SELL, 9, price=99))
+    # then the account is liquidated in the same command
+    assert [e.account for e in events if isinstance(e, Liquidated)] == [1]
+    assert_nobody_below_zero(engine, "the fill")
