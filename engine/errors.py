@@ -19,7 +19,6 @@ class EngineError(StrEnum):
     BAD_ACCOUNT = "bad_account"
     BAD_NUMBER = "bad_number"
     NEGATIVE = "negative"
-    OUT_OF_RANGE = "out_of_range"
     BAD_FLAG = "bad_flag"
     BAD_TEXT = "bad_text"
     BAD_SIDE = "bad_side"
