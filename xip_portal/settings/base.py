@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "governance",
     "markets",
     "engine",
+    "trading",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
 }
+
+# Fernet keys (urlsafe base64 of 32 bytes, comma-separated) that encrypt API-key secrets at
+# rest: the first encrypts, all decrypt (rotation). Required: no default outside test and demo.
+API_KEY_ENCRYPTION_KEYS: list[str] = env.list("API_KEY_ENCRYPTION_KEYS")
+
+# Where the trading APIs count requests per key, shared by every web process (Redis); without
+# a Redis URL (the embedded demo) each process counts its own.
+TRADING_RATE_LIMIT_URL = env("TRADING_RATE_LIMIT_URL", default=CELERY_BROKER_URL)
 
 # The password of the demo logins that `manage.py seed_demo` creates (not a secret: demo only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="exchange-os-demo")
