@@ -10,6 +10,8 @@ from typing import Any, Protocol
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engine.services import command_submit, shard_of
+from engine.specs import ListedMarket, market_config_from_spec
 from governance.risk_groups.models import RiskGroup
 from markets.errors import MarketError
 from xip_portal.audit import audit_record
@@ -65,8 +67,9 @@ def _status_set(
     launch_at: datetime | None = None,
 ) -> None:
     """Moves a locked market (inside the caller's transaction), with history and audit."""
+    from_status = market.status
     launch = {"launch_at": launch_at} if launch_at is not None else {}
-    status_transition(
+    change = status_transition(
         market,
         to_status,
         machine=MARKET_TRANSITIONS,
@@ -78,6 +81,51 @@ def _status_set(
         changes={"status_reason": reason, **launch},
         audit_new=launch,
     )
+    _engine_status_push(market, from_status, to_status, key=f"market-status:{change.pk}")
+
+
+# ---------------------------------------------------------------------------------------
+# The engine follows the registry: every move of a market reaches its risk group's engine
+# as a command, journaled in the same transaction as the move (idempotent on the move).
+
+ENGINE_STATUS_COMMANDS: dict[str, str] = {
+    MarketStatus.HALTED: "HaltMarket",
+    MarketStatus.CLOSED: "CloseMarket",
+    MarketStatus.SETTLED: "SettleMarket",
+}
+IN_ENGINE = (MarketStatus.LIVE, MarketStatus.HALTED, MarketStatus.CLOSED)
+
+
+def market_engine_config(market: Market) -> ListedMarket:
+    """The market's spec in its engine's integers (SpecNotConvertible if it does not
+    convert exactly), with the units that turn trader decimals into them."""
+    spec = market.spec
+    symbols = {spec["quote_asset"], spec.get("base_asset") or spec["quote_asset"]}
+    decimals = dict(Asset.objects.filter(symbol__in=symbols).values_list("symbol", "decimals"))
+    close_time = spec.get("close_time")
+    return market_config_from_spec(
+        spec,
+        collateral=shard_of(risk_group=market.risk_group_id).collateral,
+        decimals=decimals,
+        close_at=spec_time(close_time) if close_time else None,
+    )
+
+
+def _engine_status_push(market: Market, from_status: str, to_status: str, *, key: str) -> None:
+    if to_status == MarketStatus.LIVE and from_status != MarketStatus.HALTED:
+        command: dict[str, Any] = {
+            "type": "AddMarket",
+            "config": market_engine_config(market).config.to_dict(),
+        }
+    elif to_status == MarketStatus.LIVE:
+        command = {"type": "ResumeMarket", "market": market.symbol}
+    elif to_status == MarketStatus.DELISTED and from_status in IN_ENGINE:
+        command = {"type": "CloseMarket", "market": market.symbol}
+    elif to_status in ENGINE_STATUS_COMMANDS:
+        command = {"type": ENGINE_STATUS_COMMANDS[to_status], "market": market.symbol}
+    else:
+        return  # approved, scheduled: nothing trades yet
+    command_submit(risk_group=market.risk_group_id, account=0, command=command, idempotency_key=key)
 
 
 def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Market:
@@ -287,6 +335,16 @@ def _parameters_apply(market: Market, change: MarketChange, *, now: datetime) ->
     market.spec = new_spec
     market.config_hash = config_hash(new_spec)
     market.save(update_fields=["spec", "config_hash", "updated_at"])
+    if market.status in IN_ENGINE:
+        command_submit(
+            risk_group=market.risk_group_id,
+            account=0,
+            command={
+                "type": "UpdateMarket",
+                "config": market_engine_config(market).config.to_dict(),
+            },
+            idempotency_key=f"market-change:{change.pk}",
+        )
     audit_record(
         actor=None,
         action="market.parameters",

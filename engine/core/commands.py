@@ -48,6 +48,9 @@ class AddMarket:
     config: MarketConfig
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class UpdateMarket:
@@ -56,11 +59,17 @@ class UpdateMarket:
     config: MarketConfig
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class HaltMarket:
     market: str
     ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +77,17 @@ class ResumeMarket:
     market: str
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class CloseMarket:
     market: str
     ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +99,9 @@ class SettleMarket:
     price: int = 0
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class OraclePrice:
@@ -92,6 +110,9 @@ class OraclePrice:
     market: str
     price: int
     ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +124,17 @@ class ProposeResolution:
     outcome: str
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class DisputeResolution:
     market: str
     ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +145,9 @@ class Deposit:
     external_id: str
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class Withdraw:
@@ -126,6 +156,9 @@ class Withdraw:
     amount: int
     external_id: str
     ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +172,9 @@ class TransferOut:
     to_group: str
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class TransferIn:
@@ -149,6 +185,9 @@ class TransferIn:
     from_group: str
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class FundInsurance:
@@ -157,6 +196,9 @@ class FundInsurance:
     amount: int
     external_id: str
     ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +222,9 @@ class PlaceOrder:
     outcome: Outcome = Outcome.YES
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AmendOrder:
@@ -191,6 +236,9 @@ class AmendOrder:
     size: int = 0
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
@@ -201,6 +249,9 @@ class CancelOrder:
     client_order_id: str = ""
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class CancelAll:
@@ -210,12 +261,18 @@ class CancelAll:
     market: str = ""
     ts: int = 0
 
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AdvanceTime:
     """Nothing but the passing of time: expiries, closes and funding due by `ts`."""
 
     ts: int
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
 
 
 Command = (
@@ -264,6 +321,26 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         AdvanceTime,
     )
 }
+
+_FIELD_TYPES: dict[type, tuple[tuple[str, type], ...]] = {
+    cls: tuple((field.name, field.type) for field in fields(cls))  # type: ignore[misc]
+    for cls in COMMAND_TYPES.values()
+}
+
+
+def check_field_types(command: object) -> None:
+    """Refuse a command whose fields are not of their declared types (a bool is not an
+    int here, nor a plain string an enum member), as the compiled build does when it is
+    constructed: an engine never sees a float amount, a string account or a "buy" that
+    is not `Side.BUY`."""
+    for name, expected in _FIELD_TYPES.get(type(command), ()):
+        value = getattr(command, name)
+        if type(value) is not expected:
+            raise TypeError(
+                f"{type(command).__name__}.{name} must be {expected.__name__}, "
+                f"not {type(value).__name__}: {value!r}"
+            )
+
 
 _ENUM_FIELDS: dict[str, type[StrEnum]] = {
     "side": Side,

@@ -44,20 +44,26 @@ from engine.core.commands import (
 )
 from engine.core.events import (
     BalanceMoved,
+    DeficitCovered,
     Deleveraged,
     Event,
     Fill,
     FundingApplied,
+    FundingPaid,
     Liquidated,
     MarketChanged,
+    MarketConfigured,
     MarkPriceSet,
     OrderAccepted,
     OrderAmended,
     OrderCancelled,
+    OrderReserveChanged,
     Payout,
+    ProfitClawedBack,
     Rejected,
     ResolutionDisputed,
     ResolutionProposed,
+    SetsMerged,
 )
 from engine.core.fees import FeeLedger, fee_reserve_per_unit, trade_fee
 from engine.core.market_state import Market
@@ -162,7 +168,11 @@ class Engine:
         elif isinstance(command, CancelOrder):
             self._cancel(command, events)
         else:
-            self._handlers[type(command)](command, events)
+            handler = self._handlers.get(type(command))
+            if handler is None:
+                events.append(Rejected(type(command).__name__, Reason.BAD_COMMAND))
+                return
+            handler(command, events)
 
     def state_hash(self) -> str:
         return snapshots.state_hash(self)
@@ -256,6 +266,9 @@ class Engine:
                 cmd.size,
                 cmd.outcome if config.kind is PREDICTION else "",
                 cmd.client_order_id,
+                order.reserve.asset,
+                order.unit_reserve,
+                order.reserved_shares,
             )
         )
         self._execute(market, account, order, tif is not IOC and tif is not FOK, events)
@@ -323,7 +336,10 @@ class Engine:
                 limit = min(limit, config.payout - tick)
             return limit
         best = book.best_bid() or 0
-        limit = -(-(best * (BPS - band) // BPS) // tick) * tick
+        # round the band's edge up to a whole price, then up to the tick: rounding down
+        # first would let a sell fill a tick below the band
+        edge = -(-best * (BPS - band) // BPS)
+        limit = -(-edge // tick) * tick
         return max(limit, tick)
 
     def _reduce_only_reason(
@@ -366,9 +382,10 @@ class Engine:
 
         Spot buys lock the price plus the most fee (sells lock one unit of the base
         asset). Perp orders lock initial margin at the order price and the first tier's
-        rate plus the most fee (reduce-only: just the fee); the tiers of a position's size
-        apply to the position, at mark. Prediction orders lock the price of the outcome they
-        buy plus the most fee a share can cost.
+        rate (not reduce-only ones), the most fee, and what filling at the order price
+        loses against mark at once (a buy above mark, a sell below it); the tiers of a
+        position's size apply to the position, at mark. Prediction orders lock the price of
+        the outcome they buy plus the most fee a share can cost.
         """
         config = market.config
         kind = config.kind
@@ -378,6 +395,9 @@ class Engine:
             return price + fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
         if kind is PERP:
             fee = fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
+            loss = price - market.mark if is_bid else market.mark - price
+            if loss > 0:
+                fee += loss
             if reduce_only:
                 return fee
             return -(-price * config.margin_tiers[0].im_bps // BPS) + fee
@@ -391,8 +411,13 @@ class Engine:
             return account.balance(config.quote_asset if is_bid else config.base_asset)
         return account.cash
 
-    def _available(self, account: Account, balance: Balance) -> int:
+    def _available(self, account: Account, balance: Balance, reduce_only: bool = False) -> int:
+        """What an order may newly lock in `balance`. A reduce-only order frees initial
+        margin as it fills, so only its own loss and fee must be covered by equity."""
         if balance is account.cash:
+            if reduce_only:
+                free = balance.free
+                return min(free, free + account.upnl)
             return account.margin_available()
         return balance.free
 
@@ -422,7 +447,7 @@ class Engine:
                 shares = min(holding.no if order.is_bid else holding.yes, order.size)
         amount = order.unit_reserve * (order.size - shares)
         if amount:
-            if amount > self._available(account, balance):
+            if amount > self._available(account, balance, order.reduce_only):
                 return self._lack_reason(market)
             balance.lock(amount)
         if holding is not None and shares:
@@ -480,6 +505,8 @@ class Engine:
                         taker_fee,
                     )
                 )
+                if kind is PREDICTION:
+                    self._merge_fill(market, maker, order, events)
                 if not maker.size:
                     self._forget_order(maker)
         if remaining and rests and not stopped:
@@ -491,10 +518,10 @@ class Engine:
         else:
             if remaining:
                 reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
-                self._release(account, order)
                 events.append(
                     OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
                 )
+                self._release(account, order, events)
             if not is_new:
                 self._forget_order(order)
         if fills and self.reduce_only_open and market.config.kind is PERP:
@@ -514,7 +541,7 @@ class Engine:
             account.reduce_only[order_id] = order
             self.reduce_only_open += 1
 
-    def _release(self, account: Account, order: Order) -> None:
+    def _release(self, account: Account, order: Order, events: list[Event]) -> None:
         """Give back everything an order still holds."""
         amount = order.reserved()
         if amount:
@@ -529,7 +556,7 @@ class Engine:
             else:
                 holding.yes_locked -= shares
                 holding.yes += shares
-            self._merge_sets(self.markets[order.market], account, holding)
+            self._merge_sets(self.markets[order.market], account, holding, events)
 
     def _drop_order(
         self, order: Order, reason: Reason, events: list[Event], in_book: bool = True
@@ -538,11 +565,11 @@ class Engine:
         if in_book:
             self.markets[order.market].book.remove(order)
         account = self.accounts[order.account]
-        self._release(account, order)
-        self._forget_order(order)
         events.append(
             OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
         )
+        self._release(account, order, events)
+        self._forget_order(order)
 
     def _forget_order(self, order: Order) -> None:
         order_id = order.order_id
@@ -594,7 +621,7 @@ class Engine:
             if reason is None:
                 unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
                 extra = unit * (new_size - shares) - order.reserved()
-                if extra > 0 and extra > self._available(account, order.reserve):
+                if extra > 0 and extra > self._available(account, order.reserve, order.reduce_only):
                     reason = self._lack_reason(market)
         if reason is not None:
             events.append(
@@ -609,24 +636,33 @@ class Engine:
             )
             return
         trader_price = payout - new_price if order.outcome_no else new_price
-        self._resize_reservation(account, order, unit, shares, new_size)
+        amended = OrderAmended(
+            order.order_id,
+            order.account,
+            order.market,
+            trader_price,
+            new_size,
+            keeps_priority,
+            unit,
+            shares,
+        )
+        events.append(amended)
+        self._resize_reservation(account, order, unit, shares, new_size, events)
         if keeps_priority:
             market.book.reduce(order, new_size)
-            events.append(
-                OrderAmended(
-                    order.order_id, order.account, order.market, trader_price, new_size, True
-                )
-            )
             return
         market.book.remove(order)
         order.price, order.size = new_price, new_size
-        events.append(
-            OrderAmended(order.order_id, order.account, order.market, trader_price, new_size, False)
-        )
         self._execute(market, account, order, True, events, is_new=False)
 
     def _resize_reservation(
-        self, account: Account, order: Order, unit: int, shares: int, size: int
+        self,
+        account: Account,
+        order: Order,
+        unit: int,
+        shares: int,
+        size: int,
+        events: list[Event],
     ) -> None:
         """Move the order's locks to `unit` per unit of `size` not covered by `shares`;
         the caller then sets the order's size."""
@@ -642,7 +678,7 @@ class Engine:
             else:
                 holding.yes_locked -= freed_shares
                 holding.yes += freed_shares
-            self._merge_sets(self.markets[order.market], account, holding)
+            self._merge_sets(self.markets[order.market], account, holding, events)
         order.unit_reserve = unit
         order.reserved_shares = shares
 
@@ -769,8 +805,6 @@ class Engine:
         holding_ask.no += qty - sold
         asker.cash.free += price * sold - (payout - price) * (qty - sold) - ask_fee
         market.escrow += payout * (minted - sold)
-        self._merge_sets(market, bidder, holding)
-        self._merge_sets(market, asker, holding_ask)
         self.fees.collect(
             config.market_id, collateral, bid_fee + ask_fee, config.deployer_share_bps
         )
@@ -783,7 +817,18 @@ class Engine:
             account.holdings[market.config.market_id] = holding
         return holding
 
-    def _merge_sets(self, market: Market, account: Account, holding: Holding) -> None:
+    def _merge_fill(self, market: Market, maker: Order, taker: Order, events: list[Event]) -> None:
+        """Merge the complete sets a prediction fill left either side holding."""
+        market_id = market.config.market_id
+        for account_id in (maker.account, taker.account):
+            account = self.accounts[account_id]
+            holding = account.holdings.get(market_id)
+            if holding is not None and holding.yes and holding.no:
+                self._merge_sets(market, account, holding, events)
+
+    def _merge_sets(
+        self, market: Market, account: Account, holding: Holding, events: list[Event]
+    ) -> None:
         """A YES and a NO share of the same market are worth exactly one payout:
         holding both turns them back into collateral."""
         sets = min(holding.yes, holding.no)
@@ -793,6 +838,7 @@ class Engine:
             amount = sets * market.config.payout
             market.escrow -= amount
             account.cash.free += amount
+            events.append(SetsMerged(account.account_id, market.config.market_id, sets, amount))
 
     # ------------------------------------------------------------------ perps
 
@@ -843,15 +889,45 @@ class Engine:
             self._refresh_position(market, account, position)
             if account.equity() < account.mm:
                 at_risk.append(account)
-        for account in at_risk:
-            if account.positions and account.equity() < account.mm:
-                self._liquidate(account, events)
+        if at_risk:
+            self._liquidate_at_risk(at_risk, events)
+
+    def _liquidate_at_risk(self, candidates: list[Account], events: list[Event]) -> None:
+        """Liquidate every candidate whose equity is below its maintenance margin, lowest
+        account id first, then every account a liquidation left below it (makers that
+        filled its orders, counterparties deleveraged or clawed back: all hold positions in
+        the markets it touched), until none is. Each liquidation removes an account's
+        positions and only consumes resting orders, so this ends.
+
+        Afterwards no account with a position in those markets has equity below its
+        maintenance margin, and a liquidated account holds no position and no negative
+        balance (what it could not pay is the bad debt of `DeficitCovered`).
+        """
+        pending = sorted({account.account_id for account in candidates})
+        while pending:
+            markets: set[str] = set()
+            for account_id in pending:
+                account = self.accounts[account_id]
+                if account.positions and account.equity() < account.mm:
+                    markets.update(account.positions)
+                    self._liquidate(account, events)
+            below: set[int] = set()
+            for market_id in markets:
+                for account_id in self.markets[market_id].positions:
+                    account = self.accounts[account_id]
+                    if account.equity() < account.mm:
+                        below.add(account_id)
+            pending = sorted(below)
+
+    def _accounts_below_maintenance(self, market: Market) -> list[Account]:
+        accounts = [self.accounts[account_id] for account_id in market.positions]
+        return [account for account in accounts if account.equity() < account.mm]
 
     def _apply_funding(self, market: Market, events: list[Event]) -> None:
         """Funding at one funding time: the premium of the book's mid over the index,
         capped, on each position's notional at mark. Nothing is paid while either side
         of the book is empty; funding times that pass within one command's step of time
-        are paid once."""
+        are paid once. Accounts that paying it leaves below maintenance are liquidated."""
         config = market.config
         book = market.book
         best_bid, best_ask = book.best_bid(), book.best_ask()
@@ -862,27 +938,36 @@ class Engine:
         if not rate:
             return
         paid = received = 0
+        market_id = config.market_id
         for account_id, position in market.positions.items():
             amount = funding_payment(position.size, mark, rate)
+            if not amount:
+                continue
             account = self.accounts[account_id]
             account.cash.free -= amount
             position.funding -= amount
+            events.append(FundingPaid(account_id, market_id, amount))
             if amount > 0:
                 paid += amount
             else:
                 received -= amount
-        # payers round up and receivers down: the difference goes to the insurance fund
+        # payers round up and receivers toward zero: the difference goes to the fund
         self.insurance += paid - received
-        events.append(FundingApplied(config.market_id, rate, mark, paid, received))
+        events.append(FundingApplied(market_id, rate, mark, paid, received))
+        at_risk = self._accounts_below_maintenance(market)
+        if at_risk:
+            self._liquidate_at_risk(at_risk, events)
 
     def _liquidate(self, account: Account, events: list[Event]) -> None:
         """Close an account whose equity fell below maintenance margin.
 
-        Its orders are cancelled, each position is closed into the book within the
-        market's band around mark, what the book cannot take is deleveraged against the
-        most profitable opposite positions (`_deleverage`), the liquidation fee goes to
-        the insurance fund, and a negative balance left is covered by the insurance fund
-        and then taken from the unrealised profit of the most profitable positions.
+        Its orders are cancelled and each position is closed into the book within the
+        market's band around mark. What the book cannot take is deleveraged against the
+        most profitable opposite positions (`_deleverage`): at mark, or, when the account
+        could not pay closing everything at mark and the insurance fund cannot cover
+        that, at a price that makes the counterparties give up part of their profit on
+        what they close. The liquidation fee (what is left of it after the losses) goes to
+        the insurance fund, and a negative balance left is covered by `_cover_deficit`.
         """
         equity, maintenance = account.equity(), account.mm
         for order in list(account.orders.values()):
@@ -905,13 +990,19 @@ class Engine:
                 self._execute(market, account, taker, False, events)
             closed = before - abs(position.size)
             fee += closed * mark * config.liquidation_fee_bps // BPS
-            if position.size:
-                self._deleverage(market, account, position, events)
+        # what closing the rest at mark would leave unpaid, beyond the insurance fund
+        shortfall = -(account.cash.free + account.upnl) - self.insurance
+        for market_id in touched:
+            left = account.positions.get(market_id)
+            if left is not None:
+                shortfall = self._deleverage(
+                    self.markets[market_id], account, left, shortfall, events
+                )
         fee = min(fee, max(account.cash.free, 0))
         account.cash.free -= fee
         self.insurance += fee
-        used, bad_debt = self._cover_deficit(account, touched)
-        events.append(Liquidated(account.account_id, equity, maintenance, fee, used, bad_debt))
+        events.append(Liquidated(account.account_id, equity, maintenance, fee))
+        self._cover_deficit(account, touched, events)
 
     def _adl_ranking(self, market: Market, long_side: bool, exclude: int) -> list[Position]:
         """Positions on one side, most profitable first (ties: lower account id)."""
@@ -924,26 +1015,38 @@ class Engine:
         return candidates
 
     def _deleverage(
-        self, market: Market, account: Account, position: Position, events: list[Event]
-    ) -> None:
+        self,
+        market: Market,
+        account: Account,
+        position: Position,
+        shortfall: int,
+        events: list[Event],
+    ) -> int:
         """Close what is left of `position` against the most profitable opposite
-        positions: at mark, or, when closing at mark would leave a loss the insurance
-        fund cannot cover, at the bankruptcy price (where the account's equity is 0), so
-        the counterparties give up the profit that pays for it."""
-        price = market.mark
-        size = position.size
-        rest = account.cash.free + account.upnl - position.upnl
-        at_mark = rest + position.upnl
-        if at_mark < 0 and self.insurance < -at_mark:
-            owed = position.entry - rest
-            price = max(-(-owed // size) if size > 0 else owed // size, 1)
+        positions, each at its own price: mark, moved against the counterparty by up to
+        `shortfall` over the size it closes, but never by more than its profit on that
+        size at mark or than its account's equity. Nobody is pushed below zero, and a
+        market that did not move gives up nothing its positions did not earn. Returns the
+        shortfall left."""
+        mark = market.mark
         market_id = market.config.market_id
-        for other in self._adl_ranking(market, size < 0, account.account_id):
+        selling = position.size > 0
+        for other in self._adl_ranking(market, not selling, account.account_id):
             if not position.size:
                 break
             qty = min(abs(position.size), abs(other.size))
-            signed = qty if position.size < 0 else -qty
             counterparty = self.accounts[other.account]
+            unit = 0
+            if shortfall > 0:
+                profit = other.upnl * qty // abs(other.size)
+                bound = min(profit, counterparty.equity())
+                if bound > 0:
+                    unit = min(-(-shortfall // qty), bound // qty)
+                    if not selling:
+                        unit = min(unit, mark - 1)
+                    shortfall -= unit * qty
+            price = mark + unit if selling else mark - unit
+            signed = -qty if selling else qty
             for acct, pos, trade in ((account, position, signed), (counterparty, other, -signed)):
                 realised = pos.apply_fill(trade, price)
                 acct.cash.free += realised
@@ -951,19 +1054,22 @@ class Engine:
                 self._refresh_position(market, acct, pos)
             events.append(Deleveraged(account.account_id, other.account, market_id, -signed, price))
             self._trim_reduce_only(market, counterparty, events)
+        return shortfall
 
-    def _cover_deficit(self, account: Account, market_ids: list[str]) -> tuple[int, int]:
+    def _cover_deficit(self, account: Account, market_ids: list[str], events: list[Event]) -> None:
         """Bring a negative collateral balance of an account without positions back to 0:
         first from the insurance fund, then from the unrealised profit of the most
         profitable positions in `market_ids` (raising their entry: auto-deleveraging of
-        profit). Returns (insurance used, bad debt nobody could cover)."""
+        profit, never taking more than their account's equity), and what is left is bad
+        debt. Emits the `ProfitClawedBack` and a `DeficitCovered`."""
         free = account.cash.free
         if free >= 0 or account.positions:
-            return 0, 0
+            return
         deficit = -free
         used = min(deficit, self.insurance)
         self.insurance -= used
         deficit -= used
+        clawed = 0
         for market_id in market_ids:
             market = self.markets[market_id]
             ranked = self._adl_ranking(market, True, 0) + self._adl_ranking(market, False, 0)
@@ -971,14 +1077,19 @@ class Engine:
             for other in ranked:
                 if not deficit or other.upnl <= 0:
                     break
-                take = min(deficit, other.upnl)
+                holder = self.accounts[other.account]
+                take = min(deficit, other.upnl, holder.equity())
+                if take <= 0:
+                    continue
                 other.entry += take
                 market.pool -= take
-                self._refresh_position(market, self.accounts[other.account], other)
+                self._refresh_position(market, holder, other)
                 deficit -= take
+                clawed += take
+                events.append(ProfitClawedBack(other.account, market_id, take))
         self.bad_debt += deficit
         account.cash.free = 0
-        return used, deficit
+        events.append(DeficitCovered(account.account_id, used, clawed, deficit))
 
     # ------------------------------------------------------------------ money in and out
 
@@ -1115,6 +1226,7 @@ class Engine:
                 self._open_market(_binary_of(config, child_id))
         else:
             self._open_market(config)
+        events.append(MarketConfigured(config.market_id, config))
         events.append(MarketChanged(config.market_id, "added", str(LIVE)))
 
     def _open_market(self, config: MarketConfig) -> None:
@@ -1147,15 +1259,42 @@ class Engine:
                 Rejected("UpdateMarket", reason or Reason.UNKNOWN_MARKET, 0, config.market_id)
             )
             return
+        events.append(MarketConfigured(config.market_id, config))
+        events.append(
+            MarketChanged(config.market_id, "updated", str(self.markets[market_ids[0]].status))
+        )
+        at_risk: list[Account] = []
         for market_id in market_ids:
             market = self.markets[market_id]
             new = _binary_of(config, market_id) if config.outcomes else config
             if new.close_ts != market.config.close_ts and new.close_ts:
                 heappush(self.timers, (new.close_ts, TIMER_CLOSE, 0, market_id))
             market.config = new
-        events.append(
-            MarketChanged(config.market_id, "updated", str(self.markets[market_ids[0]].status))
-        )
+            self._reprice_market(market, events)
+            if new.kind is PERP:
+                at_risk += self._accounts_below_maintenance(market)
+        if at_risk:
+            self._liquidate_at_risk(at_risk, events)
+
+    def _reprice_market(self, market: Market, events: list[Event]) -> None:
+        """After a market's rules changed: re-cache its positions' margins at the new
+        tiers, and re-reserve its resting orders at the new fees and margin (an order
+        its account can no longer back is cancelled)."""
+        for account_id, position in market.positions.items():
+            self._refresh_position(market, self.accounts[account_id], position)
+        market_id = market.config.market_id
+        for order in list(market.book.orders()):
+            unit = self._unit_reserve(market, order.is_bid, order.price, order.reduce_only)
+            if unit == order.unit_reserve:
+                continue
+            account = self.accounts[order.account]
+            extra = unit * (order.size - order.reserved_shares) - order.reserved()
+            if extra > 0 and extra > self._available(account, order.reserve, order.reduce_only):
+                self._drop_order(order, self._lack_reason(market), events)
+                continue
+            order.reserve.lock(extra)
+            order.unit_reserve = unit
+            events.append(OrderReserveChanged(order.order_id, order.account, market_id, unit))
 
     def _outcomes_of(self, market_id: str) -> tuple[str, ...]:
         children = self.categorical.get(market_id, ())
@@ -1226,9 +1365,14 @@ class Engine:
         events.append(MarketChanged(cmd.market, "settle", str(SETTLED)))
 
     def _settle_perp_market(self, market: Market, price: int, events: list[Event]) -> None:
-        """Close every position at the settlement price."""
+        """Close every position at the settlement price. An account that this leaves
+        with negative free collateral pays from what its open orders lock in it (they
+        are cancelled, oldest first, until it is no longer negative); an account
+        without positions left has what is still missing covered by `_cover_deficit`,
+        one with positions elsewhere is liquidated if it is now below maintenance."""
         market.mark = price
         market_id = market.config.market_id
+        settled: list[Account] = []
         for account_id, position in list(market.positions.items()):
             account = self.accounts[account_id]
             realised = position.apply_fill(-position.size, price)
@@ -1236,8 +1380,22 @@ class Engine:
             market.pool -= realised
             self._refresh_position(market, account, position)
             events.append(Payout(account_id, market_id, realised))
-        for account_id in sorted(self.accounts):
-            self._cover_deficit(self.accounts[account_id], [])
+            settled.append(account)
+        at_risk: list[Account] = []
+        for account in sorted(settled, key=lambda account: account.account_id):
+            cash = account.cash
+            for order in list(account.orders.values()):
+                if cash.free >= 0:
+                    break
+                if order.reserve is cash:
+                    self._drop_order(order, Reason.LIQUIDATION, events)
+            if account.positions:
+                if account.equity() < account.mm:
+                    at_risk.append(account)
+            else:
+                self._cover_deficit(account, [], events)
+        if at_risk:
+            self._liquidate_at_risk(at_risk, events)
 
     def _pay_out(self, market: Market, events: list[Event]) -> None:
         """Pay one payout per winning share; a void market pays half per share."""

@@ -10,6 +10,7 @@ compiled engine's time.
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from engine.core.markets import MarketConfig
 from engine.core.reasons import Reason
 
 
@@ -62,7 +63,11 @@ class Rejected(EventBase):
 
 
 class OrderAccepted(EventBase):
-    """`side`, `price` and `outcome` are as the trader gave them."""
+    """`side`, `price` and `outcome` are as the trader gave them (`price` 0: a market
+    order). The order locks `unit_reserve` of `reserve_asset` per unit of `size` not
+    covered by the `reserved_shares` it sells from the account's holding of `outcome`
+    (prediction sells only): `unit_reserve * (size - reserved_shares)` moves from free to
+    locked, and the shares from held to locked, before any fill of the order."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "order_id",
@@ -73,6 +78,9 @@ class OrderAccepted(EventBase):
         "size",
         "outcome",
         "client_order_id",
+        "reserve_asset",
+        "unit_reserve",
+        "reserved_shares",
     )
 
     def __init__(
@@ -85,6 +93,9 @@ class OrderAccepted(EventBase):
         size: int,
         outcome: str = "",
         client_order_id: str = "",
+        reserve_asset: str = "",
+        unit_reserve: int = 0,
+        reserved_shares: int = 0,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -94,11 +105,17 @@ class OrderAccepted(EventBase):
         self.size = size
         self.outcome = outcome
         self.client_order_id = client_order_id
+        self.reserve_asset = reserve_asset
+        self.unit_reserve = unit_reserve
+        self.reserved_shares = reserved_shares
 
 
 class Fill(EventBase):
     """One trade. `price` is the book price (for prediction markets, the YES price) and
-    `taker_buys` whether the taker was on the bid (YES) side."""
+    `taker_buys` whether the taker was on the bid (YES) side. Each order releases what
+    `qty` of it reserved (reserved shares first); the money moves as the market's kind
+    says (`engine.core.ledger` applies it); the fees go to the fee accounts. A taker
+    order id of 0 is a liquidation order, which reserves nothing."""
 
     FIELDS: ClassVar[tuple[str, ...]] = (
         "market",
@@ -139,6 +156,9 @@ class Fill(EventBase):
 
 
 class OrderCancelled(EventBase):
+    """The order left the book with `remaining` unfilled: everything it still reserved
+    is released (and any complete sets that frees are merged: `SetsMerged`)."""
+
     FIELDS: ClassVar[tuple[str, ...]] = ("order_id", "account", "market", "remaining", "reason")
 
     def __init__(
@@ -152,6 +172,10 @@ class OrderCancelled(EventBase):
 
 
 class OrderAmended(EventBase):
+    """The order now has `size` left at `price` (the trader's price) and reserves
+    `unit_reserve` per unit not covered by its `reserved_shares`: the difference from
+    what it reserved before moves between free and locked."""
+
     FIELDS: ClassVar[tuple[str, ...]] = (
         "order_id",
         "account",
@@ -159,10 +183,20 @@ class OrderAmended(EventBase):
         "price",
         "size",
         "kept_priority",
+        "unit_reserve",
+        "reserved_shares",
     )
 
     def __init__(
-        self, order_id: int, account: int, market: str, price: int, size: int, kept_priority: bool
+        self,
+        order_id: int,
+        account: int,
+        market: str,
+        price: int,
+        size: int,
+        kept_priority: bool,
+        unit_reserve: int = 0,
+        reserved_shares: int = 0,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -170,10 +204,26 @@ class OrderAmended(EventBase):
         self.price = price
         self.size = size
         self.kept_priority = kept_priority
+        self.unit_reserve = unit_reserve
+        self.reserved_shares = reserved_shares
+
+
+class OrderReserveChanged(EventBase):
+    """A resting order re-priced by a market update: it now reserves `unit_reserve` per
+    unit not covered by reserved shares; the difference moves between free and locked."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("order_id", "account", "market", "unit_reserve")
+
+    def __init__(self, order_id: int, account: int, market: str, unit_reserve: int) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.market = market
+        self.unit_reserve = unit_reserve
 
 
 class BalanceMoved(EventBase):
-    """Deposit (+), withdrawal (-), transfer in (+) or out (-) of an account's asset."""
+    """Deposit (+), withdrawal (-), transfer in (+) or out (-) of an account's free
+    `asset`; kind "insurance" (account 0) is collateral paid into the insurance fund."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("kind", "account", "asset", "amount", "reference")
 
@@ -196,6 +246,17 @@ class MarketChanged(EventBase):
         self.status = status
 
 
+class MarketConfigured(EventBase):
+    """A market's rules as added or updated (a categorical market's config names its
+    outcomes; each outcome is the binary market `<market>:<outcome>`)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("market", "config")
+
+    def __init__(self, market: str, config: MarketConfig) -> None:
+        self.market = market
+        self.config = config
+
+
 class MarkPriceSet(EventBase):
     FIELDS: ClassVar[tuple[str, ...]] = ("market", "price")
 
@@ -205,7 +266,9 @@ class MarkPriceSet(EventBase):
 
 
 class FundingApplied(EventBase):
-    """Funding at `rate_ppm` of notional at mark; positive: longs pay shorts."""
+    """Funding at `rate_ppm` of notional at mark; positive: longs pay shorts. Follows the
+    `FundingPaid` of each position; payers round up and receivers toward zero, and
+    `paid - received` (never negative) goes to the insurance fund."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("market", "rate_ppm", "mark", "paid", "received")
 
@@ -217,36 +280,64 @@ class FundingApplied(EventBase):
         self.received = received
 
 
-class Liquidated(EventBase):
-    FIELDS: ClassVar[tuple[str, ...]] = (
-        "account",
-        "equity",
-        "maintenance",
-        "fee",
-        "insurance_used",
-        "bad_debt",
-    )
+class FundingPaid(EventBase):
+    """One position's funding: `amount` > 0 paid from the account's free collateral,
+    < 0 received into it."""
 
-    def __init__(
-        self,
-        account: int,
-        equity: int,
-        maintenance: int,
-        fee: int,
-        insurance_used: int,
-        bad_debt: int,
-    ) -> None:
+    FIELDS: ClassVar[tuple[str, ...]] = ("account", "market", "amount")
+
+    def __init__(self, account: int, market: str, amount: int) -> None:
+        self.account = account
+        self.market = market
+        self.amount = amount
+
+
+class Liquidated(EventBase):
+    """An account whose `equity` fell below its `maintenance` margin was closed out
+    (its orders cancelled, its positions filled or deleveraged); `fee` moved from its
+    free collateral to the insurance fund. A deficit left follows: `DeficitCovered`."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("account", "equity", "maintenance", "fee")
+
+    def __init__(self, account: int, equity: int, maintenance: int, fee: int) -> None:
         self.account = account
         self.equity = equity
         self.maintenance = maintenance
         self.fee = fee
+
+
+class ProfitClawedBack(EventBase):
+    """`amount` of the unrealised profit of `account`'s position in `market` taken to
+    cover another account's deficit: the position's entry notional rises by `amount`
+    and the market's clearing pool pays it out (see `DeficitCovered`)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("account", "market", "amount")
+
+    def __init__(self, account: int, market: str, amount: int) -> None:
+        self.account = account
+        self.market = market
+        self.amount = amount
+
+
+class DeficitCovered(EventBase):
+    """A negative collateral balance of an account without positions brought back to 0:
+    `insurance_used` from the insurance fund, `clawed_back` from the `ProfitClawedBack`
+    events before it, and `bad_debt` that nobody could cover (the risk group's bad debt
+    grows by it)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("account", "insurance_used", "clawed_back", "bad_debt")
+
+    def __init__(self, account: int, insurance_used: int, clawed_back: int, bad_debt: int) -> None:
+        self.account = account
         self.insurance_used = insurance_used
+        self.clawed_back = clawed_back
         self.bad_debt = bad_debt
 
 
 class Deleveraged(EventBase):
     """`size` of the liquidated account's position in `market` taken over by
-    `counterparty` at `price` (signed from the liquidated account's side)."""
+    `counterparty` at `price` (signed from the liquidated account's side: 10 means it
+    sold 10): both positions trade at `price`, realised PnL paid from the pool."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("account", "counterparty", "market", "size", "price")
 
@@ -276,8 +367,10 @@ class ResolutionDisputed(EventBase):
 
 
 class Payout(EventBase):
-    """Settlement of a position or of shares: `amount` of collateral credited (or, for a
-    perp settled at a loss, debited when negative)."""
+    """Settlement of a position or of shares: `amount` of collateral credited to free
+    (or, for a perp settled at a loss, debited when negative). A perp position is
+    closed, paid from the market's pool; a prediction holding is paid from the escrow
+    and removed."""
 
     FIELDS: ClassVar[tuple[str, ...]] = ("account", "market", "amount")
 
@@ -287,26 +380,85 @@ class Payout(EventBase):
         self.amount = amount
 
 
+class SetsMerged(EventBase):
+    """`sets` complete sets (a YES and a NO share each) the account held turned back into
+    `amount` of free collateral from the market's escrow."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("account", "market", "sets", "amount")
+
+    def __init__(self, account: int, market: str, sets: int, amount: int) -> None:
+        self.account = account
+        self.market = market
+        self.sets = sets
+        self.amount = amount
+
+
 Event = (
     Rejected
     | OrderAccepted
     | Fill
     | OrderCancelled
     | OrderAmended
+    | OrderReserveChanged
     | BalanceMoved
+    | MarketConfigured
     | MarketChanged
     | MarkPriceSet
+    | FundingPaid
     | FundingApplied
     | Liquidated
     | Deleveraged
+    | ProfitClawedBack
+    | DeficitCovered
     | ResolutionProposed
     | ResolutionDisputed
     | Payout
+    | SetsMerged
 )
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        Rejected,
+        OrderAccepted,
+        Fill,
+        OrderCancelled,
+        OrderAmended,
+        OrderReserveChanged,
+        BalanceMoved,
+        MarketConfigured,
+        MarketChanged,
+        MarkPriceSet,
+        FundingPaid,
+        FundingApplied,
+        Liquidated,
+        Deleveraged,
+        ProfitClawedBack,
+        DeficitCovered,
+        ResolutionProposed,
+        ResolutionDisputed,
+        Payout,
+        SetsMerged,
+    )
+}
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
+    """A plain JSON-able dict with a "type" key; the inverse of `event_from_dict`."""
     data: dict[str, Any] = {"type": type(event).__name__}
     for name, value in zip(event.FIELDS, event.values(), strict=True):
-        data[name] = str(value) if isinstance(value, StrEnum) else value
+        if isinstance(value, MarketConfig):
+            data[name] = value.to_dict()
+        else:
+            data[name] = str(value) if isinstance(value, StrEnum) else value
     return data
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    values = dict(data)
+    cls = EVENT_TYPES[values.pop("type")]
+    if "config" in values:
+        values["config"] = MarketConfig.from_dict(values["config"])
+    if "reason" in values:
+        values["reason"] = Reason(values["reason"])
+    return cls(**values)

@@ -66,7 +66,7 @@ def funding_rate_ppm(book_mid: int, index: int, cap_ppm: int) -> int:
 
 
 def funding_payment(size: int, mark: int, rate_ppm: int) -> int:
-    """What a position pays (> 0) or receives (< 0) at one funding time. Payers round up
-    and receivers down; the engine sends the difference to the insurance fund."""
-    amount = size * mark * rate_ppm
-    return -(-amount // PPM) if amount > 0 else amount // PPM
+    """What a position pays (> 0) or receives (< 0) at one funding time. Both round
+    against the position (payers up, receivers toward zero), so the receivers never get
+    more than the payers pay; the engine sends the difference to the insurance fund."""
+    return -(-size * mark * rate_ppm // PPM)  # the ceiling: up for payers, to zero for receivers

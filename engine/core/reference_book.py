@@ -11,7 +11,9 @@ tick/lot/min-size checks, expiry) with no money at all, the slow and obvious way
 orders sit in one list and every match scans it for the best price, then the oldest
 arrival. The shared test suite runs the same commands through this and through an
 `Engine` whose accounts can afford everything and whose fees are zero, and expects the
-very same events. `ReferenceBook` is not meant to be fast.
+very same events (a fee-free spot order reserves its price in the quote asset per unit
+bought, one unit of the base asset per unit sold). `ReferenceBook` is not meant to be
+fast.
 """
 
 from dataclasses import dataclass
@@ -85,6 +87,12 @@ class ReferenceBook:
             raise TypeError(f"the reference book does not know {type(command).__name__}")
         return events
 
+    def _reservation(self, is_bid: bool, price: int) -> tuple[str, int]:
+        """The asset a fee-free spot order locks, and how much per unit of its size."""
+        if is_bid:
+            return self.config.quote_asset, price
+        return self.config.base_asset, 1
+
     def _best(self, is_bid: bool) -> _Resting | None:
         side = [o for o in self.resting if o.is_bid == is_bid]
         if not side:
@@ -155,6 +163,8 @@ class ReferenceBook:
                 cmd.size,
                 "",
                 cmd.client_order_id,
+                *self._reservation(is_bid, price),
+                0,
             )
         )
         order = _Resting(
@@ -307,7 +317,14 @@ class ReferenceBook:
             return
         events.append(
             OrderAmended(
-                order.order_id, order.account, config.market_id, price, size, keeps_priority
+                order.order_id,
+                order.account,
+                config.market_id,
+                price,
+                size,
+                keeps_priority,
+                self._reservation(order.is_bid, price)[1],
+                0,
             )
         )
         if keeps_priority:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries import countries
 
+from engine.services import account_orders_cancel
 from governance.memberships.errors import MembershipError
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
@@ -298,6 +299,13 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
             MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.EXPIRED)
             membership.status = MembershipStatus.EXPIRED
             membership.save(update_fields=["status", "updated_at"])
+            if membership.user_id is not None:
+                # a member who may no longer trade leaves no order on the books
+                account_orders_cancel(
+                    risk_group=membership.risk_group_id,
+                    account=membership.user_id,
+                    key=f"membership-expired:{membership.pk}:{membership.valid_until:%Y%m%d%H%M%S}",
+                )
             audit_record(
                 actor=None,
                 action="membership.expire",

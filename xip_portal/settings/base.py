@@ -238,6 +238,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 3600,
     },
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
+    # the scheduled time tick of every risk group's engine (GTD expiries, funding, closes)
+    "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 1.0},
+    "engine-transfers": {"task": "engine.tasks.transfers_advance", "schedule": 5.0},
 }
 
 # Fernet keys (urlsafe base64 of 32 bytes, comma-separated) that encrypt API-key secrets at
@@ -247,6 +250,11 @@ API_KEY_ENCRYPTION_KEYS: list[str] = env.list("API_KEY_ENCRYPTION_KEYS")
 # Where the trading APIs count requests per key, shared by every web process (Redis); without
 # a Redis URL (the embedded demo) each process counts its own.
 TRADING_RATE_LIMIT_URL = env("TRADING_RATE_LIMIT_URL", default=CELERY_BROKER_URL)
+
+# The engine service: commands per writer batch (one transaction each), and how many
+# commands between two snapshots of a shard (a snapshot bounds recovery time).
+ENGINE_BATCH_SIZE = env.int("ENGINE_BATCH_SIZE", default=2000)
+ENGINE_SNAPSHOT_EVERY = env.int("ENGINE_SNAPSHOT_EVERY", default=100_000)
 
 # The password of the demo logins that `manage.py seed_demo` creates (not a secret: demo only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="exchange-os-demo")

@@ -1,5 +1,6 @@
 """Engines for the engine core tests: every command applied through them is followed by
-`check_invariants()`, so every test checks the invariants after every command."""
+`check_invariants()` and by a comparison of the engine's money with a ledger rebuilt from
+its events alone, so every test checks both after every command."""
 
 from collections.abc import Callable
 
@@ -16,15 +17,31 @@ from engine.core import (
     MarketKind,
     OraclePrice,
 )
+from engine.core.ledger import Ledger, state_of
 
 USDC = "USDC"
 TRADERS = (1, 2, 3, 4)
 
 
 class CheckedEngine(Engine):
+    def __init__(self, risk_group: str = "", collateral: str = "USDC") -> None:
+        super().__init__(risk_group, collateral)
+        # a restored engine's past events are gone: only a fresh engine has a ledger
+        self.ledger: Ledger | None = Ledger(collateral)
+
+    @classmethod
+    def restore(cls, data: bytes) -> "CheckedEngine":
+        engine = super().restore(data)
+        assert isinstance(engine, CheckedEngine)
+        engine.ledger = None
+        return engine
+
     def apply(self, command: Command) -> list[Event]:
         events = super().apply(command)
         self.check_invariants()
+        if self.ledger is not None:
+            self.ledger.apply_all(events)
+            assert self.ledger.state() == state_of(self), f"events of {command} miss a move"
         return events
 
 

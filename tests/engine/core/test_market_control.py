@@ -7,6 +7,7 @@ from engine.core import (
     CloseMarket,
     HaltMarket,
     MarketChanged,
+    MarketConfigured,
     MarketKind,
     OraclePrice,
     Payout,
@@ -33,7 +34,10 @@ def test_add_market_validates_the_spec(spot, configs):
 
 def test_update_market_changes_rules_but_not_identity(spot, configs):
     wider = replace(configs["spot"], tick_size=20)
-    assert spot.apply(UpdateMarket(wider)) == [MarketChanged("BTC-USDC", "updated", "live")]
+    assert spot.apply(UpdateMarket(wider)) == [
+        MarketConfigured("BTC-USDC", wider),
+        MarketChanged("BTC-USDC", "updated", "live"),
+    ]
     assert spot.apply(PlaceOrder(1, "BTC-USDC", Side.BUY, 10, price=1010))[0].reason == (
         Reason.BAD_TICK
     )

@@ -113,7 +113,7 @@ def test_amend_size_down_keeps_time_priority(spot):
     spot.apply(PlaceOrder(1, M, SELL, 20, price=1000))
     spot.apply(PlaceOrder(2, M, SELL, 10, price=1000))
     amended = spot.apply(AmendOrder(1, 1, size=10))
-    assert amended == [OrderAmended(1, 1, M, 1000, 10, True)]
+    assert amended == [OrderAmended(1, 1, M, 1000, 10, True, unit_reserve=1)]
     assert fills(spot.apply(PlaceOrder(3, M, BUY, 10, price=1000))) == [(1, 3, 1000, 10)]
 
 

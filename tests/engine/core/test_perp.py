@@ -7,9 +7,11 @@ import pytest
 
 from engine.core import (
     AdvanceTime,
+    DeficitCovered,
     Deleveraged,
     Deposit,
     FundingApplied,
+    FundingPaid,
     FundInsurance,
     Liquidated,
     OraclePrice,
@@ -110,7 +112,11 @@ def test_funding_is_paid_by_longs_to_shorts_when_the_book_is_above_the_index(per
     perp.apply(PlaceOrder(4, M, SELL, 1, price=1200))
     events = perp.apply(AdvanceTime(3_600_000))
     # premium 15% is capped at 0.1% of 10 x 1000
-    assert events == [FundingApplied(M, 1_000, 1000, 10, 10)]
+    assert events == [
+        FundingPaid(2, M, -10),
+        FundingPaid(1, M, 10),
+        FundingApplied(M, 1_000, 1000, 10, 10),
+    ]
     assert perp.accounts[1].balance("USDC").free == 100_000 - 10
     assert perp.accounts[2].balance("USDC").free == 100_000 + 10
     assert perp.apply(AdvanceTime(3_600_001)) == []
@@ -136,8 +142,8 @@ def test_losses_beyond_equity_are_taken_by_the_insurance_fund(perp):
     trade(perp, 1, 2, 1000, 1000)
     perp.apply(PlaceOrder(3, M, BUY, 1000, price=850))
     events = perp.apply(OraclePrice(M, 900, ts=2))
-    liquidated = next(e for e in events if isinstance(e, Liquidated))
-    assert (liquidated.insurance_used, liquidated.bad_debt) == (50_000, 0)
+    covered = next(e for e in events if isinstance(e, DeficitCovered))
+    assert (covered.account, covered.insurance_used, covered.bad_debt) == (1, 50_000, 0)
     assert perp.accounts[1].balance("USDC").free == 0
     assert perp.insurance == 50_000
 
@@ -148,15 +154,16 @@ def test_without_book_or_fund_the_most_profitable_opposite_positions_are_delever
     trade(perp, 4, 3, 100, 900)  # account 3 is short 500, less profitable than account 2
     events = perp.apply(OraclePrice(M, 850, ts=2))
     deleveraged = [e for e in events if isinstance(e, Deleveraged)]
-    # account 1 is bankrupt below 900: the shorts close against it at that price
+    # at 850 account 1 lacks 50,000: the most profitable short (account 2, +90,000 on
+    # 600) gives up 84 a contract of it (50,400: whole prices), account 3 closes at mark
     assert [(e.counterparty, e.size, e.price) for e in deleveraged] == [
-        (2, 600, 900),
-        (3, 400, 900),
+        (2, 600, 934),
+        (3, 400, 850),
     ]
-    liquidated = next(e for e in events if isinstance(e, Liquidated))
-    assert (liquidated.insurance_used, liquidated.bad_debt) == (0, 0)
-    assert perp.accounts[1].balance("USDC").free == 0
-    assert perp.accounts[2].balance("USDC").free == 100_000 + 60_000
+    assert not [e for e in events if isinstance(e, DeficitCovered)]
+    assert perp.bad_debt == 0
+    assert perp.accounts[1].balance("USDC").free == 400
+    assert perp.accounts[2].balance("USDC").free == 100_000 + 600 * (1000 - 934)
 
 
 @pytest.mark.parametrize("price", [0, -5])
@@ -188,7 +195,11 @@ def test_funding_is_paid_by_shorts_when_the_book_is_below_the_index(perp):
     perp.apply(PlaceOrder(3, M, BUY, 1, price=900))
     perp.apply(PlaceOrder(4, M, SELL, 1, price=990))
     events = perp.apply(AdvanceTime(3_600_000))
-    assert events == [FundingApplied(M, -1_000, 1000, 10, 10)]
+    assert events == [
+        FundingPaid(2, M, 10),
+        FundingPaid(1, M, -10),
+        FundingApplied(M, -1_000, 1000, 10, 10),
+    ]
     assert perp.accounts[2].balance("USDC").free == 100_000 - 10
 
 

@@ -1,0 +1,365 @@
+"""Benchmark of the engine service on the real PostgreSQL and Redis with real Celery
+worker processes (one per shard queue, `-P solo`).
+
+    .venv/bin/python bench/engine_service.py [--commands N] [--rate R] [--seconds S]
+                                             [--accounts A] [--orders O] [--compiled DIR]
+
+It makes its own database (BENCH_DATABASE, default bench_engine_service), migrates it, and
+measures:
+  single    commands/s from submission to projections committed, one `command_submit`
+            (one commit) per command from this process, and the ack latency p50/p99;
+  batched   the same with `commands_submit`, 500 commands per commit;
+  drain     one worker applying a full inbox: commands/s through one writer;
+  two       two risk groups, two worker processes, both inboxes full: total commands/s;
+  latency   submit -> outcome p50/p99 (the outcome seen on the shard's Redis channel,
+            published after the batch's commit) and ack p50/p99 at a paced `--rate`;
+  snapshot  one in-memory shard of A funded accounts and O resting orders: snapshot() and
+            state_hash() time, and how long the writer stalls to fork the background
+            snapshot;
+  recovery  commands/s of a writer recovering from the journal (no snapshot).
+The order stream is a spot book of 1,000 accounts: limit orders around the mid, a quarter
+of them crossing. The last line is one JSON object with every figure.
+
+With `--compiled DIR` the workers (and the in-process engine) use the mypyc build of the
+engine core in DIR (`make engine-core`).
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def configure(argv: list[str]) -> str:
+    """Make the bench database and point Django at it (before Django is set up)."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    name = os.environ.get("BENCH_DATABASE", "bench_engine_service")
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xip_portal.settings.test")
+    if "--compiled" in argv:
+        os.environ["ENGINE_CORE_BUILD"] = str(Path(argv[argv.index("--compiled") + 1]).resolve())
+    return name
+
+
+DATABASE = configure(sys.argv)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from engine import models, outcomes  # noqa: E402
+from engine.core import AddMarket, Deposit, Engine, MarketConfig, MarketKind, PlaceOrder, Side  # noqa: E402
+from engine.sequencer import ShardWriter  # noqa: E402
+from engine.services import BatchItem, command_submit, commands_submit, shard_of  # noqa: E402
+from engine.worker_process import shard_worker_start  # noqa: E402
+from governance.risk_groups.models import RiskGroup  # noqa: E402
+
+SPOT = MarketConfig(
+    "BTC-USDC",
+    MarketKind.SPOT,
+    "USDC",
+    base_asset="BTC",
+    tick_size=1,
+    lot_size=1,
+    min_size=1,
+    taker_fee_bps=5,
+)
+ACCOUNTS = 1_000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def order_stream(rng: random.Random, count: int) -> list[BatchItem]:
+    items = []
+    for _ in range(count):
+        side = rng.choice(("buy", "sell"))
+        crossing = rng.random() < 0.25
+        offset = rng.randint(1, 50)
+        price = 10_000 + (offset if (side == "buy") == crossing else -offset) * (
+            1 if side == "buy" else -1
+        )
+        command = {
+            "type": "PlaceOrder",
+            "market": "BTC-USDC",
+            "side": side,
+            "size": rng.randint(1, 20),
+            "price": max(1, price),
+        }
+        items.append(BatchItem(rng.randint(1, ACCOUNTS), command))
+    return items
+
+
+def group_make(name: str) -> RiskGroup:
+    group = RiskGroup.objects.create(name=name, slug=name, kind=RiskGroup.Kind.PERMISSIONLESS)
+    shard_of(risk_group=group)
+    return group
+
+
+def wait_applied(shard_id: int, count: int, timeout: float = 600.0) -> float:
+    """Wait until the shard's high-water mark reaches `count`; the time it did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        high = models.Shard.objects.values_list("high_water", flat=True).get(pk=shard_id)
+        if high >= count:
+            return time.perf_counter()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"shard {shard_id} stuck at {high} of {count}")
+        time.sleep(0.002)
+
+
+def setup_group(group: RiskGroup) -> int:
+    """List the market and fund the accounts; the number of commands journaled."""
+    items = [BatchItem(0, {"type": "AddMarket", "config": SPOT.to_dict()})]
+    commands_submit(risk_group=group, items=items)
+    shard = shard_of(risk_group=group)
+    wait_applied(shard.pk, 1)
+    items = []
+    for account in range(1, ACCOUNTS + 1):
+        for asset in ("USDC", "BTC"):
+            items.append(
+                BatchItem(
+                    account,
+                    {
+                        "type": "Deposit",
+                        "asset": asset,
+                        "amount": 10**15,
+                        "external_id": f"{asset}{account}",
+                    },
+                )
+            )
+    commands_submit(risk_group=group, items=items)
+    wait_applied(shard.pk, 1 + len(items))
+    return 1 + len(items)
+
+
+def bench_single(group: RiskGroup, done: int, count: int, rng: random.Random) -> dict:
+    shard_id = shard_of(risk_group=group).pk
+    acks = []
+    stream = order_stream(rng, count)
+    start = time.perf_counter()
+    for item in stream:
+        t0 = time.perf_counter()
+        command_submit(risk_group=group, account=item.account, command=item.command)
+        acks.append(time.perf_counter() - t0)
+    end = wait_applied(shard_id, done + count)
+    return {
+        "commands_per_s": round(count / (end - start)),
+        "ack_p50_ms": ms(percentile(acks, 0.5)),
+        "ack_p99_ms": ms(percentile(acks, 0.99)),
+    }
+
+
+def bench_batched(
+    group: RiskGroup, done: int, count: int, rng: random.Random, size: int = 500
+) -> dict:
+    shard_id = shard_of(risk_group=group).pk
+    stream = order_stream(rng, count)
+    start = time.perf_counter()
+    for i in range(0, count, size):
+        commands_submit(risk_group=group, items=stream[i : i + size])
+    end = wait_applied(shard_id, done + count)
+    return {"commands_per_s": round(count / (end - start)), "batch": size}
+
+
+def fill_inbox(group: RiskGroup, count: int, rng: random.Random) -> None:
+    """Journal `count` orders with no worker running (the wake-ups are dropped)."""
+    stream = order_stream(rng, count)
+    for i in range(0, count, 2000):
+        commands_submit(risk_group=group, items=stream[i : i + 2000])
+
+
+def bench_latency(
+    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random
+) -> dict:
+    shard_id = shard_of(risk_group=group).pk
+    count = int(rate * seconds)
+    stream = order_stream(rng, count)
+    sent: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    pubsub = outcomes.client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(outcomes.shard_channel(shard_id))
+    stop = threading.Event()
+
+    def listen() -> None:
+        while not stop.is_set():
+            message = pubsub.get_message(timeout=0.1)
+            if message and message["type"] == "message":
+                now = time.perf_counter()
+                for command_id in json.loads(message["data"]):
+                    seen[command_id] = now
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    acks = []
+    start = time.perf_counter()
+    for n, item in enumerate(stream):
+        due = start + n / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        t0 = time.perf_counter()
+        receipt = command_submit(risk_group=group, account=item.account, command=item.command)
+        t1 = time.perf_counter()
+        acks.append(t1 - t0)
+        sent[receipt.command_id] = t0
+    achieved = count / (time.perf_counter() - start)
+    wait_applied(shard_id, done + count)
+    time.sleep(0.3)
+    stop.set()
+    listener.join()
+    pubsub.close()
+    latencies = [seen[c] - t for c, t in sent.items() if c in seen]
+    return {
+        "rate_target": rate,
+        "rate_achieved": round(achieved),
+        "ack_p50_ms": ms(percentile(acks, 0.5)),
+        "ack_p99_ms": ms(percentile(acks, 0.99)),
+        "outcome_p50_ms": ms(percentile(latencies, 0.5)),
+        "outcome_p99_ms": ms(percentile(latencies, 0.99)),
+        "outcomes_seen": len(latencies),
+    }
+
+
+def bench_snapshot(accounts: int, orders: int) -> dict:
+    engine = Engine("bench", collateral="USDC")
+    engine.apply(AddMarket(SPOT))
+    for account in range(1, accounts + 1):
+        engine.apply(Deposit(account, "USDC", 10**15, f"u{account}"))
+        engine.apply(Deposit(account, "BTC", 10**15, f"b{account}"))
+    rng = random.Random(3)
+    for n in range(orders):
+        side = Side.BUY if n % 2 else Side.SELL
+        price = (
+            10_000 - rng.randint(1, 5_000) if side is Side.BUY else 10_001 + rng.randint(0, 5_000)
+        )
+        engine.apply(PlaceOrder(rng.randint(1, accounts), "BTC-USDC", side, 1, price=price))
+    t0 = time.perf_counter()
+    data = engine.snapshot()
+    t1 = time.perf_counter()
+    engine.state_hash()
+    t2 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    t3 = time.perf_counter()
+    os.waitpid(pid, 0)
+    return {
+        "accounts": accounts,
+        "resting_orders": len(engine.orders),
+        "snapshot_s": round(t1 - t0, 3),
+        "snapshot_mb": round(len(data) / 1e6, 1),
+        "state_hash_s": round(t2 - t1, 3),
+        "fork_stall_ms": ms(t3 - t2),
+    }
+
+
+def bench_recovery(group: RiskGroup) -> dict:
+    shard = shard_of(risk_group=group)
+    shard.refresh_from_db()
+    models.Snapshot.objects.filter(shard=shard).delete()
+    t0 = time.perf_counter()
+    writer = ShardWriter.recover(shard)
+    elapsed = time.perf_counter() - t0
+    return {
+        "commands": writer.high_water,
+        "seconds": round(elapsed, 3),
+        "commands_per_s": round(writer.high_water / elapsed),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--commands", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=1_000.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--compiled", metavar="DIR")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    rng = random.Random(2026)
+    log = ROOT / "build" / "bench-engine-service.log"
+    log.parent.mkdir(exist_ok=True)
+    results: dict = {"database": DATABASE, "compiled": bool(args.compiled)}
+
+    one = group_make("bench-one")
+    two = group_make("bench-two")
+    shard_one, shard_two = shard_of(risk_group=one).pk, shard_of(risk_group=two).pk
+    workers = [shard_worker_start([shard_one], log=log)]
+    try:
+        done = setup_group(one)
+        results["single"] = bench_single(one, done, args.commands // 4, rng)
+        done += args.commands // 4
+        print("single", results["single"], flush=True)
+        results["batched"] = bench_batched(one, done, args.commands, rng)
+        done += args.commands
+        print("batched", results["batched"], flush=True)
+        results["latency"] = bench_latency(one, done, args.rate, args.seconds, rng)
+        done += int(args.rate * args.seconds)
+        print("latency", results["latency"], flush=True)
+        workers[0].kill()
+        workers[0].wait()
+        fill_inbox(one, args.commands, rng)
+        workers = [shard_worker_start([shard_one], log=log)]
+        start = time.perf_counter()
+        end = wait_applied(shard_one, done + args.commands)
+        # the worker's start (Django, Celery, recovery) is included
+        results["drain"] = {"commands_per_s": round(args.commands / (end - start))}
+        done += args.commands
+        print("drain (one worker, worker start included)", results["drain"], flush=True)
+        # two groups on two workers
+        workers.append(shard_worker_start([shard_two], log=log))
+        done_two = setup_group(two)
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+        fill_inbox(one, args.commands, rng)
+        fill_inbox(two, args.commands, rng)
+        workers = [
+            shard_worker_start([shard_one], log=log),
+            shard_worker_start([shard_two], log=log),
+        ]
+        start = time.perf_counter()
+        end = max(
+            wait_applied(shard_one, done + args.commands),
+            wait_applied(shard_two, done_two + args.commands),
+        )
+        done += args.commands
+        results["two_groups"] = {"commands_per_s": round(2 * args.commands / (end - start))}
+        print("two groups, two workers (worker start included)", results["two_groups"], flush=True)
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+    results["recovery"] = bench_recovery(one)
+    print("recovery", results["recovery"], flush=True)
+    results["snapshot"] = bench_snapshot(args.accounts, args.orders)
+    print("snapshot", results["snapshot"], flush=True)
+    connection.close()
+    print(json.dumps(results, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""The engine service's tables: the command journal, shard state, snapshots and the
+projections that pages and APIs read.
+
+The journal is the truth. A command is inserted with no sequence number (the inbox); the
+shard's single writer gives it one when it applies it, in the same transaction as the
+projections of its events and the shard's high-water mark. Everything else here is derived
+from the journal and can be rebuilt from it (`manage.py engine_rebuild`).
+
+Amounts are integers in the engine's units (ticks, lots, minor units); they are stored as
+NUMERIC without decimals so that a notional or a balance never overflows a column.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from xip_portal.models import TimeStampedModel
+
+
+def amount_field(**kwargs: object) -> models.DecimalField:  # type: ignore[type-arg]
+    """An exact integer of any practical size (engine units)."""
+    return models.DecimalField(max_digits=40, decimal_places=0, **kwargs)  # type: ignore[arg-type]
+
+
+class Shard(TimeStampedModel):
+    """One risk group's engine: its collateral, how far its journal is applied, and the
+    latest snapshot."""
+
+    risk_group = models.OneToOneField(
+        "governance.RiskGroup", on_delete=models.PROTECT, related_name="engine_shard"
+    )
+    collateral = models.CharField(max_length=16)
+    high_water = models.BigIntegerField(default=0, help_text="The last sequence number applied.")
+    snapshot_seq = models.BigIntegerField(default=0)
+    state_hash = models.CharField(max_length=64, blank=True, help_text="At snapshot_seq.")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(high_water__gte=models.F("snapshot_seq"), snapshot_seq__gte=0),
+                name="engine_shard_snapshot_not_ahead",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Engine shard of risk group {self.risk_group_id}"
+
+
+class Command(models.Model):
+    """One journal entry. `payload` is the core command as a dict (`command_to_dict`);
+    the writer stamps its `ts` when it sequences it. `outcome` holds what the engine said
+    (its events for this command). `order_id` is the engine's id of a placed order."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="commands")
+    seq = models.BigIntegerField(null=True, blank=True)
+    account = models.BigIntegerField(default=0, help_text="0: a system command.")
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField()
+    outcome = models.JSONField(null=True, blank=True)
+    order_id = models.BigIntegerField(null=True, blank=True)
+    waiting = models.BooleanField(
+        default=False, help_text="The submitter waits: publish the outcome on its channel."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["shard", "seq", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "seq"], name="engine_command_one_seq"),
+            models.UniqueConstraint(
+                fields=["shard", "account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="engine_command_idempotent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(seq__isnull=True) | models.Q(seq__gt=0, outcome__isnull=False),
+                name="engine_command_applied_has_outcome",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["shard", "id"],
+                condition=models.Q(seq__isnull=True),
+                name="engine_command_pending",
+            ),
+            models.Index(fields=["shard", "order_id"], name="engine_command_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} (seq {self.seq})"
+
+
+class Snapshot(models.Model):
+    """The engine's whole state after `seq` (zlib-compressed canonical JSON)."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.BigIntegerField()
+    state_hash = models.CharField(max_length=64)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["shard", "-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "seq"], name="engine_snapshot_one_per_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"Snapshot of shard {self.shard_id} at {self.seq}"
+
+
+class MarketView(models.Model):
+    """A market as the engine holds it: config (engine units), status, prices, and the
+    scales that turn the registry's decimals into engine integers."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="markets")
+    market_id = models.CharField(max_length=80)
+    kind = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    config = models.JSONField()
+    mark = amount_field(default=0)
+    last_price = amount_field(default=0)
+    seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["shard", "market_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "market_id"], name="engine_market_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market_id} ({self.status})"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        FILLED = "filled"
+        CANCELLED = "cancelled"
+        REJECTED = "rejected"
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="orders")
+    order_id = models.BigIntegerField()
+    command = models.OneToOneField(Command, on_delete=models.CASCADE, related_name="order")
+    account = models.BigIntegerField()
+    market_id = models.CharField(max_length=80)
+    side = models.CharField(max_length=4)
+    outcome = models.CharField(max_length=8, blank=True)
+    order_type = models.CharField(max_length=8)
+    tif = models.CharField(max_length=4)
+    price = amount_field()
+    size = amount_field()
+    remaining = amount_field()
+    filled = amount_field(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    client_order_id = models.CharField(max_length=64, blank=True)
+    created_seq = models.BigIntegerField()
+    updated_seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["shard", "order_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "order_id"], name="engine_order_once"),
+            models.UniqueConstraint(
+                fields=["shard", "account", "client_order_id"],
+                condition=models.Q(status="open") & ~models.Q(client_order_id=""),
+                name="engine_order_open_client_id_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0, filled__gte=0, size__gt=0),
+                name="engine_order_sizes",
+            ),
+        ]
+        indexes = [models.Index(fields=["shard", "account", "status"], name="engine_order_acct")]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_id} in {self.market_id} ({self.status})"
+
+
+class Fill(models.Model):
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="fills")
+    seq = models.BigIntegerField()
+    index = models.PositiveIntegerField(help_text="Position among the command's events.")
+    market_id = models.CharField(max_length=80)
+    maker_order_id = models.BigIntegerField()
+    taker_order_id = models.BigIntegerField()
+    maker_account = models.BigIntegerField()
+    taker_account = models.BigIntegerField()
+    taker_buys = models.BooleanField()
+    price = amount_field()
+    size = amount_field()
+    maker_fee = amount_field()
+    taker_fee = amount_field()
+
+    class Meta:
+        ordering = ["shard", "seq", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "seq", "index"], name="engine_fill_once"),
+            models.CheckConstraint(
+                condition=models.Q(price__gt=0, size__gt=0), name="engine_fill_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["shard", "maker_account", "seq"], name="engine_fill_maker"),
+            models.Index(fields=["shard", "taker_account", "seq"], name="engine_fill_taker"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fill {self.seq}.{self.index} in {self.market_id}"
+
+
+class Balance(models.Model):
+    """`locked` backs open orders; `free` of the collateral may be negative while open
+    perp positions' profit covers it (cross margin)."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="balances")
+    account = models.BigIntegerField()
+    asset = models.CharField(max_length=16)
+    free = amount_field()
+    locked = amount_field()
+    seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["shard", "account", "asset"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "account", "asset"], name="engine_balance_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(locked__gte=0), name="engine_balance_locked_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.asset} {self.free} free, {self.locked} locked"
+
+
+class Position(models.Model):
+    """A perp position: signed size and signed entry notional (entry price = entry/size)."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="positions")
+    account = models.BigIntegerField()
+    market_id = models.CharField(max_length=80)
+    size = amount_field()
+    entry = amount_field()
+    realised = amount_field()
+    funding = amount_field()
+    seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["shard", "account", "market_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "account", "market_id"], name="engine_position_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.size} {self.market_id}"
+
+
+class Holding(models.Model):
+    """Prediction shares of one binary market (locked: backing open sell orders)."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="holdings")
+    account = models.BigIntegerField()
+    market_id = models.CharField(max_length=80)
+    yes = amount_field()
+    no = amount_field()
+    yes_locked = amount_field()
+    no_locked = amount_field()
+    seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["shard", "account", "market_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "account", "market_id"], name="engine_holding_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(yes__gte=0, no__gte=0, yes_locked__gte=0, no_locked__gte=0),
+                name="engine_holding_nonneg",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.yes} yes / {self.no} no {self.market_id}"
+
+
+class StatementEntry(models.Model):
+    """One line of an account's statement: a money move that is not a trade's principal
+    (deposit, withdrawal, transfer, fee, funding, payout, liquidation, bond)."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="statement")
+    seq = models.BigIntegerField()
+    index = models.PositiveIntegerField()
+    account = models.BigIntegerField()
+    kind = models.CharField(max_length=24)
+    asset = models.CharField(max_length=16)
+    amount = amount_field()
+    market_id = models.CharField(max_length=80, blank=True)
+    reference = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["shard", "seq", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "seq", "index", "account"], name="engine_statement_once"
+            )
+        ]
+        indexes = [models.Index(fields=["shard", "account", "seq"], name="engine_statement_acct")]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.kind} {self.amount} {self.asset}"
+
+
+class Transfer(TimeStampedModel):
+    """Collateral moving from a trader's account in one risk group to theirs in another.
+    The row and the debit (TransferOut) are journaled together; the credit (TransferIn)
+    is journaled, with the move to `crediting`, once the debit applied: a transfer
+    interrupted anywhere is taken up again by `transfers_advance`, never half done."""
+
+    class Status(models.TextChoices):
+        DEBITING = "debiting"
+        CREDITING = "crediting"
+        DONE = "done"
+        FAILED = "failed"
+
+    account = models.BigIntegerField()
+    transfer_id = models.CharField(max_length=64)
+    from_shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="+")
+    to_shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="+")
+    asset = models.CharField(max_length=16)
+    amount = amount_field()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DEBITING)
+    debit = models.ForeignKey(Command, on_delete=models.PROTECT, related_name="+")
+    credit = models.ForeignKey(
+        Command, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "transfer_id"], name="engine_transfer_once"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="engine_transfer_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_shard=models.F("to_shard")),
+                name="engine_transfer_two_groups",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer {self.transfer_id} of {self.account} ({self.status})"

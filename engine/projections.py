@@ -1,0 +1,668 @@
+"""Projections: the read side of a shard, written from the engine's events only.
+
+`ProjectionState` is what the writer keeps beside its engine: the core's `Ledger` (every
+balance, reservation, position and holding, moved by events exactly as the engine moved
+them) and the board of markets (config, status, mark, last price), also moved by events.
+`ProjectionBatch` folds the events of consecutive commands into rows (orders, fills,
+statement lines) and the keys they touched; `write` stores the batch with a handful of
+multi-row statements inside the caller's transaction, reading the touched keys' values
+from the state. Each row carries the sequence number of the last command that touched it,
+so the rows are the same however the journal was cut into batches: a rebuild from the
+journal equals what the writer wrote live.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import F
+
+from engine import models
+from engine.core import Engine
+from engine.core.balances import Balance
+from engine.core.events import (
+    BalanceMoved,
+    DeficitCovered,
+    Deleveraged,
+    Event,
+    Fill,
+    FundingPaid,
+    Liquidated,
+    MarketChanged,
+    MarketConfigured,
+    MarkPriceSet,
+    OrderAccepted,
+    OrderAmended,
+    OrderCancelled,
+    OrderReserveChanged,
+    Payout,
+    ProfitClawedBack,
+    Rejected,
+    SetsMerged,
+)
+from engine.core.ledger import Ledger, OpenOrder
+from engine.core.markets import MarketKind
+from engine.core.perp import Position
+from engine.core.prediction import Holding
+
+OPEN = models.Order.Status.OPEN
+FILLED = models.Order.Status.FILLED
+CANCELLED = models.Order.Status.CANCELLED
+REJECTED = models.Order.Status.REJECTED
+
+
+@dataclass
+class MarketRow:
+    kind: str
+    status: str
+    config: dict[str, Any]
+    mark: int = 0
+    last_price: int = 0
+
+
+class ProjectionState:
+    """The ledger and the market board of one shard, kept current from events."""
+
+    def __init__(self, collateral: str) -> None:
+        self.ledger = Ledger(collateral)
+        self.markets: dict[str, MarketRow] = {}
+
+    @classmethod
+    def of_engine(cls, engine: Engine) -> ProjectionState:
+        """The state as the events up to now left it, read off an engine restored from a
+        snapshot (the events before a snapshot are not replayed)."""
+        state = cls(engine.collateral)
+        ledger = state.ledger
+        for market_id, market in engine.markets.items():
+            config = market.config
+            ledger.configs[market_id] = config
+            state.markets[market_id] = MarketRow(
+                str(config.kind),
+                str(market.status),
+                config.to_dict(),
+                market.mark,
+                market.last_price,
+            )
+            if market.escrow:
+                ledger.escrow[market_id] = market.escrow
+            if market.pool:
+                ledger.pool[market_id] = market.pool
+        for parent, children in engine.categorical.items():
+            first = engine.markets[children[0]]
+            state.markets[parent] = MarketRow(
+                str(first.config.kind),
+                str(first.status),
+                {
+                    **first.config.to_dict(),
+                    "market_id": parent,
+                    "outcomes": [child.split(":", 1)[1] for child in children],
+                },
+            )
+        for account_id, account in engine.accounts.items():
+            for asset, balance in account.balances.items():
+                ledger.balances.setdefault(account_id, {})[asset] = Balance(
+                    asset, balance.free, balance.locked
+                )
+            for market_id, position in account.positions.items():
+                copy = Position(account_id, market_id)
+                copy.size, copy.entry = position.size, position.entry
+                copy.realised, copy.funding = position.realised, position.funding
+                ledger.positions.setdefault(account_id, {})[market_id] = copy
+            for market_id, holding in account.holdings.items():
+                shares = Holding()
+                shares.yes, shares.no = holding.yes, holding.no
+                shares.yes_locked, shares.no_locked = holding.yes_locked, holding.no_locked
+                ledger.holdings.setdefault(account_id, {})[market_id] = shares
+        for order_id, order in engine.orders.items():
+            ledger.orders[order_id] = OpenOrder(
+                order.account,
+                order.market,
+                order.is_bid,
+                order.outcome_no,
+                order.size,
+                order.reserve.asset,
+                order.unit_reserve,
+                order.reserved_shares,
+            )
+        ledger.fees.protocol = dict(engine.fees.protocol)
+        ledger.fees.deployer = dict(engine.fees.deployer)
+        ledger.insurance, ledger.bad_debt = engine.insurance, engine.bad_debt
+        ledger.inflow, ledger.outflow = dict(engine.inflow), dict(engine.outflow)
+        return state
+
+    def apply(self, events: list[Event]) -> None:
+        self.ledger.apply_all(events)
+        markets = self.markets
+        for event in events:
+            if isinstance(event, Fill):
+                markets[event.market].last_price = event.price
+            elif isinstance(event, MarkPriceSet):
+                markets[event.market].mark = event.price
+            elif isinstance(event, MarketConfigured):
+                config = event.config
+                row = markets.get(event.market)
+                status = row.status if row is not None else "live"
+                markets[event.market] = MarketRow(str(config.kind), status, config.to_dict())
+                if row is not None:
+                    markets[event.market].mark = row.mark
+                    markets[event.market].last_price = row.last_price
+                for outcome in config.outcomes:
+                    child = f"{event.market}:{outcome}"
+                    previous = markets.get(child)
+                    markets[child] = MarketRow(
+                        str(config.kind),
+                        status,
+                        {**config.to_dict(), "market_id": child, "outcomes": []},
+                        0,
+                        previous.last_price if previous is not None else 0,
+                    )
+            elif isinstance(event, MarketChanged):
+                for market_id in self.market_ids(event.market):
+                    markets[market_id].status = event.status
+
+    def market_ids(self, market_id: str) -> list[str]:
+        """The market and, for a categorical market, its outcomes' markets."""
+        outcomes = self.markets[market_id].config.get("outcomes") or []
+        return [market_id, *(f"{market_id}:{name}" for name in outcomes)]
+
+
+@dataclass
+class OrderChange:
+    """What a batch did to one order. `row` is set for an order placed in this batch."""
+
+    row: dict[str, Any] | None = None
+    filled: int = 0
+    price: int | None = None
+    cancelled_reason: str = ""
+    seq: int = 0
+
+
+@dataclass
+class ProjectionBatch:
+    shard_id: int
+    orders: dict[int, OrderChange] = field(default_factory=dict)
+    fills: list[tuple[Any, ...]] = field(default_factory=list)  # FILL_COLUMNS
+    statement: list[tuple[Any, ...]] = field(default_factory=list)  # STATEMENT_COLUMNS
+    # touched accounts and markets -> the last sequence number that touched them
+    accounts: dict[int, int] = field(default_factory=dict)
+    markets: dict[str, int] = field(default_factory=dict)
+    # (account, market) pairs whose position or holding may have changed or closed
+    account_markets: set[tuple[int, str]] = field(default_factory=set)
+
+    def add(
+        self,
+        *,
+        seq: int,
+        command_id: int,
+        command: dict[str, Any],
+        events: list[Event],
+        state: ProjectionState,
+    ) -> None:
+        """Fold one applied command (its journal dict and its events) into the batch; the
+        state must already include the events."""
+        for index, event in enumerate(events):
+            self._add_event(seq, command_id, command, index, event, state)
+
+    def _order(self, order_id: int, seq: int) -> OrderChange:
+        change = self.orders.get(order_id)
+        if change is None:
+            change = self.orders[order_id] = OrderChange()
+        change.seq = seq
+        return change
+
+    def _touch(self, seq: int, account: int, market: str = "") -> None:
+        self.accounts[account] = seq
+        if market:
+            self.account_markets.add((account, market))
+
+    def _add_event(
+        self,
+        seq: int,
+        command_id: int,
+        command: dict[str, Any],
+        index: int,
+        event: Event,
+        state: ProjectionState,
+    ) -> None:
+        collateral = state.ledger.collateral
+        if isinstance(event, Fill):
+            self.fills.append(
+                (
+                    self.shard_id,
+                    seq,
+                    index,
+                    event.market,
+                    event.maker_order_id,
+                    event.taker_order_id,
+                    event.maker_account,
+                    event.taker_account,
+                    event.taker_buys,
+                    event.price,
+                    event.size,
+                    event.maker_fee,
+                    event.taker_fee,
+                )
+            )
+            self._order(event.maker_order_id, seq).filled += event.size
+            self._order(event.taker_order_id, seq).filled += event.size
+            self.markets[event.market] = seq
+            config = state.markets[event.market]
+            fee_asset = config.config["quote_asset"] if config.kind == "spot" else collateral
+            for account, fee in (
+                (event.maker_account, event.maker_fee),
+                (event.taker_account, event.taker_fee),
+            ):
+                self._touch(seq, account, event.market)
+                if fee:
+                    self._statement(seq, index, account, "fee", fee_asset, -fee, event.market)
+        elif isinstance(event, OrderAccepted):
+            self._order(event.order_id, seq).row = self._order_row(
+                seq, command_id, command, event.order_id, event.price, event.size, OPEN, ""
+            )
+            self._touch(seq, event.account, event.market)
+        elif isinstance(event, Rejected):
+            if event.command == "PlaceOrder" and event.order_id:
+                self._order(event.order_id, seq).row = self._order_row(
+                    seq,
+                    command_id,
+                    command,
+                    event.order_id,
+                    int(command.get("price", 0)),
+                    int(command["size"]),
+                    REJECTED,
+                    str(event.reason),
+                )
+        elif isinstance(event, OrderCancelled):
+            self._order(event.order_id, seq).cancelled_reason = str(event.reason)
+            self._touch(seq, event.account, event.market)
+        elif isinstance(event, OrderAmended):
+            self._order(event.order_id, seq).price = event.price
+            self._touch(seq, event.account, event.market)
+        elif isinstance(event, OrderReserveChanged):
+            self._order(event.order_id, seq)
+            self._touch(seq, event.account)
+        elif isinstance(event, BalanceMoved):
+            if event.account:
+                self._touch(seq, event.account)
+            self._statement(
+                seq,
+                index,
+                event.account,
+                event.kind,
+                event.asset,
+                event.amount,
+                reference=event.reference,
+            )
+        elif isinstance(event, Payout):
+            self._touch(seq, event.account, event.market)
+            self._statement(
+                seq, index, event.account, "payout", collateral, event.amount, event.market
+            )
+        elif isinstance(event, FundingPaid):
+            self._touch(seq, event.account, event.market)
+            self._statement(
+                seq, index, event.account, "funding", collateral, -event.amount, event.market
+            )
+        elif isinstance(event, SetsMerged):
+            self._touch(seq, event.account, event.market)
+        elif isinstance(event, Liquidated):
+            self._touch(seq, event.account)
+            if event.fee:
+                self._statement(
+                    seq, index, event.account, "liquidation_fee", collateral, -event.fee
+                )
+        elif isinstance(event, DeficitCovered):
+            self._touch(seq, event.account)
+            covered = event.insurance_used + event.clawed_back + event.bad_debt
+            self._statement(seq, index, event.account, "deficit_covered", collateral, covered)
+        elif isinstance(event, ProfitClawedBack):
+            # profit taken back from an open position: its entry moves, not its cash
+            self._touch(seq, event.account, event.market)
+        elif isinstance(event, Deleveraged):
+            self._touch(seq, event.account, event.market)
+            self._touch(seq, event.counterparty, event.market)
+        elif isinstance(event, (MarketChanged, MarketConfigured, MarkPriceSet)):
+            for market_id in state.market_ids(event.market):
+                self.markets[market_id] = seq
+
+    def _order_row(
+        self,
+        seq: int,
+        command_id: int,
+        command: dict[str, Any],
+        order_id: int,
+        price: int,
+        size: int,
+        status: str,
+        reason: str,
+    ) -> dict[str, Any]:
+        return {
+            "shard_id": self.shard_id,
+            "order_id": order_id,
+            "command_id": command_id,
+            "account": command["account"],
+            "market_id": command["market"],
+            "side": command["side"],
+            "outcome": command.get("outcome", ""),
+            "order_type": command.get("order_type", "limit"),
+            "tif": command.get("tif", "gtc"),
+            "price": price,
+            "size": size,
+            "remaining": size if status == OPEN else 0,
+            "filled": 0,
+            "status": status,
+            "reason": reason,
+            "client_order_id": command.get("client_order_id", ""),
+            "created_seq": seq,
+            "updated_seq": seq,
+        }
+
+    def _statement(
+        self,
+        seq: int,
+        index: int,
+        account: int,
+        kind: str,
+        asset: str,
+        amount: int,
+        market_id: str = "",
+        reference: str = "",
+    ) -> None:
+        self.statement.append(
+            (self.shard_id, seq, index, account, kind, asset, amount, market_id, reference)
+        )
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, state: ProjectionState) -> None:
+        """Store the batch (inside the caller's transaction)."""
+        self._write_orders(state.ledger)
+        _insert(models.Fill, FILL_COLUMNS, self.fills)
+        _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
+        self._write_accounts(state)
+        self._write_markets(state)
+
+    def _write_orders(self, ledger: Ledger) -> None:
+        new_rows = []
+        updates = []
+        for order_id, change in self.orders.items():
+            row = change.row
+            if row is not None and row["status"] == REJECTED:
+                new_rows.append(tuple(row[name] for name in ORDER_COLUMNS))
+                continue
+            order = ledger.orders.get(order_id)
+            if order is not None:
+                status, remaining = OPEN, order.size
+            else:
+                status, remaining = (CANCELLED if change.cancelled_reason else FILLED), 0
+            if row is not None:
+                row.update(
+                    status=status,
+                    remaining=remaining,
+                    filled=change.filled,
+                    reason=change.cancelled_reason,
+                    updated_seq=change.seq,
+                )
+                if change.price is not None:
+                    row["price"] = change.price
+                new_rows.append(tuple(row[name] for name in ORDER_COLUMNS))
+            else:
+                updates.append(
+                    (
+                        order_id,
+                        change.filled,
+                        remaining,
+                        status,
+                        change.cancelled_reason,
+                        change.price,
+                        change.seq,
+                    )
+                )
+        _insert(models.Order, ORDER_COLUMNS, new_rows)
+        if updates:
+            _update_orders(self.shard_id, updates)
+
+    def _write_accounts(self, state: ProjectionState) -> None:
+        ledger = state.ledger
+        touched: dict[int, set[str]] = {}
+        for account_id, market_id in self.account_markets:
+            touched.setdefault(account_id, set()).add(market_id)
+        balances = []
+        positions = []
+        holdings = []
+        shard_id = self.shard_id
+        for account_id, seq in sorted(self.accounts.items()):
+            for balance in ledger.balances.get(account_id, {}).values():
+                balances.append(
+                    (shard_id, account_id, balance.asset, balance.free, balance.locked, seq)
+                )
+            # a position or holding that closed is gone from the ledger: write it as zero
+            open_positions = ledger.positions.get(account_id, {})
+            open_holdings = ledger.holdings.get(account_id, {})
+            markets = touched.get(account_id, set())
+            for market_id in sorted(markets | set(open_positions) | set(open_holdings)):
+                kind = state.markets[market_id].kind
+                if kind == MarketKind.PERP:
+                    position = open_positions.get(market_id) or Position(account_id, market_id)
+                    positions.append(
+                        (
+                            shard_id,
+                            account_id,
+                            market_id,
+                            position.size,
+                            position.entry,
+                            position.realised,
+                            position.funding,
+                            seq,
+                        )
+                    )
+                elif kind == MarketKind.PREDICTION:
+                    holding = open_holdings.get(market_id) or Holding()
+                    holdings.append(
+                        (
+                            shard_id,
+                            account_id,
+                            market_id,
+                            holding.yes,
+                            holding.no,
+                            holding.yes_locked,
+                            holding.no_locked,
+                            seq,
+                        )
+                    )
+        _upsert(models.Balance, BALANCE_COLUMNS, 3, balances)
+        _upsert(models.Position, POSITION_COLUMNS, 3, positions)
+        _upsert(models.Holding, HOLDING_COLUMNS, 3, holdings)
+
+    def _write_markets(self, state: ProjectionState) -> None:
+        rows = [
+            (
+                self.shard_id,
+                market_id,
+                row.kind,
+                row.status,
+                json.dumps(row.config) if connection.vendor == "postgresql" else row.config,
+                row.mark,
+                row.last_price,
+                seq,
+            )
+            for market_id, seq in sorted(self.markets.items())
+            for row in (state.markets[market_id],)
+        ]
+        _upsert(models.MarketView, MARKET_COLUMNS, 2, rows)
+
+
+FILL_COLUMNS = (
+    "shard_id",
+    "seq",
+    "index",
+    "market_id",
+    "maker_order_id",
+    "taker_order_id",
+    "maker_account",
+    "taker_account",
+    "taker_buys",
+    "price",
+    "size",
+    "maker_fee",
+    "taker_fee",
+)
+STATEMENT_COLUMNS = (
+    "shard_id",
+    "seq",
+    "index",
+    "account",
+    "kind",
+    "asset",
+    "amount",
+    "market_id",
+    "reference",
+)
+ORDER_COLUMNS = (
+    "shard_id",
+    "order_id",
+    "command_id",
+    "account",
+    "market_id",
+    "side",
+    "outcome",
+    "order_type",
+    "tif",
+    "price",
+    "size",
+    "remaining",
+    "filled",
+    "status",
+    "reason",
+    "client_order_id",
+    "created_seq",
+    "updated_seq",
+)
+# upserted rows: the key columns first
+BALANCE_COLUMNS = ("shard_id", "account", "asset", "free", "locked", "seq")
+POSITION_COLUMNS = (
+    "shard_id",
+    "account",
+    "market_id",
+    "size",
+    "entry",
+    "realised",
+    "funding",
+    "seq",
+)
+HOLDING_COLUMNS = (
+    "shard_id",
+    "account",
+    "market_id",
+    "yes",
+    "no",
+    "yes_locked",
+    "no_locked",
+    "seq",
+)
+MARKET_COLUMNS = ("shard_id", "market_id", "kind", "status", "config", "mark", "last_price", "seq")
+
+
+def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Append rows: COPY on PostgreSQL, a multi-row INSERT elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        names = ", ".join(f'"{name}"' for name in columns)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
+    )
+
+
+def stage_rows(
+    cursor: Any, source_table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> str:
+    """COPY rows into a temporary table shaped like `source_table`'s `columns` (emptied
+    at commit); returns its name. A set-based statement then merges them in one go."""
+    stage = f"stage_{source_table}"
+    names = ", ".join(f'"{name}"' for name in columns)
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {names} FROM {source_table} WITH NO DATA"
+    )
+    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def _upsert(
+    model: type[Any], columns: tuple[str, ...], keys: int, rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert or update rows on their first `keys` columns: on PostgreSQL, COPY into a
+    staging table and one INSERT ... ON CONFLICT from it."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        names = ", ".join(f'"{name}"' for name in columns)
+        conflict = ", ".join(f'"{name}"' for name in columns[:keys])
+        updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns[keys:])
+        with connection.cursor() as wrapper:
+            cursor = wrapper.cursor
+            stage = stage_rows(cursor, table, columns, rows)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+            )
+            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
+        return
+    fields = [name.removesuffix("_id") if name == "shard_id" else name for name in columns]
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows],
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=fields[:keys],
+        update_fields=fields[keys:],
+    )
+
+
+def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
+    """Apply fills, cancels and amends to orders placed in earlier batches."""
+    if connection.vendor == "postgresql":
+        rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s)"] * len(updates))
+        params: list[Any] = []
+        for row in updates:
+            params.extend(row)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE engine_order AS o SET
+                    filled = o.filled + v.filled::numeric,
+                    remaining = v.remaining::numeric,
+                    status = v.status,
+                    reason = CASE WHEN v.reason = '' THEN o.reason ELSE v.reason END,
+                    price = COALESCE(v.price::numeric, o.price),
+                    updated_seq = v.seq::bigint
+                FROM (VALUES {rows}) AS v(order_id, filled, remaining, status, reason, price, seq)
+                WHERE o.shard_id = %s AND o.order_id = v.order_id::bigint
+                """,  # noqa: S608 - only placeholders are interpolated
+                [*params, shard_id],
+            )
+        return
+    for order_id, filled, remaining, status, reason, price, seq in updates:
+        values: dict[str, Any] = {
+            "filled": F("filled") + filled,
+            "remaining": remaining,
+            "status": status,
+            "updated_seq": seq,
+        }
+        if reason:
+            values["reason"] = reason
+        if price is not None:
+            values["price"] = price
+        models.Order.objects.filter(shard_id=shard_id, order_id=order_id).update(**values)

@@ -1,0 +1,184 @@
+"""Reads of the engine's projections: an account's orders, fills, balances, positions,
+holdings and statement, and the markets a shard trades.
+
+`account_overview` reads everything of one account in one REPEATABLE READ transaction,
+so the parts agree with each other at one journal sequence number (`as_of`). The other
+selectors read the latest committed batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+
+from engine import models
+from engine.core.markets import BPS, MarginTier
+from engine.core.perp import margin_at
+
+OPEN = models.Order.Status.OPEN
+
+
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """Every query inside sees the same committed state."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and not connection.savepoint_ids:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def markets_of(*, shard: models.Shard) -> QuerySet[models.MarketView]:
+    return models.MarketView.objects.filter(shard=shard)
+
+
+def market_get(*, shard: models.Shard, market_id: str) -> models.MarketView | None:
+    return models.MarketView.objects.filter(shard=shard, market_id=market_id).first()
+
+
+def orders_of(
+    *, shard: models.Shard, account: int, open_only: bool = False, market_id: str = ""
+) -> QuerySet[models.Order]:
+    """Newest first; `open_only` for the resting ones."""
+    orders = models.Order.objects.filter(shard=shard, account=account)
+    if open_only:
+        orders = orders.filter(status=OPEN)
+    if market_id:
+        orders = orders.filter(market_id=market_id)
+    return orders.order_by("-order_id")
+
+
+def order_by_command(*, command_id: int) -> models.Order | None:
+    return models.Order.objects.filter(command_id=command_id).first()
+
+
+def fills_of(*, shard: models.Shard, account: int, market_id: str = "") -> QuerySet[models.Fill]:
+    """The account's fills as maker or taker, oldest first."""
+    fills = models.Fill.objects.filter(
+        Q(maker_account=account) | Q(taker_account=account), shard=shard
+    )
+    if market_id:
+        fills = fills.filter(market_id=market_id)
+    return fills.order_by("seq", "index")
+
+
+def balances_of(*, shard: models.Shard, account: int) -> QuerySet[models.Balance]:
+    return models.Balance.objects.filter(shard=shard, account=account).order_by("asset")
+
+
+def holdings_of(*, shard: models.Shard, account: int) -> QuerySet[models.Holding]:
+    return (
+        models.Holding.objects.filter(shard=shard, account=account)
+        .exclude(yes=0, no=0, yes_locked=0, no_locked=0)
+        .order_by("market_id")
+    )
+
+
+def statement_of(*, shard: models.Shard, account: int) -> QuerySet[models.StatementEntry]:
+    return models.StatementEntry.objects.filter(shard=shard, account=account).order_by(
+        "seq", "index"
+    )
+
+
+@dataclass(frozen=True)
+class PositionView:
+    """A perp position at the market's mark. Prices in engine units; `entry_price` and
+    `liquidation_price` are rounded toward the trader's disadvantage (None: no mark, or
+    no price at which the account would be liquidated)."""
+
+    market_id: str
+    size: int
+    entry_notional: int
+    entry_price: int
+    mark: int
+    unrealised_pnl: int
+    initial_margin: int
+    maintenance_margin: int
+    realised_pnl: int
+    funding: int
+    liquidation_price: int | None
+
+
+def positions_of(*, shard: models.Shard, account: int) -> list[PositionView]:
+    """The account's open perp positions with PnL, margin and liquidation price (cross
+    margin: the whole account's equity backs each position)."""
+    rows = list(models.Position.objects.filter(shard=shard, account=account).exclude(size=0))
+    if not rows:
+        return []
+    markets = {
+        m.market_id: m
+        for m in models.MarketView.objects.filter(
+            shard=shard, market_id__in=[r.market_id for r in rows]
+        )
+    }
+    cash = models.Balance.objects.filter(
+        shard=shard, account=account, asset=shard.collateral
+    ).first()
+    equity_cash = int(cash.free + cash.locked) if cash is not None else 0
+    parts = []
+    for row in rows:
+        market = markets[row.market_id]
+        size, entry, mark = int(row.size), int(row.entry), int(market.mark)
+        tiers = tuple(MarginTier(**tier) for tier in market.config["margin_tiers"])
+        im, mm = margin_at(abs(size) * mark, tiers)
+        parts.append((row, market, size, entry, mark, tiers, size * mark - entry, im, mm))
+    equity = equity_cash + sum(part[6] for part in parts)
+    maintenance = sum(part[8] for part in parts)
+    views = []
+    for row, market, size, entry, mark, tiers, upnl, im, mm in parts:
+        views.append(
+            PositionView(
+                market_id=market.market_id,
+                size=size,
+                entry_notional=entry,
+                entry_price=-(-entry // size) if size > 0 else entry // size,
+                mark=mark,
+                unrealised_pnl=upnl,
+                initial_margin=im,
+                maintenance_margin=mm,
+                realised_pnl=int(row.realised),
+                funding=int(row.funding),
+                liquidation_price=_liquidation_price(
+                    size, entry, equity - upnl, maintenance - mm, _mm_bps(abs(size) * mark, tiers)
+                ),
+            )
+        )
+    return views
+
+
+def _mm_bps(notional: int, tiers: tuple[MarginTier, ...]) -> int:
+    for tier in tiers:
+        if notional <= tier.max_notional:
+            return tier.mm_bps
+    return tiers[-1].mm_bps
+
+
+def _liquidation_price(
+    size: int, entry: int, equity_rest: int, maintenance_rest: int, mm_bps: int
+) -> int | None:
+    """The mark m at which equity_rest + size*m - entry = maintenance_rest + |size|*m*rate,
+    the other positions held where they are."""
+    denominator = size * BPS - abs(size) * mm_bps
+    if not denominator:
+        return None
+    numerator = (maintenance_rest + entry - equity_rest) * BPS
+    price = -(-numerator // denominator) if size > 0 else numerator // denominator
+    return price if price > 0 else None
+
+
+def account_overview(*, shard: models.Shard, account: int) -> dict[str, Any]:
+    """Everything of one account, consistent at one journal sequence number."""
+    with consistent_read():
+        as_of = models.Shard.objects.values_list("high_water", flat=True).get(pk=shard.pk)
+        return {
+            "as_of": as_of,
+            "balances": list(balances_of(shard=shard, account=account)),
+            "open_orders": list(orders_of(shard=shard, account=account, open_only=True)),
+            "positions": positions_of(shard=shard, account=account),
+            "holdings": list(holdings_of(shard=shard, account=account)),
+        }

@@ -1,0 +1,432 @@
+"""The engine service's one way in: `command_submit`.
+
+Traders, the registry (listing, halts, settlement), governance (bonds), the scheduler
+(time, oracle prices) and the chain (deposits) all submit commands here. A command is
+checked (shape, units, bounds, market, duplicate client order id) and refused with a
+clear code before anything is written; an accepted one is inserted into its shard's inbox,
+and the commit is the acknowledgement: it is durable and will be applied exactly once.
+After the commit the shard's writer is woken (coalesced); the caller may wait a bounded
+time for the engine's outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from engine import models, outcomes
+from engine.core import COMMAND_TYPES, OrderType, Outcome, SelfTradePrevention, Side, TimeInForce
+from engine.core.markets import MarketConfig
+from engine.errors import CommandRefused, MarketUnknown, SpecNotConvertible
+from governance.risk_groups.models import RiskGroup
+
+# the largest size, price or amount a command may carry (engine integers, see engine.specs
+# for the units): far above any real market, and every stored value fits NUMERIC(40)
+MAX_UNITS = 10**30
+MAX_WAIT_SECONDS = 2.0
+MAX_TEXT = 64
+
+# commands a trader may send about their own account
+TRADER_COMMANDS = frozenset({"PlaceOrder", "AmendOrder", "CancelOrder", "CancelAll"})
+# fields the service fills in itself
+SERVICE_FIELDS = frozenset({"account", "ts"})
+ENUMS: dict[str, tuple[str, ...]] = {
+    "side": tuple(Side),
+    "order_type": tuple(OrderType),
+    "tif": tuple(TimeInForce),
+    "stp": tuple(SelfTradePrevention),
+    "outcome": (Outcome.YES, Outcome.NO),
+}
+POSITIVE = frozenset({"size", "amount"})
+TEXT_LIMITS = {"external_id": 120, "transfer_id": 120, "to_group": 40, "from_group": 40}
+
+
+@dataclass(frozen=True)
+class CommandReceipt:
+    """What `command_submit` answers. `status` is "applied" (the outcome is known) or
+    "pending" (durable, not applied yet). `result` is the engine's answer ("accepted",
+    "filled", "partially_filled", "rejected", "applied") and `reason` its reason code."""
+
+    command_id: int
+    status: str
+    order_id: int | None = None
+    result: str = ""
+    reason: str = ""
+    outcome: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, command_id: int, outcome: dict[str, Any] | None) -> CommandReceipt:
+        if outcome is None:
+            return cls(command_id, "pending")
+        return cls(
+            command_id,
+            "applied",
+            outcome.get("order_id"),
+            outcome["result"],
+            outcome["reason"],
+            outcome,
+        )
+
+
+# risk group id -> its shard (a shard's id and collateral never change): one query less
+# on every submission
+_shards: dict[int, models.Shard] = {}
+
+
+def shard_of(*, risk_group: RiskGroup | int) -> models.Shard:
+    """The risk group's shard, made on first use with the group's first collateral asset.
+    The shard's id and collateral are fixed; read its high-water mark from the database."""
+    group_id = risk_group if isinstance(risk_group, int) else risk_group.pk
+    shard = _shards.get(group_id)
+    if shard is None:
+        shard = _shards[group_id] = _shard_get_or_create(group_id)
+    return shard
+
+
+def _shard_get_or_create(group_id: int) -> models.Shard:
+    shard = models.Shard.objects.filter(risk_group_id=group_id).first()
+    if shard is not None:
+        return shard
+    symbol = (
+        RiskGroup.objects.get(pk=group_id)
+        .collateral_assets.order_by("id")
+        .values_list("symbol", flat=True)
+        .first()
+    )
+    try:
+        with transaction.atomic():
+            return models.Shard.objects.create(risk_group_id=group_id, collateral=symbol or "USDC")
+    except IntegrityError:
+        return models.Shard.objects.get(risk_group_id=group_id)
+
+
+def units_exact(value: Any, *, unit: Decimal | int | str = 1, field: str) -> int:
+    """`value` (a Decimal, int or decimal string at the edge) as a whole number of `unit`,
+    refused unless it converts exactly, is finite, and is within the engine's range."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise CommandRefused(f"{field} must be a decimal number.", code="bad_number", field=field)
+    try:
+        number = Decimal(value) / Decimal(unit)
+    except (InvalidOperation, TypeError, ValueError, ArithmeticError):
+        raise CommandRefused(f"{field} is not a number.", code="bad_number", field=field) from None
+    if not number.is_finite():
+        raise CommandRefused(f"{field} must be finite.", code="bad_number", field=field)
+    if number != number.to_integral_value():
+        raise SpecNotConvertible(f"{field} {value} is not a whole number of {unit}.", field=field)
+    units = int(number)
+    if abs(units) > MAX_UNITS:
+        raise CommandRefused(f"{field} is out of range.", code="out_of_range", field=field)
+    return units
+
+
+def command_submit(
+    *,
+    risk_group: RiskGroup | int,
+    account: int,
+    command: Mapping[str, Any],
+    idempotency_key: str = "",
+    wait: float = 0.0,
+) -> CommandReceipt:
+    """Journal one command for the risk group's engine.
+
+    `account` is the engine account (the trader's user id; 0 for system commands).
+    `command` is the core command as a dict in engine units: "type" plus its fields,
+    without `account` and `ts`, which the service sets (`ts` only an AdvanceTime carries).
+    A repeated `idempotency_key` of the same account returns the first command's receipt.
+    With `wait` > 0 (capped at 2 s) and outside an enclosing transaction, waits for the
+    engine's outcome; otherwise the receipt is "pending".
+
+    Raises CommandRefused (or MarketUnknown) before writing anything.
+    """
+    shard = shard_of(risk_group=risk_group)
+    if len(idempotency_key) > MAX_TEXT:
+        raise CommandRefused("The idempotency key is too long.", field="idempotency_key")
+    if idempotency_key:
+        existing = _existing(shard.pk, account, idempotency_key)
+        if existing is not None:
+            return existing
+    payload = _checked(shard, account, command)
+    waiting = wait > 0 and not connection.in_atomic_block
+    try:
+        with transaction.atomic():
+            row = models.Command.objects.create(
+                shard=shard,
+                account=account,
+                idempotency_key=idempotency_key,
+                kind=payload["type"],
+                payload=payload,
+                waiting=waiting,
+            )
+            transaction.on_commit(lambda: _wake(shard.pk))
+    except IntegrityError:
+        existing = _existing(shard.pk, account, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+    if not waiting:
+        return CommandReceipt.of(row.pk, None)
+    outcome = outcomes.wait(
+        row.pk,
+        min(wait, MAX_WAIT_SECONDS),
+        lambda: models.Command.objects.filter(pk=row.pk).values_list("outcome", flat=True)[0],
+    )
+    return CommandReceipt.of(row.pk, outcome)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One command of `commands_submit`."""
+
+    account: int
+    command: Mapping[str, Any]
+    idempotency_key: str = ""
+
+
+def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> list[CommandReceipt]:
+    """Journal several commands of one risk group in one transaction (one commit, one
+    wake-up), in the order given: a market maker's quotes, a bot's batch. Every command
+    is checked first; one refusal refuses the batch (CommandRefused naming the item) and
+    nothing is written. Items whose idempotency key was seen before get the first
+    command's receipt and are not journaled again. Receipts are "pending"."""
+    shard = shard_of(risk_group=risk_group)
+    receipts: list[CommandReceipt | None] = []
+    rows: list[models.Command] = []
+    for index, item in enumerate(items):
+        existing = (
+            _existing(shard.pk, item.account, item.idempotency_key)
+            if item.idempotency_key
+            else None
+        )
+        receipts.append(existing)
+        if existing is not None:
+            continue
+        try:
+            payload = _checked(shard, item.account, item.command)
+        except CommandRefused as refusal:
+            refusal.message = f"Command {index}: {refusal.message}"
+            raise
+        rows.append(
+            models.Command(
+                shard=shard,
+                account=item.account,
+                idempotency_key=item.idempotency_key,
+                kind=payload["type"],
+                payload=payload,
+            )
+        )
+    with transaction.atomic():
+        created = iter(models.Command.objects.bulk_create(rows))
+        transaction.on_commit(lambda: _wake(shard.pk))
+    return [
+        receipt if receipt is not None else CommandReceipt.of(next(created).pk, None)
+        for receipt in receipts
+    ]
+
+
+def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str) -> None:
+    """Cancel every open order of `account` in the risk group (a lost membership), once
+    per `key`. Nothing to do if the group has no engine yet."""
+    group_id = risk_group if isinstance(risk_group, int) else risk_group.pk
+    if not models.Shard.objects.filter(risk_group_id=group_id).exists():
+        return
+    command_submit(
+        risk_group=group_id,
+        account=account,
+        command={"type": "CancelAll"},
+        idempotency_key=key,
+    )
+
+
+def command_receipt(*, command_id: int) -> CommandReceipt:
+    outcome = models.Command.objects.filter(pk=command_id).values_list("outcome", flat=True)
+    if not outcome:
+        raise CommandRefused("No such command.", code="not_found", http_status=404)
+    return CommandReceipt.of(command_id, outcome[0])
+
+
+def _existing(shard_id: int, account: int, key: str) -> CommandReceipt | None:
+    row = (
+        models.Command.objects.filter(shard_id=shard_id, account=account, idempotency_key=key)
+        .values_list("pk", "outcome")
+        .first()
+    )
+    return CommandReceipt.of(row[0], row[1]) if row is not None else None
+
+
+def _wake(shard_id: int) -> None:
+    from engine.tasks import shard_wake
+
+    shard_wake(shard_id)
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def _checked(shard: models.Shard, account: int, command: Mapping[str, Any]) -> dict[str, Any]:
+    """The command as the journal stores it, or CommandRefused naming the problem."""
+    if not isinstance(command, Mapping):
+        raise CommandRefused("A command is an object with a type.", code="bad_command")
+    kind = command.get("type")
+    cls = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise CommandRefused(
+            f"Unknown command type {kind!r}.", code="unknown_command", field="type"
+        )
+    if isinstance(account, bool) or not isinstance(account, int) or account < 0:
+        raise CommandRefused("The account must be a whole number.", code="bad_account")
+    if kind in TRADER_COMMANDS and account == 0:
+        raise CommandRefused("Orders need a trader's account.", code="bad_account")
+    declared = {f.name: f for f in fields(cls)}
+    allowed = set(declared) - SERVICE_FIELDS - {"type"}
+    if kind == "AdvanceTime":
+        allowed.add("ts")
+    unknown = sorted(set(command) - allowed - {"type"})
+    if unknown:
+        raise CommandRefused(
+            f"Unknown field {unknown[0]!r} for {kind}.", code="unknown_field", field=unknown[0]
+        )
+    payload: dict[str, Any] = {"type": kind}
+    for name in sorted(allowed):
+        if name in command:
+            payload[name] = _value(name, command[name], declared[name].type)
+        elif declared[name].default is MISSING:
+            raise CommandRefused(f"{kind} needs {name}.", code="missing_field", field=name)
+    if "account" in declared:
+        payload["account"] = account
+    if kind == "AdvanceTime" and payload.get("ts", 0) <= 0:
+        raise CommandRefused("AdvanceTime needs a time.", code="bad_number", field="ts")
+    for name in POSITIVE & set(declared):
+        if payload.get(name, 0) <= 0:
+            raise CommandRefused(f"{name} must be positive.", code="bad_size", field=name)
+    if kind in ("AddMarket", "UpdateMarket"):
+        _check_config(payload)
+    elif kind == "PlaceOrder":
+        _check_order(shard, account, payload)
+    elif kind in ("CancelAll",) and payload.get("market"):
+        _market(shard, payload["market"])
+    elif kind in ("AmendOrder", "CancelOrder"):
+        if not payload.get("order_id") and not payload.get("client_order_id"):
+            raise CommandRefused("Name the order.", code="unknown_order", field="order_id")
+    return payload
+
+
+def _value(name: str, value: Any, kind: Any) -> Any:
+    """One field, checked against its type in the core command."""
+    if kind is MarketConfig:
+        if not isinstance(value, Mapping):
+            raise CommandRefused("config must be an object.", code="bad_market_config")
+        return dict(value)
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        if value not in ENUMS[name]:
+            raise CommandRefused(
+                f"{name} must be one of {', '.join(ENUMS[name])}.", code=f"bad_{name}", field=name
+            )
+        return str(value)
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise CommandRefused(f"{name} must be true or false.", code="bad_flag", field=name)
+        return value
+    if kind is int:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CommandRefused(f"{name} must be finite.", code="bad_number", field=name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CommandRefused(
+                f"{name} must be a whole number of the engine's unit.",
+                code="bad_number",
+                field=name,
+            )
+        if value < 0:
+            raise CommandRefused(f"{name} must not be negative.", code="negative", field=name)
+        if value > MAX_UNITS:
+            raise CommandRefused(f"{name} is out of range.", code="out_of_range", field=name)
+        return value
+    if not isinstance(value, str) or "\x00" in value:
+        raise CommandRefused(f"{name} must be text.", code="bad_text", field=name)
+    if len(value) > TEXT_LIMITS.get(name, MAX_TEXT):
+        raise CommandRefused(f"{name} is too long.", code="bad_text", field=name)
+    return value
+
+
+def _check_config(payload: dict[str, Any]) -> None:
+    try:
+        config = MarketConfig.from_dict(payload["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CommandRefused(
+            f"The market config is malformed: {error}.", code="bad_market_config"
+        ) from None
+    if config.validate() is not None:
+        raise CommandRefused("The market config is invalid.", code="bad_market_config")
+    payload["config"] = config.to_dict()
+
+
+def _market(shard: models.Shard, market_id: Any) -> models.MarketView:
+    market = models.MarketView.objects.filter(shard=shard, market_id=market_id).first()
+    if market is None:
+        raise MarketUnknown(f"No market {market_id!r} in this risk group.", field="market")
+    return market
+
+
+def _check_order(shard: models.Shard, account: int, payload: dict[str, Any]) -> None:
+    market = _market(shard, payload.get("market", ""))
+    if market.status != "live":
+        raise CommandRefused(
+            f"Market {market.market_id} is {market.status}.", code="market_not_live", field="market"
+        )
+    config = market.config
+    if market.kind == "prediction" and config.get("outcomes"):
+        raise CommandRefused(
+            "Trade one outcome of a categorical market (<market>:<outcome>).",
+            code="unknown_market",
+            field="market",
+        )
+    size = payload.get("size", 0)
+    if size % config["lot_size"]:
+        raise CommandRefused("size is not a multiple of the lot.", code="bad_lot", field="size")
+    if size < config["min_size"]:
+        raise CommandRefused("size is below the minimum.", code="below_min_size", field="size")
+    is_market_order = payload.get("order_type") == OrderType.MARKET
+    price = payload.get("price", 0)
+    if is_market_order:
+        if price:
+            raise CommandRefused("A market order has no price.", code="bad_price", field="price")
+    else:
+        if price <= 0:
+            raise CommandRefused("price must be positive.", code="bad_price", field="price")
+        if price % config["tick_size"]:
+            raise CommandRefused(
+                "price is not a multiple of the tick.", code="bad_tick", field="price"
+            )
+        if market.kind == "prediction" and price >= config["payout"]:
+            raise CommandRefused(
+                "A prediction price lies below the payout.", code="bad_price", field="price"
+            )
+    if payload.get("tif") == TimeInForce.GTD and not payload.get("expiry_ts"):
+        raise CommandRefused("A GTD order needs expiry_ts.", code="bad_expiry", field="expiry_ts")
+    client_order_id = payload.get("client_order_id", "")
+    if client_order_id and _client_order_id_open(shard.pk, account, client_order_id):
+        raise CommandRefused(
+            f"Client order id {client_order_id!r} is already open.",
+            code="duplicate_client_order_id",
+            field="client_order_id",
+        )
+
+
+def _client_order_id_open(shard_id: int, account: int, client_order_id: str) -> bool:
+    """Open in the projection, or placed and not applied yet."""
+    if models.Order.objects.filter(
+        shard_id=shard_id, account=account, client_order_id=client_order_id, status="open"
+    ).exists():
+        return True
+    return models.Command.objects.filter(
+        shard_id=shard_id,
+        account=account,
+        seq__isnull=True,
+        kind="PlaceOrder",
+        payload__client_order_id=client_order_id,
+    ).exists()
