@@ -117,11 +117,11 @@ class OkxSignatureAuthentication(BaseAuthentication):
 
 
 class KeyScope(BasePermission):
-    """The view's `key_scope` ("read" by default, "trade" for orders) must be one of the
-    signing key's scopes."""
+    """A read (GET) needs the "read" scope; a write needs the view's `key_scope` ("trade"
+    for orders)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        wanted = getattr(view, "key_scope", "read")
+        wanted = "read" if request.method == "GET" else getattr(view, "key_scope", "read")
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             raise NotAuthenticated("Sign the request with an API key.")

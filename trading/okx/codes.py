@@ -42,6 +42,14 @@ OKX_CODES: dict[str, OkxCode] = {
     ErrorCode.INVALID_REQUEST: PARAMETER_ERROR,
     ErrorCode.BAD_REQUEST: OkxCode("50002"),
     ErrorCode.SERVER_ERROR: OkxCode("50026", 500),
+    # the membership gate of a risk group
+    "membership_required": OkxCode("51009"),
+    "kyc_required": OkxCode("51009"),
+    "terms_not_accepted": OkxCode("51009"),
+    "membership_revoked": OkxCode("51009"),
+    "membership_expired": OkxCode("51009"),
+    "jurisdiction_blocked": OkxCode("51155"),
+    TradingError.BAD_CLIENT_ORDER_ID: PARAMETER_ERROR,
     # the engine service's checks before journaling, and the engine core's reasons
     "missing_field": OkxCode("50014"),
     "unknown_field": PARAMETER_ERROR,
@@ -71,7 +79,7 @@ OKX_CODES: dict[str, OkxCode] = {
     Reason.REDUCE_ONLY_NOT_PERP: PARAMETER_ERROR,
     Reason.DUPLICATE_CLIENT_ORDER_ID: OkxCode("51016"),
     Reason.NO_MARK_PRICE: OkxCode("51001"),
-    "bad_command": PARAMETER_ERROR,
+    Reason.BAD_COMMAND: PARAMETER_ERROR,
     Reason.INSUFFICIENT_BALANCE: OkxCode("51008"),
     Reason.INSUFFICIENT_MARGIN: OkxCode("51008"),
     Reason.BAD_AMOUNT: PARAMETER_ERROR,
