@@ -13,10 +13,18 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from engine import tasks
+from engine.services import shard_of
+from governance.proposals.models import ProposalStatus
+from governance.risk_groups.models import RiskGroup
+from markets.models import Market
+from markets.services import market_list_from_xip, market_status_change
+from tests.markets.factories import proposal_make, spot_spec
 from trading.models import ApiKey
 from trading.services import api_key_create
-from xip_portal.models import User
+from xip_portal.models import StaffRole, User
 
 PASSPHRASE = "Passphrase-1"
 
@@ -50,6 +58,28 @@ def okx_headers(
         "HTTP_OK_ACCESS_TIMESTAMP": timestamp,
         "HTTP_OK_ACCESS_SIGN": base64.b64encode(digest).decode(),
     }
+
+
+def market_go_live(group: RiskGroup, operator: User, spec: dict[str, Any]) -> Market:
+    """A market listed by a Final XIP, scheduled and launched by the group's operator (the
+    registry journals its AddMarket for the group's engine)."""
+    market = market_list_from_xip(
+        proposal=proposal_make(group=group, status=ProposalStatus.FINAL, spec=spec)
+    )
+    market_status_change(
+        actor=operator, market=market, move="schedule", reason="ready", launch_at=timezone.now()
+    )
+    market_status_change(actor=operator, market=market, move="launch", reason="go")
+    return market
+
+
+@pytest.fixture
+def spot_market(open_group: RiskGroup, make_staff: Callable[..., User]) -> Market:
+    """BTC-USDC live in the open group, listed in its engine by a writer in this process."""
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
+    market = market_go_live(open_group, operator, spot_spec())
+    tasks.shard_process(shard_of(risk_group=open_group).pk)
+    return market
 
 
 @pytest.fixture

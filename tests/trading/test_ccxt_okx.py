@@ -11,25 +11,22 @@ from decimal import Decimal
 
 import ccxt
 import pytest
-from django.utils import timezone
 
 from engine import models as engine_models
 from engine import services as engine_services
 from engine import tasks
 from engine.services import command_submit, shard_of
 from engine.worker_process import shard_worker_start
-from governance.proposals.models import ProposalStatus
 from markets.models import Market
-from markets.services import market_engine_config, market_list_from_xip, market_status_change
+from markets.services import market_engine_config
 from tests.factories import UserFactory
 from tests.markets.factories import (
     member_create,
     perp_spec,
     prediction_spec,
-    proposal_make,
     spot_spec,
 )
-from tests.trading.fixtures import PASSPHRASE
+from tests.trading.fixtures import PASSPHRASE, market_go_live
 from trading.okx.trade import BatchOrdersView
 from trading.services import api_key_create
 from xip_portal.models import StaffRole
@@ -42,17 +39,6 @@ def applied(shard, seconds=30.0):
     while engine_models.Command.objects.filter(shard=shard, seq__isnull=True).exists():
         assert time.monotonic() < deadline, "the worker did not apply the inbox in time"
         time.sleep(0.05)
-
-
-def go_live(group, operator, spec) -> Market:
-    market = market_list_from_xip(
-        proposal=proposal_make(group=group, status=ProposalStatus.FINAL, spec=spec)
-    )
-    market_status_change(
-        actor=operator, market=market, move="schedule", reason="ready", launch_at=timezone.now()
-    )
-    market_status_change(actor=operator, market=market, move="launch", reason="go")
-    return market
 
 
 def client_of(live_server, user, *, secret: str | None = None) -> ccxt.okx:
@@ -75,7 +61,7 @@ def venue(open_group, make_staff, tmp_path):
     worker = shard_worker_start([shard.pk], log=tmp_path / "worker.log")
     operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
     for spec in (spot_spec(), perp_spec(), prediction_spec()):
-        go_live(open_group, operator, spec)
+        market_go_live(open_group, operator, spec)
     perp = market_engine_config(Market.objects.get(symbol="ETH-PERP"))
     command_submit(
         risk_group=open_group,

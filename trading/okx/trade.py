@@ -13,12 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import OuterRef, Q, Subquery
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine import models as engine
-from engine.errors import CommandRefused
 from engine.services import (
     BatchItem,
     CommandReceipt,
@@ -151,8 +151,9 @@ def _answer(items: list[dict[str, Any]]) -> Response:
 
 
 def _wait_all(receipts: list[CommandReceipt]) -> list[CommandReceipt]:
-    """The receipts again once applied (or after WAIT_SECONDS)."""
-    deadline = time.monotonic() + WAIT_SECONDS
+    """The receipts again once applied (or after WAIT_SECONDS; at once inside an enclosing
+    transaction, whose commands no writer can see yet)."""
+    deadline = time.monotonic() + (0 if connection.in_atomic_block else WAIT_SECONDS)
     pending = {r.command_id for r in receipts if r.status != "applied"}
     outcomes: dict[int, Any] = {}
     while pending and time.monotonic() < deadline:
@@ -274,7 +275,7 @@ class BatchOrdersView(OkxView):
                 )
                 for (index, _, _), receipt in zip(members, batch, strict=True):
                     receipts[index] = receipt
-            except CommandRefused:
+            except ApplicationError:
                 # one refusal refuses the engine's batch: submit one by one for each answer
                 for index, _, command in members:
                     try:
