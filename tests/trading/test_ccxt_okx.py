@@ -147,6 +147,14 @@ def test_ccxt_okx_trades_here(venue, live_server, monkeypatch) -> None:
     (position,) = taker.fetch_positions(["ETH/USDC:USDC"])
     assert (position["side"], position["contracts"], position["entryPrice"]) == ("long", 10, 2000)
 
+    # an outcome's YES share as a spot pair: selling shares one does not hold buys NO at 1 - p
+    argentina = "WC26-WINNER.ARGENTINA/USDC"
+    maker.create_order(argentina, "limit", "sell", 10, 0.3)
+    taker.create_order(argentina, "limit", "buy", 10, 0.3)
+    assert taker.fetch_balance()["WC26-WINNER.ARGENTINA"]["total"] == 10
+    assert maker.fetch_balance()["WC26-WINNER.ARGENTINA.NO"]["total"] == 10
+    assert taker.fetch_ticker(argentina)["last"] == 0.3
+
     # ccxt's own exceptions
     with pytest.raises(ccxt.OrderNotFound):
         maker.fetch_order("999999", "BTC/USDC")
