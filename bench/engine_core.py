@@ -12,12 +12,14 @@ Mixes (seeded, generated before timing):
      25% cancel, 10% amend, and a mark price command every 1,000 commands (each
      market's every 5,000).
 
-Each stream is run through a fresh `Engine` twice: once in a plain loop for commands/s,
-once timing every command for p50/p99/p99.9. The same stream also runs through the
-reference, `engine.core.reference_book.BareBook`: the engine's own `Book` driven
-directly, with no accounts, reservations, fees, events or risk (a bare price-time book),
-and the ratio engine/reference is printed. The last line is one JSON object with every
-figure.
+Each stream is run through a fresh `Engine` in a plain loop for commands/s, and right
+after it through the reference, `engine.core.reference_book.BareBook`: the engine's own
+`Book` driven directly, with no accounts, reservations, fees, events or risk (a bare
+price-time book). That pair is repeated (`--repeat`, default 3) and the medians are
+printed, with the median of the pairs' engine/reference ratios: on a shared machine a
+pair run back to back sees about the same load, so the ratio is steadier than either
+rate. Then one more run of each times every command for p50/p99/p99.9. The last line is
+one JSON object with every figure.
 
 With `--compiled DIR` the engine and the bare book are imported from the mypyc build
 made by `python -m engine.core_build DIR`; a build whose sources differ from the tree is
@@ -367,7 +369,15 @@ def fresh_reference(setup: list[Command], payouts: dict[str, int]) -> BareBook:
     return reference
 
 
-def bench_mix(key: str, n: int, seed: int) -> dict[str, Any]:
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def bench_mix(key: str, n: int, seed: int, repeat: int) -> dict[str, Any]:
     title, build = MIXES[key]
     started = time.perf_counter()
     setup, commands = build(n, seed)
@@ -381,19 +391,23 @@ def bench_mix(key: str, n: int, seed: int) -> dict[str, Any]:
         counts[name] = counts.get(name, 0) + 1
     resting = len(probe.orders)
     del probe, events
-    engine_rate = run(fresh_engine(setup).apply, commands)
+    engine_rates, reference_rates, ratios = [], [], []
+    for _ in range(repeat):
+        engine_rates.append(run(fresh_engine(setup).apply, commands)["commands_per_s"])
+        reference_rates.append(
+            run(fresh_reference(setup, payouts).apply, commands)["commands_per_s"]
+        )
+        ratios.append(engine_rates[-1] / reference_rates[-1])
     engine_latency = run_timed(fresh_engine(setup).apply, commands)
-    reference_rate = run(fresh_reference(setup, payouts).apply, commands)
     reference_latency = run_timed(fresh_reference(setup, payouts).apply, commands)
     result = {
         "mix": key,
         "title": title,
         "commands": len(commands),
-        "engine": {**engine_rate, **engine_latency},
-        "reference": {**reference_rate, **reference_latency},
-        "engine_vs_reference": round(
-            engine_rate["commands_per_s"] / reference_rate["commands_per_s"], 3
-        ),
+        "engine": {"commands_per_s": round(median(engine_rates)), **engine_latency},
+        "reference": {"commands_per_s": round(median(reference_rates)), **reference_latency},
+        "engine_vs_reference": round(median(ratios), 3),
+        "runs": {"engine": engine_rates, "reference": reference_rates},
         "fills": counts.get("Fill", 0),
         "rejected": counts.get("Rejected", 0),
         "resting_at_end": resting,
@@ -407,11 +421,12 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--mix", default="a,b,c")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeat", type=int, default=3, help="engine/reference pairs per mix")
     parser.add_argument("--compiled", metavar="DIR", help="use the mypyc build in DIR")
     args = parser.parse_args()
     results = []
     for key in args.mix.split(","):
-        result = bench_mix(key.strip(), args.commands, args.seed)
+        result = bench_mix(key.strip(), args.commands, args.seed, args.repeat)
         results.append(result)
         engine, reference = result["engine"], result["reference"]
         print(f"mix {key}: {result['title']}, {result['commands']:,} commands")
@@ -425,7 +440,8 @@ def main() -> None:
             f"   p99.9 {reference['p999_us']} us"
         )
         print(
-            f"  engine/bare {result['engine_vs_reference']}   fills {result['fills']:,}"
+            f"  engine/bare {result['engine_vs_reference']} (median of {args.repeat} pairs)"
+            f"   fills {result['fills']:,}"
             f"   rejected {result['rejected']:,}   resting at end {result['resting_at_end']:,}"
         )
         sys.stdout.flush()

@@ -37,23 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def configure(argv: list[str]) -> str:
-    """Make the bench database and point Django at it (before Django is set up)."""
-    import psycopg
+from bench_database import bench_database_configure  # noqa: E402
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    name = os.environ.get("BENCH_DATABASE", "bench_engine_service")
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = base.rsplit("/", 1)[0] + "/" + name
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xip_portal.settings.test")
-    if "--compiled" in argv:
-        os.environ["ENGINE_CORE_BUILD"] = str(Path(argv[argv.index("--compiled") + 1]).resolve())
-    return name
-
-
-DATABASE = configure(sys.argv)
+DATABASE = bench_database_configure("bench_engine_service")
 
 import django  # noqa: E402
 

@@ -131,10 +131,23 @@ class ShardWriter:
         )
         if snapshot is not None:
             writer.engine = Engine.restore(zlib.decompress(bytes(snapshot.data)))
-            writer.state = ProjectionState.of_engine(writer.engine)
             writer.high_water = snapshot.seq
-        writer.replay(until=shard.high_water)
+        writer.replay_engine(until=shard.high_water)
+        # the projections' state is the engine's money and markets: read it off once
+        writer.state = ProjectionState.of_engine(writer.engine)
         return writer
+
+    def replay_engine(self, *, until: int) -> int:
+        """The recovery path: the journal from high_water+1 to `until` through the engine
+        alone (the caller re-reads the projection state afterwards)."""
+        count = 0
+        apply = self.engine.apply
+        loads = json.loads
+        for _, seq, payload, _ in _journal_rows(self.shard_id, self.high_water, until):
+            apply(command_from_dict(loads(payload) if isinstance(payload, str) else payload))
+            self.high_water = seq
+            count += 1
+        return count
 
     def replay(self, *, until: int, on_applied: Any = None) -> int:
         """Apply the journal from high_water+1 to `until`; returns how many commands.

@@ -23,7 +23,8 @@ from django.db import IntegrityError, connection, transaction
 from engine import models, outcomes
 from engine.core import COMMAND_TYPES, OrderType, Outcome, SelfTradePrevention, Side, TimeInForce
 from engine.core.markets import MarketConfig
-from engine.errors import CommandRefused, MarketUnknown, SpecNotConvertible
+from engine.core.reasons import Reason
+from engine.errors import CommandRefused, EngineError, MarketUnknown, SpecNotConvertible
 from governance.risk_groups.models import RiskGroup
 
 # the largest size, price or amount a command may carry (engine integers, see engine.specs
@@ -42,6 +43,13 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "tif": tuple(TimeInForce),
     "stp": tuple(SelfTradePrevention),
     "outcome": (Outcome.YES, Outcome.NO),
+}
+ENUM_CODES: dict[str, str] = {
+    "side": EngineError.BAD_SIDE,
+    "order_type": EngineError.BAD_ORDER_TYPE,
+    "tif": EngineError.BAD_TIF,
+    "stp": EngineError.BAD_STP,
+    "outcome": Reason.BAD_OUTCOME,
 }
 POSITIVE = frozenset({"size", "amount"})
 TEXT_LIMITS = {"external_id": 120, "transfer_id": 120, "to_group": 40, "from_group": 40}
@@ -110,18 +118,24 @@ def units_exact(value: Any, *, unit: Decimal | int | str = 1, field: str) -> int
     """`value` (a Decimal, int or decimal string at the edge) as a whole number of `unit`,
     refused unless it converts exactly, is finite, and is within the engine's range."""
     if isinstance(value, bool) or isinstance(value, float):
-        raise CommandRefused(f"{field} must be a decimal number.", code="bad_number", field=field)
+        raise CommandRefused(
+            f"{field} must be a decimal number.", code=EngineError.BAD_NUMBER, field=field
+        )
     try:
         number = Decimal(value) / Decimal(unit)
     except (InvalidOperation, TypeError, ValueError, ArithmeticError):
-        raise CommandRefused(f"{field} is not a number.", code="bad_number", field=field) from None
+        raise CommandRefused(
+            f"{field} is not a number.", code=EngineError.BAD_NUMBER, field=field
+        ) from None
     if not number.is_finite():
-        raise CommandRefused(f"{field} must be finite.", code="bad_number", field=field)
+        raise CommandRefused(f"{field} must be finite.", code=EngineError.BAD_NUMBER, field=field)
     if number != number.to_integral_value():
         raise SpecNotConvertible(f"{field} {value} is not a whole number of {unit}.", field=field)
     units = int(number)
     if abs(units) > MAX_UNITS:
-        raise CommandRefused(f"{field} is out of range.", code="out_of_range", field=field)
+        raise CommandRefused(
+            f"{field} is out of range.", code=EngineError.OUT_OF_RANGE, field=field
+        )
     return units
 
 
@@ -246,7 +260,9 @@ def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str
 def command_receipt(*, command_id: int) -> CommandReceipt:
     outcome = models.Command.objects.filter(pk=command_id).values_list("outcome", flat=True)
     if not outcome:
-        raise CommandRefused("No such command.", code="not_found", http_status=404)
+        raise CommandRefused(
+            "No such command.", code=EngineError.UNKNOWN_COMMAND_ID, http_status=404
+        )
     return CommandReceipt.of(command_id, outcome[0])
 
 
@@ -271,17 +287,17 @@ def _wake(shard_id: int) -> None:
 def _checked(shard: models.Shard, account: int, command: Mapping[str, Any]) -> dict[str, Any]:
     """The command as the journal stores it, or CommandRefused naming the problem."""
     if not isinstance(command, Mapping):
-        raise CommandRefused("A command is an object with a type.", code="bad_command")
+        raise CommandRefused("A command is an object with a type.", code=EngineError.BAD_COMMAND)
     kind = command.get("type")
     cls = COMMAND_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise CommandRefused(
-            f"Unknown command type {kind!r}.", code="unknown_command", field="type"
+            f"Unknown command type {kind!r}.", code=EngineError.UNKNOWN_COMMAND, field="type"
         )
     if isinstance(account, bool) or not isinstance(account, int) or account < 0:
-        raise CommandRefused("The account must be a whole number.", code="bad_account")
+        raise CommandRefused("The account must be a whole number.", code=EngineError.BAD_ACCOUNT)
     if kind in TRADER_COMMANDS and account == 0:
-        raise CommandRefused("Orders need a trader's account.", code="bad_account")
+        raise CommandRefused("Orders need a trader's account.", code=EngineError.BAD_ACCOUNT)
     declared = {f.name: f for f in fields(cls)}
     allowed = set(declared) - SERVICE_FIELDS - {"type"}
     if kind == "AdvanceTime":
@@ -289,21 +305,25 @@ def _checked(shard: models.Shard, account: int, command: Mapping[str, Any]) -> d
     unknown = sorted(set(command) - allowed - {"type"})
     if unknown:
         raise CommandRefused(
-            f"Unknown field {unknown[0]!r} for {kind}.", code="unknown_field", field=unknown[0]
+            f"Unknown field {unknown[0]!r} for {kind}.",
+            code=EngineError.UNKNOWN_FIELD,
+            field=unknown[0],
         )
     payload: dict[str, Any] = {"type": kind}
     for name in sorted(allowed):
         if name in command:
             payload[name] = _value(name, command[name], declared[name].type)
         elif declared[name].default is MISSING:
-            raise CommandRefused(f"{kind} needs {name}.", code="missing_field", field=name)
+            raise CommandRefused(
+                f"{kind} needs {name}.", code=EngineError.MISSING_FIELD, field=name
+            )
     if "account" in declared:
         payload["account"] = account
     if kind == "AdvanceTime" and payload.get("ts", 0) <= 0:
-        raise CommandRefused("AdvanceTime needs a time.", code="bad_number", field="ts")
+        raise CommandRefused("AdvanceTime needs a time.", code=EngineError.BAD_NUMBER, field="ts")
     for name in POSITIVE & set(declared):
         if payload.get(name, 0) <= 0:
-            raise CommandRefused(f"{name} must be positive.", code="bad_size", field=name)
+            raise CommandRefused(f"{name} must be positive.", code=Reason.BAD_SIZE, field=name)
     if kind in ("AddMarket", "UpdateMarket"):
         _check_config(payload)
     elif kind == "PlaceOrder":
@@ -312,7 +332,7 @@ def _checked(shard: models.Shard, account: int, command: Mapping[str, Any]) -> d
         _market(shard, payload["market"])
     elif kind in ("AmendOrder", "CancelOrder"):
         if not payload.get("order_id") and not payload.get("client_order_id"):
-            raise CommandRefused("Name the order.", code="unknown_order", field="order_id")
+            raise CommandRefused("Name the order.", code=Reason.UNKNOWN_ORDER, field="order_id")
     return payload
 
 
@@ -320,36 +340,44 @@ def _value(name: str, value: Any, kind: Any) -> Any:
     """One field, checked against its type in the core command."""
     if kind is MarketConfig:
         if not isinstance(value, Mapping):
-            raise CommandRefused("config must be an object.", code="bad_market_config")
+            raise CommandRefused("config must be an object.", code=Reason.BAD_MARKET_CONFIG)
         return dict(value)
     if isinstance(kind, type) and issubclass(kind, StrEnum):
         if value not in ENUMS[name]:
             raise CommandRefused(
-                f"{name} must be one of {', '.join(ENUMS[name])}.", code=f"bad_{name}", field=name
+                f"{name} must be one of {', '.join(ENUMS[name])}.",
+                code=ENUM_CODES[name],
+                field=name,
             )
         return str(value)
     if kind is bool:
         if not isinstance(value, bool):
-            raise CommandRefused(f"{name} must be true or false.", code="bad_flag", field=name)
+            raise CommandRefused(
+                f"{name} must be true or false.", code=EngineError.BAD_FLAG, field=name
+            )
         return value
     if kind is int:
         if isinstance(value, float) and not math.isfinite(value):
-            raise CommandRefused(f"{name} must be finite.", code="bad_number", field=name)
+            raise CommandRefused(f"{name} must be finite.", code=EngineError.BAD_NUMBER, field=name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise CommandRefused(
                 f"{name} must be a whole number of the engine's unit.",
-                code="bad_number",
+                code=EngineError.BAD_NUMBER,
                 field=name,
             )
         if value < 0:
-            raise CommandRefused(f"{name} must not be negative.", code="negative", field=name)
+            raise CommandRefused(
+                f"{name} must not be negative.", code=EngineError.NEGATIVE, field=name
+            )
         if value > MAX_UNITS:
-            raise CommandRefused(f"{name} is out of range.", code="out_of_range", field=name)
+            raise CommandRefused(
+                f"{name} is out of range.", code=EngineError.OUT_OF_RANGE, field=name
+            )
         return value
     if not isinstance(value, str) or "\x00" in value:
-        raise CommandRefused(f"{name} must be text.", code="bad_text", field=name)
+        raise CommandRefused(f"{name} must be text.", code=EngineError.BAD_TEXT, field=name)
     if len(value) > TEXT_LIMITS.get(name, MAX_TEXT):
-        raise CommandRefused(f"{name} is too long.", code="bad_text", field=name)
+        raise CommandRefused(f"{name} is too long.", code=EngineError.BAD_TEXT, field=name)
     return value
 
 
@@ -358,10 +386,10 @@ def _check_config(payload: dict[str, Any]) -> None:
         config = MarketConfig.from_dict(payload["config"])
     except (KeyError, TypeError, ValueError) as error:
         raise CommandRefused(
-            f"The market config is malformed: {error}.", code="bad_market_config"
+            f"The market config is malformed: {error}.", code=Reason.BAD_MARKET_CONFIG
         ) from None
     if config.validate() is not None:
-        raise CommandRefused("The market config is invalid.", code="bad_market_config")
+        raise CommandRefused("The market config is invalid.", code=Reason.BAD_MARKET_CONFIG)
     payload["config"] = config.to_dict()
 
 
@@ -376,43 +404,51 @@ def _check_order(shard: models.Shard, account: int, payload: dict[str, Any]) -> 
     market = _market(shard, payload.get("market", ""))
     if market.status != "live":
         raise CommandRefused(
-            f"Market {market.market_id} is {market.status}.", code="market_not_live", field="market"
+            f"Market {market.market_id} is {market.status}.",
+            code=EngineError.MARKET_NOT_LIVE,
+            field="market",
         )
     config = market.config
     if market.kind == "prediction" and config.get("outcomes"):
         raise CommandRefused(
             "Trade one outcome of a categorical market (<market>:<outcome>).",
-            code="unknown_market",
+            code=Reason.UNKNOWN_MARKET,
             field="market",
         )
     size = payload.get("size", 0)
     if size % config["lot_size"]:
-        raise CommandRefused("size is not a multiple of the lot.", code="bad_lot", field="size")
+        raise CommandRefused(
+            "size is not a multiple of the lot.", code=Reason.BAD_LOT, field="size"
+        )
     if size < config["min_size"]:
-        raise CommandRefused("size is below the minimum.", code="below_min_size", field="size")
+        raise CommandRefused("size is below the minimum.", code=Reason.BELOW_MIN_SIZE, field="size")
     is_market_order = payload.get("order_type") == OrderType.MARKET
     price = payload.get("price", 0)
     if is_market_order:
         if price:
-            raise CommandRefused("A market order has no price.", code="bad_price", field="price")
+            raise CommandRefused(
+                "A market order has no price.", code=Reason.BAD_PRICE, field="price"
+            )
     else:
         if price <= 0:
-            raise CommandRefused("price must be positive.", code="bad_price", field="price")
+            raise CommandRefused("price must be positive.", code=Reason.BAD_PRICE, field="price")
         if price % config["tick_size"]:
             raise CommandRefused(
-                "price is not a multiple of the tick.", code="bad_tick", field="price"
+                "price is not a multiple of the tick.", code=Reason.BAD_TICK, field="price"
             )
         if market.kind == "prediction" and price >= config["payout"]:
             raise CommandRefused(
-                "A prediction price lies below the payout.", code="bad_price", field="price"
+                "A prediction price lies below the payout.", code=Reason.BAD_PRICE, field="price"
             )
     if payload.get("tif") == TimeInForce.GTD and not payload.get("expiry_ts"):
-        raise CommandRefused("A GTD order needs expiry_ts.", code="bad_expiry", field="expiry_ts")
+        raise CommandRefused(
+            "A GTD order needs expiry_ts.", code=Reason.BAD_EXPIRY, field="expiry_ts"
+        )
     client_order_id = payload.get("client_order_id", "")
     if client_order_id and _client_order_id_open(shard.pk, account, client_order_id):
         raise CommandRefused(
             f"Client order id {client_order_id!r} is already open.",
-            code="duplicate_client_order_id",
+            code=Reason.DUPLICATE_CLIENT_ORDER_ID,
             field="client_order_id",
         )
 

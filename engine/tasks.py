@@ -83,7 +83,8 @@ def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS) -> int:
 
 @shared_task(name="engine.tasks.shard_run", acks_late=False)
 def shard_run(shard_id: int) -> int:
-    close_old_connections()
+    if not outcomes.in_process():  # eager (the demo): this is the caller's connection
+        close_old_connections()
     return shard_process(shard_id)
 
 

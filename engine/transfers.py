@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from engine import models
-from engine.errors import CommandRefused
+from engine.errors import CommandRefused, EngineError
 from engine.services import command_submit, shard_of
 from governance.risk_groups.models import RiskGroup
 
@@ -35,7 +35,9 @@ def transfer_between_groups(
     transfer, advanced as far as it can go."""
     source, target = shard_of(risk_group=from_group), shard_of(risk_group=to_group)
     if source.pk == target.pk:
-        raise CommandRefused("A transfer moves between two risk groups.", code="same_group")
+        raise CommandRefused(
+            "A transfer moves between two risk groups.", code=EngineError.SAME_GROUP
+        )
     existing = models.Transfer.objects.filter(account=account, transfer_id=transfer_id).first()
     if existing is None:
         try:

@@ -69,7 +69,7 @@ def _status_set(
     """Moves a locked market (inside the caller's transaction), with history and audit."""
     from_status = market.status
     launch = {"launch_at": launch_at} if launch_at is not None else {}
-    change = status_transition(
+    step = status_transition(
         market,
         to_status,
         machine=MARKET_TRANSITIONS,
@@ -81,7 +81,7 @@ def _status_set(
         changes={"status_reason": reason, **launch},
         audit_new=launch,
     )
-    _engine_status_push(market, from_status, to_status, key=f"market-status:{change.pk}")
+    _engine_status_push(market, from_status, to_status, key=f"market-status:{step.pk}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,4 +22,5 @@ class TradingError(StrEnum):
     RATE_LIMITED = "rate_limited"
     # orders
     TOO_MANY_ORDERS = "too_many_orders"
+    MISSING_PARAMETER = "missing_parameter"
     BAD_CLIENT_ORDER_ID = "bad_client_order_id"

@@ -12,8 +12,16 @@ class Account:
     `cash` is the balance of the risk group's collateral asset. `upnl`, `im` and `mm` are
     the sums of the positions' cached unrealised PnL, initial and maintenance margin at
     mark, kept up to date as positions and marks change, so a cross-margin check never
-    rescans the positions. The cash of an account with open positions may be negative
-    while unrealised profit covers it (cross margin); without positions it never is.
+    rescans the positions.
+
+    The rule after every command: an account with open positions has `equity()` of at
+    least its maintenance margin `mm`, and its cash may be negative only while unrealised
+    profit covers it that far (cross margin); an account without positions has no
+    negative balance. The engine keeps it by liquidating, in the same command, any
+    account that an oracle price, funding, a fill, a market update or a settlement left
+    below maintenance; what a liquidation cannot recover (after the insurance fund and
+    the clawback of others' profit) is the risk group's `bad_debt`, in a `DeficitCovered`
+    event, and the account is left at 0.
     `orders` holds the open orders oldest first, `reduce_only` those of them that are
     reduce-only.
     """

@@ -201,11 +201,12 @@ class Book:
         Returns the unfilled size and whether self-trade prevention stopped the taker.
         """
         if taker_is_bid:
-            levels, keys, sign = self.asks, self.ask_keys, -1
+            levels, keys = self.asks, self.ask_keys
         else:
-            levels, keys, sign = self.bids, self.bid_keys, 1
+            levels, keys = self.bids, self.bid_keys
         while qty and keys:
-            price = sign * keys[-1]
+            # a negation, not a product with -1: compiled, that would take a slow path
+            price = -keys[-1] if taker_is_bid else keys[-1]
             if (price > limit) if taker_is_bid else (price < limit):
                 break
             level = levels[price]
@@ -242,12 +243,12 @@ class Book:
     ) -> int:
         """How much of `qty` `match` would fill right now, without changing anything."""
         if taker_is_bid:
-            levels, keys, sign = self.asks, self.ask_keys, -1
+            levels, keys = self.asks, self.ask_keys
         else:
-            levels, keys, sign = self.bids, self.bid_keys, 1
+            levels, keys = self.bids, self.bid_keys
         filled = 0
         for key in reversed(keys):
-            price = sign * key
+            price = -key if taker_is_bid else key
             if (price > limit) if taker_is_bid else (price < limit):
                 break
             maker = levels[price].head

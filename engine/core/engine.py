@@ -120,6 +120,9 @@ class Engine:
         self.insurance = 0
         self.bad_debt = 0
         self.fees = FeeLedger()
+        # accounts a perp fill left below maintenance margin (a resting order filled after
+        # the mark moved away from its price): liquidated before the command ends
+        self.filled_below: list[Account] = []
         # the rest of the commands (see `_apply` for the frequent ones)
         self._handlers: dict[type, Callable[[Any, list[Event]], None]] = {
             CancelAll: self._cancel_all,
@@ -169,9 +172,8 @@ class Engine:
             self._cancel(command, events)
         else:
             handler = self._handlers.get(type(command))
-            if handler is None:
-                events.append(Rejected(type(command).__name__, Reason.BAD_COMMAND))
-                return
+            if handler is None:  # the compiled build refuses it at the call already
+                raise TypeError(f"not an engine command: {command!r}")
             handler(command, events)
 
     def state_hash(self) -> str:
@@ -272,6 +274,8 @@ class Engine:
             )
         )
         self._execute(market, account, order, tif is not IOC and tif is not FOK, events)
+        if self.filled_below:
+            self._liquidate_at_risk(self.filled_below, events)
 
     def _order_reason(self, cmd: PlaceOrder, market: Market | None) -> Reason | None:
         """The first rule an order breaks that depends on neither price nor book."""
@@ -400,7 +404,7 @@ class Engine:
                 fee += loss
             if reduce_only:
                 return fee
-            return -(-price * config.margin_tiers[0].im_bps // BPS) + fee
+            return (price * config.margin_tiers[0].im_bps + BPS - 1) // BPS + fee
         payout = config.payout
         cost = price if is_bid else payout - price
         return cost + fee_reserve_per_unit(payout, config.maker_fee_bps, config.taker_fee_bps)
@@ -477,36 +481,20 @@ class Engine:
         )
         if fills:
             kind = market.config.kind
-            market_id = market.config.market_id
-            taker_is_bid = order.is_bid
             for maker, qty in fills:
                 if not qty:
                     self._drop_order(maker, REASON_SELF_TRADE, events, in_book=False)
                     continue
-                if kind is SPOT:
-                    maker_fee, taker_fee = self._settle_spot(market, maker, order, qty)
-                elif kind is PERP:
-                    maker_fee, taker_fee = self._settle_perp(market, maker, order, qty)
+                if kind is PREDICTION:  # appends the Fill itself, before any merge
+                    self._settle_prediction(market, maker, order, qty, events)
                 else:
-                    maker_fee, taker_fee = self._settle_prediction(market, maker, order, qty)
+                    if kind is SPOT:
+                        maker_fee, taker_fee = self._settle_spot(market, maker, order, qty)
+                    else:
+                        maker_fee, taker_fee = self._settle_perp(market, maker, order, qty)
+                    events.append(_fill(market, maker, order, qty, maker_fee, taker_fee))
                 order.size -= qty
                 market.last_price = maker.price
-                events.append(
-                    Fill(
-                        market_id,
-                        maker.order_id,
-                        order.order_id,
-                        maker.account,
-                        order.account,
-                        taker_is_bid,
-                        maker.price,
-                        qty,
-                        maker_fee,
-                        taker_fee,
-                    )
-                )
-                if kind is PREDICTION:
-                    self._merge_fill(market, maker, order, events)
                 if not maker.size:
                     self._forget_order(maker)
         if remaining and rests and not stopped:
@@ -654,6 +642,8 @@ class Engine:
         market.book.remove(order)
         order.price, order.size = new_price, new_size
         self._execute(market, account, order, True, events, is_new=False)
+        if self.filled_below:
+            self._liquidate_at_risk(self.filled_below, events)
 
     def _resize_reservation(
         self,
@@ -774,10 +764,12 @@ class Engine:
         account.cash.free += realised - fee
         market.pool -= realised
         self._refresh_position(market, account, position)
+        if account.positions and account.equity() < account.mm:
+            self.filled_below.append(account)
 
     def _settle_prediction(
-        self, market: Market, maker: Order, taker: Order, qty: int
-    ) -> tuple[int, int]:
+        self, market: Market, maker: Order, taker: Order, qty: int, events: list[Event]
+    ) -> None:
         config = market.config
         payout = config.payout
         price = maker.price
@@ -804,11 +796,21 @@ class Engine:
         holding_ask.yes_locked -= sold
         holding_ask.no += qty - sold
         asker.cash.free += price * sold - (payout - price) * (qty - sold) - ask_fee
-        market.escrow += payout * (minted - sold)
+        if minted >= sold:
+            market.escrow += payout * (minted - sold)
+        else:
+            market.escrow -= payout * (sold - minted)
         self.fees.collect(
             config.market_id, collateral, bid_fee + ask_fee, config.deployer_share_bps
         )
-        return (bid_fee, ask_fee) if maker is bid else (ask_fee, bid_fee)
+        if maker is bid:
+            events.append(_fill(market, maker, taker, qty, bid_fee, ask_fee))
+        else:
+            events.append(_fill(market, maker, taker, qty, ask_fee, bid_fee))
+        if holding.yes and holding.no:
+            self._merge_sets(market, bidder, holding, events)
+        if holding_ask.yes and holding_ask.no:
+            self._merge_sets(market, asker, holding_ask, events)
 
     def _holding(self, market: Market, account: Account) -> Holding:
         holding = market.holders.get(account.account_id)
@@ -816,15 +818,6 @@ class Engine:
             holding = market.holders[account.account_id] = Holding()
             account.holdings[market.config.market_id] = holding
         return holding
-
-    def _merge_fill(self, market: Market, maker: Order, taker: Order, events: list[Event]) -> None:
-        """Merge the complete sets a prediction fill left either side holding."""
-        market_id = market.config.market_id
-        for account_id in (maker.account, taker.account):
-            account = self.accounts[account_id]
-            holding = account.holdings.get(market_id)
-            if holding is not None and holding.yes and holding.no:
-                self._merge_sets(market, account, holding, events)
 
     def _merge_sets(
         self, market: Market, account: Account, holding: Holding, events: list[Event]
@@ -854,8 +847,10 @@ class Engine:
         """Re-cache the position's PnL and margins at mark into the account's totals."""
         mark = market.mark
         size = position.size
-        upnl = size * mark - position.entry
-        im, mm = margin_at(abs(size) * mark, market.config.margin_tiers)
+        # non-negative factors: see engine.core.perp
+        notional = size * mark if size >= 0 else -size * mark
+        upnl = (notional if size >= 0 else -notional) - position.entry
+        im, mm = margin_at(notional, market.config.margin_tiers)
         account.upnl += upnl - position.upnl
         account.im += im - position.im
         account.mm += mm - position.mm
@@ -904,6 +899,7 @@ class Engine:
         balance (what it could not pay is the bad debt of `DeficitCovered`).
         """
         pending = sorted({account.account_id for account in candidates})
+        self.filled_below = []
         while pending:
             markets: set[str] = set()
             for account_id in pending:
@@ -918,6 +914,7 @@ class Engine:
                     if account.equity() < account.mm:
                         below.add(account_id)
             pending = sorted(below)
+        self.filled_below = []
 
     def _accounts_below_maintenance(self, market: Market) -> list[Account]:
         accounts = [self.accounts[account_id] for account_id in market.positions]
@@ -1501,6 +1498,23 @@ class Engine:
                     interval = market.config.funding_interval_ms
                     market.next_funding_ts = (now // interval + 1) * interval
                     heappush(timers, (market.next_funding_ts, TIMER_FUNDING, 0, market_id))
+
+
+def _fill(
+    market: Market, maker: Order, taker: Order, qty: int, maker_fee: int, taker_fee: int
+) -> Fill:
+    return Fill(
+        market.config.market_id,
+        maker.order_id,
+        taker.order_id,
+        maker.account,
+        taker.account,
+        taker.is_bid,
+        maker.price,
+        qty,
+        maker_fee,
+        taker_fee,
+    )
 
 
 def _binary_of(config: MarketConfig, market_id: str) -> MarketConfig:

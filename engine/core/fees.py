@@ -4,9 +4,10 @@ from engine.core.markets import BPS
 
 
 def trade_fee(notional: int, bps: int) -> int:
-    """A fee rounds up against the payer; a rebate (negative bps) rounds down."""
+    """A fee rounds up against the payer; a rebate (negative bps) rounds down. (Both
+    factors of each product stay non-negative: see `engine.core.perp`.)"""
     if bps >= 0:
-        return -(-notional * bps // BPS)
+        return (notional * bps + BPS - 1) // BPS
     return -(notional * -bps // BPS)
 
 

@@ -73,7 +73,7 @@ class MarketConfig:
 
     def validate(self) -> Reason | None:
         """Return why the config is unusable, or None."""
-        if not isinstance(self.kind, MarketKind):
+        if not self._typed():
             return Reason.BAD_MARKET_CONFIG
         if not self.market_id or ":" in self.market_id or not self.quote_asset:
             return Reason.BAD_MARKET_CONFIG
@@ -94,6 +94,41 @@ class MarketConfig:
         elif self.kind is MarketKind.PREDICTION:
             return self._validate_prediction()
         return None
+
+    def _typed(self) -> bool:
+        """Whether every field holds its declared type (bools and floats are not ints):
+        a config built from untyped input is refused rather than let into the engine."""
+        values: tuple[object, ...] = (self.market_id, self.quote_asset, self.base_asset)
+        if any(type(value) is not str for value in values) or type(self.kind) is not MarketKind:
+            return False
+        numbers: tuple[object, ...] = (
+            self.tick_size,
+            self.lot_size,
+            self.min_size,
+            self.price_band_bps,
+            self.market_order_band_bps,
+            self.maker_fee_bps,
+            self.taker_fee_bps,
+            self.deployer_share_bps,
+            self.funding_interval_ms,
+            self.funding_cap_ppm,
+            self.liquidation_fee_bps,
+            self.payout,
+            self.close_ts,
+            self.dispute_window_ms,
+        )
+        if any(type(value) is not int for value in numbers):
+            return False
+        tiers: object = self.margin_tiers
+        outcomes: object = self.outcomes
+        if type(tiers) is not tuple or type(outcomes) is not tuple:
+            return False
+        for tier in tiers:
+            if type(tier) is not MarginTier:
+                return False
+            if any(type(v) is not int for v in (tier.max_notional, tier.im_bps, tier.mm_bps)):
+                return False
+        return all(type(name) is str for name in outcomes)
 
     def _validate_perp(self) -> Reason | None:
         if not self.margin_tiers or self.funding_interval_ms <= 0 or self.funding_cap_ppm < 0:

@@ -1,4 +1,9 @@
-"""Perpetual positions: average entry, realised PnL, margin tiers and funding."""
+"""Perpetual positions: average entry, realised PnL, margin tiers and funding.
+
+Products here keep both factors non-negative (a sign is applied after): compiled, mypyc
+multiplies two ints in machine words only when neither is negative or large, and takes a
+boxed slow path otherwise, which cost the perp mix a tenth of its time.
+"""
 
 from engine.core.markets import BPS, PPM, MarginTier
 
@@ -30,21 +35,23 @@ class Position:
         accounts, realised PnL equals the entry notional still open.
         """
         size = self.size
-        if size == 0 or (size > 0) == (qty > 0):
+        buys = qty > 0
+        amount = qty if buys else -qty
+        if size == 0 or (size > 0) == buys:
             self.size = size + qty
-            self.entry += qty * price
+            self.entry += amount * price if buys else -(amount * price)
             return 0
-        closing = min(abs(qty), abs(size))
+        held = size if size > 0 else -size
+        closing = amount if amount < held else held
         entry = self.entry
-        removed = entry * closing // abs(size) if entry >= 0 else -(-entry * closing // abs(size))
-        signed_closing = closing if qty > 0 else -closing
-        realised = -signed_closing * price - removed
+        removed = entry * closing // held if entry >= 0 else -(-entry * closing // held)
+        # buying back a short pays the price, selling a long receives it
+        realised = (-(closing * price) if buys else closing * price) - removed
         self.entry = entry - removed
-        self.size = size + signed_closing
-        rest = qty - signed_closing
+        rest = amount - closing
+        self.size = size + qty
         if rest:
-            self.size += rest
-            self.entry += rest * price
+            self.entry += rest * price if buys else -(rest * price)
         self.realised += realised
         return realised
 
@@ -56,7 +63,7 @@ def margin_at(notional: int, tiers: tuple[MarginTier, ...]) -> tuple[int, int]:
         if notional <= candidate.max_notional:
             tier = candidate
             break
-    return -(-notional * tier.im_bps // BPS), -(-notional * tier.mm_bps // BPS)
+    return (notional * tier.im_bps + BPS - 1) // BPS, (notional * tier.mm_bps + BPS - 1) // BPS
 
 
 def funding_rate_ppm(book_mid: int, index: int, cap_ppm: int) -> int:

@@ -30,7 +30,6 @@ class Reason(StrEnum):
     DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
     NOT_ORDER_OWNER = "not_order_owner"
     NO_MARK_PRICE = "no_mark_price"
-    BAD_COMMAND = "bad_command"
     # money
     INSUFFICIENT_BALANCE = "insufficient_balance"
     INSUFFICIENT_MARGIN = "insufficient_margin"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.core.reasons import Reason
+from engine.errors import EngineError
+from governance.memberships.errors import MembershipError
 from xip_portal.errors import ErrorCode
 
 from ..errors import TradingError
@@ -22,6 +24,9 @@ class OkxCode:
 
 OPERATION_FAILED = "1"  # a single or batch operation failed as a whole
 PARTIAL = "2"  # a batch operation partially succeeded
+# journaled (durable) but not applied within the wait: OKX's "request timeout, check the
+# order's state"
+NOT_APPLIED_YET = "50004"
 PARAMETER_ERROR = OkxCode("51000")
 
 OKX_CODES: dict[str, OkxCode] = {
@@ -43,23 +48,39 @@ OKX_CODES: dict[str, OkxCode] = {
     ErrorCode.BAD_REQUEST: OkxCode("50002"),
     ErrorCode.SERVER_ERROR: OkxCode("50026", 500),
     # the membership gate of a risk group
-    "membership_required": OkxCode("51009"),
-    "kyc_required": OkxCode("51009"),
-    "terms_not_accepted": OkxCode("51009"),
-    "membership_revoked": OkxCode("51009"),
-    "membership_expired": OkxCode("51009"),
-    "jurisdiction_blocked": OkxCode("51155"),
+    MembershipError.MEMBERSHIP_REQUIRED: OkxCode("51009"),
+    MembershipError.KYC_REQUIRED: OkxCode("51009"),
+    MembershipError.TERMS_NOT_ACCEPTED: OkxCode("51009"),
+    MembershipError.MEMBERSHIP_REVOKED: OkxCode("51009"),
+    MembershipError.MEMBERSHIP_EXPIRED: OkxCode("51009"),
+    MembershipError.JURISDICTION_BLOCKED: OkxCode("51155"),
+    ErrorCode.NOT_INSTITUTION_MEMBER: OkxCode("51009"),
+    # the trading room's own checks of an order
     TradingError.BAD_CLIENT_ORDER_ID: PARAMETER_ERROR,
-    # the engine service's checks before journaling, and the engine core's reasons
-    "missing_field": OkxCode("50014"),
-    "unknown_field": PARAMETER_ERROR,
-    "bad_number": PARAMETER_ERROR,
-    "bad_text": PARAMETER_ERROR,
-    "bad_flag": PARAMETER_ERROR,
-    "negative": PARAMETER_ERROR,
-    "out_of_range": OkxCode("51005"),
-    "market_not_live": OkxCode("51001"),
+    TradingError.MISSING_PARAMETER: OkxCode("50014"),
+    # the engine service's checks before journaling
+    EngineError.COMMAND_REFUSED: PARAMETER_ERROR,
+    EngineError.BAD_COMMAND: PARAMETER_ERROR,
+    EngineError.UNKNOWN_COMMAND: PARAMETER_ERROR,
+    EngineError.UNKNOWN_FIELD: PARAMETER_ERROR,
+    EngineError.MISSING_FIELD: OkxCode("50014"),
+    EngineError.BAD_ACCOUNT: PARAMETER_ERROR,
+    EngineError.BAD_NUMBER: PARAMETER_ERROR,
+    EngineError.NEGATIVE: PARAMETER_ERROR,
+    EngineError.OUT_OF_RANGE: OkxCode("51005"),
+    EngineError.BAD_FLAG: PARAMETER_ERROR,
+    EngineError.BAD_TEXT: PARAMETER_ERROR,
+    EngineError.BAD_SIDE: PARAMETER_ERROR,
+    EngineError.BAD_ORDER_TYPE: PARAMETER_ERROR,
+    EngineError.BAD_TIF: PARAMETER_ERROR,
+    EngineError.BAD_STP: PARAMETER_ERROR,
+    EngineError.MARKET_NOT_LIVE: OkxCode("51022"),
+    EngineError.SPEC_NOT_CONVERTIBLE: PARAMETER_ERROR,
+    EngineError.SAME_GROUP: PARAMETER_ERROR,
+    EngineError.UNKNOWN_COMMAND_ID: OkxCode("51603", 404),
+    # the engine core's reasons
     Reason.UNKNOWN_MARKET: OkxCode("51001"),
+    Reason.UNKNOWN_ACCOUNT: OkxCode("51008"),  # an account never funded has no balance
     Reason.UNKNOWN_ORDER: OkxCode("51603"),
     Reason.NOT_ORDER_OWNER: OkxCode("51603"),
     Reason.BAD_TICK: OkxCode("51006"),
@@ -78,12 +99,34 @@ OKX_CODES: dict[str, OkxCode] = {
     Reason.REDUCE_ONLY_WOULD_INCREASE: OkxCode("51169"),
     Reason.REDUCE_ONLY_NOT_PERP: PARAMETER_ERROR,
     Reason.DUPLICATE_CLIENT_ORDER_ID: OkxCode("51016"),
-    Reason.NO_MARK_PRICE: OkxCode("51001"),
-    Reason.BAD_COMMAND: PARAMETER_ERROR,
+    Reason.NO_MARK_PRICE: OkxCode("51022"),
     Reason.INSUFFICIENT_BALANCE: OkxCode("51008"),
     Reason.INSUFFICIENT_MARGIN: OkxCode("51008"),
     Reason.BAD_AMOUNT: PARAMETER_ERROR,
+    Reason.DUPLICATE_EXTERNAL_ID: PARAMETER_ERROR,
+    Reason.DUPLICATE_TRANSFER_ID: PARAMETER_ERROR,
+    # refusals of system commands (listing, resolution): a trader never sends them
+    Reason.MARKET_EXISTS: PARAMETER_ERROR,
+    Reason.BAD_MARKET_CONFIG: PARAMETER_ERROR,
+    Reason.BAD_MARKET_STATE: PARAMETER_ERROR,
+    Reason.RESOLUTION_NOT_PROPOSED: PARAMETER_ERROR,
+    Reason.DISPUTE_WINDOW_OPEN: PARAMETER_ERROR,
+    Reason.DISPUTE_WINDOW_OVER: PARAMETER_ERROR,
 }
+
+
+# why a resting order left the book: an order's state (canceled), never a refusal
+DEPARTURES = frozenset(
+    {
+        Reason.CANCELLED_BY_TRADER,
+        Reason.SELF_TRADE_PREVENTED,
+        Reason.IOC_REMAINDER,
+        Reason.EXPIRED,
+        Reason.LIQUIDATION,
+        Reason.MARKET_STOPPED,
+        Reason.AMEND_REPLACED,
+    }
+)
 
 
 def okx_code(code: str) -> OkxCode:

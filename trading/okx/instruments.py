@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from engine.core.reasons import Reason
 from engine.services import units_exact
 from markets.models import MarketStatus
 from xip_portal.errors import ApplicationError
@@ -100,7 +101,7 @@ def instrument_get(inst_id: Any) -> Instrument:
     instrument = _tables()[0].get(str(inst_id or ""))
     if instrument is None:
         raise ApplicationError(
-            f"Instrument ID {inst_id!r} does not exist.", code="unknown_market", field="instId"
+            f"Instrument ID {inst_id!r} does not exist.", code=Reason.UNKNOWN_MARKET, field="instId"
         )
     return instrument
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from xip_portal.errors import ApplicationError
 
+from ..errors import TradingError
 from ..market_data import book_of, ticker_of, trades_between, trades_of
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_row, instruments
@@ -54,7 +55,9 @@ def _int_param(request: Request, name: str, default: int, *, low: int, high: int
 def _inst_type(request: Request) -> str:
     inst_type = str(request.query_params.get("instType", "")).upper()
     if inst_type not in INST_TYPES:
-        raise ApplicationError("Parameter instType error.", code="missing_field", field="instType")
+        raise ApplicationError(
+            "Parameter instType error.", code=TradingError.MISSING_PARAMETER, field="instType"
+        )
     return inst_type
 
 

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine import models as engine
+from engine.core.reasons import Reason
 from engine.services import (
     BatchItem,
     CommandReceipt,
@@ -27,12 +28,12 @@ from engine.services import (
     shard_of,
 )
 from governance.memberships.services import membership_require
-from xip_portal.errors import ApplicationError
+from xip_portal.errors import ApplicationError, ErrorCode
 from xip_portal.models import User
 
 from ..errors import TradingError
 from ..instruments import tradables
-from .codes import OPERATION_FAILED, PARTIAL, okx_code
+from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine
 
@@ -110,30 +111,34 @@ def _may_trade(user: User, instrument: Instrument) -> None:
 
 
 def _item(
-    data: dict[str, Any], *, ord_id: Any = "", code: str = "0", msg: str = ""
+    data: dict[str, Any], *, ord_id: Any = "", s_code: str = "0", msg: str = ""
 ) -> dict[str, Any]:
     return {
         "clOrdId": _text(data, "clOrdId") if isinstance(data, dict) else "",
         "ordId": str(ord_id or ""),
         "tag": str(data.get("tag", "")) if isinstance(data, dict) else "",
         "ts": str(time.time_ns() // 1_000_000),
-        "sCode": code,
+        "sCode": s_code,
         "sMsg": msg,
     }
 
 
 def _refused_item(data: dict[str, Any], refusal: ApplicationError) -> dict[str, Any]:
-    return _item(data, code=okx_code(refusal.code).code, msg=f"{refusal.message} ({refusal.code})")
+    return _item(
+        data, s_code=okx_code(refusal.code).code, msg=f"{refusal.message} ({refusal.code})"
+    )
 
 
 def _receipt_item(
     data: dict[str, Any], receipt: CommandReceipt, *, done: str, order_id: Any = None
 ) -> dict[str, Any]:
     if receipt.status != "applied":
-        return _item(data, code="50004", msg="Not applied yet; query the order by clOrdId.")
+        return _item(
+            data, s_code=NOT_APPLIED_YET, msg="Not applied yet; query the order by clOrdId."
+        )
     if receipt.result == "rejected":
         reason = receipt.reason
-        return _item(data, ord_id=order_id, code=okx_code(reason).code, msg=f"{reason}")
+        return _item(data, ord_id=order_id, s_code=okx_code(reason).code, msg=f"{reason}")
     return _item(data, ord_id=order_id or receipt.order_id, msg=done)
 
 
@@ -216,14 +221,18 @@ def _order_find(
     ).select_related("command")
     if ord_id:
         if not str(ord_id).isdigit():
-            raise ApplicationError("Order does not exist.", code="unknown_order", field="ordId")
+            raise ApplicationError(
+                "Order does not exist.", code=Reason.UNKNOWN_ORDER, field="ordId"
+            )
         order = orders.filter(order_id=int(ord_id)).first()
     elif client_order_id:
         order = orders.filter(client_order_id=str(client_order_id)).order_by("-order_id").first()
     else:
-        raise ApplicationError("Either ordId or clOrdId is required.", code="missing_field")
+        raise ApplicationError(
+            "Either ordId or clOrdId is required.", code=TradingError.MISSING_PARAMETER
+        )
     if order is None:
-        raise ApplicationError("Order does not exist.", code="unknown_order")
+        raise ApplicationError("Order does not exist.", code=Reason.UNKNOWN_ORDER)
     return order
 
 
@@ -240,7 +249,7 @@ class BatchOrdersView(OkxView):
         assert isinstance(user, User)  # noqa: S101
         orders = request.data
         if not isinstance(orders, list) or not orders:
-            raise ApplicationError("The body is a list of orders.", code="bad_request")
+            raise ApplicationError("The body is a list of orders.", code=ErrorCode.BAD_REQUEST)
         if len(orders) > MAX_BATCH:
             raise ApplicationError(
                 f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
@@ -255,7 +264,7 @@ class BatchOrdersView(OkxView):
         groups: dict[int, list[tuple[int, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
         for index, data in enumerate(orders):
             if not isinstance(data, dict):
-                items.append(_item({}, code="51000", msg="An order is an object."))
+                items.append(_item({}, s_code=PARAMETER_ERROR.code, msg="An order is an object."))
                 continue
             try:
                 instrument = instrument_get(data.get("instId"))
@@ -340,7 +349,7 @@ class CancelBatchOrdersView(OkxView):
         assert isinstance(user, User)  # noqa: S101
         orders = request.data
         if not isinstance(orders, list) or not orders:
-            raise ApplicationError("The body is a list of orders.", code="bad_request")
+            raise ApplicationError("The body is a list of orders.", code=ErrorCode.BAD_REQUEST)
         if len(orders) > MAX_BATCH:
             raise ApplicationError(
                 f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
@@ -369,7 +378,9 @@ class AmendOrderView(OkxView):
             if _text(data, "newPx"):
                 command["price"] = instrument.price_in(_text(data, "newPx"), "newPx")
             if len(command) == 2:
-                raise ApplicationError("Either newSz or newPx is required.", code="missing_field")
+                raise ApplicationError(
+                    "Either newSz or newPx is required.", code=TradingError.MISSING_PARAMETER
+                )
             receipt = command_submit(
                 risk_group=instrument.tradable.risk_group_id,
                 account=user.pk,

@@ -1,5 +1,7 @@
 """Order rules, from the trader's side, on a spot market (tick 10, lot 5, min size 10)."""
 
+from dataclasses import replace
+
 from engine.core import (
     AdvanceTime,
     AmendOrder,
@@ -229,3 +231,16 @@ def test_cancel_all_without_a_market_cancels_everywhere(make_engine, configs):
     engine.apply(PlaceOrder(1, "ETH-USDC", BUY, 10, price=1000))
     events = engine.apply(CancelAll(1))
     assert [e.market for e in events] == [M, "ETH-USDC"]
+
+
+def test_a_market_sell_never_fills_below_its_protection_band(make_engine, configs):
+    # given tick 1 and a 3% band: bids of 1 at 1001 and 5 at 970
+    config = replace(configs["spot"], tick_size=1, lot_size=1, min_size=1, price_band_bps=0)
+    engine = make_engine(replace(config, market_order_band_bps=300))
+    engine.apply(PlaceOrder(1, M, BUY, 1, price=1001))
+    engine.apply(PlaceOrder(1, M, BUY, 5, price=970))
+    # when a market order sells 3
+    events = engine.apply(PlaceOrder(2, M, SELL, 3, order_type=OrderType.MARKET))
+    # then the band's edge is 1001 x 0.97 = 970.97, so its limit is 971: 970 is outside
+    assert fills(events) == [(1, 3, 1001, 1)]
+    assert reasons(events) == [Reason.IOC_REMAINDER]

@@ -2,6 +2,7 @@
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -30,6 +31,7 @@ from engine.core import (
     Side,
     SnapshotError,
     TimeInForce,
+    UpdateMarket,
     Withdraw,
     command_from_dict,
     command_to_dict,
@@ -123,6 +125,17 @@ MARKETS = [
 ]
 
 
+def updated_market(rng: random.Random) -> MarketConfig:
+    """One of MARKETS with other fees and, for the perp, other margin tiers."""
+    config = rng.choice(MARKETS)
+    fees = {"taker_fee_bps": rng.randint(0, 40), "maker_fee_bps": rng.randint(-1, 20)}
+    if config.kind is MarketKind.PERP:
+        im = rng.randint(500, 3_000)
+        tiers = (MarginTier(50_000, im, im // 2), MarginTier(10**9, 2 * im, im))
+        return replace(config, margin_tiers=tiers, **fees)
+    return replace(config, **fees)
+
+
 def mixed_stream(seed: int, length: int) -> list[Command]:
     rng = random.Random(seed)
     commands: list[Command] = [AddMarket(config) for config in MARKETS]
@@ -176,6 +189,8 @@ def mixed_stream(seed: int, length: int) -> list[Command]:
             commands.append(OraclePrice("P", rng.randint(70, 130), ts=ts))
         elif roll < 0.96:
             commands.append(Withdraw(account, "USDC", rng.randint(1, 5_000), f"w{ts}", ts=ts))
+        elif roll < 0.97:
+            commands.append(UpdateMarket(updated_market(rng), ts=ts))
         else:
             commands.append(AdvanceTime(ts + rng.randint(1, 40)))
             ts += 40

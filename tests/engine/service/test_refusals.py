@@ -123,3 +123,27 @@ def test_decimal_values_that_do_not_convert_are_refused(value, code):
     with pytest.raises(ApplicationError) as refused:
         units_exact(value, unit="0.05", field="price")
     assert refused.value.code == code
+
+
+def test_a_batch_is_journaled_in_order_and_refused_whole(spot_desk):
+    from engine.services import BatchItem, commands_submit
+
+    items = [BatchItem(1, ORDER, "b-1"), BatchItem(2, {**ORDER, "side": "sell"}, "b-2")]
+    receipts = commands_submit(risk_group=spot_desk.group, items=items)
+    assert [r.status for r in receipts] == ["pending", "pending"]
+    assert receipts[0].command_id < receipts[1].command_id
+    # one bad item refuses the batch, and nothing of it is written
+    before = models.Command.objects.count()
+    with pytest.raises(CommandRefused) as refused:
+        commands_submit(
+            risk_group=spot_desk.group,
+            items=[BatchItem(3, ORDER), BatchItem(3, {**ORDER, "size": 12})],
+        )
+    assert refused.value.code == "bad_lot" and refused.value.message.startswith("Command 1:")
+    assert models.Command.objects.count() == before
+    # a repeated key returns the first receipt and journals nothing again
+    again = commands_submit(risk_group=spot_desk.group, items=[BatchItem(1, ORDER, "b-1")])
+    assert again[0].command_id == receipts[0].command_id
+    assert models.Command.objects.count() == before
+    spot_desk.process()
+    assert models.Fill.objects.filter(shard=spot_desk.shard).count() == 1

@@ -9,20 +9,13 @@ from django.core.management import call_command
 
 from engine import models, tasks
 from engine.core.ledger import state_of
-from engine.rebuild import PROJECTIONS, ReplayMismatch, shard_rebuild
+from engine.rebuild import ReplayMismatch, projections_dump, shard_rebuild
 from engine.sequencer import ShardWriter
 from tests.engine.service.conftest import BINARY, PERP, SPOT, TRADERS, WORLD_CUP
 
 
 def projections(shard):
-    dump = {}
-    for model in PROJECTIONS:
-        names = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
-        dump[model.__name__] = sorted(
-            tuple(str(v) for v in row)
-            for row in model.objects.filter(shard=shard).values_list(*names)
-        )
-    return dump
+    return projections_dump(shard)
 
 
 def random_stream(desk, rng, count):

@@ -1,0 +1,73 @@
+"""The mypyc build of the engine core decides exactly as the pure source: the same random
+streams give the same events and the same state hashes in both.
+
+The build is made by `make engine-core` (`make test` makes it first, so CI runs this); the
+test is skipped only when no current build exists.
+"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.core import Engine, event_to_dict
+from tests.engine.core.test_ledger import risky_stream
+from tests.engine.core.test_snapshot_and_codec import mixed_stream
+
+ROOT = Path(__file__).resolve().parents[3]
+BUILD = ROOT / "build" / "engine-core"
+
+
+def transcript() -> dict[str, Any]:
+    """Every event and, every 25 commands and at the end, the state hash of a set of
+    streams; and which build made them."""
+    import engine.core.engine as engine_module
+
+    streams = [risky_stream(seed, 250) for seed in range(12)]
+    streams += [mixed_stream(seed, 300) for seed in range(4)]
+    runs = []
+    for commands in streams:
+        engine = Engine("rg", "USDC")
+        events, hashes = [], []
+        for number, command in enumerate(commands):
+            events.append([event_to_dict(event) for event in engine.apply(command)])
+            if number % 25 == 0:
+                hashes.append(engine.state_hash())
+        hashes.append(engine.state_hash())
+        runs.append({"events": events, "hashes": hashes})
+    return {"compiled": not (engine_module.__file__ or "").endswith(".py"), "runs": runs}
+
+
+def build_is_current() -> bool:
+    spec = importlib.util.spec_from_file_location("core_build", ROOT / "engine/core_build.py")
+    assert spec is not None and spec.loader is not None
+    core_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(core_build)
+    hash_file = BUILD / "SOURCE_HASH"
+    return hash_file.exists() and hash_file.read_text() == core_build.source_hash()
+
+
+@pytest.mark.skipif(not build_is_current(), reason="no current build: run make engine-core")
+def test_the_compiled_build_gives_the_same_events_and_hashes_as_the_source():
+    # given the pure source here, and the compiled build in a process of its own
+    code = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(BUILD)!r}, {str(ROOT)!r}]\n"
+        "from tests.engine.core.test_compiled_equivalence import transcript\n"
+        "print(json.dumps(transcript()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    compiled = json.loads(result.stdout)
+    # when both run the same streams
+    pure = json.loads(json.dumps(transcript()))
+    # then the build really is compiled, and nothing differs
+    assert compiled["compiled"] and not pure["compiled"]
+    for number, (theirs, ours) in enumerate(zip(compiled["runs"], pure["runs"], strict=True)):
+        assert theirs["hashes"] == ours["hashes"], f"stream {number}"
+        assert theirs["events"] == ours["events"], f"stream {number}"
