@@ -56,14 +56,20 @@ def book_of(tradable: Tradable, *, depth: int) -> tuple[list[Level], list[Level]
     return bids[:depth], asks[:depth]
 
 
+def fill_time() -> Subquery:
+    """For annotating fills: the engine time (ms) of the command that made the fill."""
+    return Subquery(
+        engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values(
+            "payload__ts"
+        )[:1]
+    )
+
+
 def _fills(tradable: Tradable) -> QuerySet[Any]:
-    """The tradable's fills with `ts`, the engine time (ms) of the command that made them."""
-    stamp = engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values(
-        "payload__ts"
-    )[:1]
+    """The tradable's fills with `ts`."""
     return engine.Fill.objects.filter(
         shard=_shard(tradable), market_id=tradable.engine_market
-    ).annotate(ts=Subquery(stamp))
+    ).annotate(ts=fill_time())
 
 
 def trades_of(tradable: Tradable, *, limit: int) -> list[Any]:

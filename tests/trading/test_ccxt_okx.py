@@ -6,19 +6,18 @@ refusals. A real engine worker (Celery, on the test database) applies the comman
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import ccxt
 import pytest
 
-from engine import models as engine_models
 from engine import services as engine_services
 from engine import tasks
 from engine.services import command_submit, shard_of
 from engine.worker_process import shard_worker_start
 from markets.models import Market
 from markets.services import market_engine_config
+from tests.engine.service.test_worker import wait_until_applied
 from tests.factories import UserFactory
 from tests.markets.factories import (
     member_create,
@@ -32,13 +31,6 @@ from trading.services import api_key_create
 from xip_portal.models import StaffRole
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def applied(shard, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while engine_models.Command.objects.filter(shard=shard, seq__isnull=True).exists():
-        assert time.monotonic() < deadline, "the worker did not apply the inbox in time"
-        time.sleep(0.05)
 
 
 def client_of(live_server, user, *, secret: str | None = None) -> ccxt.okx:
@@ -81,7 +73,7 @@ def venue(open_group, make_staff, tmp_path):
                     "external_id": f"{asset}-{trader.pk}",
                 },
             )
-    applied(shard, seconds=60)
+    wait_until_applied(shard)
     yield open_group, shard, alice, bob
     worker.kill()
     worker.wait()
@@ -145,6 +137,8 @@ def test_ccxt_okx_trades_here(venue, live_server, monkeypatch) -> None:
     maker.create_order("ETH/USDC:USDC", "limit", "sell", 10, 2000)
     taker.create_order("ETH/USDC:USDC", "limit", "buy", 10, 2000)
     (position,) = taker.fetch_positions(["ETH/USDC:USDC"])
+    funding = taker.fetch_funding_rate("ETH/USDC:USDC")
+    assert funding["fundingRate"] == 0 and funding["fundingTimestamp"] % 3_600_000 == 0
     assert (position["side"], position["contracts"], position["entryPrice"]) == ("long", 10, 2000)
 
     # an outcome's YES share as a spot pair: selling shares one does not hold buys NO at 1 - p

@@ -6,7 +6,8 @@ import ccxt
 from engine.core.reasons import Reason
 from engine.errors import EngineError
 from trading.errors import TradingError
-from trading.okx.codes import DEPARTURES, OKX_CODES
+from trading.okx.codes import OKX_CODES
+from xip_portal.errors import ORDER_END_REASONS
 
 # refusals of the key pages and /api/v1/api-keys/, never of a signed /api/v5/ request
 KEY_MANAGEMENT = {
@@ -19,7 +20,7 @@ KEY_MANAGEMENT = {
 
 def test_every_engine_and_trading_code_has_its_okx_code() -> None:
     trading = [code for code in TradingError if code not in KEY_MANAGEMENT]
-    codes = [*EngineError, *trading, *(r for r in Reason if r not in DEPARTURES)]
+    codes = [*EngineError, *trading, *(r for r in Reason if r not in ORDER_END_REASONS)]
 
     missing = [code for code in codes if code not in OKX_CODES]
 

@@ -14,7 +14,6 @@ from engine.selectors import balances_of, holdings_of, positions_of
 from engine.services import shard_of
 from engine.specs import asset_unit
 from markets.models import Asset
-from xip_portal.models import User
 
 from ..instruments import tradables
 from .envelope import OkxView, okx_ok
@@ -72,8 +71,7 @@ class BalanceView(OkxView):
     rate_limit = (10, 2.0)
 
     def get(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101 - KeyScope let only a key's user in
+        user = self.trader(request)
         decimals = dict(Asset.objects.values_list("symbol", "decimals"))
         totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
         for shard in _shards():
@@ -127,8 +125,7 @@ class PositionsView(OkxView):
     rate_limit = (10, 2.0)
 
     def get(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         inst_type = request.query_params.get("instType")
         if inst_type and inst_type != "SWAP":
             return okx_ok([])

@@ -115,20 +115,6 @@ OKX_CODES: dict[str, OkxCode] = {
 }
 
 
-# why a resting order left the book: an order's state (canceled), never a refusal
-DEPARTURES = frozenset(
-    {
-        Reason.CANCELLED_BY_TRADER,
-        Reason.SELF_TRADE_PREVENTED,
-        Reason.IOC_REMAINDER,
-        Reason.EXPIRED,
-        Reason.LIQUIDATION,
-        Reason.MARKET_STOPPED,
-        Reason.AMEND_REPLACED,
-    }
-)
-
-
 def okx_code(code: str) -> OkxCode:
     """The OKX code of a project code; a code without its own maps to the parameter error."""
     return OKX_CODES.get(code, PARAMETER_ERROR)

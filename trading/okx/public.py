@@ -10,6 +10,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from engine.core.perp import funding_rate_ppm
 from xip_portal.errors import ApplicationError
 
 from ..errors import TradingError
@@ -216,5 +217,43 @@ class MarkPriceView(OkxView):
                     "ts": str(now),
                 }
                 for i in listed
+            ]
+        )
+
+
+class FundingRateView(OkxView):
+    """A perp's funding rate as the engine would pay it now: the premium of the book's mid
+    over the mark (the oracle index), capped; 0 while either side of the book is empty.
+    The engine pays funding at every multiple of the market's interval (UTC epoch)."""
+
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        if not instrument.is_swap:
+            raise ApplicationError("Funding rates are for SWAP instruments.", field="instId")
+        config = instrument.tradable.listed.config
+        bids, asks = book_of(instrument.tradable, depth=1)
+        mark = ticker_of(instrument.tradable, now_ms=_now_ms())["mark"]
+        rate = 0
+        if bids and asks and mark:
+            rate = funding_rate_ppm(
+                (bids[0].price + asks[0].price) // 2, mark, config.funding_cap_ppm
+            )
+        interval = config.funding_interval_ms
+        funding_time = (_now_ms() // interval + 1) * interval
+        cap = Decimal(config.funding_cap_ppm).scaleb(-6)
+        return okx_ok(
+            [
+                {
+                    "instType": "SWAP",
+                    "instId": instrument.inst_id,
+                    "fundingRate": f"{Decimal(rate).scaleb(-6).normalize():f}",
+                    "nextFundingRate": "",
+                    "fundingTime": str(funding_time),
+                    "nextFundingTime": str(funding_time + interval),
+                    "maxFundingRate": f"{cap.normalize():f}",
+                    "minFundingRate": f"{(-cap).normalize():f}",
+                    "method": "current_period",
+                    "ts": str(_now_ms()),
+                }
             ]
         )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,6 +33,7 @@ from xip_portal.models import User
 
 from ..errors import TradingError
 from ..instruments import tradables
+from ..market_data import fill_time
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine
@@ -184,10 +185,8 @@ class PlaceOrderView(OkxView):
         data = request.data if isinstance(request.data, dict) else {}
         return _answer([self.place(request, data)])
 
-    @staticmethod
-    def place(request: Request, data: dict[str, Any]) -> dict[str, Any]:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101 - KeyScope let only a key's user in
+    def place(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
+        user = self.trader(request)
         try:
             instrument = instrument_get(data.get("instId"))
             _may_trade(user, instrument)
@@ -203,8 +202,7 @@ class PlaceOrderView(OkxView):
 
     def get(self, request: Request) -> Response:
         """trade/order GET: one order by ordId or clOrdId."""
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         params = request.query_params
         instrument = instrument_get(params.get("instId"))
         order = _order_find(user, instrument, params.get("ordId"), params.get("clOrdId"))
@@ -245,8 +243,7 @@ class BatchOrdersView(OkxView):
         return ""  # counted per instrument by order count in post()
 
     def post(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         orders = request.data
         if not isinstance(orders, list) or not orders:
             raise ApplicationError("The body is a list of orders.", code=ErrorCode.BAD_REQUEST)
@@ -330,8 +327,7 @@ class CancelOrderView(OkxView):
     rate_limit = (60, 2.0)
 
     def post(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         data = request.data if isinstance(request.data, dict) else {}
         return _answer([_cancel_one(user, data)])
 
@@ -345,8 +341,7 @@ class CancelBatchOrdersView(OkxView):
         return ""
 
     def post(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         orders = request.data
         if not isinstance(orders, list) or not orders:
             raise ApplicationError("The body is a list of orders.", code=ErrorCode.BAD_REQUEST)
@@ -366,8 +361,7 @@ class AmendOrderView(OkxView):
     rate_limit = (60, 2.0)
 
     def post(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         data = request.data if isinstance(request.data, dict) else {}
         try:
             instrument = instrument_get(data.get("instId"))
@@ -494,8 +488,7 @@ class OrdersPendingView(OkxView):
     rate_limit = (60, 2.0)
 
     def get(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         orders = _user_orders(user, request).filter(status="open").select_related("command")
         return okx_ok(order_rows(orders.order_by("-order_id")[: _limit(request)]))
 
@@ -505,8 +498,7 @@ class OrdersHistoryView(OkxView):
     rate_limit = (40, 2.0)
 
     def get(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         orders = _user_orders(user, request).exclude(status="open").select_related("command")
         return okx_ok(order_rows(orders.order_by("-order_id")[: _limit(request)]))
 
@@ -518,8 +510,7 @@ class FillsView(OkxView):
     rate_limit = (60, 2.0)
 
     def get(self, request: Request) -> Response:
-        user = request.user
-        assert isinstance(user, User)  # noqa: S101
+        user = self.trader(request)
         orders = _user_orders(user, request)
         markets = Q()
         for shard_id, market_id in orders.values_list("shard_id", "market_id").distinct():
@@ -527,13 +518,10 @@ class FillsView(OkxView):
         if not markets:
             return okx_ok([])
         mine = Q(maker_account=user.pk) | Q(taker_account=user.pk)
-        stamp = engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values(
-            "payload__ts"
-        )[:1]
         fills = (
             engine.Fill.objects.filter(markets)
             .filter(mine)
-            .annotate(ts=Subquery(stamp))
+            .annotate(ts=fill_time())
             .order_by("-seq", "-index")[: _limit(request)]
         )
         client_ids = dict(

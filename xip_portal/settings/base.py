@@ -250,6 +250,8 @@ API_KEY_ENCRYPTION_KEYS: list[str] = env.list("API_KEY_ENCRYPTION_KEYS")
 # Where the trading APIs count requests per key, shared by every web process (Redis); without
 # a Redis URL (the embedded demo) each process counts its own.
 TRADING_RATE_LIMIT_URL = env("TRADING_RATE_LIMIT_URL", default=CELERY_BROKER_URL)
+# OKX's request limits per key and instrument; off only to measure (bench/http_orders.py)
+TRADING_RATE_LIMITS = env.bool("TRADING_RATE_LIMITS", default=True)
 
 # The engine service: commands per writer batch (one transaction each), and how many
 # commands between two snapshots of a shard (a snapshot bounds recovery time).
