@@ -86,7 +86,7 @@ def setup() -> tuple[list[tuple[str, str]], int]:
     """The venue; ([(key, secret)], shard id). Passphrases are hashed as production
     hashes them (the test settings' fast hasher is unknown to the server)."""
     settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
-    get_hashers.cache_clear()
+    get_hashers.cache_clear()  # type: ignore[attr-defined]  # functools.cache, untyped in the stubs
     call_command("migrate", verbosity=0)
     assets_create()
     group = open_group_create()
@@ -294,7 +294,8 @@ def main() -> None:
         results["batched"] = asyncio.run(
             run(keys, seconds=args.seconds, connections=args.connections, batch=True)
         )
-        pace = min(args.rate, results["single"]["orders_per_s"] * 0.9) or args.rate
+        reached = float(results["single"]["orders_per_s"])
+        pace = min(args.rate, reached * 0.9) or args.rate
         results["paced"] = {
             "rate": round(pace, 1),
             **asyncio.run(

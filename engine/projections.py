@@ -127,8 +127,11 @@ class ProjectionState:
                 order.unit_reserve,
                 order.reserved_shares,
             )
-        ledger.fees.protocol = dict(engine.fees.protocol)
-        ledger.fees.deployer = dict(engine.fees.deployer)
+        ledger.fees.restored = dict(engine.fees.restored)
+        for market_id, fees in engine.fees.markets.items():
+            booked = ledger.fees.of(market_id, fees.asset)
+            booked.protocol, booked.deployer = fees.protocol, fees.deployer
+            booked.collected = fees.collected
         ledger.insurance, ledger.bad_debt = engine.insurance, engine.bad_debt
         ledger.inflow, ledger.outflow = dict(engine.inflow), dict(engine.outflow)
         return state

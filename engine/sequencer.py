@@ -116,6 +116,8 @@ class ShardWriter:
         self.engine = Engine(str(shard.risk_group_id), collateral=shard.collateral)
         self.state = ProjectionState(shard.collateral)
         self.high_water = 0
+        # the sequence number of the latest snapshot stored or being stored
+        self.snapshot_seq = shard.snapshot_seq
         self.snapshot_child: int | None = None
 
     # ------------------------------------------------------------------ recovery
@@ -214,10 +216,7 @@ class ShardWriter:
 
     def snapshot_due(self) -> bool:
         every: int = settings.ENGINE_SNAPSHOT_EVERY
-        shard_snapshot = models.Shard.objects.values_list("snapshot_seq", flat=True).get(
-            pk=self.shard_id
-        )
-        return self.high_water - shard_snapshot >= every
+        return self.high_water - self.snapshot_seq >= every
 
     def snapshot(self, *, background: bool = True) -> None:
         """Store a snapshot at the current high-water mark. In the background (PostgreSQL):
@@ -226,6 +225,7 @@ class ShardWriter:
         self._reap_snapshot_child()
         if self.snapshot_child is not None:
             return
+        self.snapshot_seq = self.high_water
         if not background or connection.vendor != "postgresql" or not hasattr(os, "fork"):
             _snapshot_store(self.shard_id, self.high_water, self.engine.snapshot())
             return

@@ -211,6 +211,7 @@ def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> l
     shard = shard_of(risk_group=risk_group)
     receipts: list[CommandReceipt | None] = []
     rows: list[models.Command] = []
+    markets: dict[str, models.MarketView] = {}  # each market read once per batch
     for index, item in enumerate(items):
         existing = (
             _existing(shard.pk, item.account, item.idempotency_key)
@@ -221,7 +222,7 @@ def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> l
         if existing is not None:
             continue
         try:
-            payload = _checked(shard, item.account, item.command)
+            payload = _checked(shard, item.account, item.command, markets)
         except CommandRefused as refusal:
             refusal.message = f"Command {index}: {refusal.message}"
             raise
@@ -284,7 +285,12 @@ def _wake(shard_id: int) -> None:
 # ---------------------------------------------------------------------- validation
 
 
-def _checked(shard: models.Shard, account: int, command: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(
+    shard: models.Shard,
+    account: int,
+    command: Mapping[str, Any],
+    markets: dict[str, models.MarketView] | None = None,
+) -> dict[str, Any]:
     """The command as the journal stores it, or CommandRefused naming the problem."""
     if not isinstance(command, Mapping):
         raise CommandRefused("A command is an object with a type.", code=EngineError.BAD_COMMAND)
@@ -327,9 +333,9 @@ def _checked(shard: models.Shard, account: int, command: Mapping[str, Any]) -> d
     if kind in ("AddMarket", "UpdateMarket"):
         _check_config(payload)
     elif kind == "PlaceOrder":
-        _check_order(shard, account, payload)
+        _check_order(shard, account, payload, markets)
     elif kind in ("CancelAll",) and payload.get("market"):
-        _market(shard, payload["market"])
+        _market(shard, payload["market"], markets)
     elif kind in ("AmendOrder", "CancelOrder"):
         if not payload.get("order_id") and not payload.get("client_order_id"):
             raise CommandRefused("Name the order.", code=Reason.UNKNOWN_ORDER, field="order_id")
@@ -393,15 +399,27 @@ def _check_config(payload: dict[str, Any]) -> None:
     payload["config"] = config.to_dict()
 
 
-def _market(shard: models.Shard, market_id: Any) -> models.MarketView:
-    market = models.MarketView.objects.filter(shard=shard, market_id=market_id).first()
+def _market(
+    shard: models.Shard, market_id: Any, markets: dict[str, models.MarketView] | None = None
+) -> models.MarketView:
+    """The market as the engine lists it (`markets`: the ones a batch already read)."""
+    market = markets.get(market_id) if markets is not None else None
+    if market is None:
+        market = models.MarketView.objects.filter(shard=shard, market_id=market_id).first()
+        if market is not None and markets is not None:
+            markets[market_id] = market
     if market is None:
         raise MarketUnknown(f"No market {market_id!r} in this risk group.", field="market")
     return market
 
 
-def _check_order(shard: models.Shard, account: int, payload: dict[str, Any]) -> None:
-    market = _market(shard, payload.get("market", ""))
+def _check_order(
+    shard: models.Shard,
+    account: int,
+    payload: dict[str, Any],
+    markets: dict[str, models.MarketView] | None = None,
+) -> None:
+    market = _market(shard, payload.get("market", ""), markets)
     if market.status != "live":
         raise CommandRefused(
             f"Market {market.market_id} is {market.status}.",

@@ -21,6 +21,8 @@ from engine.sequencer import ShardWriter, shard_lock
 WAKE_FLAG_MS = 2000
 # a task run hands over to a fresh task after this long, so time limits never cut a batch
 RUN_SECONDS = 60.0
+# how long a writer with an empty inbox waits for more before its task ends
+LINGER_SECONDS = 10.0
 
 # the writers this process holds, by shard id (kept between task runs: the engine stays
 # in memory; a writer is trusted only while the shard's high-water mark is what it wrote)
@@ -32,15 +34,25 @@ def shard_queue(shard_id: int) -> str:
 
 
 def _wake_flag(shard_id: int) -> str:
+    """Set while a writer task is queued or running (it keeps refreshing it)."""
     return f"engine:wake:{shard_id}"
 
 
+def _wake_list(shard_id: int) -> str:
+    """Pushed on every commit: a running writer waiting for work pops it."""
+    return f"engine:wake-list:{shard_id}"
+
+
 def shard_wake(shard_id: int) -> None:
-    """Make sure a writer will look at the shard's inbox (after a commit)."""
+    """Make sure a writer will look at the shard's inbox (after a commit): nudge the one
+    that runs, or queue a task if none is queued or running."""
     if outcomes.in_process():
         shard_run.apply_async((shard_id,))
         return
-    if outcomes.client().set(_wake_flag(shard_id), 1, nx=True, px=WAKE_FLAG_MS):
+    pipe = outcomes.client().pipeline(transaction=False)
+    pipe.rpush(_wake_list(shard_id), 1)
+    pipe.set(_wake_flag(shard_id), 1, nx=True, px=WAKE_FLAG_MS)
+    if pipe.execute()[1]:
         shard_run.apply_async((shard_id,), queue=shard_queue(shard_id))
 
 
@@ -53,27 +65,48 @@ def shard_writer(shard: models.Shard) -> ShardWriter:
     return writer
 
 
-def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS) -> int:
+def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS, linger: float = 0.0) -> int:
     """Apply the shard's pending commands until none are left (or `seconds` pass);
-    returns how many. The caller need not hold the lock: this takes it."""
+    returns how many. With `linger`, a writer whose inbox is empty waits that long for a
+    nudge before it ends (a stream of submissions then costs no task per command, and no
+    task start per outcome). The caller need not hold the lock: this takes it."""
     done = 0
     started = time.monotonic()
+    redis = None if outcomes.in_process() else outcomes.client()
     with shard_lock(shard_id):
         shard = models.Shard.objects.get(pk=shard_id)
         try:
             writer = shard_writer(shard)
+            idle_since = time.monotonic()
             while True:
-                if not outcomes.in_process():
-                    outcomes.client().delete(_wake_flag(shard_id))
+                if redis is not None:
+                    # still running: submitters need not queue another task
+                    redis.set(_wake_flag(shard_id), 1, px=WAKE_FLAG_MS)
+                    redis.delete(_wake_list(shard_id))
                 applied = writer.run_batch()
                 done += len(applied)
                 if applied and writer.snapshot_due():
                     writer.snapshot()
-                if not applied:
-                    break
                 if time.monotonic() - started > seconds:
                     shard_wake(shard_id)
                     break
+                if applied:
+                    idle_since = time.monotonic()
+                    continue
+                left = linger - (time.monotonic() - idle_since)
+                if redis is not None and left > 0:
+                    redis.blpop([_wake_list(shard_id)], timeout=min(left, WAKE_FLAG_MS / 2000))
+                    continue
+                if redis is not None:
+                    # ending: from now on a submitter queues a task; one that committed
+                    # before this is seen by the last look at the inbox
+                    redis.delete(_wake_flag(shard_id))
+                    applied = writer.run_batch()
+                    done += len(applied)
+                    if applied:
+                        idle_since = time.monotonic()
+                        continue
+                break
         except Exception:
             # the engine in memory may be ahead of the database: rebuild it next time
             _writers.pop(shard_id, None)
@@ -83,9 +116,10 @@ def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS) -> int:
 
 @shared_task(name="engine.tasks.shard_run", acks_late=False)
 def shard_run(shard_id: int) -> int:
-    if not outcomes.in_process():  # eager (the demo): this is the caller's connection
-        close_old_connections()
-    return shard_process(shard_id)
+    if outcomes.in_process():  # eager (the demo): the caller's connection, no waiting
+        return shard_process(shard_id)
+    close_old_connections()
+    return shard_process(shard_id, linger=LINGER_SECONDS)
 
 
 @shared_task(name="engine.tasks.shards_tick")

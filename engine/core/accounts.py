@@ -17,11 +17,13 @@ class Account:
     The rule after every command: an account with open positions has `equity()` of at
     least its maintenance margin `mm`, and its cash may be negative only while unrealised
     profit covers it that far (cross margin); an account without positions has no
-    negative balance. The engine keeps it by liquidating, in the same command, any
-    account that an oracle price, funding, a fill, a market update or a settlement left
-    below maintenance; what a liquidation cannot recover (after the insurance fund and
-    the clawback of others' profit) is the risk group's `bad_debt`, in a `DeficitCovered`
-    event, and the account is left at 0.
+    negative balance. The engine keeps it within the same command: an account that an
+    oracle price, funding, a fill (perp, or a spot or prediction buy spending collateral
+    that backed positions), a market update or a settlement left below maintenance is
+    liquidated; one whose last position closed leaving its free collateral negative has
+    the orders that lock collateral cancelled until it is not. What a liquidation cannot
+    recover (after the insurance fund and the clawback of others' profit) is the risk
+    group's `bad_debt`, in a `DeficitCovered` event, and the account is left at 0.
     `orders` holds the open orders oldest first, `reduce_only` those of them that are
     reduce-only.
     """

@@ -329,13 +329,13 @@ _FIELD_TYPES: dict[type, tuple[tuple[str, type], ...]] = {
 
 
 def check_field_types(command: object) -> None:
-    """Refuse a command whose fields are not of their declared types (a bool is not an
-    int here, nor a plain string an enum member), as the compiled build does when it is
-    constructed: an engine never sees a float amount, a string account or a "buy" that
-    is not `Side.BUY`."""
+    """Refuse a command whose fields are not of their declared types, as the compiled
+    build does when it is constructed: an engine never sees a float amount, a string
+    account or a "buy" that is not `Side.BUY`. A str field takes any str (an enum member
+    too); a bool is not taken for an int (the compiled build turns it into 0 or 1)."""
     for name, expected in _FIELD_TYPES.get(type(command), ()):
         value = getattr(command, name)
-        if type(value) is not expected:
+        if type(value) is not expected and not (expected is str and isinstance(value, str)):
             raise TypeError(
                 f"{type(command).__name__}.{name} must be {expected.__name__}, "
                 f"not {type(value).__name__}: {value!r}"

@@ -121,8 +121,9 @@ class Engine:
         self.bad_debt = 0
         self.fees = FeeLedger()
         # accounts a perp fill left below maintenance margin (a resting order filled after
-        # the mark moved away from its price): liquidated before the command ends
-        self.filled_below: list[Account] = []
+        # the mark moved away from its price), or whose last position closed leaving free
+        # collateral negative: dealt with by `_resolve_at_risk` before the command ends
+        self.at_risk: list[Account] = []
         # the rest of the commands (see `_apply` for the frequent ones)
         self._handlers: dict[type, Callable[[Any, list[Event]], None]] = {
             CancelAll: self._cancel_all,
@@ -274,8 +275,8 @@ class Engine:
             )
         )
         self._execute(market, account, order, tif is not IOC and tif is not FOK, events)
-        if self.filled_below:
-            self._liquidate_at_risk(self.filled_below, events)
+        if self.at_risk:
+            self._resolve_at_risk(self.at_risk, events)
 
     def _order_reason(self, cmd: PlaceOrder, market: Market | None) -> Reason | None:
         """The first rule an order breaks that depends on neither price nor book."""
@@ -642,8 +643,8 @@ class Engine:
         market.book.remove(order)
         order.price, order.size = new_price, new_size
         self._execute(market, account, order, True, events, is_new=False)
-        if self.filled_below:
-            self._liquidate_at_risk(self.filled_below, events)
+        if self.at_risk:
+            self._resolve_at_risk(self.at_risk, events)
 
     def _resize_reservation(
         self,
@@ -736,10 +737,14 @@ class Engine:
         # the buy reserved quote and the sell base: those balances are the orders'
         self._release_fill(buy, qty)
         buy.reserve.free -= notional + buy_fee
-        self.accounts[buy.account].balance(base).free += qty
+        buyer = self.accounts[buy.account]
+        buyer.balance(base).free += qty
+        if buyer.positions and buyer.equity() < buyer.mm:
+            # the collateral it locked backed its positions too: now it is spent
+            self.at_risk.append(buyer)
         sell.reserve.locked -= qty
         self.accounts[sell.account].balance(quote).free += notional - sell_fee
-        self.fees.collect(config.market_id, quote, maker_fee + taker_fee, config.deployer_share_bps)
+        market.fees.collect(maker_fee + taker_fee, config.deployer_share_bps)
         return maker_fee, taker_fee
 
     def _settle_perp(self, market: Market, maker: Order, taker: Order, qty: int) -> tuple[int, int]:
@@ -750,10 +755,7 @@ class Engine:
         taker_fee = trade_fee(notional, config.taker_fee_bps)
         self._perp_fill(market, maker, qty, price, maker_fee)
         self._perp_fill(market, taker, qty, price, taker_fee)
-        collateral = self.collateral
-        self.fees.collect(
-            config.market_id, collateral, maker_fee + taker_fee, config.deployer_share_bps
-        )
+        market.fees.collect(maker_fee + taker_fee, config.deployer_share_bps)
         return maker_fee, taker_fee
 
     def _perp_fill(self, market: Market, order: Order, qty: int, price: int, fee: int) -> None:
@@ -765,7 +767,7 @@ class Engine:
         market.pool -= realised
         self._refresh_position(market, account, position)
         if account.positions and account.equity() < account.mm:
-            self.filled_below.append(account)
+            self.at_risk.append(account)
 
     def _settle_prediction(
         self, market: Market, maker: Order, taker: Order, qty: int, events: list[Event]
@@ -780,7 +782,6 @@ class Engine:
         ask_price = payout - price if ask.outcome_no else price
         bid_fee = trade_fee(bid_price * qty, maker_bps if bid is maker else taker_bps)
         ask_fee = trade_fee(ask_price * qty, maker_bps if ask is maker else taker_bps)
-        collateral = self.collateral
         bidder = self.accounts[bid.account]
         asker = self.accounts[ask.account]
         # the bid buys YES for `price` or sells NO shares for payout - price
@@ -800,9 +801,7 @@ class Engine:
             market.escrow += payout * (minted - sold)
         else:
             market.escrow -= payout * (sold - minted)
-        self.fees.collect(
-            config.market_id, collateral, bid_fee + ask_fee, config.deployer_share_bps
-        )
+        market.fees.collect(bid_fee + ask_fee, config.deployer_share_bps)
         if maker is bid:
             events.append(_fill(market, maker, taker, qty, bid_fee, ask_fee))
         else:
@@ -811,12 +810,20 @@ class Engine:
             self._merge_sets(market, bidder, holding, events)
         if holding_ask.yes and holding_ask.no:
             self._merge_sets(market, asker, holding_ask, events)
+        # collateral locked by the orders backed the sides' perp positions too, and is
+        # now spent on shares
+        if bidder.positions and bidder.equity() < bidder.mm:
+            self.at_risk.append(bidder)
+        if asker.positions and asker.equity() < asker.mm:
+            self.at_risk.append(asker)
 
     def _holding(self, market: Market, account: Account) -> Holding:
-        holding = market.holders.get(account.account_id)
+        # looked up by market id: an int key would be boxed for every lookup
+        market_id = market.config.market_id
+        holding = account.holdings.get(market_id)
         if holding is None:
-            holding = market.holders[account.account_id] = Holding()
-            account.holdings[market.config.market_id] = holding
+            holding = account.holdings[market_id] = Holding()
+            market.holders[account.account_id] = holding
         return holding
 
     def _merge_sets(
@@ -860,6 +867,8 @@ class Engine:
         if not size:
             del account.positions[position.market]
             del market.positions[position.account]
+            if not account.positions and account.cash.free < 0:
+                self.at_risk.append(account)
 
     def _oracle_price(self, cmd: OraclePrice, events: list[Event]) -> None:
         market = self.markets.get(cmd.market)
@@ -885,36 +894,50 @@ class Engine:
             if account.equity() < account.mm:
                 at_risk.append(account)
         if at_risk:
-            self._liquidate_at_risk(at_risk, events)
+            self._resolve_at_risk(at_risk, events)
 
-    def _liquidate_at_risk(self, candidates: list[Account], events: list[Event]) -> None:
-        """Liquidate every candidate whose equity is below its maintenance margin, lowest
-        account id first, then every account a liquidation left below it (makers that
-        filled its orders, counterparties deleveraged or clawed back: all hold positions in
-        the markets it touched), until none is. Each liquidation removes an account's
-        positions and only consumes resting orders, so this ends.
-
-        Afterwards no account with a position in those markets has equity below its
-        maintenance margin, and a liquidated account holds no position and no negative
-        balance (what it could not pay is the bad debt of `DeficitCovered`).
-        """
+    def _resolve_at_risk(self, candidates: list[Account], events: list[Event]) -> None:
+        """Bring the candidates back within the rule written on `Account`, lowest account
+        id first: liquidate one with positions whose equity is below its maintenance
+        margin, and have one without positions whose free collateral is negative pay from
+        the orders that lock it (`_pay_from_orders`). Then the same for every account
+        this left at risk (makers that filled a liquidation's orders, counterparties
+        deleveraged or clawed back: all hold positions in the markets it touched, or just
+        closed their last one there), until none is. A liquidation removes an account's
+        positions and only consumes resting orders, so this ends."""
         pending = sorted({account.account_id for account in candidates})
-        self.filled_below = []
+        self.at_risk = []
         while pending:
             markets: set[str] = set()
             for account_id in pending:
                 account = self.accounts[account_id]
-                if account.positions and account.equity() < account.mm:
-                    markets.update(account.positions)
-                    self._liquidate(account, events)
-            below: set[int] = set()
+                if account.positions:
+                    if account.equity() < account.mm:
+                        markets.update(account.positions)
+                        self._liquidate(account, events)
+                elif account.cash.free < 0:
+                    self._pay_from_orders(account, events)
+            below = {account.account_id for account in self.at_risk}
+            self.at_risk = []
             for market_id in markets:
                 for account_id in self.markets[market_id].positions:
                     account = self.accounts[account_id]
                     if account.equity() < account.mm:
                         below.add(account_id)
             pending = sorted(below)
-        self.filled_below = []
+
+    def _pay_from_orders(self, account: Account, events: list[Event]) -> None:
+        """An account without positions whose free collateral went negative (its last
+        position closed at a loss while its orders locked collateral) pays from those
+        orders: they are cancelled, oldest first, until it is no longer negative; what is
+        still missing is covered by `_cover_deficit`."""
+        cash = account.cash
+        for order in list(account.orders.values()):
+            if cash.free >= 0:
+                break
+            if order.reserve is cash:
+                self._drop_order(order, Reason.LIQUIDATION, events)
+        self._cover_deficit(account, [], events)
 
     def _accounts_below_maintenance(self, market: Market) -> list[Account]:
         accounts = [self.accounts[account_id] for account_id in market.positions]
@@ -953,7 +976,7 @@ class Engine:
         events.append(FundingApplied(market_id, rate, mark, paid, received))
         at_risk = self._accounts_below_maintenance(market)
         if at_risk:
-            self._liquidate_at_risk(at_risk, events)
+            self._resolve_at_risk(at_risk, events)
 
     def _liquidate(self, account: Account, events: list[Event]) -> None:
         """Close an account whose equity fell below maintenance margin.
@@ -1227,7 +1250,8 @@ class Engine:
         events.append(MarketChanged(config.market_id, "added", str(LIVE)))
 
     def _open_market(self, config: MarketConfig) -> None:
-        market = self.markets[config.market_id] = Market(config)
+        fees = self.fees.of(config.market_id, config.quote_asset)
+        market = self.markets[config.market_id] = Market(config, fees)
         if config.kind is PERP:
             interval = config.funding_interval_ms
             market.next_funding_ts = (self.now // interval + 1) * interval
@@ -1271,7 +1295,7 @@ class Engine:
             if new.kind is PERP:
                 at_risk += self._accounts_below_maintenance(market)
         if at_risk:
-            self._liquidate_at_risk(at_risk, events)
+            self._resolve_at_risk(at_risk, events)
 
     def _reprice_market(self, market: Market, events: list[Event]) -> None:
         """After a market's rules changed: re-cache its positions' margins at the new
@@ -1362,11 +1386,10 @@ class Engine:
         events.append(MarketChanged(cmd.market, "settle", str(SETTLED)))
 
     def _settle_perp_market(self, market: Market, price: int, events: list[Event]) -> None:
-        """Close every position at the settlement price. An account that this leaves
-        with negative free collateral pays from what its open orders lock in it (they
-        are cancelled, oldest first, until it is no longer negative); an account
-        without positions left has what is still missing covered by `_cover_deficit`,
-        one with positions elsewhere is liquidated if it is now below maintenance."""
+        """Close every position at the settlement price. An account this leaves without
+        positions and with negative free collateral pays from the orders that lock it
+        (`_pay_from_orders`); one with positions elsewhere is liquidated if it is now
+        below maintenance."""
         market.mark = price
         market_id = market.config.market_id
         settled: list[Account] = []
@@ -1378,21 +1401,11 @@ class Engine:
             self._refresh_position(market, account, position)
             events.append(Payout(account_id, market_id, realised))
             settled.append(account)
-        at_risk: list[Account] = []
-        for account in sorted(settled, key=lambda account: account.account_id):
-            cash = account.cash
-            for order in list(account.orders.values()):
-                if cash.free >= 0:
-                    break
-                if order.reserve is cash:
-                    self._drop_order(order, Reason.LIQUIDATION, events)
-            if account.positions:
-                if account.equity() < account.mm:
-                    at_risk.append(account)
-            else:
-                self._cover_deficit(account, [], events)
+        at_risk = self.at_risk + [
+            account for account in settled if account.positions and account.equity() < account.mm
+        ]
         if at_risk:
-            self._liquidate_at_risk(at_risk, events)
+            self._resolve_at_risk(at_risk, events)
 
     def _pay_out(self, market: Market, events: list[Event]) -> None:
         """Pay one payout per winning share; a void market pays half per share."""

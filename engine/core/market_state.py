@@ -1,6 +1,7 @@
 """A market's live state inside an engine: its book, status and the money it holds."""
 
 from engine.core.book import Book
+from engine.core.fees import MarketFees
 from engine.core.markets import MarketConfig, MarketKind, MarketStatus
 from engine.core.perp import Position
 from engine.core.prediction import Holding
@@ -24,10 +25,12 @@ class Market:
         "resolution",
         "resolution_ts",
         "next_funding_ts",
+        "fees",
     )
 
-    def __init__(self, config: MarketConfig) -> None:
+    def __init__(self, config: MarketConfig, fees: MarketFees) -> None:
         self.config = config
+        self.fees = fees
         self.book = Book()
         self.status = MarketStatus.LIVE
         self.last_price = 0

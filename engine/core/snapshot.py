@@ -130,8 +130,7 @@ def load_into(engine: "Engine", data: bytes) -> None:
     engine.inflow = dict(state["inflow"])
     engine.outflow = dict(state["outflow"])
     engine.request_ids = set(state["request_ids"])
-    engine.fees.protocol = dict(state["fees_protocol"])
-    engine.fees.deployer = dict(state["fees_deployer"])
+    engine.fees.restored = dict(state["fees_protocol"])
     engine.categorical = {key: tuple(value) for key, value in state["categorical"].items()}
     engine.timers = [
         (timer[0], timer[1], timer[2], timer[3]) for timer in state["timers"]
@@ -144,7 +143,9 @@ def load_into(engine: "Engine", data: bytes) -> None:
     orders: dict[int, Order] = {}
     for row in state["markets"]:
         config = MarketConfig.from_dict(row["config"])
-        market = engine.markets[config.market_id] = Market(config)
+        fees = engine.fees.of(config.market_id, config.quote_asset)
+        market = engine.markets[config.market_id] = Market(config, fees)
+        fees.deployer = state["fees_deployer"].get(config.market_id, 0)
         market.status = MarketStatus(row["status"])
         market.last_price = row["last_price"]
         market.mark = row["mark"]

@@ -15,6 +15,7 @@ from engine.core import (
     OrderType,
     Outcome,
     PlaceOrder,
+    ProposeResolution,
     Reason,
     Rejected,
     SettleMarket,
@@ -81,3 +82,7 @@ def test_something_that_is_not_a_command_is_refused_and_changes_nothing(spot):
     with pytest.raises(TypeError, match="not an engine command"):
         spot.apply(Bogus())  # type: ignore[arg-type]
     assert spot.state_hash() == before
+
+
+def test_a_str_field_takes_an_enum_member_as_its_value():
+    assert ProposeResolution("RAIN", Outcome.YES).outcome == "yes"

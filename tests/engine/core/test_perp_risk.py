@@ -20,6 +20,7 @@ from engine.core import (
     OraclePrice,
     OrderCancelled,
     PlaceOrder,
+    ProfitClawedBack,
     Reason,
     Rejected,
     SettleMarket,
@@ -182,4 +183,67 @@ def test_a_resting_order_filled_after_the_mark_moved_away_liquidates_its_account
     # then the seller is liquidated in the same command, not left under water
     assert [e.account for e in events if isinstance(e, Liquidated)] == [4]
     assert not engine.accounts[4].positions
+    assert_nobody_below_zero(engine, "the fill")
+
+
+def test_what_deleveraging_cannot_cover_is_clawed_back_from_profit_then_bad_debt(
+    checked_engine,
+):
+    # given, at mark 100: account 1 (100) long 10 at 100; account 3 short 10 at 60 (the
+    # other side of account 1's trade, passed on by account 2); account 5 long 10 at 40
+    engine = engine_with(checked_engine, PERP, cash={1: 100} | dict.fromkeys((2, 3, 5, 6), 10_000))
+    trade(engine, 1, 2, 10, 100)
+    trade(engine, 2, 3, 10, 60)
+    trade(engine, 5, 6, 10, 40)
+    # when the mark falls to 50: account 1 lacks 400
+    events = engine.apply(OraclePrice("P", 50, ts=1))
+    # then account 3 gives up its whole profit on what it closes (100: it closes at 60),
+    # account 5's profit of 100 is clawed back, and the last 200 is bad debt
+    assert [(e.counterparty, e.price) for e in events if isinstance(e, Deleveraged)] == [(3, 60)]
+    assert ProfitClawedBack(5, "P", 100) in events
+    assert DeficitCovered(1, 0, 100, 200) in events
+    assert engine.bad_debt == 200
+    assert engine.accounts[1].cash.free == 0
+    assert engine.accounts[5].positions["P"].entry == 400 + 100  # its profit is gone
+    assert_nobody_below_zero(engine, "the oracle price")
+
+
+def test_a_deleveraged_position_closed_at_a_loss_is_paid_from_collateral_locked_in_orders(
+    checked_engine,
+):
+    # given account 5 (1,000) with 800 locked by a spot buy and long 10 in Q at 100;
+    # account 4 (400) short 10 in Q and 10 in P, both at 100
+    q = replace(PERP, market_id="Q")
+    spot = MarketConfig("S", MarketKind.SPOT, "USDC", base_asset="ETH")
+    engine = engine_with(checked_engine, PERP, q, spot, cash={4: 400, 5: 1_000, 6: 100_000})
+    engine.apply(PlaceOrder(5, "S", BUY, 8, price=100))  # order 1
+    trade(engine, 5, 4, 10, 100, market="Q")
+    trade(engine, 6, 4, 10, 100, market="P")
+    engine.apply(OraclePrice("Q", 60, ts=1))
+    # when P jumps to 190: account 4 is bankrupt, and its Q short is deleveraged against
+    # account 5's long at Q's mark, 60, a loss of 400 on account 5's free 200
+    events = engine.apply(OraclePrice("P", 190, ts=2))
+    # then account 5's spot buy is cancelled to pay it, rather than its balance going
+    # negative
+    assert OrderCancelled(1, 5, "S", 8, Reason.LIQUIDATION) in events
+    assert (engine.accounts[5].cash.free, engine.accounts[5].cash.locked) == (600, 0)
+    assert engine.bad_debt == 0
+    assert_nobody_below_zero(engine, "the oracle price")
+
+
+def test_spending_collateral_that_backed_positions_on_shares_liquidates_at_once(checked_engine):
+    # given account 1 (1,000) long 10 in P at 100, with 891 locked by a bid for 9 YES
+    # shares at 99; the mark falls to 20, and the locked 891 still covers the loss
+    binary = MarketConfig(
+        "B", MarketKind.PREDICTION, "USDC", payout=100, close_ts=10**9, dispute_window_ms=1
+    )
+    engine = engine_with(checked_engine, PERP, binary, cash={1: 1_000, 2: 100_000, 3: 100_000})
+    trade(engine, 1, 3, 10, 100)
+    engine.apply(PlaceOrder(1, "B", BUY, 9, price=99))
+    engine.apply(OraclePrice("P", 20, ts=1))
+    assert engine.accounts[1].positions
+    # when a seller fills the bid: the 891 are spent on shares
+    events = engine.apply(PlaceOrder(2, "B", SELL, 9, price=99))
+    # then the account is liquidated in the same command
+    assert [e.account for e in events if isinstance(e, Liquidated)] == [1]
     assert_nobody_below_zero(engine, "the fill")

@@ -125,15 +125,64 @@ MARKETS = [
 ]
 
 
-def updated_market(rng: random.Random) -> MarketConfig:
-    """One of MARKETS with other fees and, for the perp, other margin tiers."""
-    config = rng.choice(MARKETS)
+def retuned(rng: random.Random, config: MarketConfig) -> MarketConfig:
+    """`config` with other fees and, for a perp, other margin rates at the same steps."""
     fees = {"taker_fee_bps": rng.randint(0, 40), "maker_fee_bps": rng.randint(-1, 20)}
     if config.kind is MarketKind.PERP:
         im = rng.randint(500, 3_000)
-        tiers = (MarginTier(50_000, im, im // 2), MarginTier(10**9, 2 * im, im))
+        tiers = tuple(
+            MarginTier(tier.max_notional, im * step, im * step // 2)
+            for step, tier in enumerate(config.margin_tiers, 1)
+        )
         return replace(config, margin_tiers=tiers, **fees)
     return replace(config, **fees)
+
+
+def random_order(
+    rng: random.Random,
+    account: int,
+    market: str,
+    price: int,
+    ts: int,
+    *,
+    market_orders: float,
+    post_only: float,
+    reduce_only: float,
+) -> PlaceOrder:
+    """Any kind of order, with the given shares of market, post-only and reduce-only."""
+    return PlaceOrder(
+        account,
+        market,
+        rng.choice((Side.BUY, Side.SELL)),
+        rng.randint(1, 60),
+        price=price,
+        ts=ts,
+        order_type=OrderType.MARKET if rng.random() < market_orders else OrderType.LIMIT,
+        tif=rng.choice([TimeInForce.GTC] * 4 + list(TimeInForce)),
+        expiry_ts=ts + rng.randint(1, 30),
+        post_only=rng.random() < post_only,
+        reduce_only=rng.random() < reduce_only,
+        stp=rng.choice(list(SelfTradePrevention)),
+        outcome=rng.choice((Outcome.YES, Outcome.NO)),
+    )
+
+
+def random_amend(
+    rng: random.Random,
+    account: int,
+    last_order: int,
+    prices: tuple[int, int],
+    ts: int,
+    first_order: int = 1,
+) -> AmendOrder:
+    """A new price, size, both or neither for an order that may or may not exist."""
+    return AmendOrder(
+        account,
+        rng.randint(first_order, last_order),
+        price=rng.choice((0, rng.randint(*prices))),
+        size=rng.choice((0, rng.randint(1, 40))),
+        ts=ts,
+    )
 
 
 def mixed_stream(seed: int, length: int) -> list[Command]:
@@ -154,33 +203,21 @@ def mixed_stream(seed: int, length: int) -> list[Command]:
         if roll < 0.55:
             placed += 1
             price = rng.randint(1, 99) if market == "Q" else rng.randint(85, 115)
+            reduce_only = 0.1 if market == "P" else 0.0
             commands.append(
-                PlaceOrder(
+                random_order(
+                    rng,
                     account,
                     market,
-                    rng.choice((Side.BUY, Side.SELL)),
-                    rng.randint(1, 60),
-                    price=price,
-                    ts=ts,
-                    order_type=OrderType.MARKET if rng.random() < 0.05 else OrderType.LIMIT,
-                    tif=rng.choice([TimeInForce.GTC] * 4 + list(TimeInForce)),
-                    expiry_ts=ts + rng.randint(1, 30),
-                    post_only=rng.random() < 0.1,
-                    reduce_only=market == "P" and rng.random() < 0.1,
-                    stp=rng.choice(list(SelfTradePrevention)),
-                    outcome=rng.choice((Outcome.YES, Outcome.NO)),
+                    price,
+                    ts,
+                    market_orders=0.05,
+                    post_only=0.1,
+                    reduce_only=reduce_only,
                 )
             )
         elif roll < 0.7:
-            commands.append(
-                AmendOrder(
-                    account,
-                    rng.randint(1, placed + 1),
-                    price=rng.choice((0, rng.randint(85, 99))),
-                    size=rng.choice((0, rng.randint(1, 40))),
-                    ts=ts,
-                )
-            )
+            commands.append(random_amend(rng, account, placed + 1, (85, 99), ts))
         elif roll < 0.8:
             commands.append(CancelOrder(account, rng.randint(1, placed + 1), ts=ts))
         elif roll < 0.83:
@@ -190,7 +227,7 @@ def mixed_stream(seed: int, length: int) -> list[Command]:
         elif roll < 0.96:
             commands.append(Withdraw(account, "USDC", rng.randint(1, 5_000), f"w{ts}", ts=ts))
         elif roll < 0.97:
-            commands.append(UpdateMarket(updated_market(rng), ts=ts))
+            commands.append(UpdateMarket(retuned(rng, rng.choice(MARKETS)), ts=ts))
         else:
             commands.append(AdvanceTime(ts + rng.randint(1, 40)))
             ts += 40
