@@ -20,8 +20,8 @@ from tests.factories import TEST_PASSWORD, UserFactory
 from xip_portal.models import StaffRole, User
 from xip_portal.services import role_grant
 
-# The XIP tests and the registry tests share these fixtures.
-pytest_plugins = ["tests.markets.fixtures"]
+# The XIP tests and the registry tests share these fixtures; the trading tests sign requests.
+pytest_plugins = ["tests.markets.fixtures", "tests.trading.fixtures"]
 
 
 def totp_code_at(secret: str, *, step: int = 0) -> str:

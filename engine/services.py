@@ -134,9 +134,7 @@ def units_exact(value: Any, *, unit: Decimal | int | str = 1, field: str) -> int
         raise SpecNotConvertible(f"{field} {value} is not a whole number of {unit}.", field=field)
     units = int(number)
     if abs(units) > MAX_UNITS:
-        raise CommandRefused(
-            f"{field} is out of range.", code=ErrorCode.OUT_OF_RANGE, field=field
-        )
+        raise CommandRefused(f"{field} is out of range.", code=ErrorCode.OUT_OF_RANGE, field=field)
     return units
 
 

@@ -26,6 +26,7 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
     path("", include("governance.api_urls")),
     path("", include("markets.api_urls")),
+    path("", include("trading.api_urls")),
 ]
 
 urlpatterns = [
@@ -42,8 +43,10 @@ urlpatterns = [
     path("staff/", views.staff_dashboard, name="staff_dashboard"),
     path("", include("governance.urls")),
     path("", include("markets.urls")),
+    path("", include("trading.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    path("api/v5/", include("trading.okx.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", api_docs, name="api_docs"),
 ]

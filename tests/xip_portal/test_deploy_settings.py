@@ -11,6 +11,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-" + "y" * 20,
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
     "ALLOWED_HOSTS": "portal.example.test",
+    "API_KEY_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi10ZXN0LWtleS1ub3QtYS1yZWFsLTE=",
 }
 
 
@@ -36,7 +37,7 @@ def test_check_deploy_is_clean_on_production_settings() -> None:
 
 
 def test_production_refuses_to_start_without_each_required_variable() -> None:
-    for missing in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"):
+    for missing in ("SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS", "API_KEY_ENCRYPTION_KEYS"):
         env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
 
         result = manage("check", env=env)

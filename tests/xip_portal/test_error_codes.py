@@ -19,6 +19,7 @@ ROOM_ERRORS = {
     "governance.proposals.errors": "ProposalError",
     "markets.errors": "MarketError",
     "engine.errors": "EngineError",
+    "trading.errors": "TradingError",
 }
 
 
@@ -53,7 +54,7 @@ def test_no_error_code_is_a_string_literal() -> None:
     # Codes come from the rooms' enums, so a typo is a NameError, not a new public code.
     literals = [
         literal
-        for package in ("xip_portal", "governance", "markets", "engine")
+        for package in ("xip_portal", "governance", "markets", "engine", "trading")
         for path in sorted((ROOT / package).rglob("*.py"))
         if "migrations" not in path.parts and path.name != "errors.py"
         for literal in _code_literals(path)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "governance",
     "markets",
     "engine",
+    "trading",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 1.0},
     "engine-transfers": {"task": "engine.tasks.transfers_advance", "schedule": 5.0},
 }
+
+# Fernet keys (urlsafe base64 of 32 bytes, comma-separated) that encrypt API-key secrets at
+# rest: the first encrypts, all decrypt (rotation). Required: no default outside test and demo.
+API_KEY_ENCRYPTION_KEYS: list[str] = env.list("API_KEY_ENCRYPTION_KEYS")
+
+# Where the trading APIs count requests per key, shared by every web process (Redis); without
+# a Redis URL (the embedded demo) each process counts its own.
+TRADING_RATE_LIMIT_URL = env("TRADING_RATE_LIMIT_URL", default=CELERY_BROKER_URL)
+# OKX's request limits per key and instrument; off only to measure (bench/http_orders.py)
+TRADING_RATE_LIMITS = env.bool("TRADING_RATE_LIMITS", default=True)
 
 # The engine service: commands per writer batch (one transaction each), and how many
 # commands between two snapshots of a shard (a snapshot bounds recovery time).

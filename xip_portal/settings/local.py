@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-local-demo-key-only-for-make-demo-never-deploy")
+# A fixed key so the demo can decrypt what it stored (never used in production).
+os.environ.setdefault("API_KEY_ENCRYPTION_KEYS", "ZGVtby1vbmx5LWFwaS1rZXktdmF1bHQta2V5LW5ldmU=")
 os.environ.setdefault("DATABASE_URL", "sqlite:///db.sqlite3")
 
 from .base import *  # noqa: E402,F403
@@ -13,3 +15,4 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
+TRADING_RATE_LIMIT_URL = "memory://"

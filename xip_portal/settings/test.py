@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "insecure-test-key-used-only-by-the-test-suite")
+# A fixed key so the suite can decrypt what it stored (never used in production).
+os.environ.setdefault("API_KEY_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWFwaS1rZXktdmF1bHQta2V5LW5ldmU=")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 from .base import *  # noqa: E402,F403
@@ -11,6 +13,7 @@ from .base import BASE_DIR, DATABASES, env  # noqa: E402
 # TEST_DATABASE_NAME lets two checkouts on one machine run their suites side by side.
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_xip_portal")}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+TRADING_RATE_LIMIT_URL = CELERY_BROKER_URL
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -26,7 +26,7 @@ HOUSE_INSTITUTION = "exchange-os-house"
 DISCARD_EMAIL = "django.core.mail.backends.dummy.EmailBackend"
 # Modules whose `seed_demo_data(stdout)` runs after the users exist, in this order (imported
 # by name: this command is where the rooms come together, none of them imports it).
-DEMO_MODULES = ["governance.demo", "governance.proposals.demo", "engine.demo"]
+DEMO_MODULES = ["governance.demo", "governance.proposals.demo", "engine.demo", "trading.demo"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,118 @@
+"""Fixtures of the trading tests: API keys and requests signed as ccxt's okx signs them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from engine import tasks
+from engine.services import shard_of
+from governance.proposals.models import ProposalStatus
+from governance.risk_groups.models import RiskGroup
+from markets.models import Market
+from markets.services import market_list_from_xip, market_status_change
+from tests.markets.factories import proposal_make, spot_spec
+from trading.models import ApiKey
+from trading.services import api_key_create
+from xip_portal.models import StaffRole, User
+
+PASSPHRASE = "Passphrase-1"
+
+
+@dataclass
+class Credentials:
+    api_key: ApiKey
+    secret: str
+    passphrase: str = PASSPHRASE
+
+    @property
+    def key(self) -> str:
+        return self.api_key.key
+
+
+def okx_timestamp(moment: datetime | None = None) -> str:
+    moment = moment or datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def okx_headers(
+    credentials: Credentials, method: str, path: str, body: str = "", *, timestamp: str = ""
+) -> dict[str, str]:
+    """The headers ccxt's okx.sign() sends (`path` with its query string)."""
+    timestamp = timestamp or okx_timestamp()
+    prehash = f"{timestamp}{method}{path}{body}".encode()
+    digest = hmac.new(credentials.secret.encode(), prehash, hashlib.sha256).digest()
+    return {
+        "HTTP_OK_ACCESS_KEY": credentials.key,
+        "HTTP_OK_ACCESS_PASSPHRASE": credentials.passphrase,
+        "HTTP_OK_ACCESS_TIMESTAMP": timestamp,
+        "HTTP_OK_ACCESS_SIGN": base64.b64encode(digest).decode(),
+    }
+
+
+def market_go_live(group: RiskGroup, operator: User, spec: dict[str, Any]) -> Market:
+    """A market listed by a Final XIP, scheduled and launched by the group's operator (the
+    registry journals its AddMarket for the group's engine)."""
+    market = market_list_from_xip(
+        proposal=proposal_make(group=group, status=ProposalStatus.FINAL, spec=spec)
+    )
+    market_status_change(
+        actor=operator, market=market, move="schedule", reason="ready", launch_at=timezone.now()
+    )
+    market_status_change(actor=operator, market=market, move="launch", reason="go")
+    return market
+
+
+@pytest.fixture
+def spot_market(open_group: RiskGroup, make_staff: Callable[..., User]) -> Market:
+    """BTC-USDC live in the open group, listed in its engine by a writer in this process."""
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
+    market = market_go_live(open_group, operator, spot_spec())
+    tasks.shard_process(shard_of(risk_group=open_group).pk)
+    return market
+
+
+@pytest.fixture
+def make_api_key(db: Any) -> Callable[..., Credentials]:
+    """make_api_key(user, scopes=("read", "trade"), ip_allowlist=()): a key and its secret."""
+
+    def make(
+        user: User, scopes: tuple[str, ...] = ("read", "trade"), ip_allowlist: tuple[str, ...] = ()
+    ) -> Credentials:
+        api_key, secret = api_key_create(
+            user=user,
+            name="bot",
+            passphrase=PASSPHRASE,
+            scopes=scopes,
+            ip_allowlist=ip_allowlist,
+        )
+        return Credentials(api_key, secret)
+
+    return make
+
+
+@pytest.fixture
+def okx(client: Client) -> Callable[..., Any]:
+    """okx(credentials, method, path, body=None, **headers): a signed call; the response."""
+
+    def call(
+        credentials: Credentials | None, method: str, path: str, body: Any = None, **extra: str
+    ) -> Any:
+        text = "" if body is None else json.dumps(body)
+        headers = okx_headers(credentials, method, path, text) if credentials else {}
+        headers.update(extra)
+        if method == "GET":
+            return client.get(path, **headers)
+        return client.generic(method, path, text, content_type="application/json", **headers)
+
+    return call

@@ -1,0 +1,82 @@
+"""The project's own trading API (/api/v1/): API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from xip_portal.api_input import reject_unknown_fields
+from xip_portal.pagination import api_page
+from xip_portal.roles import acting_user
+
+from .models import ApiKey
+from .selectors import api_keys_of
+from .services import SCOPES, api_key_create, api_key_revoke
+
+
+class ApiKeyOutput(serializers.ModelSerializer[ApiKey]):
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES))
+    ip_allowlist = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField()
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "key",
+            "name",
+            "scopes",
+            "ip_allowlist",
+            "is_active",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+
+
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    secret = serializers.CharField(help_text="Shown this once; it cannot be read again.")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "secret"]
+
+
+class ApiKeyCreateInput(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=50)
+    passphrase = serializers.CharField(min_length=8, max_length=32, trim_whitespace=False)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCOPES), default=["read"], max_length=3
+    )
+    ip_allowlist = serializers.ListField(
+        child=serializers.CharField(max_length=50), default=list, max_length=20
+    )
+
+
+class ApiKeyListApi(APIView):
+    @extend_schema(responses=ApiKeyOutput(many=True), summary="Your API keys")
+    def get(self, request: Request) -> Response:
+        return api_page(request, self, api_keys_of(user=acting_user(request)), ApiKeyOutput)
+
+    @extend_schema(
+        request=ApiKeyCreateInput,
+        responses={201: ApiKeyCreatedOutput},
+        summary="Create an API key (its secret is in this answer only)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ApiKeyCreateInput(data=request.data)
+        reject_unknown_fields(request, serializer)
+        serializer.is_valid(raise_exception=True)
+        api_key, secret = api_key_create(user=acting_user(request), **serializer.validated_data)
+        api_key.secret = secret  # type: ignore[attr-defined]
+        return Response(ApiKeyCreatedOutput(api_key).data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(APIView):
+    @extend_schema(request=None, responses=ApiKeyOutput, summary="Revoke an API key at once")
+    def delete(self, request: Request, key: str) -> Response:
+        api_key = api_key_revoke(user=acting_user(request), key=key)
+        return Response(ApiKeyOutput(api_key).data)

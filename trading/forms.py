@@ -1,0 +1,25 @@
+from django import forms
+
+from .services import SCOPES
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=50, help_text="What the key is for, e.g. “market maker”.")
+    passphrase = forms.CharField(
+        min_length=8,
+        max_length=32,
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="8 to 32 characters you pick; the key's requests send it.",
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in SCOPES],
+        initial=["read"],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Every key may read; trade places and cancels orders.",
+    )
+    ip_allowlist = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Addresses or networks (CIDR), one a line; empty allows any.",
+    )

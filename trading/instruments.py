@@ -1,0 +1,78 @@
+"""What a trader can trade: every tradable of every market in the registry that its engine
+lists (live or halted), with the units that turn the trader's decimals into the engine's
+integers. A spot or perp market is one tradable; a binary prediction market is one (its
+YES share); a categorical one is one per outcome (the engine's `<market>:<outcome>`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Max
+
+from engine.specs import ListedMarket
+from markets.models import Market, MarketStatus
+from markets.services import market_engine_config
+
+TRADABLE_STATUSES = (MarketStatus.LIVE, MarketStatus.HALTED)
+
+
+@dataclass(frozen=True)
+class Tradable:
+    market: Market
+    engine_market: str  # the market's id in its risk group's engine
+    outcome: str  # a categorical market's outcome; "" otherwise
+    listed: ListedMarket
+
+    @property
+    def kind(self) -> str:
+        return str(self.market.market_type)
+
+    @property
+    def risk_group_id(self) -> int:
+        return int(self.market.risk_group_id)
+
+    @property
+    def is_live(self) -> bool:
+        return self.market.status == MarketStatus.LIVE
+
+    def price(self, units: int | Decimal) -> Decimal:
+        """An engine price as a decimal (per base unit, per contract's base, per share)."""
+        return (Decimal(units) * self.listed.price_unit).normalize()
+
+    def money(self, units: int | Decimal) -> Decimal:
+        """An engine amount of the collateral (fees, PnL, margin) as a decimal."""
+        unit = self.listed.price_unit * self.listed.size_unit
+        return (Decimal(units) * unit).normalize()
+
+    def size(self, units: int | Decimal) -> Decimal:
+        """An engine size as a decimal amount of the base (perp: of lots' base value)."""
+        return (Decimal(units) * self.listed.size_unit).normalize()
+
+
+# (fingerprint of the registry, tradables): markets change rarely, orders arrive often
+_cache: tuple[tuple[object, ...], dict[str, Tradable]] | None = None
+
+
+def tradables() -> dict[str, Tradable]:
+    """Every tradable by its engine market id, in symbol order (one cheap query when the
+    registry has not changed since the last call in this process)."""
+    global _cache
+    listed = Market.objects.filter(status__in=TRADABLE_STATUSES)
+    fingerprint = tuple(listed.aggregate(n=Count("id"), changed=Max("updated_at")).values())
+    if _cache is not None and _cache[0] == fingerprint:
+        return _cache[1]
+    found: dict[str, Tradable] = {}
+    for market in listed.select_related("risk_group", "base_asset", "quote_asset").order_by(
+        "symbol"
+    ):
+        config = market_engine_config(market)
+        outcomes = market.spec.get("outcomes") or [] if market.market_type == "prediction" else []
+        if outcomes:
+            for outcome in outcomes:
+                engine_market = f"{market.symbol}:{outcome}"
+                found[engine_market] = Tradable(market, engine_market, outcome, config)
+        else:
+            found[market.symbol] = Tradable(market, market.symbol, "", config)
+    _cache = (fingerprint, found)
+    return found

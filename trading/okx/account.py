@@ -1,0 +1,167 @@
+"""OKX v5 account and asset endpoints (signed, read scope): currencies, balances, positions."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from engine.selectors import balances_of, holdings_of, positions_of
+from engine.services import shard_of
+from engine.specs import asset_unit
+from markets.models import Asset
+
+from ..instruments import tradables
+from .envelope import OkxView, okx_ok
+from .instruments import instrument_of_engine
+
+CHAIN = "X Layer"  # where deposits and withdrawals of every collateral asset settle
+
+
+class AssetCurrenciesView(OkxView):
+    """The registry's assets, one chain each."""
+
+    private = True
+    rate_limit = (6, 1.0)
+
+    def get(self, request: Request) -> Response:
+        assets = Asset.objects.order_by("symbol")
+        wanted = request.query_params.get("ccy")
+        if wanted:
+            assets = assets.filter(symbol__in=wanted.split(","))
+        return okx_ok(
+            [
+                {
+                    "ccy": asset.symbol,
+                    "name": asset.name,
+                    "chain": f"{asset.symbol}-{CHAIN}",
+                    "canDep": True,
+                    "canWd": True,
+                    "canInternal": True,
+                    "mainNet": True,
+                    "minDep": "0",
+                    "minWd": "0",
+                    "maxWd": "",
+                    "wdTickSz": str(asset.decimals),
+                    "minFee": "0",
+                    "maxFee": "0",
+                    "logoLink": "",
+                }
+                for asset in assets
+            ]
+        )
+
+
+def _shards() -> list[Any]:
+    """The engine shards of every risk group with a tradable market."""
+    groups = sorted({t.risk_group_id for t in tradables().values()})
+    return [shard_of(risk_group=group) for group in groups]
+
+
+class BalanceView(OkxView):
+    """The unified account's balances, summed over the risk groups the user trades in;
+    outcome shares of prediction markets are listed as their instrument's base (YES) and
+    `<base>.NO`."""
+
+    private = True
+    rate_limit = (10, 2.0)
+
+    def get(self, request: Request) -> Response:
+        user = self.trader(request)
+        decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+        totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for shard in _shards():
+            for balance in balances_of(shard=shard, account=user.pk):
+                unit = asset_unit(
+                    decimals=decimals.get(balance.asset, 6),
+                    collateral=balance.asset == shard.collateral,
+                )
+                totals[balance.asset][0] += Decimal(balance.free) * unit
+                totals[balance.asset][1] += Decimal(balance.locked) * unit
+            for holding in holdings_of(shard=shard, account=user.pk):
+                instrument = instrument_of_engine(holding.market_id)
+                if instrument is None:
+                    continue
+                for name, free, locked in (
+                    (instrument.base, holding.yes, holding.yes_locked),
+                    (f"{instrument.base}.NO", holding.no, holding.no_locked),
+                ):
+                    totals[name][0] += instrument.tradable.size(int(free))
+                    totals[name][1] += instrument.tradable.size(int(locked))
+        wanted = request.query_params.get("ccy")
+        names = sorted(totals) if not wanted else [n for n in wanted.split(",") if n in totals]
+        now = str(time.time_ns() // 1_000_000)
+        details = []
+        for name in names:
+            free, locked = totals[name]
+            details.append(
+                {
+                    "ccy": name,
+                    "eq": _text(free + locked),
+                    "cashBal": _text(free + locked),
+                    "availBal": _text(free),
+                    "availEq": _text(free),
+                    "frozenBal": _text(locked),
+                    "ordFrozen": _text(locked),
+                    "upl": "0",
+                    "uTime": now,
+                }
+            )
+        return okx_ok([{"totalEq": "", "adjEq": "", "uTime": now, "details": details}])
+
+
+def _text(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+class PositionsView(OkxView):
+    """Open perpetual positions (cross margin, net mode), sizes in contracts."""
+
+    private = True
+    rate_limit = (10, 2.0)
+
+    def get(self, request: Request) -> Response:
+        user = self.trader(request)
+        inst_type = request.query_params.get("instType")
+        if inst_type and inst_type != "SWAP":
+            return okx_ok([])
+        wanted = set(filter(None, str(request.query_params.get("instId", "")).split(",")))
+        now = str(time.time_ns() // 1_000_000)
+        rows = []
+        for shard in _shards():
+            for position in positions_of(shard=shard, account=user.pk):
+                instrument = instrument_of_engine(position.market_id)
+                if instrument is None or (wanted and instrument.inst_id not in wanted):
+                    continue
+                money = instrument.tradable.money
+                notional = money(abs(position.size) * position.mark)
+                rows.append(
+                    {
+                        "instType": "SWAP",
+                        "instId": instrument.inst_id,
+                        "posId": f"{shard.pk}-{position.market_id}",
+                        "posSide": "net",
+                        "pos": str(position.size),
+                        "availPos": str(abs(position.size)),
+                        "ccy": instrument.quote,
+                        "mgnMode": "cross",
+                        "avgPx": instrument.price_out(position.entry_price),
+                        "markPx": instrument.price_out(position.mark),
+                        "liqPx": instrument.price_out(position.liquidation_price or 0),
+                        "upl": _text(money(position.unrealised_pnl)),
+                        "realizedPnl": _text(money(position.realised_pnl)),
+                        "fundingFee": _text(money(position.funding)),
+                        "imr": _text(money(position.initial_margin)),
+                        "mmr": _text(money(position.maintenance_margin)),
+                        "margin": "",
+                        "notionalUsd": _text(notional),
+                        "lever": "",
+                        "cTime": now,
+                        "uTime": now,
+                    }
+                )
+        return okx_ok(rows)

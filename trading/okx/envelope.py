@@ -1,0 +1,96 @@
+"""The base of every /api/v5/ view: OKX's envelope `{"code", "msg", "data"}`, refusals
+turned into OKX codes through the one table (trading.okx.codes), and OKX's request
+limits per key (per address for public endpoints) and instrument."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from xip_portal.errors import ApplicationError, NotAuthenticated
+from xip_portal.models import User
+
+from ..errors import TradingError
+from ..models import ApiKey
+from ..rate_limits import rate_limit_take
+from .authentication import KeyScope, OkxSignatureAuthentication
+from .codes import OKX_CODES, PARAMETER_ERROR, okx_code
+
+
+def okx_ok(data: Sequence[Any]) -> Response:
+    return Response({"code": "0", "msg": "", "data": list(data)})
+
+
+def okx_refusal(exc: ApplicationError) -> Response:
+    okx = okx_code(exc.code)
+    return Response(
+        {"code": okx.code, "msg": f"{exc.message} ({exc.code})", "data": []},
+        status=okx.http_status,
+    )
+
+
+class OkxView(APIView):
+    """Public by default; a private view sets `private = True` (and `key_scope`)."""
+
+    private = False
+    key_scope = "read"
+    # OKX's documented limit: (requests, seconds), per key (per address when public)
+    rate_limit: tuple[int, float] = (20, 2.0)
+    throttle_classes: Sequence[type] = ()
+    schema = None  # OKX's own documentation describes these; the OpenAPI schema is /api/v1's
+
+    def get_authenticators(self) -> list[Any]:
+        return [OkxSignatureAuthentication()] if self.private else []
+
+    def get_permissions(self) -> list[Any]:
+        return [KeyScope()] if self.private else []
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.limit_take(request, cost=1, instrument=self.instrument_of(request))
+
+    def trader(self, request: Request) -> User:
+        """The signing key's user (a private view runs only for one)."""
+        user = request.user
+        if not isinstance(user, User):
+            raise NotAuthenticated("Sign the request with an API key.")
+        return user
+
+    def instrument_of(self, request: Request) -> str:
+        """The instrument a request is counted against (OKX counts order requests per
+        instrument); the view's own bucket otherwise."""
+        if request.method == "GET":
+            return str(request.query_params.get("instId", ""))
+        data = request.data
+        return str(data.get("instId", "")) if isinstance(data, dict) else ""
+
+    def limit_take(self, request: Request, *, cost: int, instrument: str = "") -> None:
+        if not settings.TRADING_RATE_LIMITS:
+            return
+        limit, window = self.rate_limit
+        who = (
+            request.auth.key
+            if isinstance(request.auth, ApiKey)
+            else request.META.get("REMOTE_ADDR", "")
+        )
+        bucket = f"okx:{type(self).__name__}:{who}:{instrument}"
+        if not rate_limit_take(bucket=bucket, cost=cost, limit=limit, window=window):
+            raise ApplicationError("Too Many Requests", code=TradingError.RATE_LIMITED)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApplicationError):
+            return okx_refusal(exc)
+        if isinstance(exc, drf_exceptions.APIException):
+            status = exc.status_code
+            okx = OKX_CODES.get(str(exc.default_code), PARAMETER_ERROR)
+            return Response(
+                {"code": okx.code, "msg": str(exc.detail), "data": []},
+                status=status,
+            )
+        return super().handle_exception(exc)

@@ -1,0 +1,259 @@
+"""OKX v5 public endpoints: instruments, order books, tickers, trades, candles, mark price.
+Limited per address as OKX documents them."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from engine.core.perp import funding_rate_ppm
+from xip_portal.errors import ApplicationError
+
+from ..errors import TradingError
+from ..market_data import book_of, ticker_of, trades_between, trades_of
+from .envelope import OkxView, okx_ok
+from .instruments import Instrument, instrument_get, instrument_row, instruments
+
+INST_TYPES = ("SPOT", "SWAP", "MARGIN", "FUTURES", "OPTION")
+MAX_DEPTH = 400
+BARS_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1H": 3_600_000,
+    "2H": 7_200_000,
+    "4H": 14_400_000,
+    "6Hutc": 21_600_000,
+    "12Hutc": 43_200_000,
+    "1Dutc": 86_400_000,
+    "6H": 21_600_000,
+    "12H": 43_200_000,
+    "1D": 86_400_000,
+}
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _int_param(request: Request, name: str, default: int, *, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text in (None, ""):
+        return default
+    try:
+        value = int(str(text))
+    except ValueError:
+        raise ApplicationError(f"Parameter {name} error.", field=name) from None
+    return max(low, min(value, high))
+
+
+def _inst_type(request: Request) -> str:
+    inst_type = str(request.query_params.get("instType", "")).upper()
+    if inst_type not in INST_TYPES:
+        raise ApplicationError(
+            "Parameter instType error.", code=TradingError.MISSING_PARAMETER, field="instType"
+        )
+    return inst_type
+
+
+def _of_type(inst_type: str) -> list[Instrument]:
+    return [i for i in instruments() if i.inst_type == inst_type]
+
+
+class InstrumentsView(OkxView):
+    def get(self, request: Request) -> Response:
+        inst_type = _inst_type(request)
+        listed = _of_type(inst_type)
+        wanted = request.query_params.get("instId")
+        if wanted:
+            listed = [i for i in listed if i.inst_id == wanted]
+        return okx_ok([instrument_row(i) for i in listed])
+
+
+class BooksView(OkxView):
+    rate_limit = (40, 2.0)
+
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        depth = _int_param(request, "sz", 1, low=1, high=MAX_DEPTH)
+        bids, asks = book_of(instrument.tradable, depth=depth)
+
+        def levels(side: list[Any]) -> list[list[str]]:
+            return [
+                [instrument.price_out(lv.price), instrument.size_out(lv.size), "0", str(lv.orders)]
+                for lv in side
+            ]
+
+        return okx_ok([{"asks": levels(asks), "bids": levels(bids), "ts": str(_now_ms())}])
+
+
+def _ticker_row(instrument: Instrument, now: int) -> dict[str, str]:
+    ticker = ticker_of(instrument.tradable, now_ms=now)
+    volume = instrument.tradable.size(ticker["volume"])
+    last = instrument.tradable.price(ticker["last"])
+    bid, ask = ticker["bid"], ticker["ask"]
+    price, size = instrument.price_out, instrument.size_out
+    return {
+        "instType": instrument.inst_type,
+        "instId": instrument.inst_id,
+        "last": price(ticker["last"]),
+        "lastSz": "",
+        "askPx": price(ask.price) if ask else "",
+        "askSz": size(ask.size) if ask else "",
+        "bidPx": price(bid.price) if bid else "",
+        "bidSz": size(bid.size) if bid else "",
+        "open24h": price(ticker["open"]),
+        "high24h": price(ticker["high"]),
+        "low24h": price(ticker["low"]),
+        "vol24h": size(ticker["volume"]),
+        "volCcy24h": f"{(volume if instrument.is_swap else volume * last).normalize():f}",
+        "sodUtc0": price(ticker["open"]),
+        "sodUtc8": price(ticker["open"]),
+        "ts": str(now),
+    }
+
+
+class TickerView(OkxView):
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        return okx_ok([_ticker_row(instrument, _now_ms())])
+
+
+class TickersView(OkxView):
+    def get(self, request: Request) -> Response:
+        now = _now_ms()
+        return okx_ok([_ticker_row(i, now) for i in _of_type(_inst_type(request))])
+
+
+class TradesView(OkxView):
+    rate_limit = (100, 2.0)
+
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        limit = _int_param(request, "limit", 100, low=1, high=500)
+        return okx_ok(
+            [
+                {
+                    "instId": instrument.inst_id,
+                    "tradeId": f"{fill.seq}-{fill.index}",
+                    "px": instrument.price_out(fill.price),
+                    "sz": instrument.size_out(fill.size),
+                    "side": "buy" if fill.taker_buys else "sell",
+                    "ts": str(fill.ts),
+                }
+                for fill in trades_of(instrument.tradable, limit=limit)
+            ]
+        )
+
+
+class CandlesView(OkxView):
+    """Candles built from the trades: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm],
+    newest first."""
+
+    rate_limit = (40, 2.0)
+
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        bar = str(request.query_params.get("bar", "1m"))
+        if bar not in BARS_MS:
+            raise ApplicationError("Parameter bar error.", field="bar")
+        width = BARS_MS[bar]
+        limit = _int_param(request, "limit", 100, low=1, high=300)
+        now = _now_ms()
+        # OKX's `after`: candles before this time
+        before = _int_param(request, "after", now, low=0, high=now)
+        start = (before // width - limit + 1) * width
+        tradable = instrument.tradable
+        fills = trades_between(tradable, start_ms=start, end_ms=before)
+        candles: dict[int, list[Any]] = {}
+        for fill in fills:
+            bucket = int(fill.ts) // width * width
+            price, size = int(fill.price), int(fill.size)
+            candle = candles.setdefault(bucket, [price, price, price, price, 0, Decimal(0)])
+            candle[1], candle[2], candle[3] = max(candle[1], price), min(candle[2], price), price
+            candle[4] += size
+            candle[5] += tradable.size(size) * tradable.price(price)
+        current = now // width * width
+        rows = []
+        for bucket in sorted(candles, reverse=True):
+            o, h, low, c, vol, quote = candles[bucket]
+            base = tradable.size(vol)
+            rows.append(
+                [
+                    str(bucket),
+                    instrument.price_out(o),
+                    instrument.price_out(h),
+                    instrument.price_out(low),
+                    instrument.price_out(c),
+                    instrument.size_out(vol),
+                    f"{base.normalize():f}" if instrument.is_swap else f"{quote.normalize():f}",
+                    f"{quote.normalize():f}",
+                    "0" if bucket == current else "1",
+                ]
+            )
+        return okx_ok(rows)
+
+
+class MarkPriceView(OkxView):
+    def get(self, request: Request) -> Response:
+        wanted = request.query_params.get("instId")
+        if wanted:
+            listed = [instrument_get(wanted)]
+        else:
+            listed = _of_type(_inst_type(request))
+        now = _now_ms()
+        return okx_ok(
+            [
+                {
+                    "instType": i.inst_type,
+                    "instId": i.inst_id,
+                    "markPx": i.price_out(ticker_of(i.tradable, now_ms=now)["mark"]),
+                    "ts": str(now),
+                }
+                for i in listed
+            ]
+        )
+
+
+class FundingRateView(OkxView):
+    """A perp's funding rate as the engine would pay it now: the premium of the book's mid
+    over the mark (the oracle index), capped; 0 while either side of the book is empty.
+    The engine pays funding at every multiple of the market's interval (UTC epoch)."""
+
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        if not instrument.is_swap:
+            raise ApplicationError("Funding rates are for SWAP instruments.", field="instId")
+        config = instrument.tradable.listed.config
+        bids, asks = book_of(instrument.tradable, depth=1)
+        mark = ticker_of(instrument.tradable, now_ms=_now_ms())["mark"]
+        rate = 0
+        if bids and asks and mark:
+            rate = funding_rate_ppm(
+                (bids[0].price + asks[0].price) // 2, mark, config.funding_cap_ppm
+            )
+        interval = config.funding_interval_ms
+        funding_time = (_now_ms() // interval + 1) * interval
+        cap = Decimal(config.funding_cap_ppm).scaleb(-6)
+        return okx_ok(
+            [
+                {
+                    "instType": "SWAP",
+                    "instId": instrument.inst_id,
+                    "fundingRate": f"{Decimal(rate).scaleb(-6).normalize():f}",
+                    "nextFundingRate": "",
+                    "fundingTime": str(funding_time),
+                    "nextFundingTime": str(funding_time + interval),
+                    "maxFundingRate": f"{cap.normalize():f}",
+                    "minFundingRate": f"{(-cap).normalize():f}",
+                    "method": "current_period",
+                    "ts": str(_now_ms()),
+                }
+            ]
+        )
