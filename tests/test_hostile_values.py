@@ -164,6 +164,8 @@ REACHED_OTHERWISE = {
     "api_kyc_document",
     "api_kyc_document_delete",
     "api_kyc_review_document",
+    "api_key_revoke",
+    "api_api_key",
 }
 FUZZ = settings(
     max_examples=4,
