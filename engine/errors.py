@@ -30,6 +30,8 @@ class EngineError(StrEnum):
     SPEC_NOT_CONVERTIBLE = "spec_not_convertible"
     SAME_GROUP = "same_group"
     UNKNOWN_COMMAND_ID = "unknown_command_id"
+    COLLATERAL_NOT_SIMULATED = "collateral_not_simulated"
+    FAUCET_DAILY_LIMIT = "faucet_daily_limit"
 
 
 class CommandRefused(ApplicationError):
