@@ -18,10 +18,12 @@ from django_countries import countries
 from engine.services import account_orders_cancel
 from governance.memberships.errors import MembershipError
 from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.services import risk_group_is_operator
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, ErrorCode, PermissionDenied
 from xip_portal.mail import mail_after_commit
-from xip_portal.models import Institution, InstitutionMembership, User
+from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
+from xip_portal.roles import has_role
 
 from .models import MEMBERSHIP_TRANSITIONS, Membership, MembershipStatus
 from .signals import membership_expired
@@ -329,3 +331,46 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
                 )
             expired += 1
     return expired
+
+
+def membership_revoke(*, actor: User, membership: Membership, reason: str) -> Membership:
+    """The group's operator (or a site admin) or one of its KYC admins revokes an active
+    membership, saying why. The holder may no longer trade or propose there, and a person's
+    open orders in the group's engine are cancelled (in the same transaction). Audited."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(
+            "Say why the membership is revoked.", fields={"reason": ["Required."]}
+        )
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("risk_group")
+            .get(pk=membership.pk)
+        )
+        group = membership.risk_group
+        if not (
+            risk_group_is_operator(actor, group) or has_role(actor, StaffRole.KYC_ADMIN, group)
+        ):
+            raise PermissionDenied(
+                f"Only the operator or a KYC admin of {group.name} revokes its memberships."
+            )
+        MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.REVOKED)
+        membership.status = MembershipStatus.REVOKED
+        membership.save(update_fields=["status", "updated_at"])
+        if membership.user_id is not None:
+            # a member who may no longer trade leaves no order on the books
+            account_orders_cancel(
+                risk_group=group.pk,
+                account=membership.user_id,
+                key=f"membership-revoked:{membership.pk}:{membership.updated_at:%Y%m%d%H%M%S%f}",
+            )
+        audit_record(
+            actor=actor,
+            action="membership.revoke",
+            obj=membership,
+            old={"status": MembershipStatus.ACTIVE},
+            new={"status": MembershipStatus.REVOKED},
+            reason=reason,
+        )
+    return membership
