@@ -1,6 +1,7 @@
 """Refusals of the engine service: a command refused here is never journaled.
 
-The engine service's own codes are `EngineError`; a refusal that is one of the core's
+The engine service's own codes are `EngineError` (shared ones, such as `out_of_range`,
+are xip_portal's `ErrorCode`); a refusal that is one of the core's
 rules (a bad tick, an unknown market, ...) carries the core's `Reason`, the same code the
 engine itself would give."""
 
@@ -19,7 +20,6 @@ class EngineError(StrEnum):
     BAD_ACCOUNT = "bad_account"
     BAD_NUMBER = "bad_number"
     NEGATIVE = "negative"
-    OUT_OF_RANGE = "out_of_range"
     BAD_FLAG = "bad_flag"
     BAD_TEXT = "bad_text"
     BAD_SIDE = "bad_side"

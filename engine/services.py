@@ -26,6 +26,7 @@ from engine.core.markets import MarketConfig
 from engine.core.reasons import Reason
 from engine.errors import CommandRefused, EngineError, MarketUnknown, SpecNotConvertible
 from governance.risk_groups.models import RiskGroup
+from xip_portal.errors import ErrorCode
 
 # the largest size, price or amount a command may carry (engine integers, see engine.specs
 # for the units): far above any real market, and every stored value fits NUMERIC(40)
@@ -133,9 +134,7 @@ def units_exact(value: Any, *, unit: Decimal | int | str = 1, field: str) -> int
         raise SpecNotConvertible(f"{field} {value} is not a whole number of {unit}.", field=field)
     units = int(number)
     if abs(units) > MAX_UNITS:
-        raise CommandRefused(
-            f"{field} is out of range.", code=EngineError.OUT_OF_RANGE, field=field
-        )
+        raise CommandRefused(f"{field} is out of range.", code=ErrorCode.OUT_OF_RANGE, field=field)
     return units
 
 
@@ -377,7 +376,7 @@ def _value(name: str, value: Any, kind: Any) -> Any:
             )
         if value > MAX_UNITS:
             raise CommandRefused(
-                f"{name} is out of range.", code=EngineError.OUT_OF_RANGE, field=name
+                f"{name} is out of range.", code=ErrorCode.OUT_OF_RANGE, field=name
             )
         return value
     if not isinstance(value, str) or "\x00" in value:

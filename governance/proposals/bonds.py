@@ -19,6 +19,7 @@ from engine.specs import asset_unit
 from markets.models import Asset
 from xip_portal.errors import ApplicationError
 
+from .errors import ProposalError
 from .models import ProposalStatus as S
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def _lock(proposal: Proposal, actor: User) -> None:
         raise ApplicationError(
             f"The bond of {proposal.bond_amount} {proposal.bond_asset} is more than your free "
             f"balance in {proposal.risk_group.name}.",
-            code="bond_not_covered",
+            code=ProposalError.BOND_NOT_COVERED,
         )
     command_submit(
         risk_group=proposal.risk_group_id,
