@@ -275,6 +275,29 @@ def membership_grant_from_kyc(
     return membership
 
 
+def _membership_end(
+    membership: Membership, status: str, *, actor: User | None, reason: str, key: str
+) -> None:
+    """Moves a locked, active membership to expired or revoked (audited as
+    membership.expire / membership.revoke). A person who may no longer trade leaves no order
+    on the books: their open orders in the group's engine are cancelled, once per `key`."""
+    MEMBERSHIP_TRANSITIONS.check(membership.status, status)
+    membership.status = status
+    membership.save(update_fields=["status", "updated_at"])
+    if membership.user_id is not None:
+        account_orders_cancel(
+            risk_group=membership.risk_group_id, account=membership.user_id, key=key
+        )
+    audit_record(
+        actor=actor,
+        action="membership.expire" if status == MembershipStatus.EXPIRED else "membership.revoke",
+        obj=membership,
+        old={"status": MembershipStatus.ACTIVE},
+        new={"status": status},
+        reason=reason,
+    )
+
+
 def memberships_expire_due(*, now: datetime | None = None) -> int:
     """Marks every KYC membership past its validity expired (and sends membership_expired,
     so its approved application expires too); emails the member to re-verify. Returns how
@@ -298,23 +321,12 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
             )
             if membership is None:
                 continue
-            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.EXPIRED)
-            membership.status = MembershipStatus.EXPIRED
-            membership.save(update_fields=["status", "updated_at"])
-            if membership.user_id is not None:
-                # a member who may no longer trade leaves no order on the books
-                account_orders_cancel(
-                    risk_group=membership.risk_group_id,
-                    account=membership.user_id,
-                    key=f"membership-expired:{membership.pk}:{membership.valid_until:%Y%m%d%H%M%S}",
-                )
-            audit_record(
+            _membership_end(
+                membership,
+                MembershipStatus.EXPIRED,
                 actor=None,
-                action="membership.expire",
-                obj=membership,
-                old={"status": MembershipStatus.ACTIVE},
-                new={"status": MembershipStatus.EXPIRED},
                 reason="re-verification period over",
+                key=f"membership-expired:{membership.pk}:{membership.valid_until:%Y%m%d%H%M%S}",
             )
             membership_expired.send(sender=Membership, membership=membership, now=now)
             application = membership.application
@@ -355,22 +367,11 @@ def membership_revoke(*, actor: User, membership: Membership, reason: str) -> Me
             raise PermissionDenied(
                 f"Only the operator or a KYC admin of {group.name} revokes its memberships."
             )
-        MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.REVOKED)
-        membership.status = MembershipStatus.REVOKED
-        membership.save(update_fields=["status", "updated_at"])
-        if membership.user_id is not None:
-            # a member who may no longer trade leaves no order on the books
-            account_orders_cancel(
-                risk_group=group.pk,
-                account=membership.user_id,
-                key=f"membership-revoked:{membership.pk}:{membership.updated_at:%Y%m%d%H%M%S%f}",
-            )
-        audit_record(
+        _membership_end(
+            membership,
+            MembershipStatus.REVOKED,
             actor=actor,
-            action="membership.revoke",
-            obj=membership,
-            old={"status": MembershipStatus.ACTIVE},
-            new={"status": MembershipStatus.REVOKED},
             reason=reason,
+            key=f"membership-revoked:{membership.pk}:{timezone.now():%Y%m%d%H%M%S%f}",
         )
     return membership

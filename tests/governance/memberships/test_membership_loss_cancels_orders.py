@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from engine import models as engine_models
 from engine import selectors
+from governance.memberships.models import Membership
 from governance.memberships.services import (
     MembershipRequired,
     membership_require,
@@ -20,15 +21,21 @@ from xip_portal.errors import ApplicationError, PermissionDenied
 from xip_portal.models import AuditEntry, StaffRole
 
 
-def test_an_expired_membership_cancels_the_members_orders(db):
-    # Given a member with a resting order, and another trader's order
-    membership = MembershipFactory(valid_until=timezone.now() + timedelta(days=1))
-    member = membership.user.pk
+def member_with_an_order(*, valid_days: int) -> tuple[Membership, Desk]:
+    """A member with a resting buy in the group's engine, and trader 99's order below it."""
+    membership = MembershipFactory(valid_until=timezone.now() + timedelta(days=valid_days))
     desk = Desk(membership.risk_group)
     desk.list_market(SPOT)
-    desk.fund(member, 99)
-    desk.do(member, "PlaceOrder", market="BTC-USDC", side="buy", size=100, price=1_000)
+    desk.fund(membership.user.pk, 99)
+    desk.do(membership.user.pk, "PlaceOrder", market="BTC-USDC", side="buy", size=100, price=1_000)
     desk.do(99, "PlaceOrder", market="BTC-USDC", side="buy", size=100, price=990)
+    return membership, desk
+
+
+def test_an_expired_membership_cancels_the_members_orders(db):
+    # Given a member with a resting order, and another trader's order
+    membership, desk = member_with_an_order(valid_days=1)
+    member = membership.user.pk
     # When the membership expires
     assert memberships_expire_due(now=timezone.now() + timedelta(days=2)) == 1
     desk.process()
@@ -44,13 +51,8 @@ def test_an_expired_membership_cancels_the_members_orders(db):
 
 def test_a_revoked_membership_cancels_the_members_orders(db, make_staff):
     # Given a member with a resting order, and another trader's order
-    membership = MembershipFactory(valid_until=timezone.now() + timedelta(days=365))
+    membership, desk = member_with_an_order(valid_days=365)
     member = membership.user.pk
-    desk = Desk(membership.risk_group)
-    desk.list_market(SPOT)
-    desk.fund(member, 99)
-    desk.do(member, "PlaceOrder", market="BTC-USDC", side="buy", size=100, price=1_000)
-    desk.do(99, "PlaceOrder", market="BTC-USDC", side="buy", size=100, price=990)
     kyc_admin = make_staff(StaffRole.KYC_ADMIN, membership.risk_group)
     # When a KYC admin of the group revokes the membership
     membership_revoke(actor=kyc_admin, membership=membership, reason="Sanctions hit")
