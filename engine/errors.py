@@ -1,6 +1,7 @@
 """Refusals of the engine service: a command refused here is never journaled.
 
-The engine service's own codes are `EngineError`; a refusal that is one of the core's
+The engine service's own codes are `EngineError` (shared ones, such as `out_of_range`,
+are xip_portal's `ErrorCode`); a refusal that is one of the core's
 rules (a bad tick, an unknown market, ...) carries the core's `Reason`, the same code the
 engine itself would give."""
 
@@ -29,6 +30,8 @@ class EngineError(StrEnum):
     SPEC_NOT_CONVERTIBLE = "spec_not_convertible"
     SAME_GROUP = "same_group"
     UNKNOWN_COMMAND_ID = "unknown_command_id"
+    COLLATERAL_NOT_SIMULATED = "collateral_not_simulated"
+    FAUCET_DAILY_LIMIT = "faucet_daily_limit"
 
 
 class CommandRefused(ApplicationError):

@@ -42,6 +42,9 @@ GROUPS: list[dict[str, Any]] = [
         "high_risk_countries": ["AE", "TR"],
         "blocked_jurisdictions": ["CU", "IR", "KP", "SY"],
         "proposal_bond_amount": Decimal("0"),
+        # the World Cup group: no real assets are involved
+        "simulated_collateral": True,
+        "faucet_daily_amount": Decimal("10000"),
         "collateral": [("USDC", 0), ("ETH", 1500), ("BTC", 1000)],
         "bounds": {"max_leverage": 20, "allowed_oracle_kinds": ["chainlink", "pyth", "manual"]},
     },
@@ -56,6 +59,8 @@ GROUPS: list[dict[str, Any]] = [
         "vote_threshold_bps": 3300,
         "blocked_jurisdictions": ["IR", "KP"],
         "proposal_bond_amount": Decimal("100"),
+        "simulated_collateral": True,
+        "faucet_daily_amount": Decimal("10000"),
         "terms": "Markets here are created by anyone and carry no central approval. Trade only "
         "what you can afford to lose.",
         "collateral": [("USDC", 0)],

@@ -1,17 +1,17 @@
-"""Demo data of the trading room: two demo traders, members of the demo risk groups, hold
-simulated USDC in each group's engine and have an API key each, printed so a newcomer can
+"""Demo data of the trading room: two demo traders, members of the demo risk groups, take
+simulated USDC from each group's faucet and have an API key each, printed so a newcomer can
 point ccxt at the demo at once. Idempotent: a second run deposits nothing new and prints
 the same keys."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TextIO
 
 from django.conf import settings
 
-from engine.services import command_submit, shard_of, units_exact
-from engine.specs import asset_unit
+from engine.errors import CommandRefused, EngineError
+from engine.faucet import faucet_grant
+from engine.services import shard_of
 from governance.memberships.models import MembershipStatus
 from governance.memberships.services import membership_join
 from governance.risk_groups.models import RiskGroup
@@ -26,8 +26,17 @@ TRADERS = [
     ("trader@demo.exchange-os.test", "Demo trader"),
     ("bot@demo.exchange-os.test", "Demo trading bot"),
 ]
-FAUCET_USDC = Decimal("100000")
 KEY_NAME = "demo ccxt"
+
+
+def _faucet_today(group: RiskGroup, account: int, collateral_decimals: int) -> None:
+    """The group's faucet, as a trader would take it; a second seed the same day takes
+    nothing more (the faucet gives once per account per day)."""
+    try:
+        faucet_grant(risk_group=group, account=account, collateral_decimals=collateral_decimals)
+    except CommandRefused as refused:
+        if refused.code != EngineError.FAUCET_DAILY_LIMIT:
+            raise
 
 
 def seed_demo_data(stdout: TextIO) -> None:
@@ -44,20 +53,8 @@ def seed_demo_data(stdout: TextIO) -> None:
         groups = RiskGroup.objects.filter(
             memberships__user=user, memberships__status=MembershipStatus.ACTIVE
         ).distinct()
-        for group in groups.order_by("pk"):
-            collateral = shard_of(risk_group=group).collateral
-            unit = asset_unit(decimals=decimals.get(collateral, 6), collateral=True)
-            command_submit(
-                risk_group=group,
-                account=user.pk,
-                command={
-                    "type": "Deposit",
-                    "asset": collateral,
-                    "amount": units_exact(FAUCET_USDC, unit=unit, field="amount"),
-                    "external_id": f"demo-faucet-{user.pk}",
-                },
-                idempotency_key=f"demo-faucet-{user.pk}",
-            )
+        for group in groups.filter(simulated_collateral=True).order_by("pk"):
+            _faucet_today(group, user.pk, decimals.get(shard_of(risk_group=group).collateral, 6))
         api_key = ApiKey.objects.filter(user=user, name=KEY_NAME, revoked_at__isnull=True).first()
         if api_key is None:
             api_key, secret = api_key_create(

@@ -18,10 +18,12 @@ from django_countries import countries
 from engine.services import account_orders_cancel
 from governance.memberships.errors import MembershipError
 from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.services import risk_group_is_operator
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, ErrorCode, PermissionDenied
 from xip_portal.mail import mail_after_commit
-from xip_portal.models import Institution, InstitutionMembership, User
+from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
+from xip_portal.roles import has_role
 
 from .models import MEMBERSHIP_TRANSITIONS, Membership, MembershipStatus
 from .signals import membership_expired
@@ -273,6 +275,29 @@ def membership_grant_from_kyc(
     return membership
 
 
+def _membership_end(
+    membership: Membership, status: str, *, actor: User | None, reason: str, key: str
+) -> None:
+    """Moves a locked, active membership to expired or revoked (audited as
+    membership.expire / membership.revoke). A person who may no longer trade leaves no order
+    on the books: their open orders in the group's engine are cancelled, once per `key`."""
+    MEMBERSHIP_TRANSITIONS.check(membership.status, status)
+    membership.status = status
+    membership.save(update_fields=["status", "updated_at"])
+    if membership.user_id is not None:
+        account_orders_cancel(
+            risk_group=membership.risk_group_id, account=membership.user_id, key=key
+        )
+    audit_record(
+        actor=actor,
+        action="membership.expire" if status == MembershipStatus.EXPIRED else "membership.revoke",
+        obj=membership,
+        old={"status": MembershipStatus.ACTIVE},
+        new={"status": status},
+        reason=reason,
+    )
+
+
 def memberships_expire_due(*, now: datetime | None = None) -> int:
     """Marks every KYC membership past its validity expired (and sends membership_expired,
     so its approved application expires too); emails the member to re-verify. Returns how
@@ -296,23 +321,12 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
             )
             if membership is None:
                 continue
-            MEMBERSHIP_TRANSITIONS.check(membership.status, MembershipStatus.EXPIRED)
-            membership.status = MembershipStatus.EXPIRED
-            membership.save(update_fields=["status", "updated_at"])
-            if membership.user_id is not None:
-                # a member who may no longer trade leaves no order on the books
-                account_orders_cancel(
-                    risk_group=membership.risk_group_id,
-                    account=membership.user_id,
-                    key=f"membership-expired:{membership.pk}:{membership.valid_until:%Y%m%d%H%M%S}",
-                )
-            audit_record(
+            _membership_end(
+                membership,
+                MembershipStatus.EXPIRED,
                 actor=None,
-                action="membership.expire",
-                obj=membership,
-                old={"status": MembershipStatus.ACTIVE},
-                new={"status": MembershipStatus.EXPIRED},
                 reason="re-verification period over",
+                key=f"membership-expired:{membership.pk}:{membership.valid_until:%Y%m%d%H%M%S}",
             )
             membership_expired.send(sender=Membership, membership=membership, now=now)
             application = membership.application
@@ -329,3 +343,35 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
                 )
             expired += 1
     return expired
+
+
+def membership_revoke(*, actor: User, membership: Membership, reason: str) -> Membership:
+    """The group's operator (or a site admin) or one of its KYC admins revokes an active
+    membership, saying why. The holder may no longer trade or propose there, and a person's
+    open orders in the group's engine are cancelled (in the same transaction). Audited."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(
+            "Say why the membership is revoked.", fields={"reason": ["Required."]}
+        )
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("risk_group")
+            .get(pk=membership.pk)
+        )
+        group = membership.risk_group
+        if not (
+            risk_group_is_operator(actor, group) or has_role(actor, StaffRole.KYC_ADMIN, group)
+        ):
+            raise PermissionDenied(
+                f"Only the operator or a KYC admin of {group.name} revokes its memberships."
+            )
+        _membership_end(
+            membership,
+            MembershipStatus.REVOKED,
+            actor=actor,
+            reason=reason,
+            key=f"membership-revoked:{membership.pk}:{timezone.now():%Y%m%d%H%M%S%f}",
+        )
+    return membership

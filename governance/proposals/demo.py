@@ -18,6 +18,9 @@ from typing import Any, TextIO
 
 from django.utils import timezone
 
+from engine.faucet import faucet_grant
+from engine.services import shard_of
+from engine.tasks import shard_process
 from governance.memberships.models import Membership
 from governance.risk_groups.models import MarketBounds, RiskGroup
 from markets.models import Asset, Market
@@ -133,6 +136,15 @@ def _member(group: RiskGroup, *, user: User | None = None, institution: Any = No
     )
 
 
+def _faucet(group: RiskGroup, users: list[User]) -> None:
+    """Today's simulated USDC for each user in the group's engine, applied at once (the
+    seed runs in one transaction, so no worker would see the deposits before it ends)."""
+    decimals = Asset.objects.get(symbol="USDC").decimals
+    for user in users:
+        faucet_grant(risk_group=group, account=user.pk, collateral_decimals=decimals)
+    shard_process(shard_of(risk_group=group).pk)
+
+
 def _final(
     proposal: Proposal,
     *,
@@ -200,6 +212,8 @@ def seed_demo_data(stdout: TextIO) -> None:
         builders.append((builder, institution))
     _member(open_group, user=trader)
     _member(open_group, user=house_member)
+    _faucet(regulated, [house_member, trader])
+    _faucet(open_group, [house_member, trader, *(builder for builder, _ in builders)])
 
     start = now - timedelta(days=21)
     close = now + timedelta(days=60)

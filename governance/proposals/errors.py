@@ -13,3 +13,4 @@ class ProposalError(StrEnum):
     NOT_IN_LAST_CALL = "not_in_last_call"
     LAST_CALL_OVER = "last_call_over"
     NOT_A_MEMBER = "not_a_member"
+    BOND_NOT_COVERED = "bond_not_covered"

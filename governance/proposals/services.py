@@ -38,6 +38,7 @@ from xip_portal.roles import has_role
 from xip_portal.specs import SpecError
 from xip_portal.state_machine import TransitionError, status_transition
 
+from .bonds import proposal_bond_follow
 from .models import (
     PROPOSAL_TRANSITIONS,
     Proposal,
@@ -131,6 +132,7 @@ def _transition(
         changes={"last_activity_at": now},
     )
     from_status = step.from_status
+    proposal_bond_follow(proposal, from_status=from_status, to_status=to_status, actor=actor)
     mail_after_commit(
         to=_recipients(proposal),
         template="email/xip_status",

@@ -86,6 +86,10 @@ class PolicyInput(serializers.Serializer[Any]):
         max_digits=20, decimal_places=6, min_value=0, required=False
     )
     proposal_bond_asset = serializers.CharField(required=False, allow_blank=True)
+    simulated_collateral = serializers.BooleanField(required=False)
+    faucet_daily_amount = BoundedDecimalSerializerField(
+        max_digits=20, decimal_places=6, min_value=0, required=False
+    )
     reverification_days = _whole("reverification_days")
     four_eyes_for_institutions = serializers.BooleanField(required=False)
     high_risk_countries = serializers.ListField(child=serializers.CharField(), required=False)

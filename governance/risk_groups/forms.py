@@ -54,6 +54,12 @@ class RiskGroupPolicyForm(forms.Form):
     stagnant_after_days = _whole("stagnant_after_days")
     proposal_bond_amount = BoundedDecimalFormField(min_value=0, max_digits=20, decimal_places=6)
     proposal_bond_asset = forms.CharField(max_length=16, required=False)
+    simulated_collateral = forms.BooleanField(
+        required=False, label="Simulated collateral (members take it from a faucet)"
+    )
+    faucet_daily_amount = BoundedDecimalFormField(
+        min_value=0, max_digits=20, decimal_places=6, label="Faucet per account per day"
+    )
     reverification_days = _whole("reverification_days", label="Re-verification period (days)")
     four_eyes_for_institutions = forms.BooleanField(
         required=False, label="Institutional approvals need two KYC admins"

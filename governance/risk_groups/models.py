@@ -70,6 +70,17 @@ class RiskGroup(TimeStampedModel):
         max_digits=20, decimal_places=6, default=Decimal("0")
     )
     proposal_bond_asset = models.CharField(max_length=16, blank=True, default="USDC")
+    # Collateral policy.
+    simulated_collateral = models.BooleanField(
+        default=False,
+        help_text="The collateral is simulated (no real assets): members take it from a faucet.",
+    )
+    faucet_daily_amount = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        default=Decimal("0"),
+        help_text="Simulated collateral the faucet gives one account per day.",
+    )
     # Membership policy.
     reverification_days = models.PositiveIntegerField(
         default=365, help_text="Days after which a KYC approval expires."
@@ -98,6 +109,9 @@ class RiskGroup(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(proposal_bond_amount__gte=0), name="risk_group_bond_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(faucet_daily_amount__gte=0), name="risk_group_faucet_nonneg"
             ),
         ]
 

@@ -45,6 +45,8 @@ GOVERNANCE_POLICY_FIELDS: tuple[str, ...] = (
     "stagnant_after_days",
     "proposal_bond_amount",
     "proposal_bond_asset",
+    "simulated_collateral",
+    "faucet_daily_amount",
 )
 MEMBERSHIP_POLICY_FIELDS: tuple[str, ...] = (
     "reverification_days",
@@ -127,14 +129,18 @@ def _clean_policy(changes: dict[str, Any]) -> dict[str, Any]:
                 errors[name] = ["Not ISO 3166 alpha-2 codes: " + ", ".join(map(str, bad)) + "."]
             else:
                 cleaned[name] = sorted(set(codes))
-        elif name == "proposal_bond_amount":
+        elif name in ("proposal_bond_amount", "faucet_daily_amount"):
             try:
                 cleaned[name] = bounded_decimal(
                     value, field=name, max_digits=20, decimal_places=6, minimum=0
                 )
             except ApplicationError as exc:
                 errors[name] = [exc.message]
-        elif name in ("operator_approval_required", "four_eyes_for_institutions"):
+        elif name in (
+            "operator_approval_required",
+            "four_eyes_for_institutions",
+            "simulated_collateral",
+        ):
             if not isinstance(value, bool):
                 errors[name] = ["True or false."]
             else:

@@ -12,7 +12,12 @@ from governance.proposals.models import Proposal
 from governance.proposals.tasks import proposals_last_call_conclude
 from markets.models import Market
 from tests.factories import TEST_PASSWORD, InstitutionFactory, InstitutionMembershipFactory
-from tests.markets.factories import assets_create, member_create, open_group_create
+from tests.markets.factories import (
+    assets_create,
+    engine_deposit,
+    member_create,
+    open_group_create,
+)
 from xip_portal.models import StaffRole
 from xip_portal.services import role_grant
 
@@ -33,6 +38,7 @@ def test_an_institution_proposes_a_market_that_lists_after_last_call(page: Page)
     assets_create()
     group = open_group_create(name="Open Markets", slug="open-markets")
     author = member_create(group)
+    engine_deposit(group=group, user=author, amount=group.proposal_bond_amount)  # the bond
     institution = InstitutionFactory(name="Orderly Labs", slug="orderly-labs")
     InstitutionMembershipFactory(institution=institution, user=author)
     editor = member_create(group)

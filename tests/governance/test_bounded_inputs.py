@@ -108,6 +108,10 @@ def test_a_new_risk_group_xip_with_a_bond_its_column_cannot_hold_is_refused(
         ({"reverification_days": 1_000_000_000}, "reverification_days"),
         ({"last_call_minutes": 10**30}, "last_call_minutes"),
         ({"proposal_bond_amount": "1e1000000"}, "proposal_bond_amount"),
+        ({"faucet_daily_amount": "1e15"}, "faucet_daily_amount"),
+        ({"faucet_daily_amount": "-1"}, "faucet_daily_amount"),
+        ({"faucet_daily_amount": "0.0000001"}, "faucet_daily_amount"),
+        ({"simulated_collateral": "maybe"}, "simulated_collateral"),
         ({"bounds": {"max_leverage": 2**31}}, "bounds"),
         ({"bounds": {"min_tick": "NaN"}}, "bounds"),
     ],
@@ -125,6 +129,25 @@ def test_policy_values_beyond_their_columns_are_refused_by_the_api(
     assert response.status_code == 400
     assert field in response.json()["fields"]
     assert RiskGroup.objects.values().get(pk=group.pk) == before
+
+
+def test_the_operator_makes_the_collateral_simulated_with_a_faucet(
+    api_client: APIClient, make_staff: Any
+) -> None:
+    group = RegulatedGroupFactory()
+    MarketBoundsFactory(risk_group=group)
+    api_client.force_authenticate(make_staff(StaffRole.RISK_GROUP_OPERATOR, group))
+
+    response = api_client.patch(
+        f"/api/v1/risk-groups/{group.slug}/",
+        {"simulated_collateral": True, "faucet_daily_amount": "10000.5"},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    group.refresh_from_db()
+    assert group.simulated_collateral and group.faucet_daily_amount == Decimal("10000.5")
+    assert response.json()["faucet_daily_amount"] == "10000.500000"
 
 
 def test_a_huge_reverification_period_is_refused_on_the_staff_page(

@@ -10,6 +10,9 @@ from typing import Any
 import factory
 from django.utils import timezone
 
+from engine.services import command_submit, shard_of
+from engine.specs import asset_unit
+from engine.tasks import shard_process
 from governance.proposals.models import Proposal, ProposalStatus, ProposalType
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
@@ -31,6 +34,25 @@ class AssetFactory(factory.django.DjangoModelFactory[Asset]):
     symbol = "USDC"
     name = factory.LazyAttribute(lambda asset: asset.symbol)
     decimals = 6
+
+
+def engine_deposit(*, group: RiskGroup, user: User, amount: Decimal, asset: str = "USDC") -> None:
+    """Deposit `amount` of `asset` into the user's account in the group's engine, through
+    the engine service, and let the shard's writer apply it (as a worker would)."""
+    shard = shard_of(risk_group=group)
+    decimals = Asset.objects.get(symbol=asset).decimals
+    unit = asset_unit(decimals=decimals, collateral=asset == shard.collateral)
+    command_submit(
+        risk_group=group,
+        account=user.pk,
+        command={
+            "type": "Deposit",
+            "asset": asset,
+            "amount": int(amount / unit),
+            "external_id": f"test-deposit:{user.pk}:{shard.commands.count()}",
+        },
+    )
+    shard_process(shard.pk)
 
 
 def assets_create() -> None:
@@ -140,8 +162,11 @@ def proposal_make(
     spec: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Proposal:
-    """A proposal stored as given (no service checks): for setting up a state to test."""
+    """A proposal stored as given (no service checks): for setting up a state to test. The
+    author of a draft that will need a bond holds it in the group's engine."""
     author = author or UserFactory()
+    if status == ProposalStatus.DRAFT and not group.is_regulated and group.proposal_bond_amount:
+        engine_deposit(group=group, user=author, amount=group.proposal_bond_amount)
     now = timezone.now()
     if spec is None:
         spec = spot_spec() if proposal_type == ProposalType.MARKET else {}

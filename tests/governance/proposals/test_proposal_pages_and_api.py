@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from governance.proposals.models import Proposal, ProposalStatus, ProposalType
 from governance.risk_groups.models import RiskGroup
-from tests.markets.factories import member_create, proposal_make, spot_spec
+from tests.markets.factories import engine_deposit, member_create, proposal_make, spot_spec
 from xip_portal.models import User
 
 S = ProposalStatus
@@ -76,6 +76,7 @@ def test_an_author_drafts_and_submits_through_the_pages(
     login: Callable[[User], Client], open_group: RiskGroup
 ) -> None:
     author = member_create(open_group)
+    engine_deposit(group=open_group, user=author, amount=open_group.proposal_bond_amount)
     client = login(author)
     data = {"title": "List BTC", "risk_group": open_group.pk, "body": "# Why", **spot_spec()}
 
@@ -165,6 +166,7 @@ def test_the_api_drafts_reports_spec_errors_by_field_and_acts(
     api_client: APIClient, open_group: RiskGroup
 ) -> None:
     author = member_create(open_group)
+    engine_deposit(group=open_group, user=author, amount=open_group.proposal_bond_amount)
     api_client.force_authenticate(author)
     body: dict[str, Any] = {
         "title": "List BTC",
