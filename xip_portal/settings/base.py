@@ -1,6 +1,7 @@
 """Settings shared by every environment; values that differ come from the environment."""
 
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -280,7 +281,7 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="exchange-os-demo")
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="embedded")
 
 # Structured logs: one JSON line per request (request id, user, status, duration).
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -23,3 +23,9 @@ CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,  # noqa: F405
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 5.0},
 }
+# The in-process scheduler runs tasks every few seconds: the console keeps to what a person
+# reads (requests, warnings), not a line per scheduled task.
+LOGGING["loggers"] |= {  # noqa: F405
+    "celery.app.trace": {"level": "WARNING"},
+    "celery.beat": {"level": "WARNING"},
+}
