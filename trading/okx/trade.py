@@ -483,23 +483,19 @@ def order_rows(orders: Iterable[engine.Order]) -> list[dict[str, Any]]:
     return rows
 
 
-class OrdersPendingView(OkxView):
+class OrdersView(OkxView):
+    """trade/orders-pending (`pending=True`) and trade/orders-history: newest first."""
+
     private = True
-    rate_limit = (60, 2.0)
+    pending = True
 
     def get(self, request: Request) -> Response:
         user = self.trader(request)
-        orders = _user_orders(user, request).filter(status="open").select_related("command")
-        return okx_ok(order_rows(orders.order_by("-order_id")[: _limit(request)]))
-
-
-class OrdersHistoryView(OkxView):
-    private = True
-    rate_limit = (40, 2.0)
-
-    def get(self, request: Request) -> Response:
-        user = self.trader(request)
-        orders = _user_orders(user, request).exclude(status="open").select_related("command")
+        orders = _user_orders(user, request).select_related("command")
+        if self.pending:
+            orders = orders.filter(status="open")
+        else:
+            orders = orders.exclude(status="open")
         return okx_ok(order_rows(orders.order_by("-order_id")[: _limit(request)]))
 
 

@@ -18,8 +18,14 @@ urlpatterns = [
     path("trade/cancel-order", trade.CancelOrderView.as_view()),
     path("trade/cancel-batch-orders", trade.CancelBatchOrdersView.as_view()),
     path("trade/amend-order", trade.AmendOrderView.as_view()),
-    path("trade/orders-pending", trade.OrdersPendingView.as_view()),
-    path("trade/orders-history", trade.OrdersHistoryView.as_view()),
+    path(
+        "trade/orders-pending",
+        trade.OrdersView.as_view(pending=True, rate_limit=(60, 2.0)),
+    ),
+    path(
+        "trade/orders-history",
+        trade.OrdersView.as_view(pending=False, rate_limit=(40, 2.0)),
+    ),
     path("trade/fills", trade.FillsView.as_view()),
     path("trade/fills-history", trade.FillsView.as_view()),
     path("account/balance", account.BalanceView.as_view()),
