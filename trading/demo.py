@@ -9,13 +9,10 @@ from typing import TextIO
 
 from django.conf import settings
 
-from engine.errors import CommandRefused, EngineError
-from engine.faucet import faucet_grant
-from engine.services import shard_of
 from governance.memberships.models import MembershipStatus
 from governance.memberships.services import membership_join
+from governance.proposals.demo import demo_faucet
 from governance.risk_groups.models import RiskGroup
-from markets.models import Asset
 from xip_portal.demo import demo_user
 
 from .key_vault import secret_decrypt
@@ -29,20 +26,9 @@ TRADERS = [
 KEY_NAME = "demo ccxt"
 
 
-def _faucet_today(group: RiskGroup, account: int, collateral_decimals: int) -> None:
-    """The group's faucet, as a trader would take it; a second seed the same day takes
-    nothing more (the faucet gives once per account per day)."""
-    try:
-        faucet_grant(risk_group=group, account=account, collateral_decimals=collateral_decimals)
-    except CommandRefused as refused:
-        if refused.code != EngineError.FAUCET_DAILY_LIMIT:
-            raise
-
-
 def seed_demo_data(stdout: TextIO) -> None:
     passphrase = settings.DEMO_PASSWORD
     open_groups = list(RiskGroup.objects.filter(kind=RiskGroup.Kind.PERMISSIONLESS))
-    decimals = dict(Asset.objects.values_list("symbol", "decimals"))
     lines = []
     for email, name in TRADERS:
         user = demo_user(email, name)
@@ -54,7 +40,7 @@ def seed_demo_data(stdout: TextIO) -> None:
             memberships__user=user, memberships__status=MembershipStatus.ACTIVE
         ).distinct()
         for group in groups.filter(simulated_collateral=True).order_by("pk"):
-            _faucet_today(group, user.pk, decimals.get(shard_of(risk_group=group).collateral, 6))
+            demo_faucet(group, [user])
         api_key = ApiKey.objects.filter(user=user, name=KEY_NAME, revoked_at__isnull=True).first()
         if api_key is None:
             api_key, secret = api_key_create(
