@@ -49,8 +49,8 @@ class Shard(TimeStampedModel):
 
 class Command(models.Model):
     """One journal entry. `payload` is the core command as a dict (`command_to_dict`);
-    the writer stamps its `ts` when it sequences it. `outcome` holds what the engine said
-    (its events for this command). `order_id` is the engine's id of a placed order."""
+    the writer stamps its `ts` (and a PlaceOrder's `order_id`, the row's own id) when it
+    sequences it. `outcome` holds what the engine said (its events for this command)."""
 
     shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="commands")
     seq = models.BigIntegerField(null=True, blank=True)
@@ -59,7 +59,6 @@ class Command(models.Model):
     kind = models.CharField(max_length=32)
     payload = models.JSONField()
     outcome = models.JSONField(null=True, blank=True)
-    order_id = models.BigIntegerField(null=True, blank=True)
     waiting = models.BooleanField(
         default=False, help_text="The submitter waits: publish the outcome on its channel."
     )
@@ -85,7 +84,6 @@ class Command(models.Model):
                 condition=models.Q(seq__isnull=True),
                 name="engine_command_pending",
             ),
-            models.Index(fields=["shard", "order_id"], name="engine_command_order"),
         ]
 
     def __str__(self) -> str:
@@ -135,6 +133,9 @@ class MarketView(models.Model):
 
 
 class Order(models.Model):
+    """An order as its events left it. `order_id` is the id of the command that placed
+    it (`command`), unique across shards: the public id (OKX's ordId)."""
+
     class Status(models.TextChoices):
         OPEN = "open"
         FILLED = "filled"

@@ -194,6 +194,9 @@ class ShardWriter:
             seq += 1
             if not payload.get("ts"):
                 payload["ts"] = max(stamp, engine.now)
+            if payload["type"] == "PlaceOrder":
+                # an order's id is its command's: the submitter answered it at commit
+                payload["order_id"] = command_id
             events = engine.apply(command_from_dict(payload))
             state.apply(events)
             projection.add(
@@ -286,7 +289,7 @@ def _journal_rows(
     yield from rows.iterator(chunk_size=5000)
 
 
-JOURNAL_COLUMNS = ("id", "seq", "payload", "outcome", "order_id")
+JOURNAL_COLUMNS = ("id", "seq", "payload", "outcome")
 
 
 def _journal_write(shard_id: int, applied: list[Applied]) -> None:
@@ -299,7 +302,6 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
                 a.seq,
                 json.dumps(a.payload),
                 json.dumps(a.outcome),
-                a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
             )
             for a in applied
         ]
@@ -308,7 +310,7 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
             stage = stage_rows(cursor, "engine_command", JOURNAL_COLUMNS, rows)
             cursor.execute(
                 f"UPDATE engine_command AS c SET seq = s.seq, payload = s.payload, "  # noqa: S608
-                f"outcome = s.outcome, order_id = s.order_id FROM {stage} AS s "
+                f"outcome = s.outcome FROM {stage} AS s "
                 "WHERE c.id = s.id AND c.shard_id = %s AND c.seq IS NULL",
                 [shard_id],
             )
@@ -320,12 +322,7 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
     for a in applied:
         updated = models.Command.objects.filter(
             pk=a.command_id, shard_id=shard_id, seq__isnull=True
-        ).update(
-            seq=a.seq,
-            payload=a.payload,
-            outcome=a.outcome,
-            order_id=a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
-        )
+        ).update(seq=a.seq, payload=a.payload, outcome=a.outcome)
         if updated != 1:
             raise RuntimeError(f"shard {shard_id}: journal row {a.command_id} already sequenced")
 

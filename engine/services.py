@@ -36,7 +36,8 @@ MAX_TEXT = 64
 
 # commands a trader may send about their own account
 TRADER_COMMANDS = frozenset({"PlaceOrder", "AmendOrder", "CancelOrder", "CancelAll"})
-# fields the service fills in itself
+# fields the service fills in itself (the writer stamps `ts`, and a PlaceOrder's
+# `order_id`: the id of its journal row, see CommandReceipt)
 SERVICE_FIELDS = frozenset({"account", "ts"})
 ENUMS: dict[str, tuple[str, ...]] = {
     "side": tuple(Side),
@@ -60,7 +61,10 @@ TEXT_LIMITS = {"external_id": 120, "transfer_id": 120, "to_group": 40, "from_gro
 class CommandReceipt:
     """What `command_submit` answers. `status` is "applied" (the outcome is known) or
     "pending" (durable, not applied yet). `result` is the engine's answer ("accepted",
-    "filled", "partially_filled", "rejected", "applied") and `reason` its reason code."""
+    "filled", "partially_filled", "rejected", "applied") and `reason` its reason code.
+
+    An order's id is the id of the command that placed it: `order_id` is known at once,
+    applied or not (the writer stamps it into the PlaceOrder when it sequences it)."""
 
     command_id: int
     status: str
@@ -70,13 +74,14 @@ class CommandReceipt:
     outcome: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, command_id: int, outcome: dict[str, Any] | None) -> CommandReceipt:
+    def of(cls, command_id: int, kind: str, outcome: dict[str, Any] | None) -> CommandReceipt:
+        order_id = command_id if kind == "PlaceOrder" else None
         if outcome is None:
-            return cls(command_id, "pending")
+            return cls(command_id, "pending", order_id)
         return cls(
             command_id,
             "applied",
-            outcome.get("order_id"),
+            order_id or outcome.get("order_id"),
             outcome["result"],
             outcome["reason"],
             outcome,
@@ -183,13 +188,13 @@ def command_submit(
             raise
         return existing
     if not waiting:
-        return CommandReceipt.of(row.pk, None)
+        return CommandReceipt.of(row.pk, row.kind, None)
     outcome = outcomes.wait(
         row.pk,
         min(wait, MAX_WAIT_SECONDS),
         lambda: models.Command.objects.filter(pk=row.pk).values_list("outcome", flat=True)[0],
     )
-    return CommandReceipt.of(row.pk, outcome)
+    return CommandReceipt.of(row.pk, row.kind, outcome)
 
 
 @dataclass(frozen=True)
@@ -237,10 +242,13 @@ def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> l
     with transaction.atomic():
         created = iter(models.Command.objects.bulk_create(rows))
         transaction.on_commit(lambda: _wake(shard.pk))
-    return [
-        receipt if receipt is not None else CommandReceipt.of(next(created).pk, None)
-        for receipt in receipts
-    ]
+    answers = []
+    for receipt in receipts:
+        if receipt is None:
+            row = next(created)
+            receipt = CommandReceipt.of(row.pk, row.kind, None)
+        answers.append(receipt)
+    return answers
 
 
 def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str) -> None:
@@ -258,21 +266,21 @@ def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str
 
 
 def command_receipt(*, command_id: int) -> CommandReceipt:
-    outcome = models.Command.objects.filter(pk=command_id).values_list("outcome", flat=True)
-    if not outcome:
+    row = models.Command.objects.filter(pk=command_id).values_list("kind", "outcome").first()
+    if row is None:
         raise CommandRefused(
             "No such command.", code=EngineError.UNKNOWN_COMMAND_ID, http_status=404
         )
-    return CommandReceipt.of(command_id, outcome[0])
+    return CommandReceipt.of(command_id, *row)
 
 
 def _existing(shard_id: int, account: int, key: str) -> CommandReceipt | None:
     row = (
         models.Command.objects.filter(shard_id=shard_id, account=account, idempotency_key=key)
-        .values_list("pk", "outcome")
+        .values_list("pk", "kind", "outcome")
         .first()
     )
-    return CommandReceipt.of(row[0], row[1]) if row is not None else None
+    return CommandReceipt.of(*row) if row is not None else None
 
 
 def _wake(shard_id: int) -> None:
@@ -305,6 +313,8 @@ def _checked(
         raise CommandRefused("Orders need a trader's account.", code=EngineError.BAD_ACCOUNT)
     declared = {f.name: f for f in fields(cls)}
     allowed = set(declared) - SERVICE_FIELDS - {"type"}
+    if kind == "PlaceOrder":
+        allowed.discard("order_id")
     if kind == "AdvanceTime":
         allowed.add("ts")
     unknown = sorted(set(command) - allowed - {"type"})

@@ -203,9 +203,11 @@ class FundInsurance:
 
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
-    """A new order. The engine numbers orders: the n-th PlaceOrder it applies gets id n,
-    accepted or not. Prediction orders name the `outcome` they buy or sell (YES or NO);
-    `price` is then that outcome's price."""
+    """A new order. `order_id` is the id it will have, accepted or not: the engine
+    service gives every order the id of the journal row that placed it, so the caller
+    knows it at once. With 0 the engine numbers it (the n-th such order applied gets n).
+    Prediction orders name the `outcome` they buy or sell (YES or NO); `price` is then
+    that outcome's price."""
 
     account: int
     market: str
@@ -220,6 +222,7 @@ class PlaceOrder:
     client_order_id: str = ""
     expiry_ts: int = 0
     outcome: Outcome = Outcome.YES
+    order_id: int = 0
     ts: int = 0
 
     def __post_init__(self) -> None:

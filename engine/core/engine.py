@@ -196,8 +196,23 @@ class Engine:
     # ------------------------------------------------------------------ orders
 
     def _place(self, cmd: PlaceOrder, events: list[Event]) -> None:
-        order_id = self.next_order_id
-        self.next_order_id = order_id + 1
+        order_id = cmd.order_id
+        if not order_id:
+            order_id = self.next_order_id
+        elif order_id in self.orders:
+            events.append(
+                Rejected(
+                    "PlaceOrder",
+                    Reason.DUPLICATE_ORDER_ID,
+                    cmd.account,
+                    cmd.market,
+                    0,
+                    cmd.client_order_id,
+                )
+            )
+            return
+        if order_id >= self.next_order_id:
+            self.next_order_id = order_id + 1
         market = self.markets.get(cmd.market)
         reason = self._order_reason(cmd, market)
         if reason is not None or market is None:
@@ -703,7 +718,7 @@ class Engine:
         if cmd.market and targets is None:
             events.append(Rejected("CancelAll", Reason.UNKNOWN_MARKET, cmd.account, cmd.market))
             return
-        # account.orders holds open orders by ascending id: oldest first
+        # account.orders holds open orders in the order they were placed: oldest first
         for order in list(account.orders.values()):
             if targets is None or order.market in targets:
                 self._drop_order(order, Reason.CANCELLED_BY_TRADER, events)

@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from xip_portal.errors import ApplicationError, NotAuthenticated
 from xip_portal.models import User
 
+from engine.selectors import account_caught_up
+
 from ..errors import TradingError
 from ..models import ApiKey
 from ..rate_limits import rate_limit_take
@@ -40,6 +42,8 @@ class OkxView(APIView):
 
     private = False
     key_scope = "read"
+    # a POST that only journals new orders: it need not wait for the trader's earlier ones
+    places_orders = False
     # OKX's documented limit: (requests, seconds), per key (per address when public)
     rate_limit: tuple[int, float] = (20, 2.0)
     throttle_classes: Sequence[type] = ()
@@ -54,6 +58,10 @@ class OkxView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self.limit_take(request, cost=1, instrument=self.instrument_of(request))
+        if self.private and not (self.places_orders and request.method == "POST"):
+            # a trader's read, cancel or amend sees their own earlier orders (whose ids
+            # were answered at commit) applied
+            account_caught_up(account=self.trader(request).pk)
 
     def trader(self, request: Request) -> User:
         """The signing key's user (a private view runs only for one)."""

@@ -135,11 +135,19 @@ def _receipt_item(
 ) -> dict[str, Any]:
     if receipt.status != "applied":
         return _item(
-            data, s_code=NOT_APPLIED_YET, msg="Not applied yet; query the order by clOrdId."
+            data,
+            ord_id=order_id or receipt.order_id,
+            s_code=NOT_APPLIED_YET,
+            msg="Not applied yet; query the order by ordId.",
         )
     if receipt.result == "rejected":
         reason = receipt.reason
-        return _item(data, ord_id=order_id, s_code=okx_code(reason).code, msg=f"{reason}")
+        return _item(
+            data,
+            ord_id=order_id or receipt.order_id,
+            s_code=okx_code(reason).code,
+            msg=f"{reason}",
+        )
     return _item(data, ord_id=order_id or receipt.order_id, msg=done)
 
 
@@ -171,7 +179,9 @@ def _wait_all(receipts: list[CommandReceipt]) -> list[CommandReceipt]:
         if pending:
             time.sleep(0.005)
     return [
-        CommandReceipt.of(r.command_id, outcomes[r.command_id]) if r.command_id in outcomes else r
+        CommandReceipt.of(r.command_id, "PlaceOrder", outcomes[r.command_id])
+        if r.command_id in outcomes
+        else r
         for r in receipts
     ]
 
@@ -179,6 +189,7 @@ def _wait_all(receipts: list[CommandReceipt]) -> list[CommandReceipt]:
 class PlaceOrderView(OkxView):
     private = True
     key_scope = "trade"
+    places_orders = True
     rate_limit = (60, 2.0)
 
     def post(self, request: Request) -> Response:
@@ -237,6 +248,7 @@ def _order_find(
 class BatchOrdersView(OkxView):
     private = True
     key_scope = "trade"
+    places_orders = True
     rate_limit = (300, 2.0)  # orders, per instrument
 
     def instrument_of(self, request: Request) -> str:
