@@ -22,8 +22,9 @@ from django.db import IntegrityError, connection, transaction
 
 from engine import models, outcomes
 from engine.core import COMMAND_TYPES, OrderType, Outcome, SelfTradePrevention, Side, TimeInForce
-from engine.core.markets import MarketConfig
+from engine.core.markets import MarketConfig, MarketKind
 from engine.core.reasons import Reason
+from engine.core.reserves import unit_reserve
 from engine.errors import CommandRefused, EngineError, MarketUnknown, SpecNotConvertible
 from governance.risk_groups.models import RiskGroup
 from xip_portal.errors import ErrorCode
@@ -150,6 +151,7 @@ def command_submit(
     command: Mapping[str, Any],
     idempotency_key: str = "",
     wait: float = 0.0,
+    wait_unless_covered: bool = False,
 ) -> CommandReceipt:
     """Journal one command for the risk group's engine.
 
@@ -158,7 +160,10 @@ def command_submit(
     without `account` and `ts`, which the service sets (`ts` only an AdvanceTime carries).
     A repeated `idempotency_key` of the same account returns the first command's receipt.
     With `wait` > 0 (capped at 2 s) and outside an enclosing transaction, waits for the
-    engine's outcome; otherwise the receipt is "pending".
+    engine's outcome; otherwise the receipt is "pending". With `wait_unless_covered`, it
+    waits only for an order the account's projected free balances may not cover
+    (`orders_covered`): a funded trader's limit order is answered at commit, one the
+    engine may refuse for money with the engine's own answer.
 
     Raises CommandRefused (or MarketUnknown) before writing anything.
     """
@@ -169,8 +174,11 @@ def command_submit(
         existing = _existing(shard.pk, account, idempotency_key)
         if existing is not None:
             return existing
-    payload = _checked(shard, account, command)
+    markets: dict[str, models.MarketView] = {}
+    payload = _checked(shard, account, command, markets)
     waiting = wait > 0 and not connection.in_atomic_block
+    if waiting and wait_unless_covered:
+        waiting = not orders_covered(shard, account, [payload], markets)[0]
     try:
         with transaction.atomic():
             row = models.Command.objects.create(
@@ -206,12 +214,20 @@ class BatchItem:
     idempotency_key: str = ""
 
 
-def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> list[CommandReceipt]:
+def commands_submit(
+    *,
+    risk_group: RiskGroup | int,
+    items: list[BatchItem],
+    wait: float = 0.0,
+    wait_unless_covered: bool = False,
+) -> list[CommandReceipt]:
     """Journal several commands of one risk group in one transaction (one commit, one
     wake-up), in the order given: a market maker's quotes, a bot's batch. Every command
     is checked first; one refusal refuses the batch (CommandRefused naming the item) and
     nothing is written. Items whose idempotency key was seen before get the first
-    command's receipt and are not journaled again. Receipts are "pending"."""
+    command's receipt and are not journaled again. Receipts are "pending", unless `wait`
+    asks for the outcomes (of the orders not covered, with `wait_unless_covered`), as
+    `command_submit` does."""
     shard = shard_of(risk_group=risk_group)
     receipts: list[CommandReceipt | None] = []
     rows: list[models.Command] = []
@@ -248,6 +264,79 @@ def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> l
             row = next(created)
             receipt = CommandReceipt.of(row.pk, row.kind, None)
         answers.append(receipt)
+    if wait <= 0 or connection.in_atomic_block or not rows:
+        return answers
+    wanted = {row.pk: row.kind for row in rows}
+    if wait_unless_covered:
+        by_account: dict[int, list[models.Command]] = {}
+        for row in rows:
+            by_account.setdefault(row.account, []).append(row)
+        for account, mine in by_account.items():
+            covered = orders_covered(shard, account, [row.payload for row in mine], markets)
+            for row, ok in zip(mine, covered, strict=True):
+                if ok:
+                    del wanted[row.pk]
+    return _outcomes_waited(shard.pk, answers, wanted, wait) if wanted else answers
+
+
+def _outcomes_waited(
+    shard_id: int, receipts: list[CommandReceipt], wanted: dict[int, str], wait: float
+) -> list[CommandReceipt]:
+    """The receipts, with the outcomes of the `wanted` commands (id -> kind) that the
+    engine applied within `wait` seconds."""
+    commands = models.Command.objects.filter(pk__in=wanted)
+    outcomes.wait_applied(
+        shard_id,
+        lambda: set(commands.filter(seq__isnull=True).values_list("pk", flat=True)),
+        min(wait, MAX_WAIT_SECONDS),
+    )
+    recorded = dict(commands.filter(outcome__isnull=False).values_list("pk", "outcome"))
+    return [
+        CommandReceipt.of(r.command_id, wanted[r.command_id], recorded[r.command_id])
+        if r.command_id in recorded
+        else r
+        for r in receipts
+    ]
+
+
+def orders_covered(
+    shard: models.Shard,
+    account: int,
+    payloads: list[dict[str, Any]],
+    markets: dict[str, models.MarketView],
+) -> list[bool]:
+    """For each checked command: whether it is a limit order that the account's free
+    balances, as last projected and less what the orders before it lock, cover. Shares
+    it may sell and a perp account's unrealised PnL are not counted, nor are commands
+    still in the inbox: a hint for answering without waiting, never a refusal (the
+    engine alone decides). `markets` holds the orders' markets (read by the checks)."""
+    if not any(p["type"] == "PlaceOrder" for p in payloads):
+        return [False] * len(payloads)
+    free = {
+        asset: int(amount)
+        for asset, amount in models.Balance.objects.filter(
+            shard=shard, account=account
+        ).values_list("asset", "free")
+    }
+    answers = []
+    for payload in payloads:
+        if payload["type"] != "PlaceOrder" or payload.get("order_type") == OrderType.MARKET:
+            answers.append(False)
+            continue
+        market = markets[payload["market"]]
+        config = MarketConfig.from_dict(market.config)
+        outcome_no = config.kind == MarketKind.PREDICTION and payload.get("outcome") == Outcome.NO
+        is_bid = (payload["side"] == Side.BUY) != outcome_no
+        price = config.payout - payload["price"] if outcome_no else payload["price"]
+        unit = unit_reserve(
+            config, int(market.mark), is_bid, price, payload.get("reduce_only", False)
+        )
+        if config.kind != MarketKind.SPOT:
+            asset = shard.collateral
+        else:
+            asset = config.quote_asset if is_bid else config.base_asset
+        free[asset] = free.get(asset, 0) - unit * payload["size"]
+        answers.append(free[asset] >= 0)
     return answers
 
 

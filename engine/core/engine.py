@@ -65,12 +65,13 @@ from engine.core.events import (
     ResolutionProposed,
     SetsMerged,
 )
-from engine.core.fees import FeeLedger, fee_reserve_per_unit, trade_fee
+from engine.core.fees import FeeLedger, trade_fee
 from engine.core.market_state import Market
 from engine.core.markets import BPS, MarketConfig, MarketKind, MarketStatus
 from engine.core.perp import Position, funding_payment, funding_rate_ppm, margin_at
 from engine.core.prediction import Holding
 from engine.core.reasons import Reason
+from engine.core.reserves import unit_reserve
 
 SPOT: Final = MarketKind.SPOT
 PERP: Final = MarketKind.PERP
@@ -397,34 +398,6 @@ class Engine:
             else:
                 room -= order.size
 
-    def _unit_reserve(self, market: Market, is_bid: bool, price: int, reduce_only: bool) -> int:
-        """What one unit of an order's size not covered by shares it sells locks.
-
-        Spot buys lock the price plus the most fee (sells lock one unit of the base
-        asset). Perp orders lock initial margin at the order price and the first tier's
-        rate (not reduce-only ones), the most fee, and what filling at the order price
-        loses against mark at once (a buy above mark, a sell below it); the tiers of a
-        position's size apply to the position, at mark. Prediction orders lock the price of
-        the outcome they buy plus the most fee a share can cost.
-        """
-        config = market.config
-        kind = config.kind
-        if kind is SPOT:
-            if not is_bid:
-                return 1
-            return price + fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
-        if kind is PERP:
-            fee = fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
-            loss = price - market.mark if is_bid else market.mark - price
-            if loss > 0:
-                fee += loss
-            if reduce_only:
-                return fee
-            return (price * config.margin_tiers[0].im_bps + BPS - 1) // BPS + fee
-        payout = config.payout
-        cost = price if is_bid else payout - price
-        return cost + fee_reserve_per_unit(payout, config.maker_fee_bps, config.taker_fee_bps)
-
     def _reserve_balance(self, config: MarketConfig, account: Account, is_bid: bool) -> Balance:
         """The balance an order's reservation sits in."""
         if config.kind is SPOT:
@@ -456,8 +429,8 @@ class Engine:
         rest, buys the other outcome."""
         config = market.config
         order.reserve = balance = self._reserve_balance(config, account, order.is_bid)
-        order.unit_reserve = self._unit_reserve(
-            market, order.is_bid, order.price, order.reduce_only
+        order.unit_reserve = unit_reserve(
+            config, market.mark, order.is_bid, order.price, order.reduce_only
         )
         holding: Holding | None = None
         shares = 0
@@ -623,7 +596,7 @@ class Engine:
                     market, account, order.is_bid, new_size, replacing=order.order_id
                 )
             if reason is None:
-                unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
+                unit = unit_reserve(config, market.mark, order.is_bid, new_price, order.reduce_only)
                 extra = unit * (new_size - shares) - order.reserved()
                 if extra > 0 and extra > self._available(account, order.reserve, order.reduce_only):
                     reason = self._lack_reason(market)
@@ -1320,7 +1293,9 @@ class Engine:
             self._refresh_position(market, self.accounts[account_id], position)
         market_id = market.config.market_id
         for order in list(market.book.orders()):
-            unit = self._unit_reserve(market, order.is_bid, order.price, order.reduce_only)
+            unit = unit_reserve(
+                market.config, market.mark, order.is_bid, order.price, order.reduce_only
+            )
             if unit == order.unit_reserve:
                 continue
             account = self.accounts[order.account]

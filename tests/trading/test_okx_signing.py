@@ -191,8 +191,10 @@ def test_a_batch_answers_per_order(spot_market, make_api_key, okx) -> None:
     ).json()
     too_many = okx(credentials, "POST", "/api/v5/trade/batch-orders", [BODY] * 21).json()
 
-    # no writer runs here: the first is journaled but not applied yet (50004)
-    assert answer["code"] == "1"
-    assert [item["sCode"] for item in answer["data"]] == ["50004", "51001"]
+    # no writer runs here: the first is journaled, accepted for processing with its id
+    assert answer["code"] == "2"
+    assert [item["sCode"] for item in answer["data"]] == ["0", "51001"]
+    placed = engine_models.Command.objects.get(kind="PlaceOrder")
+    assert answer["data"][0]["ordId"] == str(placed.pk)
     assert too_many["code"] == "51111"
     assert journaled() == 1

@@ -13,10 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine.selectors import account_caught_up
 from xip_portal.errors import ApplicationError, NotAuthenticated
 from xip_portal.models import User
-
-from engine.selectors import account_caught_up
 
 from ..errors import TradingError
 from ..models import ApiKey

@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -134,9 +133,13 @@ def _receipt_item(
     data: dict[str, Any], receipt: CommandReceipt, *, done: str, order_id: Any = None
 ) -> dict[str, Any]:
     if receipt.status != "applied":
+        if receipt.order_id:
+            # journaled: accepted for processing, as OKX's sCode 0 means; an order the
+            # engine then refuses shows as canceled with its reason in cancelSource
+            return _item(data, ord_id=receipt.order_id, msg="Order accepted")
         return _item(
             data,
-            ord_id=order_id or receipt.order_id,
+            ord_id=order_id,
             s_code=NOT_APPLIED_YET,
             msg="Not applied yet; query the order by ordId.",
         )
@@ -164,28 +167,6 @@ def _answer(items: list[dict[str, Any]]) -> Response:
     return Response({"code": code, "msg": msg, "data": items})
 
 
-def _wait_all(receipts: list[CommandReceipt]) -> list[CommandReceipt]:
-    """The receipts again once applied (or after WAIT_SECONDS; at once inside an enclosing
-    transaction, whose commands no writer can see yet)."""
-    deadline = time.monotonic() + (0 if connection.in_atomic_block else WAIT_SECONDS)
-    pending = {r.command_id for r in receipts if r.status != "applied"}
-    outcomes: dict[int, Any] = {}
-    while pending and time.monotonic() < deadline:
-        for command_id, outcome in engine.Command.objects.filter(
-            pk__in=pending, outcome__isnull=False
-        ).values_list("pk", "outcome"):
-            outcomes[command_id] = outcome
-            pending.discard(command_id)
-        if pending:
-            time.sleep(0.005)
-    return [
-        CommandReceipt.of(r.command_id, "PlaceOrder", outcomes[r.command_id])
-        if r.command_id in outcomes
-        else r
-        for r in receipts
-    ]
-
-
 class PlaceOrderView(OkxView):
     private = True
     key_scope = "trade"
@@ -206,6 +187,7 @@ class PlaceOrderView(OkxView):
                 account=user.pk,
                 command=_place_command(instrument, data),
                 wait=WAIT_SECONDS,
+                wait_unless_covered=True,
             )
         except ApplicationError as refusal:
             return _refused_item(data, refusal)
@@ -271,25 +253,37 @@ class BatchOrdersView(OkxView):
             self.limit_take(request, cost=count, instrument=inst_id)
         items: list[dict[str, Any] | None] = []
         groups: dict[int, list[tuple[int, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+        members_of: dict[int, ApplicationError | None] = {}  # the membership gate, per group
         for index, data in enumerate(orders):
             if not isinstance(data, dict):
                 items.append(_item({}, s_code=PARAMETER_ERROR.code, msg="An order is an object."))
                 continue
             try:
                 instrument = instrument_get(data.get("instId"))
-                _may_trade(user, instrument)
+                group_id = instrument.tradable.risk_group_id
+                if group_id not in members_of:
+                    try:
+                        _may_trade(user, instrument)
+                        members_of[group_id] = None
+                    except ApplicationError as refusal:
+                        members_of[group_id] = refusal
+                refused = members_of[group_id]
+                if refused is not None:
+                    raise refused
                 command = _place_command(instrument, data)
             except ApplicationError as refusal:
                 items.append(_refused_item(data, refusal))
                 continue
             items.append(None)
-            groups[instrument.tradable.risk_group_id].append((index, data, command))
+            groups[group_id].append((index, data, command))
         receipts: dict[int, CommandReceipt | ApplicationError] = {}
         for group_id, members in groups.items():
             try:
                 batch = commands_submit(
                     risk_group=group_id,
                     items=[BatchItem(user.pk, command) for _, _, command in members],
+                    wait=WAIT_SECONDS,
+                    wait_unless_covered=True,
                 )
                 for (index, _, _), receipt in zip(members, batch, strict=True):
                     receipts[index] = receipt
@@ -298,13 +292,14 @@ class BatchOrdersView(OkxView):
                 for index, _, command in members:
                     try:
                         receipts[index] = command_submit(
-                            risk_group=group_id, account=user.pk, command=command
+                            risk_group=group_id,
+                            account=user.pk,
+                            command=command,
+                            wait=WAIT_SECONDS,
+                            wait_unless_covered=True,
                         )
                     except ApplicationError as refusal:
                         receipts[index] = refusal
-        submitted = {i: r for i, r in receipts.items() if isinstance(r, CommandReceipt)}
-        waited = _wait_all(list(submitted.values()))
-        receipts.update(zip(submitted, waited, strict=True))
         answer = []
         for index, item in enumerate(items):
             if item is not None:

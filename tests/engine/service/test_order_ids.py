@@ -4,7 +4,7 @@ projections and a replay of the journal all use that same id."""
 
 from engine import models, selectors
 from engine.rebuild import shard_verify
-from engine.services import BatchItem, commands_submit
+from engine.services import BatchItem, commands_submit, orders_covered
 
 ASK = {"market": "BTC-USDC", "side": "sell", "size": 100, "price": 1_000}
 
@@ -57,3 +57,37 @@ def test_a_batch_answers_every_order_id_at_once(spot_desk):
     spot_desk.process()
     placed = selectors.orders_of(shard=spot_desk.shard, account=2)
     assert sorted(o.order_id for o in placed) == [r.order_id for r in receipts[:3]]
+
+
+def order(side, size, price=1_000, **fields):
+    return {
+        "type": "PlaceOrder",
+        "market": "BTC-USDC",
+        "side": side,
+        "size": size,
+        "price": price,
+        **fields,
+    }
+
+
+def test_which_orders_the_projected_balances_cover(spot_desk):
+    shard = spot_desk.shard
+    markets = {"BTC-USDC": selectors.market_get(shard=shard, market_id="BTC-USDC")}
+
+    def covered(account, *payloads):
+        return orders_covered(shard, account, list(payloads), markets)
+
+    # 10,000,000 USDC and 10,000 BTC each; a buy locks price + 10 bps per unit
+    assert covered(1, order("buy", 9_990, 1_000)) == [True]
+    assert covered(1, order("buy", 9_995, 1_000)) == [False]
+    # the orders of one batch are counted together, in order
+    assert covered(1, order("buy", 5_000), order("buy", 4_990), order("buy", 10)) == [
+        True,
+        True,
+        False,
+    ]
+    assert covered(1, order("sell", 10_000), order("sell", 5)) == [True, False]
+    # a market order's price, another command's effect and an unfunded account are unknown
+    assert covered(1, order("buy", 10, 0, order_type="market")) == [False]
+    assert covered(1, {"type": "CancelAll"}) == [False]
+    assert covered(9, order("buy", 10)) == [False]
