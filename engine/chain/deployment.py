@@ -14,7 +14,7 @@ DEPLOY_TIMEOUT = 60.0
 
 def _chain_identity() -> tuple[int, str]:
     w3 = chain_web3()
-    return w3.eth.chain_id, "0x" + w3.eth.get_block(0)["hash"].hex().removeprefix("0x")  # type: ignore[index]
+    return w3.eth.chain_id, "0x" + w3.eth.get_block(0)["hash"].hex().removeprefix("0x")
 
 
 def deployment_active() -> Deployment | None:

@@ -165,9 +165,7 @@ class ChainDeposit(TimeStampedModel):
     account = models.BigIntegerField()
     amount = amount_field(help_text="Token units.")
     confirmations = models.PositiveIntegerField(default=0)
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.CONFIRMING
-    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CONFIRMING)
     command_id = models.BigIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
 

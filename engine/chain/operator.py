@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Max
+from eth_typing import HexStr
 
 from .compiled import contracts_compiled
 from .models import ChainTransaction, Deployment
@@ -44,16 +45,22 @@ def operator_account() -> LocalAccount:
         key = chain_web3().provider.ethereum_tester.backend.account_keys[0]  # type: ignore[attr-defined]
     if not key:
         raise ImproperlyConfigured("CHAIN_OPERATOR_KEY is required for a JSON-RPC chain.")
-    return Account.from_key(key)
+    account: LocalAccount = Account.from_key(key)
+    return account
 
 
 def contract_at(name: str, address: str) -> Contract:
-    return chain_web3().eth.contract(address=address, abi=contracts_compiled()[name].abi)  # type: ignore[arg-type]
+    from web3 import Web3
+
+    checksum = Web3.to_checksum_address(address)
+    return chain_web3().eth.contract(address=checksum, abi=contracts_compiled()[name].abi)
 
 
 def _sign(tx: dict[str, Any]) -> tuple[str, str]:
     signed = operator_account().sign_transaction(tx)
-    return "0x" + signed.hash.hex().removeprefix("0x"), "0x" + signed.raw_transaction.hex().removeprefix("0x")
+    return "0x" + signed.hash.hex().removeprefix(
+        "0x"
+    ), "0x" + signed.raw_transaction.hex().removeprefix("0x")
 
 
 def _next_nonce(deployment: Deployment) -> int:
@@ -66,7 +73,7 @@ def _next_nonce(deployment: Deployment) -> int:
 
 def _broadcast(raw: str) -> None:
     try:
-        chain_web3().eth.send_raw_transaction(raw)
+        chain_web3().eth.send_raw_transaction(HexStr(raw))
     except ValueError as exc:  # a node that already has it says so; it is not an error here
         if "already" not in str(exc).lower() and "known" not in str(exc).lower():
             raise
@@ -78,15 +85,14 @@ def _settle(row: ChainTransaction) -> ChainTransaction:
 
     w3 = chain_web3()
     try:
-        receipt = w3.eth.wait_for_transaction_receipt(row.tx_hash, timeout=RECEIPT_TIMEOUT)  # type: ignore[arg-type]
+        receipt = w3.eth.wait_for_transaction_receipt(HexStr(row.tx_hash), timeout=RECEIPT_TIMEOUT)
     except TimeExhausted:
         if w3.eth.get_transaction_count(operator_account().address) > row.nonce:
             row.status = ChainTransaction.Status.DROPPED  # its nonce went to another one
             row.save(update_fields=["status", "updated_at"])
         raise ChainTransactionFailed(f"{row.purpose}: no receipt yet for {row.tx_hash}") from None
-    row.status = (
-        ChainTransaction.Status.MINED if receipt["status"] == 1 else ChainTransaction.Status.REVERTED
-    )
+    mined = receipt["status"] == 1
+    row.status = ChainTransaction.Status.MINED if mined else ChainTransaction.Status.REVERTED
     row.block_number = receipt["blockNumber"]
     row.gas_used = receipt["gasUsed"]
     row.save(update_fields=["status", "block_number", "gas_used", "updated_at"])
@@ -102,6 +108,8 @@ def operator_transact(
     `purpose`, and wait for it to be mined. Idempotent: a purpose already mined returns its
     row; one in flight is sent again as it was. Raises ChainTransactionFailed (a revert, a
     refusal by the node, no receipt in time) for the caller's retry."""
+    # what a node answers when the call would revert: web3's error, or eth-tester's own
+    from eth_tester.exceptions import TransactionFailed
     from web3.exceptions import ContractLogicError
 
     with _sending:
@@ -123,7 +131,7 @@ def operator_transact(
                             "chainId": deployment.chain_id,
                         }
                     )
-                except ContractLogicError as exc:
+                except (ContractLogicError, TransactionFailed) as exc:
                     raise ChainTransactionFailed(f"{purpose}: the chain refuses it: {exc}") from exc
                 tx_hash, raw = _sign(tx)
                 row = ChainTransaction.objects.create(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from engine import models as engine_models
@@ -58,7 +58,9 @@ def fills_hash(fills: Iterable[Sequence[Any]]) -> str:
 
 def balance_tree(risk_group_id: int, leaves: Sequence[Sequence[Any]]) -> StandardMerkleTree:
     """The tree of `leaves` ([account, asset, balance]) of a risk group."""
-    values = [[risk_group_id, int(account), asset, int(balance)] for account, asset, balance in leaves]
+    values = [
+        [risk_group_id, int(account), asset, int(balance)] for account, asset, balance in leaves
+    ]
     return StandardMerkleTree(values, BALANCE_TYPES)
 
 
@@ -98,7 +100,8 @@ def _withdrawals_applied(shard_id: int, first_seq: int, last_seq: int) -> list[l
     ).values_list("payload", "outcome")
     leaves = []
     for payload, outcome in rows.order_by("seq"):
-        leaf = withdrawal_leaf_of(payload) if outcome["result"] != "rejected" else None
+        applied = outcome is not None and outcome["result"] != "rejected"
+        leaf = withdrawal_leaf_of(payload) if applied else None
         if leaf is not None:
             leaves.append(leaf)
     return leaves

@@ -35,9 +35,7 @@ def test_trades_make_one_batch_whose_root_proves_every_balance(spot_desk, deploy
         )
 
 
-def test_nothing_new_commits_nothing_and_the_next_batch_chains_to_the_last(
-    spot_desk, deployment
-):
+def test_nothing_new_commits_nothing_and_the_next_batch_chains_to_the_last(spot_desk, deployment):
     [first] = settlement_run(deployment=deployment)
     assert settlement_run(deployment=deployment) == []
 
@@ -46,7 +44,9 @@ def test_nothing_new_commits_nothing_and_the_next_batch_chains_to_the_last(
 
     assert (second.number, second.first_seq) == (2, first.last_seq + 1)
     assert second.previous_root == first.balance_root
-    on_chain = contract_at("SettlementLedger", deployment.ledger).functions.batches(
-        spot_desk.group.pk, 2
-    ).call()
+    on_chain = (
+        contract_at("SettlementLedger", deployment.ledger)
+        .functions.batches(spot_desk.group.pk, 2)
+        .call()
+    )
     assert "0x" + on_chain[6].hex() == first.balance_root
