@@ -243,7 +243,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
+    global PORT
+    PORT = args.port
     keys, shard_id = setup()
     log = Path(tempfile.gettempdir()) / f"{DATABASE}-worker.log"
     worker = shard_worker_start([shard_id], log=log)

@@ -180,16 +180,15 @@ def command_submit(
     if waiting and wait_unless_covered:
         waiting = not orders_covered(shard, account, [payload], markets)[0]
     try:
-        with transaction.atomic():
-            row = models.Command.objects.create(
-                shard=shard,
-                account=account,
-                idempotency_key=idempotency_key,
-                kind=payload["type"],
-                payload=payload,
-                waiting=waiting,
-            )
-            transaction.on_commit(lambda: _wake(shard.pk))
+        row = _command_insert(
+            shard=shard,
+            account=account,
+            idempotency_key=idempotency_key,
+            kind=payload["type"],
+            payload=payload,
+            waiting=waiting,
+        )
+        transaction.on_commit(lambda: _wake(shard.pk))
     except IntegrityError:
         existing = _existing(shard.pk, account, idempotency_key) if idempotency_key else None
         if existing is None:
@@ -203,6 +202,16 @@ def command_submit(
         lambda: models.Command.objects.filter(pk=row.pk).values_list("outcome", flat=True)[0],
     )
     return CommandReceipt.of(row.pk, row.kind, outcome)
+
+
+def _command_insert(**values: Any) -> models.Command:
+    """One journal row. Outside a transaction the lone INSERT is its own commit (one
+    round trip, not three); inside one, a savepoint keeps the caller's transaction usable
+    after a duplicate idempotency key."""
+    if not connection.in_atomic_block:
+        return models.Command.objects.create(**values)
+    with transaction.atomic():
+        return models.Command.objects.create(**values)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from xip_portal.client_address import client_address
 from xip_portal.errors import NotAuthenticated, PermissionDenied
 from xip_portal.models import User
 
@@ -95,7 +96,7 @@ class OkxSignatureAuthentication(BaseAuthentication):
         api_key = api_key_active(key=key)
         if api_key is None:
             raise NotAuthenticated("Invalid OK-ACCESS-KEY.", code=TradingError.UNKNOWN_KEY)
-        if not _address_allowed(api_key, meta.get("REMOTE_ADDR", "")):
+        if not _address_allowed(api_key, client_address(request._request)):
             raise NotAuthenticated(
                 "This address is not in the key's IP allow-list.",
                 code=TradingError.IP_NOT_ALLOWED,

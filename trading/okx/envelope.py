@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engine.selectors import account_caught_up
+from xip_portal.client_address import client_address
 from xip_portal.errors import ApplicationError, NotAuthenticated
 from xip_portal.models import User
 
@@ -84,7 +85,7 @@ class OkxView(APIView):
         who = (
             request.auth.key
             if isinstance(request.auth, ApiKey)
-            else request.META.get("REMOTE_ADDR", "")
+            else client_address(request._request)
         )
         bucket = f"okx:{type(self).__name__}:{who}:{instrument}"
         if not rate_limit_take(bucket=bucket, cost=cost, limit=limit, window=window):
