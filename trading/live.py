@@ -32,7 +32,7 @@ import redis.asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 
 from engine import outcomes
 from xip_portal.errors import ApplicationError, NotAuthenticated, NotFound
@@ -262,7 +262,7 @@ async def hub_of_this_loop() -> Hub:
     return hub
 
 
-async def stream(request: HttpRequest) -> HttpResponse:
+async def stream(request: HttpRequest) -> StreamingHttpResponse:
     """GET /stream/?topic=name:key&topic=...: the topics' state now, then on every change.
     Unknown topics, a private topic without a login or a key naming nothing are refused
     before the stream opens."""
