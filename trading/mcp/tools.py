@@ -217,6 +217,28 @@ def _orders(user: User, market: str, limit: int, *, open_only: bool) -> list[dic
     ]
 
 
+def _order_change(
+    user: User,
+    market: str,
+    order_id: str,
+    client_order_id: str,
+    command_of: Callable[[Tradable, engine.Order], dict[str, Any]],
+) -> dict[str, Any]:
+    """Amends or cancels one of the user's orders: `command_of(tradable, order)`."""
+    tradable = tradable_get(market)
+    order = order_find(
+        user=user, tradable=tradable, order_id=order_id, client_order_id=client_order_id
+    )
+    receipt = order_command_submit(
+        user=user, tradable=tradable, command=command_of(tradable, order)
+    )
+    return {
+        "market": tradable.engine_market,
+        **_receipt_row(receipt),
+        "order_id": str(order.order_id),
+    }
+
+
 class TradingTools:
     """The tools of one agent session; `register` adds them to a server."""
 
@@ -506,11 +528,7 @@ class TradingTools:
         order id. A smaller size keeps the order's place in the queue; a new price loses
         it. Do not use it to take an order down (use trade_cancel_order)."""
 
-        def work(user: User) -> dict[str, Any]:
-            tradable = tradable_get(market)
-            order = order_find(
-                user=user, tradable=tradable, order_id=order_id, client_order_id=client_order_id
-            )
+        def amend(tradable: Tradable, order: engine.Order) -> dict[str, Any]:
             command: dict[str, Any] = {"type": "AmendOrder", "order_id": order.order_id}
             if new_size:
                 command["size"] = tradable.listed.size(new_size, "new_size")
@@ -518,12 +536,11 @@ class TradingTools:
                 command["price"] = tradable.listed.price(new_price, "new_price")
             if len(command) == 2:
                 raise ApplicationError("Give new_size, new_price or both.", field="new_size")
-            receipt = order_command_submit(user=user, tradable=tradable, command=command)
-            return {"market": tradable.engine_market, **_receipt_row(receipt)} | {
-                "order_id": str(order.order_id)
-            }
+            return command
 
-        return await self.session.run("trade", work)
+        return await self.session.run(
+            "trade", lambda user: _order_change(user, market, order_id, client_order_id, amend)
+        )
 
     async def trade_cancel_order(
         self,
@@ -535,21 +552,12 @@ class TradingTools:
         reserved is released. Do not use it to change an order's size or price (use
         trade_amend_order)."""
 
-        def work(user: User) -> dict[str, Any]:
-            tradable = tradable_get(market)
-            order = order_find(
-                user=user, tradable=tradable, order_id=order_id, client_order_id=client_order_id
-            )
-            receipt = order_command_submit(
-                user=user,
-                tradable=tradable,
-                command={"type": "CancelOrder", "order_id": order.order_id},
-            )
-            return {"market": tradable.engine_market, **_receipt_row(receipt)} | {
-                "order_id": str(order.order_id)
-            }
+        def cancel(tradable: Tradable, order: engine.Order) -> dict[str, Any]:
+            return {"type": "CancelOrder", "order_id": order.order_id}
 
-        return await self.session.run("trade", work)
+        return await self.session.run(
+            "trade", lambda user: _order_change(user, market, order_id, client_order_id, cancel)
+        )
 
     # ------------------------------------------------------------------ account
 
