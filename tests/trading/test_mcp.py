@@ -2,7 +2,8 @@
 `manage.py mcp_server` as a subprocess on the test database (committed data, a real engine
 worker), lists the tools, places a resting order, sees it in the open orders and cancels
 it; a non-member's order is refused with the membership code; `--read-only` offers no
-write tool; a wrong passphrase keeps the server from starting."""
+write tool; a revoked key stops working at once; a wrong passphrase keeps the server from
+starting."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from typing import Any
 import anyio
 import pytest
 from django.conf import settings
+from django.db import connection
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from engine.worker_process import database_url
 from governance.memberships.errors import MembershipError
 from tests.factories import UserFactory
+from tests.markets.factories import proposal_make
 from tests.trading.fixtures import PASSPHRASE, Credentials
 from trading.errors import TradingError
+from trading.services import api_key_revoke
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -82,6 +86,7 @@ async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str,
 def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_api_key) -> None:
     group, shard, alice, bob = trading_venue
     outsider = UserFactory()
+    draft = proposal_make(group=group, author=bob)
 
     async def steps(session: ClientSession) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -113,6 +118,8 @@ def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_ap
         )
         seen["unknown"] = await call(session, "trade_cancel_order", market="NOPE", order_id="1")
         seen["xips"] = await call(session, "xip_list", proposal_type="market")
+        seen["xip"] = await call(session, "xip_get", xip=seen["xips"]["xips"][0]["xip"])
+        seen["draft"] = await call(session, "xip_get", xip=f"draft-{draft.pk}")
         return seen
 
     seen = agent_session(make_api_key(alice), steps)
@@ -171,6 +178,9 @@ def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_ap
     xips = seen["xips"]["xips"]
     assert [(x["status"], x["risk_group"]) for x in xips] == [("final", group.slug)] * 3
     assert [x["xip"] for x in xips] == [f"XIP-{x['number']}" for x in xips]
+    assert seen["xip"]["xip"] == xips[0]["xip"] and seen["xip"]["spec"]["market_type"]
+    # someone else's draft is not shown
+    assert "not_found: No XIP 'draft-" in seen["draft"]["error"]
 
     # a user who is not a member of the group: refused with the membership code
     async def outsider_steps(session: ClientSession) -> dict[str, Any]:
@@ -182,16 +192,30 @@ def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_ap
     assert f"{MembershipError.TERMS_NOT_ACCEPTED}: Join {group.name} first" in refused["error"]
 
 
-def test_read_only_offers_no_write_tool(user, make_api_key) -> None:
-    async def steps(session: ClientSession) -> Any:
-        return (await session.list_tools()).tools
+def revoke(credentials: Credentials) -> None:
+    """Revokes the key from another thread (committed at once), as its owner would."""
+    api_key_revoke(user=credentials.api_key.user, key=credentials.key)
+    connection.close()
 
-    tools = agent_session(make_api_key(user, scopes=("read",)), steps, "--read-only")
+
+def test_read_only_offers_no_write_tool_and_a_revoked_key_stops_at_once(user, make_api_key) -> None:
+    credentials = make_api_key(user, scopes=("read",))
+
+    async def steps(session: ClientSession) -> Any:
+        tools = (await session.list_tools()).tools
+        before = await call(session, "market_list")
+        await anyio.to_thread.run_sync(revoke, credentials)
+        after = await call(session, "market_list")
+        return tools, before, after
+
+    tools, before, after = agent_session(credentials, steps, "--read-only")
 
     names = {tool.name for tool in tools}
     assert "market_list" in names and "trade_get_open_orders" in names
     assert not names & WRITE_TOOLS
     assert all(tool.annotations.read_only_hint for tool in tools)
+    assert before == {"markets": []}
+    assert f"{TradingError.UNKNOWN_KEY}: Invalid API key." in after["error"]
 
 
 def test_the_server_refuses_to_start_with_a_wrong_passphrase_or_a_read_key(

@@ -42,6 +42,7 @@ from .session import AgentSession, refusal_text
 MAX_BATCH = 20
 MAX_ROWS = 100
 MAX_DEPTH = 400
+MAX_TEXT = 100  # filters and search text
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 # placing adds an order: nothing is destroyed, and placing twice places twice
@@ -281,11 +282,19 @@ class TradingTools:
         market_type: Annotated[
             Literal["", "spot", "perp", "prediction"], Field(description="Only this kind.")
         ] = "",
-        risk_group: Annotated[str, Field(description="Only this risk group (slug).")] = "",
-        status: Annotated[
-            str, Field(description="Only this status (live, halted, closed, settled, ...).")
+        risk_group: Annotated[
+            str, Field(description="Only this risk group (slug).", max_length=MAX_TEXT)
         ] = "",
-        query: Annotated[str, Field(description="Text in the symbol, name or outcomes.")] = "",
+        status: Annotated[
+            str,
+            Field(
+                description="Only this status (live, halted, closed, settled, ...).",
+                max_length=MAX_TEXT,
+            ),
+        ] = "",
+        query: Annotated[
+            str, Field(description="Text in the symbol, name or outcomes.", max_length=MAX_TEXT)
+        ] = "",
         limit: Limit = MAX_ROWS,
     ) -> dict[str, Any]:
         """The market registry: spot, perpetual and prediction markets with their rules
@@ -302,7 +311,10 @@ class TradingTools:
         return await self.session.run("read", work)
 
     async def market_get(
-        self, symbol: Annotated[str, Field(description='The registry symbol ("BTC-USDC").')]
+        self,
+        symbol: Annotated[
+            str, Field(description='The registry symbol ("BTC-USDC").', max_length=MAX_TEXT)
+        ],
     ) -> dict[str, Any]:
         """One market of the registry with its full spec, status, config hash (the value
         the on-chain registry holds) and the XIP that listed it. Do not use it to list
@@ -670,14 +682,25 @@ class TradingTools:
     async def xip_list(
         self,
         status: Annotated[
-            str, Field(description="Only this status (draft, review, last_call, final, ...).")
+            str,
+            Field(
+                description="Only this status (draft, review, last_call, final, ...).",
+                max_length=MAX_TEXT,
+            ),
         ] = "",
         proposal_type: Annotated[
             str,
-            Field(description="Only this type (market, parameter_change, delisting, ...)."),
+            Field(
+                description="Only this type (market, parameter_change, delisting, ...).",
+                max_length=MAX_TEXT,
+            ),
         ] = "",
-        risk_group: Annotated[str, Field(description="Only this risk group (slug).")] = "",
-        query: Annotated[str, Field(description='Text, or a number such as "XIP-12".')] = "",
+        risk_group: Annotated[
+            str, Field(description="Only this risk group (slug).", max_length=MAX_TEXT)
+        ] = "",
+        query: Annotated[
+            str, Field(description='Text, or a number such as "XIP-12".', max_length=MAX_TEXT)
+        ] = "",
         limit: Limit = MAX_ROWS,
     ) -> dict[str, Any]:
         """The improvement proposals (XIPs) you may see, newest first: Review and later
@@ -697,7 +720,10 @@ class TradingTools:
         return await self.session.run("read", work)
 
     async def xip_get(
-        self, xip: Annotated[str, Field(description='"XIP-12" (or "draft-7" for a draft).')]
+        self,
+        xip: Annotated[
+            str, Field(description='"XIP-12" (or "draft-7" for a draft).', max_length=MAX_TEXT)
+        ],
     ) -> dict[str, Any]:
         """One XIP you may see, with its markdown body and structured spec. Do not use it to
         search proposals (use xip_list)."""
