@@ -33,13 +33,13 @@ from markets.selectors import market_list
 from xip_portal.errors import ApplicationError, NotFound
 from xip_portal.models import User
 
+from ..errors import TradingError
 from ..instruments import Tradable, tradable_get, tradables, trading_shards
 from ..market_data import book_of, fill_time, ticker_of
-from ..orders import order_command_submit, order_commands_submit, order_find, order_place_command
-from ..selectors import account_balances, account_statement
+from ..selectors import account_balances, account_statement, order_find
+from ..services import MAX_BATCH, OrderRequest, order_amend, order_cancel, order_place, orders_place
 from .session import AgentSession, refusal_text
 
-MAX_BATCH = 20
 MAX_ROWS = 100
 MAX_DEPTH = 400
 MAX_TEXT = 100  # filters and search text
@@ -116,6 +116,44 @@ def _text(value: Decimal) -> str:
 
 def _ms(moment: Any) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _place_command(
+    tradable: Tradable,
+    *,
+    side: str,
+    size: str,
+    price: str,
+    order_type: str,
+    tif: str,
+    post_only: bool,
+    reduce_only: bool,
+    client_order_id: str,
+    outcome: str,
+) -> dict[str, Any]:
+    """The tool's order as the engine's PlaceOrder (the engine service checks the rest)."""
+    command: dict[str, Any] = {
+        "type": "PlaceOrder",
+        "market": tradable.engine_market,
+        "side": side,
+        "size": tradable.listed.size(size, "size"),
+        "order_type": order_type,
+        "tif": tif,
+        "post_only": post_only,
+    }
+    if order_type != "market":
+        if not price:
+            raise ApplicationError(
+                "A limit order needs a price.", code=TradingError.MISSING_PARAMETER, field="price"
+            )
+        command["price"] = tradable.listed.price(price, "price")
+    if client_order_id:
+        command["client_order_id"] = client_order_id
+    if reduce_only:
+        command["reduce_only"] = True
+    if outcome:
+        command["outcome"] = outcome
+    return command
 
 
 def _order_row(order: engine.Order, tradable: Tradable) -> dict[str, Any]:
@@ -223,16 +261,14 @@ def _order_change(
     market: str,
     order_id: str,
     client_order_id: str,
-    command_of: Callable[[Tradable, engine.Order], dict[str, Any]],
+    change: Callable[[Tradable, engine.Order], CommandReceipt],
 ) -> dict[str, Any]:
-    """Amends or cancels one of the user's orders: `command_of(tradable, order)`."""
+    """Amends or cancels one of the user's orders: `change(tradable, order)` submits it."""
     tradable = tradable_get(market)
     order = order_find(
         user=user, tradable=tradable, order_id=order_id, client_order_id=client_order_id
     )
-    receipt = order_command_submit(
-        user=user, tradable=tradable, command=command_of(tradable, order)
-    )
+    receipt = change(tradable, order)
     return {
         "market": tradable.engine_market,
         **_receipt_row(receipt),
@@ -459,7 +495,7 @@ class TradingTools:
 
         def work(user: User) -> dict[str, Any]:
             tradable = tradable_get(market)
-            command = order_place_command(
+            command = _place_command(
                 tradable,
                 side=side,
                 size=size,
@@ -471,7 +507,7 @@ class TradingTools:
                 client_order_id=client_order_id,
                 outcome=outcome,
             )
-            receipt = order_command_submit(user=user, tradable=tradable, command=command)
+            receipt = order_place(user=user, tradable=tradable, command=command)
             return {"market": tradable.engine_market, **_receipt_row(receipt)}
 
         return await self.session.run("trade", work)
@@ -493,7 +529,7 @@ class TradingTools:
             for index, order in enumerate(orders):
                 try:
                     tradable = tradable_get(order.market)
-                    command = order_place_command(
+                    command = _place_command(
                         tradable,
                         side=order.side,
                         size=order.size,
@@ -510,8 +546,9 @@ class TradingTools:
                     continue
                 answers.append(None)
                 placed.append((index, tradable, command))
-            outcomes = order_commands_submit(
-                user=user, orders=[(tradable, command) for _, tradable, command in placed]
+            outcomes = orders_place(
+                user=user,
+                orders=[OrderRequest(tradable, command) for _, tradable, command in placed],
             )
             for (index, tradable, _), outcome in zip(placed, outcomes, strict=True):
                 answer: dict[str, Any] = {"market": tradable.engine_market}
@@ -540,19 +577,18 @@ class TradingTools:
         order id. A smaller size keeps the order's place in the queue; a new price loses
         it. Do not use it to take an order down (use trade_cancel_order)."""
 
-        def amend(tradable: Tradable, order: engine.Order) -> dict[str, Any]:
-            command: dict[str, Any] = {"type": "AmendOrder", "order_id": order.order_id}
-            if new_size:
-                command["size"] = tradable.listed.size(new_size, "new_size")
-            if new_price:
-                command["price"] = tradable.listed.price(new_price, "new_price")
-            if len(command) == 2:
-                raise ApplicationError("Give new_size, new_price or both.", field="new_size")
-            return command
+        def amend(user: User) -> dict[str, Any]:
+            def change(tradable: Tradable, order: engine.Order) -> CommandReceipt:
+                return order_amend(
+                    user=user,
+                    order=order,
+                    size=tradable.listed.size(new_size, "new_size") if new_size else 0,
+                    price=tradable.listed.price(new_price, "new_price") if new_price else 0,
+                )
 
-        return await self.session.run(
-            "trade", lambda user: _order_change(user, market, order_id, client_order_id, amend)
-        )
+            return _order_change(user, market, order_id, client_order_id, change)
+
+        return await self.session.run("trade", amend)
 
     async def trade_cancel_order(
         self,
@@ -564,12 +600,13 @@ class TradingTools:
         reserved is released. Do not use it to change an order's size or price (use
         trade_amend_order)."""
 
-        def cancel(tradable: Tradable, order: engine.Order) -> dict[str, Any]:
-            return {"type": "CancelOrder", "order_id": order.order_id}
+        def cancel(user: User) -> dict[str, Any]:
+            def change(tradable: Tradable, order: engine.Order) -> CommandReceipt:
+                return order_cancel(user=user, order=order)
 
-        return await self.session.run(
-            "trade", lambda user: _order_change(user, market, order_id, client_order_id, cancel)
-        )
+            return _order_change(user, market, order_id, client_order_id, change)
+
+        return await self.session.run("trade", cancel)
 
     # ------------------------------------------------------------------ account
 

@@ -1,9 +1,10 @@
 """OKX v5 trade endpoints (signed): place, batch, cancel, amend, and read orders and fills.
 
 Each request is translated once into the engine service's own command (the fields in
-ORDER_TYPES and `_place_command`), submitted through `command_submit`, and the outcome
-and reason code translated back (trading.okx.codes). Write endpoints need the key's
-"trade" scope and the user's membership of the market's risk group."""
+ORDER_TYPES and `_place_command`), submitted through the trading room's order services
+(trading.services, shared with /api/v1), and the outcome and reason code translated back
+(trading.okx.codes). Write endpoints need the key's "trade" scope and the user's
+membership of the market's risk group."""
 
 from __future__ import annotations
 
@@ -23,14 +24,21 @@ from xip_portal.errors import ApplicationError, ErrorCode
 from xip_portal.models import User
 
 from ..errors import TradingError
-from ..instruments import Tradable, tradables
+from ..instruments import tradables
 from ..market_data import fill_time
-from ..orders import order_command_submit, order_commands_submit, order_find
+from ..selectors import order_find
+from ..services import (
+    MAX_BATCH,
+    OrderRequest,
+    order_amend,
+    order_cancel,
+    order_place,
+    orders_place,
+)
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine
 
-MAX_BATCH = 20
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 # OKX ordType -> the engine's (order_type, tif, post_only)
 ORDER_TYPES: dict[str, tuple[str, str, bool]] = {
@@ -156,8 +164,10 @@ class PlaceOrderView(OkxView):
         user = self.trader(request)
         try:
             instrument = instrument_get(data.get("instId"))
-            receipt = order_command_submit(
-                user=user, tradable=instrument.tradable, command=_place_command(instrument, data)
+            receipt = order_place(
+                user=user,
+                tradable=instrument.tradable,
+                command=_place_command(instrument, data),
             )
         except ApplicationError as refusal:
             return _refused_item(data, refusal)
@@ -168,13 +178,16 @@ class PlaceOrderView(OkxView):
         user = self.trader(request)
         params = request.query_params
         instrument = instrument_get(params.get("instId"))
-        order = order_find(
-            user=user,
-            tradable=instrument.tradable,
-            order_id=params.get("ordId"),
-            client_order_id=params.get("clOrdId"),
-        )
+        order = _order_find(user, instrument, params.get("ordId"), params.get("clOrdId"))
         return okx_ok(order_rows([order]))
+
+
+def _order_find(
+    user: User, instrument: Instrument, ord_id: Any, client_order_id: Any
+) -> engine.Order:
+    return order_find(
+        user=user, tradable=instrument.tradable, order_id=ord_id, client_order_id=client_order_id
+    )
 
 
 class BatchOrdersView(OkxView):
@@ -200,45 +213,39 @@ class BatchOrdersView(OkxView):
                 per_instrument[str(data.get("instId", ""))] += 1
         for inst_id, count in per_instrument.items():
             self.limit_take(request, cost=count, instrument=inst_id)
-        items: list[dict[str, Any] | None] = []  # None: placed, answered below
-        placed: list[tuple[int, Tradable, dict[str, Any]]] = []
-        for index, data in enumerate(orders):
+        items: list[dict[str, Any] | None] = []
+        requests: list[OrderRequest] = []
+        for data in orders:
             if not isinstance(data, dict):
                 items.append(_item({}, s_code=PARAMETER_ERROR.code, msg="An order is an object."))
                 continue
             try:
                 instrument = instrument_get(data.get("instId"))
-                placed.append((index, instrument.tradable, _place_command(instrument, data)))
+                command = _place_command(instrument, data)
             except ApplicationError as refusal:
                 items.append(_refused_item(data, refusal))
                 continue
             items.append(None)
-        outcomes = order_commands_submit(
-            user=user, orders=[(tradable, command) for _, tradable, command in placed]
-        )
-        for (index, _, _), outcome in zip(placed, outcomes, strict=True):
-            data = orders[index]
+            requests.append(OrderRequest(instrument.tradable, command))
+        outcomes = iter(orders_place(user=user, orders=requests))
+        answer = []
+        for data, item in zip(orders, items, strict=True):
+            if item is not None:
+                answer.append(item)
+                continue
+            outcome = next(outcomes)
             if isinstance(outcome, ApplicationError):
-                items[index] = _refused_item(data, outcome)
+                answer.append(_refused_item(data, outcome))
             else:
-                items[index] = _receipt_item(data, outcome, done="Order placed")
-        return _answer([item for item in items if item is not None])
+                answer.append(_receipt_item(data, outcome, done="Order placed"))
+        return _answer(answer)
 
 
 def _cancel_one(user: User, data: dict[str, Any]) -> dict[str, Any]:
     try:
         instrument = instrument_get(data.get("instId"))
-        order = order_find(
-            user=user,
-            tradable=instrument.tradable,
-            order_id=data.get("ordId"),
-            client_order_id=data.get("clOrdId"),
-        )
-        receipt = order_command_submit(
-            user=user,
-            tradable=instrument.tradable,
-            command={"type": "CancelOrder", "order_id": order.order_id},
-        )
+        order = _order_find(user, instrument, data.get("ordId"), data.get("clOrdId"))
+        receipt = order_cancel(user=user, order=order)
     except ApplicationError as refusal:
         return _refused_item(data, refusal)
     return _receipt_item(data, receipt, done="Order cancelled", order_id=order.order_id)
@@ -288,22 +295,14 @@ class AmendOrderView(OkxView):
         data = request.data if isinstance(request.data, dict) else {}
         try:
             instrument = instrument_get(data.get("instId"))
-            order = order_find(
+            order = _order_find(user, instrument, data.get("ordId"), data.get("clOrdId"))
+            new_size, new_price = _text(data, "newSz"), _text(data, "newPx")
+            receipt = order_amend(
                 user=user,
-                tradable=instrument.tradable,
-                order_id=data.get("ordId"),
-                client_order_id=data.get("clOrdId"),
+                order=order,
+                size=instrument.size_in(new_size, "newSz") if new_size else 0,
+                price=instrument.price_in(new_price, "newPx") if new_price else 0,
             )
-            command: dict[str, Any] = {"type": "AmendOrder", "order_id": order.order_id}
-            if _text(data, "newSz"):
-                command["size"] = instrument.size_in(_text(data, "newSz"), "newSz")
-            if _text(data, "newPx"):
-                command["price"] = instrument.price_in(_text(data, "newPx"), "newPx")
-            if len(command) == 2:
-                raise ApplicationError(
-                    "Either newSz or newPx is required.", code=TradingError.MISSING_PARAMETER
-                )
-            receipt = order_command_submit(user=user, tradable=instrument.tradable, command=command)
         except ApplicationError as refusal:
             return _answer([{**_refused_item(data, refusal), "reqId": _text(data, "reqId")}])
         item = _receipt_item(data, receipt, done="Order amended", order_id=order.order_id)
