@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -72,7 +73,10 @@ def agent_session(
             await session.initialize()
             return await steps(session)
 
-    return anyio.run(run)
+    # in a thread of its own: an earlier test of this process may have left an event loop
+    # running in the main thread (Playwright's synchronous API does)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(anyio.run, run).result()
 
 
 async def call(session: ClientSession, tool: str, **arguments: Any) -> dict[str, Any]:
