@@ -775,20 +775,25 @@ class TradingTools:
 
 
 def _ticker_row(tradable: Tradable, now_ms: int) -> dict[str, Any]:
+    """Prices as decimal strings; "" where there is none yet (no trade, no quote, no mark)."""
     ticker = ticker_of(tradable, now_ms=now_ms)
     bid, ask = ticker["bid"], ticker["ask"]
+
+    def price(units: int) -> str:
+        return _text(tradable.price(units)) if units else ""
+
     return {
         "market": tradable.engine_market,
-        "last": _text(tradable.price(ticker["last"])),
-        "bid": _text(tradable.price(bid.price)) if bid else "",
+        "last": price(ticker["last"]),
+        "bid": price(bid.price) if bid else "",
         "bid_size": _text(tradable.size(bid.size)) if bid else "",
-        "ask": _text(tradable.price(ask.price)) if ask else "",
+        "ask": price(ask.price) if ask else "",
         "ask_size": _text(tradable.size(ask.size)) if ask else "",
-        "open_24h": _text(tradable.price(ticker["open"])),
-        "high_24h": _text(tradable.price(ticker["high"])),
-        "low_24h": _text(tradable.price(ticker["low"])),
+        "open_24h": price(ticker["open"]),
+        "high_24h": price(ticker["high"]),
+        "low_24h": price(ticker["low"]),
         "volume_24h": _text(tradable.size(ticker["volume"])),
-        "mark": _text(tradable.price(ticker["mark"])),
+        "mark": price(ticker["mark"]),
     }
 
 
