@@ -108,6 +108,7 @@ def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_ap
         )
         seen["open"] = await call(session, "trade_get_open_orders", market="BTC-USDC")
         seen["book"] = await call(session, "market_get_orderbook", market="BTC-USDC", depth=5)
+        seen["ticker"] = await call(session, "market_get_tickers", market="BTC-USDC")
         seen["balances"] = await call(session, "account_get_balances")
         seen["cancelled"] = await call(
             session, "trade_cancel_order", market="BTC-USDC", order_id=seen["placed"]["order_id"]
@@ -157,6 +158,13 @@ def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_ap
         "open",
     )
     assert seen["book"]["bids"] == [{"price": "100", "size": "0.5", "orders": 1}]
+    (ticker,) = seen["ticker"]["tickers"]
+    assert (ticker["bid"], ticker["bid_size"], ticker["ask"], ticker["last"]) == (
+        "100",
+        "0.5",
+        "",
+        "",
+    )
     usdc = next(b for b in seen["balances"]["balances"] if b["asset"] == "USDC")
     # the order reserves its price and the taker fee it may pay (5 bps)
     assert (usdc["risk_group"], usdc["free"], usdc["locked"]) == (
