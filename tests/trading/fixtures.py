@@ -176,6 +176,7 @@ def trading_venue(
     engine_services._shards.clear()
 
 
+@pytest.fixture
 def asgi_server(transactional_db: Any) -> Iterator[str]:
     """The ASGI application as production serves it (uvicorn), in a thread of this process,
     on the test database; its URL. Live streams take engine changes from Redis here, as
