@@ -188,7 +188,7 @@ def command_submit(
             payload=payload,
             waiting=waiting,
         )
-        transaction.on_commit(lambda: _wake(shard.pk))
+        transaction.on_commit(lambda: _wake(shard.pk), robust=True)
     except IntegrityError:
         existing = _existing(shard.pk, account, idempotency_key) if idempotency_key else None
         if existing is None:
@@ -266,7 +266,7 @@ def commands_submit(
         )
     with transaction.atomic():
         created = iter(models.Command.objects.bulk_create(rows))
-        transaction.on_commit(lambda: _wake(shard.pk))
+        transaction.on_commit(lambda: _wake(shard.pk), robust=True)
     answers = []
     for receipt in receipts:
         if receipt is None:
@@ -382,6 +382,8 @@ def _existing(shard_id: int, account: int, key: str) -> CommandReceipt | None:
 
 
 def _wake(shard_id: int) -> None:
+    """After the commit (robust: the command is durable and acknowledged; if Redis fails
+    here, the next submission or the shard's time tick wakes the writer)."""
     from engine.tasks import shard_wake
 
     shard_wake(shard_id)
