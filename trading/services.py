@@ -240,13 +240,14 @@ def order_place(
     command: dict[str, Any],
     idempotency_key: str = "",
     wait: float = WAIT_SECONDS,
+    wait_unless_covered: bool = False,
 ) -> CommandReceipt:
     """Journals `command` (the engine's PlaceOrder, in engine units) for `user` once they
-    may trade in the tradable's risk group. The receipt carries the order's id at once; it
-    waits up to `wait` seconds for the engine's outcome only when the user's free balances
-    may not cover the order (so a refusal for money is answered as such), and is
-    "pending" (accepted for processing) otherwise. A repeated `idempotency_key` returns
-    the first order's receipt."""
+    may trade in the tradable's risk group; waits up to `wait` seconds for the outcome.
+    The receipt carries the order's id at once. With `wait_unless_covered` it waits only
+    when the user's free balances may not cover the order (so a refusal for money is
+    answered as such), and is "pending" (accepted for processing) otherwise. A repeated
+    `idempotency_key` returns the first order's receipt."""
     trade_require(user=user, risk_group=tradable.market.risk_group)
     return command_submit(
         risk_group=tradable.risk_group_id,
@@ -254,7 +255,7 @@ def order_place(
         command=command,
         idempotency_key=idempotency_key,
         wait=wait,
-        wait_unless_covered=True,
+        wait_unless_covered=wait_unless_covered,
     )
 
 
@@ -268,13 +269,13 @@ class OrderRequest:
 
 
 def orders_place(
-    *, user: User, orders: list[OrderRequest]
+    *, user: User, orders: list[OrderRequest], wait_unless_covered: bool = False
 ) -> list[CommandReceipt | ApplicationError]:
     """Places a batch (at most MAX_BATCH): one receipt or refusal per order, in order.
     The orders of each risk group are journaled in one transaction; when the engine
     service refuses one of them, each is submitted alone so every order gets its own
-    answer. Waits (WAIT_SECONDS in all) only for the outcomes of orders the user's free
-    balances may not cover, as `order_place` does."""
+    answer. Waits for the outcomes (WAIT_SECONDS in all; with `wait_unless_covered`, only
+    for orders the user's free balances may not cover, as `order_place`)."""
     if len(orders) > MAX_BATCH:
         raise ApplicationError(
             f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
@@ -297,7 +298,7 @@ def orders_place(
                     for i in indexes
                 ],
                 wait=WAIT_SECONDS,
-                wait_unless_covered=True,
+                wait_unless_covered=wait_unless_covered,
             )
             answers_of: list[CommandReceipt | ApplicationError] = list(receipts)
         except ApplicationError:
@@ -311,7 +312,7 @@ def orders_place(
                             command=orders[i].command,
                             idempotency_key=orders[i].idempotency_key,
                             wait=WAIT_SECONDS,
-                            wait_unless_covered=True,
+                            wait_unless_covered=wait_unless_covered,
                         )
                     )
                 except ApplicationError as refusal:

@@ -181,6 +181,7 @@ class PlaceOrderView(OkxView):
                 user=user,
                 tradable=instrument.tradable,
                 command=_place_command(instrument, data),
+                wait_unless_covered=True,
             )
         except ApplicationError as refusal:
             return _refused_item(data, refusal)
@@ -241,7 +242,7 @@ class BatchOrdersView(OkxView):
                 continue
             items.append(None)
             requests.append(OrderRequest(instrument.tradable, command))
-        outcomes = iter(orders_place(user=user, orders=requests))
+        outcomes = iter(orders_place(user=user, orders=requests, wait_unless_covered=True))
         answer = []
         for data, item in zip(orders, items, strict=True):
             if item is not None:
