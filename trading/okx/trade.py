@@ -34,6 +34,7 @@ from xip_portal.models import User
 from ..errors import TradingError
 from ..instruments import tradables
 from ..market_data import fill_time
+from ..services import order_submit
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine
@@ -189,10 +190,9 @@ class PlaceOrderView(OkxView):
         user = self.trader(request)
         try:
             instrument = instrument_get(data.get("instId"))
-            _may_trade(user, instrument)
-            receipt = command_submit(
-                risk_group=instrument.tradable.risk_group_id,
-                account=user.pk,
+            receipt = order_submit(
+                user=user,
+                tradable=instrument.tradable,
                 command=_place_command(instrument, data),
                 wait=WAIT_SECONDS,
             )
