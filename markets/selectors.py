@@ -67,7 +67,6 @@ def market_stats(markets: list[Market], *, now: datetime) -> dict[str, TradableS
     """The stats of every tradable of `markets` by engine market id (a categorical
     market's outcomes as `<symbol>:<outcome>`), for the 24 hours before `now`. A
     constant number of queries."""
-    configs = market_engine_configs(markets)
     tradables = [
         (market, f"{market.symbol}:{outcome}" if outcome else market.symbol, outcome)
         for market in markets
@@ -77,6 +76,10 @@ def market_stats(markets: list[Market], *, now: datetime) -> dict[str, TradableS
     summaries = market_summaries(
         market_ids=[engine_market for _, engine_market, _ in tradables],
         since_ms=int((now - DAY).timestamp() * 1000),
+    )
+    # only the markets the engine lists have units to convert (and a shard)
+    configs = market_engine_configs(
+        [market for market, engine_market, _ in tradables if engine_market in summaries]
     )
     stats = {}
     for market, engine_market, outcome in tradables:
@@ -156,4 +159,4 @@ def registry_rows(markets: list[Market], *, now: datetime, sort: str = "") -> li
         )
     descending = sort.startswith("-")
     key = REGISTRY_SORTS.get(sort.removeprefix("-"), REGISTRY_SORTS["symbol"])
-    return sorted(rows, key=key, reverse=descending)  # type: ignore[arg-type]
+    return sorted(rows, key=key, reverse=descending)

@@ -54,4 +54,6 @@ class TransferForm(forms.Form):
 
 
 class FaucetForm(forms.Form):
-    risk_group = forms.ModelChoiceField(queryset=RiskGroup.objects.filter(simulated_collateral=True))
+    risk_group = forms.ModelChoiceField(
+        queryset=RiskGroup.objects.filter(simulated_collateral=True)
+    )

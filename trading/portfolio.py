@@ -194,8 +194,9 @@ def _group_account(
     overview = account_overview(shard=shard, account=user_id)
     account = GroupAccount(shard.risk_group, shard.collateral, overview["as_of"])
     for balance in overview["balances"]:
-        free, locked = money(shard.pk, balance.asset, balance.free), money(
-            shard.pk, balance.asset, balance.locked
+        free, locked = (
+            money(shard.pk, balance.asset, balance.free),
+            money(shard.pk, balance.asset, balance.locked),
         )
         if balance.asset == shard.collateral:
             account.free, account.reserved = free, locked
@@ -229,15 +230,15 @@ def _group_account(
         yes = int(holding.yes + holding.yes_locked)
         no = int(holding.no + holding.no_locked)
         value = (yes * yes_price + no * (payout - yes_price)) if yes_price is not None else 0
-        row = HoldingRow(
+        held_row = HoldingRow(
             tradable=tradable,
             yes=tradable.size(yes),
             no=tradable.size(no),
             price=tradable.price(yes_price) if yes_price is not None else None,
             value=tradable.money(value),
         )
-        account.holdings.append(row)
-        account.in_positions += row.value
+        account.holdings.append(held_row)
+        account.in_positions += held_row.value
     for order in overview["open_orders"]:
         tradable = known.get(order.market_id)
         if tradable is not None:
@@ -288,5 +289,14 @@ def fills_csv(*, user_id: int) -> Iterator[str]:
     for fill in _fill_rows(user_id).annotate(ts=fill_time()).order_by("pk").iterator(2000):
         row = _fill_row(fill, user_id, known)
         yield writer.writerow(
-            [row["time"], row["market"], row["side"], row["role"], row["price"], row["size"], row["fee"], row["seq"]]
+            [
+                row["time"],
+                row["market"],
+                row["side"],
+                row["role"],
+                row["price"],
+                row["size"],
+                row["fee"],
+                row["seq"],
+            ]
         )

@@ -180,7 +180,9 @@ def faucet_take(*, user: User, risk_group: RiskGroup) -> CommandReceipt:
     membership_require(user=user, risk_group=risk_group, action="trade")
     decimals = collateral_decimals(risk_group)
     receipt = faucet_grant(risk_group=risk_group, account=user.pk, collateral_decimals=decimals)
-    audit_record(actor=user, action="faucet.take", obj=risk_group, new={"command": receipt.command_id})
+    audit_record(
+        actor=user, action="faucet.take", obj=risk_group, new={"command": receipt.command_id}
+    )
     return receipt
 
 

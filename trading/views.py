@@ -128,9 +128,13 @@ def api_key_revoke_view(request: HttpRequest, key: str) -> HttpResponse:
 
 
 def _member_groups(user: User) -> QuerySet[RiskGroup]:
-    return RiskGroup.objects.filter(
-        memberships__user=user, memberships__status=MembershipStatus.ACTIVE
-    ).distinct().order_by("name")
+    return (
+        RiskGroup.objects.filter(
+            memberships__user=user, memberships__status=MembershipStatus.ACTIVE
+        )
+        .distinct()
+        .order_by("name")
+    )
 
 
 @login_required

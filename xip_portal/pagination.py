@@ -43,6 +43,6 @@ def api_page(
 
 
 def page_of(request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any]) -> Page[Any]:
-    """The page of `queryset` (or a list) that ?page= asks for (the last for a number past the end, the
-    first for anything that is not a number)."""
+    """The page of `queryset` (or a list) that ?page= asks for (the last for a number past
+    the end, the first for anything that is not a number)."""
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -33,7 +33,9 @@ class WorldCupVenue:
     maker: User
 
     def order(self, user: User, market_id: str, side: str, size: int, price: str, **extra: Any):
-        listed = market_engine_config(self.single if market_id == self.single.symbol else self.market)
+        listed = market_engine_config(
+            self.single if market_id == self.single.symbol else self.market
+        )
         return command_submit(
             risk_group=self.group,
             account=user.pk,
@@ -52,7 +54,10 @@ class WorldCupVenue:
         tick = Decimal("0.01")
         for outcome, (bid, ask) in QUOTES.items():
             for level in range(levels):
-                for side, price in (("buy", Decimal(bid) - level * tick), ("sell", Decimal(ask) + level * tick)):
+                for side, price in (
+                    ("buy", Decimal(bid) - level * tick),
+                    ("sell", Decimal(ask) + level * tick),
+                ):
                     self.order(self.maker, f"WC26-WINNER:{outcome}", side, 5, str(price))
         self.order(self.maker, self.single.symbol, "buy", 5, "0.60")
         self.order(self.maker, self.single.symbol, "sell", 5, "0.64")

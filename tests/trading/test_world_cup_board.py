@@ -15,7 +15,6 @@ from django.urls import reverse
 from engine import selectors
 from engine.services import shard_of
 from tests.factories import UserFactory
-from tests.trading.boards import QUOTES, trader, world_cup  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +88,9 @@ def test_buying_no_on_a_team_and_yes_on_the_single_match_market(client, world_cu
     world_cup.process()
     held = {
         h.market_id: (h.yes, h.no)
-        for h in selectors.holdings_of(shard=shard_of(risk_group=world_cup.group), account=trader.pk)
+        for h in selectors.holdings_of(
+            shard=shard_of(risk_group=world_cup.group), account=trader.pk
+        )
     }
     assert held == {"WC26-WINNER:France": (0, 2), "WC26-MEX-OPENER": (1, 0)}
 
@@ -140,7 +141,9 @@ def board_queries(client, world_cup, trader, *, levels: int, trades: int) -> int
     return len(queries)
 
 
-def test_the_board_runs_as_many_queries_with_a_deep_book_and_a_long_history(client, world_cup, trader):
+def test_the_board_runs_as_many_queries_with_a_deep_book_and_a_long_history(
+    client, world_cup, trader
+):
     few = board_queries(client, world_cup, trader, levels=1, trades=1)
     many = board_queries(client, world_cup, trader, levels=6, trades=20)
     assert few == many

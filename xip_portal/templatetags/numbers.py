@@ -8,24 +8,25 @@ register = template.Library()
 
 @register.filter(name="percent")
 def percent(fraction: Decimal | None, places: int = 1) -> str:
-    """`{{ stats.probability|percent }}`: 0.1234 → "12.3%"; None → "–"."""
-    if fraction is None:
+    """`{{ stats.probability|percent }}`: 0.1234 → "12.3%"; None (or nothing) → "–"."""
+    if fraction is None or fraction == "":
         return "–"
     return f"{Decimal(fraction) * 100:.{int(places)}f}%"
 
 
 @register.filter(name="signed_percent")
 def signed_percent(fraction: Decimal | None, places: int = 1) -> str:
-    """A change: 0.021 → "+2.1%", -0.005 → "-0.5%"; None → "–"."""
-    if fraction is None:
+    """A change: 0.021 → "+2.1%", -0.005 → "-0.5%"; None (or nothing) → "–"."""
+    if fraction is None or fraction == "":
         return "–"
     return f"{Decimal(fraction) * 100:+.{int(places)}f}%"
 
 
 @register.filter(name="amount")
 def amount(value: Decimal | None) -> str:
-    """An exact decimal without exponent or trailing zeros: 1.500 → "1.5"; None → "–"."""
-    if value is None:
+    """An exact decimal without exponent or trailing zeros: 1.500 → "1.5"; None (or
+    nothing) → "–"."""
+    if value is None or value == "":
         return "–"
     return f"{Decimal(value).normalize():f}"
 
