@@ -19,8 +19,10 @@ from engine.faucet import faucet_grant
 from engine.models import Transfer
 from engine.services import (
     MAX_WAIT_SECONDS,
+    BatchItem,
     CommandReceipt,
     command_submit,
+    commands_submit,
     shard_of,
     units_exact,
 )
@@ -260,3 +262,15 @@ def quick_buy(
         )
     filled = int((receipt.outcome or {}).get("filled") or 0)
     return receipt, tradable.size(filled)
+
+
+def orders_submit(
+    *, user: User, risk_group: RiskGroup, commands: list[dict[str, Any]]
+) -> list[CommandReceipt]:
+    """Journals several trader commands of `user` in one risk group at once (a market
+    maker's quotes), once the membership gate lets the user trade there; one refused
+    command refuses them all (engine.services.commands_submit)."""
+    membership_require(user=user, risk_group=risk_group, action="trade")
+    return commands_submit(
+        risk_group=risk_group, items=[BatchItem(user.pk, command) for command in commands]
+    )
