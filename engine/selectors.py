@@ -14,8 +14,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Floor, RowNumber
 
 from engine import models
 from engine.core.markets import BPS, MarginTier
@@ -334,3 +350,80 @@ def market_summaries(*, market_ids: list[str], since_ms: int) -> dict[str, Marke
         )
         for market_id, quote in quotes.items()
     }
+
+
+DAY_MS = 86_400_000
+
+
+def fill_time() -> Subquery:
+    """For annotating fills: the engine time (ms) of the command that made the fill."""
+    return Subquery(
+        models.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq"))
+        .annotate(ts=Cast(KT("payload__ts"), BigIntegerField()))
+        .values("ts")[:1],
+        output_field=BigIntegerField(),
+    )
+
+
+@dataclass(frozen=True)
+class FeeDay:
+    """One market's trading on one UTC day (engine units): volume, notional (price x
+    size), the fees net of rebates, and the deployer's share of them as the engine books
+    it (each fill's net fee x the market's deployer share, rounded down); the rest is the
+    protocol's."""
+
+    market_id: str
+    day: int  # days since the epoch
+    trades: int
+    volume: int
+    notional: int
+    fees: int
+    deployer: int
+
+    @property
+    def protocol(self) -> int:
+        return self.fees - self.deployer
+
+
+def fees_by_day(*, market_ids: list[str], since_ms: int = 0) -> list[FeeDay]:
+    """The markets' trading and fees per market and day since `since_ms`, newest day
+    first: one query."""
+    shares = {
+        view.market_id: int(view.config.get("deployer_share_bps") or 0)
+        for view in models.MarketView.objects.filter(market_id__in=market_ids)
+    }
+    if not shares:
+        return []
+    net = F("maker_fee") + F("taker_fee")
+    share = Case(
+        *(When(market_id=market_id, then=Value(bps)) for market_id, bps in shares.items()),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+    rows = (
+        models.Fill.objects.filter(market_id__in=list(shares))
+        .annotate(ts=fill_time())
+        .filter(ts__gte=since_ms)
+        .annotate(day=Floor(F("ts") / DAY_MS))
+        .values("market_id", "day")
+        .annotate(
+            trades=Count("pk"),
+            volume=Sum("size"),
+            notional=Sum(F("price") * F("size")),
+            fees=Sum(net),
+            deployer=Sum(Floor(net * share / BPS)),
+        )
+        .order_by("-day", "market_id")
+    )
+    return [
+        FeeDay(
+            market_id=row["market_id"],
+            day=int(row["day"]),
+            trades=row["trades"],
+            volume=int(row["volume"]),
+            notional=int(row["notional"]),
+            fees=int(row["fees"]),
+            deployer=int(row["deployer"]),
+        )
+        for row in rows
+    ]

@@ -2,11 +2,12 @@
 takers trading against it, through the same gate and engine service as any trader.
 
 Each cycle, per market: the fair value is the oracle's mark where there is one (a perp
-without one is not quoted: the engine needs its mark), else a random walk seeded per market (a prediction market's walks in log-odds; the outcomes of a
-categorical market are renormalised so that their probabilities sum to 100%). The maker
-replaces its quotes (cancel, then `levels` bids and asks a tick or more apart, YES asks of
-a prediction market as NO bids at payout - p); the taker sends a few small market orders.
-The random walk is a simulation: prices leave it as whole ticks, sizes as whole lots.
+without one is not quoted: the engine needs its mark), else a random walk seeded per
+market (a prediction market's in log-odds; the outcomes of a categorical market are
+renormalised so that their probabilities sum to 100%). The maker replaces its quotes
+(cancel, then `levels` bids and asks a tick or more apart, a prediction market's YES asks
+as NO bids at payout - p); the taker sends a few small market orders. The random walk is
+a simulation: prices leave it as whole ticks, sizes as whole lots.
 """
 
 from __future__ import annotations

@@ -18,13 +18,12 @@ from typing import Any
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
 
 from engine import models as engine
-from engine.selectors import PositionView, account_overview, market_quotes
+from engine.selectors import PositionView, account_overview, fill_time, market_quotes
 from engine.specs import asset_unit
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
 
 from .instruments import Tradable, tradables
-from .market_data import fill_time
 
 RECENT = 50
 # statement lines by what they mean to the trader: (category, kind, reference prefix)

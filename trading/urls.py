@@ -10,6 +10,7 @@ urlpatterns = [
     path("portfolio/fills.csv", views.portfolio_fills_csv, name="portfolio_fills_csv"),
     path("portfolio/transfer/", views.portfolio_transfer, name="portfolio_transfer"),
     path("portfolio/faucet/", views.portfolio_faucet, name="portfolio_faucet"),
+    path("revenue/", views.revenue, name="revenue"),
     path("account/api-keys/", views.api_keys, name="api_keys"),
     path("account/api-keys/<str:key>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,6 +16,7 @@ from governance.memberships.services import membership_allows
 from governance.proposals.demo import WORLD_CUP_SYMBOL
 from governance.risk_groups.models import RiskGroup
 from markets.models import Market
+from xip_portal.bounded_values import bounded_integer
 from xip_portal.errors import ApplicationError, errors_as_messages, form_add_application_error
 from xip_portal.models import User
 from xip_portal.roles import acting_user
@@ -23,6 +24,7 @@ from xip_portal.roles import acting_user
 from .boards import board_of
 from .forms import ApiKeyForm, FaucetForm, QuickBuyForm, TransferForm
 from .portfolio import fills_csv, portfolio_of
+from .revenue import MAX_DAYS, REVENUE_DAYS, deployer_revenue, institutions_of
 from .selectors import api_keys_of
 from .services import (
     api_key_create,
@@ -205,3 +207,25 @@ def portfolio_faucet(request: HttpRequest) -> HttpResponse:
             f"{group.name} is on its way to your account.",
         )
     return redirect("portfolio")
+
+
+@login_required
+def revenue(request: HttpRequest) -> HttpResponse:
+    """The deployer's revenue of one of the user's institutions (?institution=<slug>)."""
+    user = acting_user(request)
+    institutions = institutions_of(user=user)
+    slug = request.GET.get("institution", "")[:100]
+    chosen = next((i for i in institutions if i.slug == slug), None) or (
+        institutions[0] if institutions and not slug else None
+    )
+    if slug and chosen is None:
+        raise Http404("You belong to no such institution.")
+    days = bounded_integer(
+        request.GET.get("days", REVENUE_DAYS), field="days", minimum=1, maximum=MAX_DAYS
+    )
+    rows = deployer_revenue(institution=chosen, days=days, now=timezone.now()) if chosen else []
+    return render(
+        request,
+        "trading/revenue.html",
+        {"institutions": institutions, "institution": chosen, "days": days, "rows": rows},
+    )

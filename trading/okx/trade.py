@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from engine import models as engine
 from engine.core.reasons import Reason
+from engine.selectors import fill_time
 from engine.services import (
     BatchItem,
     CommandReceipt,
@@ -33,7 +34,6 @@ from xip_portal.models import User
 
 from ..errors import TradingError
 from ..instruments import tradables
-from ..market_data import fill_time
 from ..services import order_submit
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
