@@ -48,7 +48,6 @@ from markets.services import (  # noqa: E402
     market_list_from_xip,
     market_status_change,
 )
-from tests.factories import UserFactory  # noqa: E402
 from tests.markets.factories import (  # noqa: E402
     assets_create,
     engine_deposit,
@@ -58,7 +57,7 @@ from tests.markets.factories import (  # noqa: E402
     regulated_group_create,
 )
 from trading.market_maker import MarketMaker  # noqa: E402
-from xip_portal.models import StaffRole  # noqa: E402
+from xip_portal.models import StaffRole, User  # noqa: E402
 from xip_portal.services import role_grant  # noqa: E402
 
 
@@ -67,11 +66,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def world(fills: int):
+def world(fills: int) -> User:
     call_command("migrate", verbosity=0)
     assets_create()
     group = regulated_group_create()
-    operator = UserFactory()
+    operator = member_create(group)
     role_grant(
         actor=None,
         user=operator,
@@ -97,7 +96,7 @@ def world(fills: int):
         markets.append(market)
     shard = shard_of(risk_group=group)
     shard_process(shard.pk)
-    maker, trader = member_create(group, UserFactory()), member_create(group, UserFactory())
+    maker, trader = member_create(group), member_create(group)
     engine_deposit(group=group, user=maker, amount=Decimal(10_000_000))
     engine_deposit(group=group, user=trader, amount=Decimal(1_000_000))
     quoting = MarketMaker(maker=maker, levels=3, seed=1)

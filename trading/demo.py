@@ -22,7 +22,7 @@ from governance.risk_groups.models import RiskGroup
 from xip_portal.demo import demo_user
 
 from .key_vault import secret_decrypt
-from .market_maker import MarketMaker, initial_prices, market_maker_start_in_process
+from .market_maker import MarketMaker, initial_prices
 from .models import ApiKey
 from .services import api_key_create
 
@@ -65,7 +65,6 @@ MAKER = ("maker@demo.exchange-os.test", "Demo market maker")
 TAKER = ("taker@demo.exchange-os.test", "Demo taker")
 INITIAL_PRICES = ["BTC-USDC=60000", "ETH-PERP=3000"]
 HISTORY_STEP = timedelta(hours=2)
-MAKER_INTERVAL_SECONDS = 3.0
 
 
 def demo_market_maker(*, levels: int = 3) -> MarketMaker:
@@ -111,8 +110,3 @@ def history_play(stdout: TextIO) -> None:
         stdout.write(f"Market history: {engine.Fill.objects.count()} trades over {DEMO_HISTORY}")
     finally:
         simulated_clock_set(None)
-
-
-def demo_start_in_process() -> None:
-    """`serve_demo`: the market maker quotes every few seconds in a thread."""
-    market_maker_start_in_process(demo_market_maker(), interval=MAKER_INTERVAL_SECONDS)

@@ -15,13 +15,9 @@ from __future__ import annotations
 import logging
 import math
 import random
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-
-from django.db import close_old_connections
 
 from engine import models as engine
 from governance.memberships.services import MembershipRequired
@@ -212,22 +208,3 @@ def initial_prices(pairs: list[str]) -> dict[str, int]:
             raise ApplicationError(f"{pair!r}: give SYMBOL=PRICE of a live market.")
         prices[symbol] = known[symbol].listed.price(value)
     return prices
-
-
-def market_maker_start_in_process(maker: MarketMaker, *, interval: float) -> threading.Thread:
-    """Runs `maker.cycle()` every `interval` seconds in a daemon thread (the embedded
-    default; in production run `manage.py market_maker`)."""
-
-    def run() -> None:
-        while True:
-            time.sleep(interval)
-            try:
-                maker.cycle()
-            except Exception:  # a cycle that fails is logged and the next one tries again
-                logger.exception("market maker cycle failed")
-            finally:
-                close_old_connections()
-
-    thread = threading.Thread(target=run, name="market-maker", daemon=True)
-    thread.start()
-    return thread

@@ -1,7 +1,5 @@
 """Serves the portal on the embedded default with its scheduler in the same process."""
 
-from importlib import import_module
-from importlib.util import find_spec
 from typing import Any
 
 from django.conf import settings
@@ -9,8 +7,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from xip_portal.scheduler import scheduler_start_in_process
-
-DEMO_PROCESSES = ["trading.demo"]
 
 
 class Command(BaseCommand):
@@ -26,8 +22,4 @@ class Command(BaseCommand):
                 "web server, `celery -A xip_portal worker` and `celery -A xip_portal beat`."
             )
         scheduler_start_in_process()
-        # the rooms' demo processes (the market maker), imported by name like seed_demo's
-        for module in DEMO_PROCESSES:
-            if find_spec(module) is not None:
-                import_module(module).demo_start_in_process()
         call_command("runserver", addrport, use_reloader=False)
