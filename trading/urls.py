@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import live, views
 
 urlpatterns = [
     path("world-cup/", views.world_cup, name="world_cup"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("portfolio/transfer/", views.portfolio_transfer, name="portfolio_transfer"),
     path("portfolio/faucet/", views.portfolio_faucet, name="portfolio_faucet"),
     path("revenue/", views.revenue, name="revenue"),
+    path("stream/", live.stream, name="live_stream"),
     path("account/api-keys/", views.api_keys, name="api_keys"),
     path("account/api-keys/<str:key>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
 ]

@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import uvicorn
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -116,3 +123,67 @@ def okx(client: Client) -> Callable[..., Any]:
         return client.generic(method, path, text, content_type="application/json", **headers)
 
     return call
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any) -> Iterator[str]:
+    """The ASGI application as production serves it (uvicorn), in a thread of this process,
+    on the test database; its URL. Live streams take engine changes from Redis here, as
+    they do in production."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        "xip_portal.asgi:application", lifespan="off", access_log=False, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+class SseClient:
+    """A Server-Sent Events client reading one stream: `next_event()` -> (name, data)."""
+
+    def __init__(self, url: str, path: str, *, session: str = "", timeout: float = 5.0) -> None:
+        parts = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+        headers = {"Accept": "text/event-stream"}
+        if session:
+            headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={session}"
+        self.connection.request("GET", path, headers=headers)
+        self.response = self.connection.getresponse()
+
+    def next_event(self) -> tuple[str, str]:
+        name, data = "", []
+        while True:
+            line = self.response.fp.readline().decode().rstrip("\n")
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data.append(line[6:])
+            elif not line and name:
+                return name, "\n".join(data)
+
+    def events_until(self, wanted: Callable[[str, str], bool]) -> list[tuple[str, str]]:
+        """Events up to and including the first `wanted(name, data)` (or socket timeout)."""
+        seen = []
+        while True:
+            event = self.next_event()
+            seen.append(event)
+            if wanted(*event):
+                return seen
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def session_of(client: Client) -> str:
+    """The session cookie of a logged-in test client (to open streams as its user)."""
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
