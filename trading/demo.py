@@ -34,6 +34,7 @@ KEY_NAME = "demo ccxt"
 
 
 def seed_demo_data(stdout: TextIO) -> None:
+    history_play(stdout)  # first: the engine's clock is still where the XIP demo left it
     passphrase = settings.DEMO_PASSWORD
     open_groups = list(RiskGroup.objects.filter(kind=RiskGroup.Kind.PERMISSIONLESS))
     lines = []
@@ -58,7 +59,6 @@ def seed_demo_data(stdout: TextIO) -> None:
         lines.append(f"API key {email}: key={api_key.key} secret={secret} passphrase={passphrase}")
     for line in lines:
         stdout.write(line)
-    history_play(stdout)
 
 
 MAKER = ("maker@demo.exchange-os.test", "Demo market maker")
@@ -94,9 +94,9 @@ def demo_market_maker(*, levels: int = 3) -> MarketMaker:
 
 
 def history_play(stdout: TextIO) -> None:
-    """A fresh demo's last DEMO_HISTORY of trading, two hours a cycle on the engine's
-    simulated calendar (set by the XIP demo), so charts and 24 h changes have history;
-    then the engine's clock is the wall clock again."""
+    """A fresh demo's last DEMO_HISTORY of trading, two hours a cycle on a simulated
+    engine clock (the XIP demo listed the markets DEMO_HISTORY back), so charts and 24 h
+    changes have history; then the engine's clock is the wall clock again."""
     try:
         if engine.Fill.objects.exists():
             return

@@ -186,9 +186,16 @@ def seed_demo_data(stdout: TextIO) -> None:
     if Market.objects.filter(symbol=WORLD_CUP_SYMBOL).exists():
         return
     now = timezone.now()
-    # the engine's calendar starts DEMO_HISTORY back, so the trading demo can play that
-    # much market history before the present (trading.demo moves it on and lets it go)
+    # the engine's calendar starts DEMO_HISTORY back, so that the trading demo can play
+    # that much market history before the present (trading.demo.history_play)
     simulated_clock_set(int((now - DEMO_HISTORY).timestamp() * 1000))
+    try:
+        _markets_seed(stdout, now)
+    finally:
+        simulated_clock_set(None)
+
+
+def _markets_seed(stdout: TextIO, now: datetime) -> None:
     for symbol, name, decimals in ASSETS:
         Asset.objects.get_or_create(symbol=symbol, defaults={"name": name, "decimals": decimals})
     regulated = RiskGroup.objects.get(slug="regulated-main")
