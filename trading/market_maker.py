@@ -25,7 +25,7 @@ from xip_portal.errors import ApplicationError
 from xip_portal.models import User
 
 from .instruments import tradables
-from .services import orders_submit
+from .services import quotes_submit
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,9 @@ class MarketMaker:
                 if self.taker is not None and self.rng.random() < TAKE_CHANCE:
                     takes.append(self._take(view))
             try:
-                orders_submit(user=self.maker, risk_group=group, commands=quotes)
+                quotes_submit(user=self.maker, risk_group=group, commands=quotes)
                 if takes and self.taker is not None:
-                    orders_submit(user=self.taker, risk_group=group, commands=takes)
+                    quotes_submit(user=self.taker, risk_group=group, commands=takes)
             except MembershipRequired as refused:
                 logger.warning("market maker skips %s: %s", group.name, refused.message)
                 continue
