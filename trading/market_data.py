@@ -59,9 +59,7 @@ def book_of(tradable: Tradable, *, depth: int) -> tuple[list[Level], list[Level]
 def fill_time() -> Subquery:
     """For annotating fills: the engine time (ms) of the command that made the fill."""
     return Subquery(
-        engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values(
-            "payload__ts"
-        )[:1]
+        engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values("ts")[:1]
     )
 
 
