@@ -14,7 +14,7 @@ measures:
   two       two risk groups, two worker processes, both inboxes full: total commands/s;
   latency   submit -> outcome p50/p99 (the outcome seen on the shard's Redis channel,
             published after the batch's commit) and ack p50/p99 at a paced `--rate`, sent
-            by `--submitters` threads (one database connection each);
+            by `--submitters` processes (one database connection each);
   snapshot  one in-memory shard of A funded accounts and O resting orders: snapshot() and
             state_hash() time, and how long the writer stalls to fork the background
             snapshot;
@@ -29,6 +29,7 @@ engine core in DIR (`make engine-core`).
 import argparse
 import gc
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -210,13 +211,35 @@ def fill_inbox(group: RiskGroup, count: int, rng: random.Random) -> None:
         commands_submit(risk_group=group, items=stream[i : i + 2000])
 
 
+# the paced stream, set before the submitter processes fork (they inherit it)
+_paced: list[BatchItem] = []
+
+
+def _submit_share(
+    group_id: int, rate: float, start: float, offset: int, step: int
+) -> list[tuple[int, float, float]]:
+    """In a submitter process: every step-th command of the paced stream from `offset`, each
+    at its time on the shared schedule (perf_counter is the system's monotonic clock, the
+    same in every process); (command id, sent at, ack seconds) of each."""
+    sent = []
+    for n in range(offset, len(_paced), step):
+        item = _paced[n]
+        pause = start + n / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        t0 = time.perf_counter()
+        receipt = command_submit(risk_group=group_id, account=item.account, command=item.command)
+        sent.append((receipt.command_id, t0, time.perf_counter() - t0))
+    connection.close()
+    return sent
+
+
 def bench_latency(
-    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random, threads: int
+    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random, processes: int
 ) -> dict[str, Any]:
     shard_id = shard_of(risk_group=group).pk
     count = int(rate * seconds)
-    stream = order_stream(rng, count)
-    sent: dict[int, float] = {}
+    _paced[:] = order_stream(rng, count)
     seen: dict[int, float] = {}
     pubsub = outcomes.client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
     pubsub.subscribe(outcomes.shard_channel(shard_id))
@@ -232,37 +255,22 @@ def bench_latency(
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    acks: list[float] = []
-    start = time.perf_counter()
-
-    def submit_every(offset: int) -> None:
-        # submitter `offset` of `threads` sends every threads-th command on the schedule
-        for n in range(offset, count, threads):
-            item = stream[n]
-            pause = start + n / rate - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            t0 = time.perf_counter()
-            receipt = command_submit(risk_group=group, account=item.account, command=item.command)
-            acks.append(time.perf_counter() - t0)
-            sent[receipt.command_id] = t0
-        connection.close()
-
-    submitters = [threading.Thread(target=submit_every, args=(k,)) for k in range(threads)]
-    for submitter in submitters:
-        submitter.start()
-    for submitter in submitters:
-        submitter.join()
-    achieved = count / (time.perf_counter() - start)
+    connection.close()  # each submitter process opens its own
+    start = time.perf_counter() + 1.0  # the processes are up by then
+    shares = [(group.pk, rate, start, k, processes) for k in range(processes)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        sent = [row for share in pool.starmap(_submit_share, shares) for row in share]
+    achieved = count / (max(t0 + ack for _, t0, ack in sent) - start)
     wait_applied(shard_id, done + count)
     time.sleep(0.3)
     stop.set()
     listener.join()
     pubsub.close()
-    latencies = [seen[c] - t for c, t in sent.items() if c in seen]
+    acks = [ack for _, _, ack in sent]
+    latencies = [seen[c] - t0 for c, t0, _ in sent if c in seen]
     return {
         "rate_target": rate,
-        "submitter_threads": threads,
+        "submitter_processes": processes,
         "rate_achieved": round(achieved),
         "ack_p50_ms": ms(percentile(acks, 0.5)),
         "ack_p99_ms": ms(percentile(acks, 0.99)),
@@ -435,7 +443,7 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("service", "at_size"), help="one part: the workers, or the shard"
     )
-    parser.add_argument("--submitters", type=int, default=16, help="threads at --rate")
+    parser.add_argument("--submitters", type=int, default=8, help="processes at --rate")
     parser.add_argument("--compiled", metavar="DIR")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
