@@ -59,9 +59,10 @@ def riskgroup_members(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_role_required(StaffRole.RISK_GROUP_OPERATOR, StaffRole.KYC_ADMIN)
 @require_POST
 def membership_revoke_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """Revoke with a reason (the service checks the actor's group and cancels the member's
-    orders)."""
+    """Revoke with a reason (the service cancels the member's orders). Only who may see the
+    group's members may post here: anyone else is refused, not sent back with a message."""
     membership = get_object_or_404(Membership.objects.select_related("risk_group"), pk=pk)
+    memberships_of_group(actor=acting_user(request), risk_group=membership.risk_group)
     with errors_as_messages(request):
         membership_revoke(
             actor=acting_user(request),
