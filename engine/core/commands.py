@@ -247,6 +247,7 @@ class PlaceOrder:
         client_order_id: str = "",
         expiry_ts: int = 0,
         outcome: Outcome = Outcome.YES,
+        order_id: int = 0,
         ts: int = 0,
     ) -> None:
         self.account = account
@@ -262,6 +263,7 @@ class PlaceOrder:
         self.client_order_id = client_order_id
         self.expiry_ts = expiry_ts
         self.outcome = outcome
+        self.order_id = order_id
         self.ts = ts
         check_field_types(self)
 
@@ -466,6 +468,7 @@ def command_from_record(record: list[Any]) -> Command:
             record[12],
             _OUTCOMES[record[13]],
             record[14],
+            record[15],
         )
     if kind == "CancelOrder":
         return CancelOrder(record[1], record[2], record[3], record[4])

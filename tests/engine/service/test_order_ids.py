@@ -2,7 +2,10 @@
 acknowledgement (before the engine applies anything), and the engine, its events, the
 projections and a replay of the journal all use that same id."""
 
+import json
+
 from engine import models, selectors
+from engine.core import command_from_record
 from engine.rebuild import shard_verify
 from engine.services import BatchItem, commands_submit, orders_covered
 
@@ -20,7 +23,8 @@ def test_the_order_id_is_known_at_the_ack_and_used_everywhere(spot_desk):
     # Then the journal, the orders and the fill carry the ids answered at the ack
     shard = spot_desk.shard
     journal = models.Command.objects.get(pk=ask.command_id)
-    assert journal.payload["order_id"] == ask.order_id == journal.outcome["order_id"]
+    recorded = command_from_record(json.loads(journal.record))
+    assert recorded.order_id == ask.order_id == journal.outcome["order_id"] == journal.order_id
     resting = selectors.order_by_command(command_id=ask.command_id)
     assert resting is not None and (resting.order_id, resting.status) == (ask.order_id, "open")
     (fill,) = selectors.fills_of(shard=shard, account=1)
