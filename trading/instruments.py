@@ -76,3 +76,20 @@ def tradables() -> dict[str, Tradable]:
             found[market.symbol] = Tradable(market, market.symbol, "", config)
     _cache = (fingerprint, found)
     return found
+
+
+def tradable_of(engine_market: str) -> Tradable | None:
+    """The tradable of an engine market id, also when its market no longer trades (closed,
+    settled, delisted: its orders and fills are still read in its units)."""
+    tradable = tradables().get(engine_market)
+    if tradable is not None:
+        return tradable
+    symbol, _, outcome = engine_market.partition(":")
+    market = (
+        Market.objects.select_related("risk_group", "base_asset", "quote_asset")
+        .filter(symbol=symbol)
+        .first()
+    )
+    if market is None:
+        return None
+    return Tradable(market, engine_market, outcome, market_engine_config(market))

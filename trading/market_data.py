@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -17,6 +18,23 @@ from engine.services import shard_of
 from .instruments import Tradable
 
 DAY_MS = 86_400_000
+# candle widths by name (OKX's names; the ...utc ones are the same bars)
+BARS_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1H": 3_600_000,
+    "2H": 7_200_000,
+    "4H": 14_400_000,
+    "6Hutc": 21_600_000,
+    "12Hutc": 43_200_000,
+    "1Dutc": 86_400_000,
+    "6H": 21_600_000,
+    "12H": 43_200_000,
+    "1D": 86_400_000,
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,40 @@ def trades_of(tradable: Tradable, *, limit: int) -> list[Any]:
 def trades_between(tradable: Tradable, *, start_ms: int, end_ms: int) -> QuerySet[Any]:
     """The trades from `start_ms` to `end_ms` (engine time), oldest first."""
     return _fills(tradable).filter(ts__gte=start_ms, ts__lte=end_ms).order_by("seq", "index")
+
+
+@dataclass
+class Candle:
+    """One bar of trades: engine prices and size; `quote_volume` in the quote asset."""
+
+    start_ms: int
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    quote_volume: Decimal
+
+
+def candles_of(tradable: Tradable, *, width_ms: int, limit: int, before_ms: int) -> list[Candle]:
+    """At most `limit` bars of `width_ms` ending with the one holding `before_ms`, built
+    from the trades, newest first (a bar without trades is left out)."""
+    start = (before_ms // width_ms - limit + 1) * width_ms
+    candles: dict[int, Candle] = {}
+    for fill in trades_between(tradable, start_ms=start, end_ms=before_ms):
+        bucket = int(fill.ts) // width_ms * width_ms
+        price, size = int(fill.price), int(fill.size)
+        candle = candles.get(bucket)
+        if candle is None:
+            candle = candles[bucket] = Candle(bucket, price, price, price, price, 0, Decimal(0))
+        candle.high, candle.low, candle.close = (
+            max(candle.high, price),
+            min(candle.low, price),
+            price,
+        )
+        candle.volume += size
+        candle.quote_volume += tradable.size(size) * tradable.price(price)
+    return [candles[bucket] for bucket in sorted(candles, reverse=True)]
 
 
 def ticker_of(tradable: Tradable, *, now_ms: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from xip_portal.models import User
 
 from .errors import TradingError
 from .instruments import Tradable
-from .models import ApiKey
+from .models import ApiKey, IdempotentAnswer
 
 
 def api_keys_of(*, user: User) -> QuerySet[ApiKey]:
@@ -64,3 +64,8 @@ def order_find(
     if order is None:
         raise ApplicationError("Order does not exist.", code=Reason.UNKNOWN_ORDER, http_status=404)
     return order
+
+
+def answer_kept(*, user: User, key: str) -> IdempotentAnswer | None:
+    """The answer kept under the user's Idempotency-Key, if any."""
+    return IdempotentAnswer.objects.filter(user=user, key=key).first()

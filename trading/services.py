@@ -16,13 +16,24 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from engine import models as engine
-from engine.services import BatchItem, CommandReceipt, command_submit, commands_submit
+from engine.faucet import faucet_grant
+from engine.services import (
+    BatchItem,
+    CommandReceipt,
+    command_submit,
+    commands_submit,
+    shard_of,
+    units_exact,
+)
+from engine.specs import asset_unit
+from engine.transfers import transfer_advance, transfer_between_groups
 from governance.memberships.services import membership_require
 from governance.risk_groups.models import RiskGroup
+from markets.models import Asset
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, NotFound
 from xip_portal.models import User
@@ -30,7 +41,7 @@ from xip_portal.models import User
 from .errors import TradingError
 from .instruments import Tradable
 from .key_vault import secret_encrypt
-from .models import ApiKey
+from .models import ApiKey, IdempotentAnswer
 
 SCOPES = ("read", "trade", "withdraw")
 MAX_ACTIVE_KEYS = 50  # as OKX allows per account
@@ -342,3 +353,75 @@ def orders_cancel_all(
         for group_id, command in targets
     ]
     return receipts_wait(receipts, wait=wait)
+
+
+def answer_keep(
+    *, user: User, key: str, fingerprint: str, status: int, body: Any
+) -> IdempotentAnswer:
+    """Keeps a write's successful answer under the user's Idempotency-Key; when a
+    concurrent request with the same key kept one first, that one stays and is returned."""
+    try:
+        with transaction.atomic():
+            return IdempotentAnswer.objects.create(
+                user=user, key=key, fingerprint=fingerprint, status=status, body=body
+            )
+    except IntegrityError:
+        return IdempotentAnswer.objects.get(user=user, key=key)
+
+
+# ---------------------------------------------------------------------------- money
+
+
+def faucet_take(*, user: User, risk_group: RiskGroup) -> CommandReceipt:
+    """The day's simulated collateral of `risk_group` for a member (engine.faucet: once
+    per account per UTC day, only where the group's collateral is simulated); waits for
+    the deposit to apply (WAIT_SECONDS)."""
+    trade_require(user=user, risk_group=risk_group)
+    shard = shard_of(risk_group=risk_group)
+    decimals = Asset.objects.filter(symbol=shard.collateral).values_list("decimals", flat=True)
+    receipt = faucet_grant(
+        risk_group=risk_group, account=user.pk, collateral_decimals=decimals.first() or 6
+    )
+    return receipts_wait([receipt])[0]
+
+
+def transfer_make(
+    *,
+    user: User,
+    from_group: RiskGroup,
+    to_group: RiskGroup,
+    asset: str,
+    amount: Any,
+    transfer_id: str,
+) -> engine.Transfer:
+    """Moves `amount` (a decimal of `asset`) from the user's account in `from_group` to
+    theirs in `to_group`, of which they must be a member (engine.transfers: exactly once
+    per `transfer_id`); waits (WAIT_SECONDS each) for the debit and the credit to apply
+    and returns the transfer as far as it got."""
+    trade_require(user=user, risk_group=to_group)
+    source, target = shard_of(risk_group=from_group), shard_of(risk_group=to_group)
+    decimals = Asset.objects.filter(symbol=asset).values_list("decimals", flat=True).first()
+    if decimals is None:
+        raise ApplicationError(f"No asset {asset[:16]!r} is registered.", field="asset")
+    collateral = asset == source.collateral
+    if collateral != (asset == target.collateral):
+        raise ApplicationError(
+            f"{asset} is the collateral of one of the two groups only; it cannot move "
+            "between them.",
+            field="asset",
+        )
+    unit = asset_unit(decimals=decimals, collateral=collateral)
+    transfer = transfer_between_groups(
+        account=user.pk,
+        from_group=from_group,
+        to_group=to_group,
+        asset=asset,
+        amount=units_exact(amount, unit=unit, field="amount"),
+        transfer_id=transfer_id,
+    )
+    for step in ("debit_id", "credit_id"):
+        command_id = getattr(transfer, step)
+        if command_id is not None:
+            receipts_wait([CommandReceipt.of(command_id, None)])
+            transfer = transfer_advance(transfer=transfer)
+    return transfer
