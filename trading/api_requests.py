@@ -15,7 +15,7 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
@@ -140,7 +140,8 @@ class TradingApiView(APIView):
 
     def idempotent(self, request: Request, write: Callable[[str], Response]) -> Response:
         """Runs `write(engine_key)` once per Idempotency-Key: a repeat of the request gets
-        the kept answer, the key on another request is refused. `engine_key` is what the
+        the kept answer (a refusal is not kept: nothing was done, a repeat asks again),
+        the key on another request is refused. `engine_key` is what the
         write passes to the engine service so its commands are journaled once even when
         the answer was lost."""
         key = request.headers.get("Idempotency-Key", "")
@@ -165,8 +166,8 @@ class TradingApiView(APIView):
         kept = answer_kept(user=user, key=key)
         if kept is None:
             response = write(f"v1:{key}")
-            if response.status_code not in (200, 201):
-                return response  # refused or not applied yet: a repeat asks again
+            if not status.is_success(response.status_code):
+                return response
             kept = answer_keep(
                 user=user,
                 key=key,
