@@ -174,15 +174,13 @@ def receipt_row(receipt: CommandReceipt, order: engine.Order | None = None) -> d
 def _receipt_answer(receipt: CommandReceipt, *, order: engine.Order | None = None) -> Response:
     """Applied: 200 (201 for a new order) with the order; rejected by the engine: its
     reason as the error; not applied within the wait: 202 with the command id."""
+    answer = ReceiptOutput(receipt_row(receipt, order)).data
     if receipt.status != "applied":
-        return Response(receipt_row(receipt, order), status=status.HTTP_202_ACCEPTED)
+        return Response(answer, status=status.HTTP_202_ACCEPTED)
     if receipt.result == "rejected":
         raise receipt_refusal(receipt.reason)
     created = order is None
-    return Response(
-        receipt_row(receipt, order),
-        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-    )
+    return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -340,7 +338,7 @@ class OrderBatchApi(TradingApiView):
             for item in parsed:
                 outcome = next(placed) if isinstance(item, OrderRequest) else item
                 results.append(_batch_result(outcome))
-            return Response({"results": results})
+            return Response(BatchOutput({"results": results}).data)
 
         return self.idempotent(request, place)
 
@@ -471,7 +469,8 @@ class CancelAllApi(TradingApiView):
             market = serializer.validated_data.get("market")
             tradable = tradable_get(market) if market else None
             receipts = orders_cancel_all(user=user, tradable=tradable, idempotency_key=key)
-            return Response({"results": [receipt_row(r) for r in receipts]})
+            answer = {"results": [receipt_row(r) for r in receipts]}
+            return Response(CancelAllOutput(answer).data)
 
         return self.idempotent(request, cancel_all)
 
