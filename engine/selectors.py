@@ -93,9 +93,7 @@ def holdings_of(*, shard: models.Shard, account: int) -> QuerySet[models.Holding
     )
 
 
-def statement_of(
-    *, shard: models.Shard | None, account: int
-) -> QuerySet[models.StatementEntry]:
+def statement_of(*, shard: models.Shard | None, account: int) -> QuerySet[models.StatementEntry]:
     """Oldest first; `shard` None: in every shard."""
     entries = models.StatementEntry.objects.filter(account=account)
     if shard is not None:
