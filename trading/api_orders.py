@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -271,6 +271,13 @@ class OrderListApi(TradingApiView):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=OrderInput,
         responses={201: ReceiptOutput, 202: ReceiptOutput},
+        examples=[
+            OpenApiExample(
+                "A limit buy",
+                value={"market": "BTC-USDC", "side": "buy", "size": "0.5", "price": "100"},
+                request_only=True,
+            )
+        ],
         summary="Place an order (members of the market's risk group)",
         description=(
             "Waits up to 2 s for the engine: 201 with the order once applied, 202 while "
@@ -303,6 +310,18 @@ class OrderBatchApi(TradingApiView):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=BatchInput,
         responses=BatchOutput,
+        examples=[
+            OpenApiExample(
+                "Two quotes",
+                value={
+                    "orders": [
+                        {"market": "BTC-USDC", "side": "buy", "size": "0.1", "price": "99"},
+                        {"market": "BTC-USDC", "side": "sell", "size": "0.1", "price": "101"},
+                    ]
+                },
+                request_only=True,
+            )
+        ],
         summary=f"Place up to {MAX_BATCH} orders, with one result each",
     )
     def post(self, request: Request) -> Response:

@@ -6,6 +6,7 @@ amounts and prices as decimal strings."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 from engine.core.reasons import Reason
 from xip_portal.errors import REASON_HTTP_STATUS, ApplicationError, Conflict
 from xip_portal.models import User
+from xip_portal.request_limits import BoundedJSONParser
 from xip_portal.roles import acting_user
 
 from .errors import TradingError
@@ -114,6 +116,7 @@ class TradingApiView(APIView):
     `write_limit` (requests or orders, seconds) is counted per user and operation."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication, ApiKeySignature]
+    parser_classes = [BoundedJSONParser]  # JSON bodies only: amounts stay strings
     permission_classes = [IsAuthenticated, ApiKeyScope]
     key_scope = "trade"
     write_limit: tuple[int, float] = (60, 2.0)
@@ -153,15 +156,12 @@ class TradingApiView(APIView):
                 field="Idempotency-Key",
             )
         user = acting_user(request)
-        django_request = request._request
         fingerprint = hashlib.sha256(
-            b"\n".join(
-                [
-                    (django_request.method or "").encode(),
-                    django_request.get_full_path().encode(),
-                    request.body,
-                ]
-            )
+            json.dumps(
+                [request.method, request.get_full_path(), request.data],
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode()
         ).hexdigest()
         kept = answer_kept(user=user, key=key)
         if kept is None:
