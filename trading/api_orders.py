@@ -33,7 +33,7 @@ from .api_requests import (
     tradable_get,
 )
 from .errors import TradingError
-from .instruments import Tradable, tradable_of
+from .instruments import Tradable, tradable_of, tradables_of
 from .selectors import order_find
 from .services import (
     MAX_BATCH,
@@ -123,9 +123,11 @@ def _units(tradable: Tradable | None, units: Any, kind: str) -> str:
 
 def order_rows(orders: Iterable[engine.Order]) -> list[dict[str, Any]]:
     """Orders (with `shard__risk_group` and `command` loaded) as OrderOutput reads them."""
+    orders = list(orders)
+    units = tradables_of(order.market_id for order in orders)
     rows = []
     for order in orders:
-        tradable = tradable_of(order.market_id)
+        tradable = units[order.market_id]
         size = int(order.filled) + int(order.remaining) if order.status == "open" else order.size
         rows.append(
             {
@@ -496,9 +498,11 @@ class CancelAllApi(TradingApiView):
 
 def fill_rows(user_id: int, fills: Iterable[engine.Fill]) -> list[dict[str, Any]]:
     """The user's fills (with `shard__risk_group` loaded) as FillOutput reads them."""
+    fills = list(fills)
+    units = tradables_of(fill.market_id for fill in fills)
     rows = []
     for fill in fills:
-        tradable = tradable_of(fill.market_id)
+        tradable = units[fill.market_id]
         maker = fill.maker_account == user_id
         rows.append(
             {

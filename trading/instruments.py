@@ -5,6 +5,7 @@ YES share); a categorical one is one per outcome (the engine's `<market>:<outcom
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -78,12 +79,18 @@ def tradables() -> dict[str, Tradable]:
     return found
 
 
+def tradables_of(engine_markets: Iterable[str]) -> dict[str, Tradable | None]:
+    """The tradables of engine market ids, also of markets that no longer trade (closed,
+    settled, delisted: their orders and fills are still read in their units)."""
+    listed = tradables()
+    return {market: listed.get(market) or _tradable_past(market) for market in set(engine_markets)}
+
+
 def tradable_of(engine_market: str) -> Tradable | None:
-    """The tradable of an engine market id, also when its market no longer trades (closed,
-    settled, delisted: its orders and fills are still read in its units)."""
-    tradable = tradables().get(engine_market)
-    if tradable is not None:
-        return tradable
+    return tradables_of([engine_market])[engine_market]
+
+
+def _tradable_past(engine_market: str) -> Tradable | None:
     symbol, _, outcome = engine_market.partition(":")
     market = (
         Market.objects.select_related("risk_group", "base_asset", "quote_asset")

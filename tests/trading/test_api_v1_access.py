@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -255,3 +257,24 @@ def test_the_faucet_is_refused_where_collateral_is_real(open_group: Any) -> None
     refused = post(token_client(member), "/api/v1/faucet/", {"risk_group": open_group.slug})
 
     assert (refused.status_code, refused.json()["code"]) == (400, "collateral_not_simulated")
+
+
+def test_listing_orders_costs_the_same_queries_for_one_or_many(
+    trader: User, open_group: Any
+) -> None:
+    api = token_client(trader)
+
+    def queries_of_a_page() -> int:
+        api.get("/api/v1/orders/open/")  # the registry's units are cached after the first
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get("/api/v1/orders/open/").status_code == 200
+        return len(captured)
+
+    post(api, "/api/v1/orders/", ORDER, key="first")
+    apply(open_group)
+    one = queries_of_a_page()
+    for price in ("90", "91", "92"):
+        post(api, "/api/v1/orders/", ORDER | {"price": price}, key=price)
+    apply(open_group)
+
+    assert queries_of_a_page() == one
