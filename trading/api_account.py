@@ -5,6 +5,7 @@ strings of the asset."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -15,17 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine import models as engine
-from engine.selectors import (
-    balances_of,
-    holdings_of,
-    positions_of,
-    shards_of,
-    statement_of,
-)
+from engine.selectors import holdings_of, positions_of, shards_of, statement_of
 from engine.services import shard_of
-from engine.specs import asset_unit
 from governance.risk_groups.models import RiskGroup
-from markets.models import Asset
 from xip_portal.api_input import reject_unknown_fields
 from xip_portal.pagination import api_cursor_page, cursor_page_serializer
 from xip_portal.roles import acting_user
@@ -38,20 +31,21 @@ from .api_requests import (
     receipt_refusal,
 )
 from .instruments import tradable_of
+from .selectors import account_balances, asset_units
 from .services import faucet_take, transfer_make
 
 
 class _AssetUnits:
-    """Engine amounts of any asset as decimals, each asset's decimals read once."""
+    """Engine amounts as decimal strings of their asset, each shard's units read once."""
 
     def __init__(self) -> None:
-        self.decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+        self.units: dict[int, Callable[[str], Decimal]] = {}
 
     def text(self, shard: engine.Shard, asset: str, units: Any) -> str:
-        unit = asset_unit(
-            decimals=self.decimals.get(asset, 6), collateral=asset == shard.collateral
-        )
-        return decimal_text(Decimal(int(units)) * unit)
+        unit = self.units.get(shard.pk)
+        if unit is None:
+            unit = self.units[shard.pk] = asset_units(shard)
+        return decimal_text(Decimal(int(units)) * unit(asset))
 
 
 def _group(slug: Any) -> RiskGroup:
@@ -75,17 +69,16 @@ class BalanceListApi(TradingApiView):
         summary="Your free and reserved balances, per asset per risk group",
     )
     def get(self, request: Request) -> Response:
-        user = acting_user(request)
-        units = _AssetUnits()
+        balances = account_balances(user=acting_user(request))
+        slugs = dict(RiskGroup.objects.values_list("pk", "slug"))
         rows = [
             {
-                "risk_group": shard.risk_group.slug,
+                "risk_group": slugs[balance.risk_group_id],
                 "asset": balance.asset,
-                "free": units.text(shard, balance.asset, balance.free),
-                "reserved": units.text(shard, balance.asset, balance.locked),
+                "free": decimal_text(balance.free),
+                "reserved": decimal_text(balance.locked),
             }
-            for shard in shards_of(account=user.pk)
-            for balance in balances_of(shard=shard, account=user.pk)
+            for balance in balances
         ]
         return Response(BalanceOutput(rows, many=True).data)
 

@@ -18,8 +18,8 @@ from engine.core import Side
 from xip_portal.bounded_values import bounded_integer
 from xip_portal.errors import ApplicationError
 
-from .api_requests import decimal_text, tradable_get
-from .instruments import Tradable, tradables
+from .api_requests import decimal_text
+from .instruments import Tradable, tradable_get, tradables
 from .market_data import BARS_MS, Level, book_of, candles_of, ticker_of, trades_of
 
 MAX_DEPTH = 400

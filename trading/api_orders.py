@@ -30,10 +30,9 @@ from .api_requests import (
     TradingApiView,
     decimal_text,
     receipt_refusal,
-    tradable_get,
 )
 from .errors import TradingError
-from .instruments import Tradable, tradable_of, tradables_of
+from .instruments import Tradable, tradable_get, tradable_of, tradables_of
 from .selectors import order_find
 from .services import (
     MAX_BATCH,

@@ -23,14 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engine.core.reasons import Reason
 from xip_portal.errors import REASON_HTTP_STATUS, ApplicationError, Conflict
 from xip_portal.models import User
 from xip_portal.request_limits import BoundedJSONParser
 from xip_portal.roles import acting_user
 
 from .errors import TradingError
-from .instruments import Tradable, tradables
 from .models import ApiKey
 from .okx.authentication import KeyScope, OkxSignatureAuthentication
 from .rate_limits import rate_limit_take
@@ -182,19 +180,6 @@ class TradingApiView(APIView):
                 field="Idempotency-Key",
             )
         return Response(kept.body, status=kept.status)
-
-
-def tradable_get(market: Any) -> Tradable:
-    """A market (or a categorical market's outcome, `SYMBOL:outcome`) that trades now."""
-    tradable = tradables().get(str(market or ""))
-    if tradable is None:
-        raise ApplicationError(
-            f"No market {str(market)[:80]!r} trades here.",
-            code=Reason.UNKNOWN_MARKET,
-            field="market",
-            http_status=404,
-        )
-    return tradable
 
 
 def receipt_refusal(reason: str) -> ApplicationError:
