@@ -22,9 +22,9 @@ from rest_framework.test import APIClient
 from engine import models as engine
 from engine import services as engine_services
 from engine import tasks
-from engine.services import command_submit, shard_of
+from engine.services import shard_of
 from tests.factories import UserFactory
-from tests.markets.factories import member_create
+from tests.markets.factories import engine_deposit, member_create
 from tests.trading.fixtures import okx_headers
 from trading.api_orders import OrderListApi
 from xip_portal.models import User
@@ -46,18 +46,8 @@ def fresh_writers():
 def trader(open_group: Any, spot_market: Any) -> User:
     """A member of the open group holding 1,000 USDC and 10 BTC in its engine."""
     user = member_create(open_group, UserFactory())
-    for asset, amount in (("USDC", 10**9 * 10**12), ("BTC", 10 * 10**6)):
-        command_submit(
-            risk_group=open_group,
-            account=user.pk,
-            command={
-                "type": "Deposit",
-                "asset": asset,
-                "amount": amount,
-                "external_id": f"{asset}-{user.pk}",
-            },
-        )
-    apply(open_group)
+    engine_deposit(group=open_group, user=user, amount=Decimal(1000))
+    engine_deposit(group=open_group, user=user, amount=Decimal(10), asset="BTC")
     return user
 
 

@@ -16,27 +16,17 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from engine import models as engine
-from engine import services as engine_services
-from engine import tasks
 from engine.services import command_submit, shard_of
 from engine.worker_process import shard_worker_start
-from markets.models import Market
-from markets.services import market_engine_config
 from tests.engine.service.test_worker import wait_until_applied
 from tests.factories import UserFactory
 from tests.markets.factories import (
     member_create,
     open_group_create,
-    perp_spec,
-    prediction_spec,
-    spot_spec,
 )
-from tests.trading.fixtures import market_go_live
-from xip_portal.models import StaffRole
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-USDC = 10**6 * 10**12  # 1,000,000 USDC in engine units
 BTC = 10 * 10**6  # 10 BTC
 
 
@@ -76,52 +66,32 @@ class Trader:
             page = self.get(page["next"])
 
 
-def deposit(group: Any, user: Any, asset: str, amount: int) -> None:
-    command_submit(
-        risk_group=group,
-        account=user.pk,
-        command={
-            "type": "Deposit",
-            "asset": asset,
-            "amount": amount,
-            "external_id": f"{asset}-{user.pk}",
-        },
-    )
-
-
 @pytest.fixture
-def venue(open_group: Any, make_staff: Any, tmp_path: Any) -> Any:
-    """Spot, perp and prediction markets live in the open group, a second group, two
-    funded members of both, and a real worker for both groups' engines."""
-    tasks._writers.clear()
-    engine_services._shards.clear()
+def venue(trading_venue: Any, tmp_path: Any) -> Any:
+    """The trading venue (spot, perp and prediction markets live in the open group, two
+    funded members, a real worker) and a second group the two belong to, with its own
+    worker: one writer per shard, as in production (a solo worker lingering on one shard's
+    inbox would hold the other's back)."""
+    group, _, alice, bob = trading_venue
     second = open_group_create()
-    shards = [shard_of(risk_group=open_group), shard_of(risk_group=second)]
-    # one writer per shard, as in production (a solo worker lingering on one shard's
-    # inbox would hold the other's back)
-    workers = [shard_worker_start([s.pk], log=tmp_path / f"worker-{s.pk}.log") for s in shards]
-    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
-    for spec in (spot_spec(), perp_spec(), prediction_spec()):
-        market_go_live(open_group, operator, spec)
-    perp = market_engine_config(Market.objects.get(symbol="ETH-PERP"))
-    command_submit(
-        risk_group=open_group,
-        account=0,
-        command={"type": "OraclePrice", "market": "ETH-PERP", "price": perp.price("2000")},
-    )
-    alice, bob = (member_create(open_group, UserFactory()) for _ in range(2))
+    shard = shard_of(risk_group=second)
+    worker = shard_worker_start([shard.pk], log=tmp_path / "worker-second.log")
     for trader in (alice, bob):
         member_create(second, trader)
-        deposit(open_group, trader, "USDC", USDC)
-        deposit(open_group, trader, "BTC", BTC)
-        deposit(second, trader, "BTC", BTC)  # the worker has the second engine loaded
-    for shard in shards:
-        wait_until_applied(shard)
-    yield open_group, second, Trader(alice), Trader(bob)
-    for worker in workers:
-        worker.kill()
-        worker.wait()
-    tasks._writers.clear()
+        command_submit(
+            risk_group=second,
+            account=trader.pk,
+            command={
+                "type": "Deposit",
+                "asset": "BTC",
+                "amount": BTC,
+                "external_id": f"BTC-{trader.pk}",
+            },
+        )
+    wait_until_applied(shard)
+    yield group, second, Trader(alice), Trader(bob)
+    worker.kill()
+    worker.wait()
 
 
 def test_a_trader_places_amends_cancels_and_trades(venue: Any) -> None:
