@@ -32,7 +32,7 @@ from .api_requests import (
 )
 from .instruments import tradable_of
 from .selectors import account_balances, asset_units
-from .services import faucet_take, transfer_make
+from .services import collateral_transfer, faucet_take, receipts_wait, transfer_wait
 
 
 class _AssetUnits:
@@ -225,9 +225,8 @@ class StatementApi(TradingApiView):
 
 class TransferInput(serializers.Serializer[Any]):
     from_group = serializers.SlugField(max_length=100, help_text="Risk group slug.")
-    to_group = serializers.SlugField(max_length=100, help_text="Of which you are a member.")
-    asset = serializers.CharField(max_length=16)
-    amount = DecimalText()
+    to_group = serializers.SlugField(max_length=100, help_text="With the same collateral.")
+    amount = DecimalText(help_text="Of the collateral, as a string.")
 
 
 class TransferOutput(serializers.Serializer[Any]):
@@ -277,7 +276,7 @@ class TransferListApi(TradingApiView):
         parameters=[IDEMPOTENCY_PARAMETER],
         request=TransferInput,
         responses={201: TransferOutput, 202: TransferOutput},
-        summary="Move collateral from your account in one risk group to another",
+        summary="Move collateral from your account in one risk group to another (a member of both)",
         description=(
             "Exactly once per Idempotency-Key. 201 once credited; 202 while the engines "
             "apply it (read it in the list); the engine's refusal (insufficient_balance) "
@@ -292,15 +291,14 @@ class TransferListApi(TradingApiView):
             reject_unknown_fields(request, serializer)
             serializer.is_valid(raise_exception=True)
             fields = serializer.validated_data
-            made = transfer_make(
+            made = collateral_transfer(
                 user=user,
                 from_group=_group(fields["from_group"]),
                 to_group=_group(fields["to_group"]),
-                asset=fields["asset"],
-                amount=fields["amount"],
+                amount=Decimal(fields["amount"]),
                 transfer_id=key,
             )
-            made = _transfers().get(pk=made.pk)
+            made = _transfers().get(pk=transfer_wait(transfer=made).pk)
             if made.status == engine.Transfer.Status.FAILED:
                 raise receipt_refusal(made.reason)
             done = made.status == engine.Transfer.Status.DONE
@@ -349,7 +347,7 @@ class FaucetApi(TradingApiView):
             reject_unknown_fields(request, serializer)
             serializer.is_valid(raise_exception=True)
             group = _group(serializer.validated_data["risk_group"])
-            receipt = faucet_take(user=user, risk_group=group)
+            receipt = receipts_wait([faucet_take(user=user, risk_group=group)])[0]
             if receipt.status == "applied" and receipt.result == "rejected":
                 raise receipt_refusal(receipt.reason)
             answer = {

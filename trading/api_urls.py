@@ -5,6 +5,7 @@ from . import api, api_account, api_market_data, api_orders
 urlpatterns = [
     path("api-keys/", api.ApiKeyListApi.as_view(), name="api_api_keys"),
     path("api-keys/<str:key>/", api.ApiKeyDetailApi.as_view(), name="api_api_key"),
+    path("revenue/", api.RevenueApi.as_view(), name="api_revenue"),
     # trading: orders and fills
     path("orders/", api_orders.OrderListApi.as_view(), name="api_orders"),
     path("orders/batch/", api_orders.OrderBatchApi.as_view(), name="api_orders_batch"),

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -26,7 +27,9 @@ from django.utils import timezone
 
 from engine import models as engine
 from engine.faucet import faucet_grant
+from engine.models import Transfer
 from engine.services import (
+    MAX_WAIT_SECONDS,
     BatchItem,
     CommandReceipt,
     command_submit,
@@ -38,7 +41,7 @@ from engine.specs import asset_unit
 from engine.transfers import transfer_advance, transfer_between_groups
 from governance.memberships.services import membership_require
 from governance.risk_groups.models import RiskGroup
-from markets.models import Asset
+from markets.models import Asset, Market
 from xip_portal.audit import audit_record
 from xip_portal.errors import (
     ApplicationError,
@@ -50,7 +53,7 @@ from xip_portal.errors import (
 from xip_portal.models import User
 
 from .errors import TradingError
-from .instruments import Tradable
+from .instruments import Tradable, tradables
 from .key_vault import secret_decrypt, secret_encrypt
 from .models import ApiKey, IdempotentAnswer
 from .selectors import api_key_active
@@ -426,6 +429,124 @@ def orders_cancel_all(
     return receipts_wait(receipts, wait=wait)
 
 
+def collateral_decimals(risk_group: RiskGroup) -> int:
+    """The registry's decimals of the group's collateral asset."""
+    symbol = shard_of(risk_group=risk_group).collateral
+    return int(Asset.objects.values_list("decimals", flat=True).get(symbol=symbol))
+
+
+def faucet_take(*, user: User, risk_group: RiskGroup) -> CommandReceipt:
+    """Today's simulated collateral of `risk_group` for a member (engine.faucet_grant);
+    refused with the missing step for a non-member, and in a group with real collateral."""
+    trade_require(user=user, risk_group=risk_group)
+    decimals = collateral_decimals(risk_group)
+    receipt = faucet_grant(risk_group=risk_group, account=user.pk, collateral_decimals=decimals)
+    audit_record(
+        actor=user, action="faucet.take", obj=risk_group, new={"command": receipt.command_id}
+    )
+    return receipt
+
+
+def collateral_transfer(
+    *, user: User, from_group: RiskGroup, to_group: RiskGroup, amount: Decimal, transfer_id: str
+) -> Transfer:
+    """Moves `amount` of the collateral from the user's account in `from_group` to theirs
+    in `to_group` (engine.transfers), both groups' memberships checked and the same
+    collateral asset on both sides; idempotent on `transfer_id`."""
+    for group in (from_group, to_group):
+        trade_require(user=user, risk_group=group)
+    source, target = shard_of(risk_group=from_group), shard_of(risk_group=to_group)
+    if source.collateral != target.collateral:
+        raise ApplicationError(
+            f"{from_group.name} holds {source.collateral} and {to_group.name} "
+            f"{target.collateral}: a transfer moves one collateral.",
+            field="to_group",
+        )
+    if amount <= 0:
+        raise ApplicationError("Transfer a positive amount.", field="amount")
+    units = units_exact(
+        amount,
+        unit=asset_unit(decimals=collateral_decimals(from_group), collateral=True),
+        field="amount",
+    )
+    transfer = transfer_between_groups(
+        account=user.pk,
+        from_group=from_group,
+        to_group=to_group,
+        asset=source.collateral,
+        amount=units,
+        transfer_id=transfer_id,
+    )
+    audit_record(
+        actor=user,
+        action="transfer.request",
+        obj=from_group,
+        new={"to_group": to_group.pk, "amount": str(amount), "transfer_id": transfer_id},
+    )
+    return transfer
+
+
+def quick_buy(
+    *, user: User, board: Market, engine_market: str, outcome: str, size: Decimal
+) -> tuple[CommandReceipt, Decimal]:
+    """Buys `size` YES or NO shares of a prediction market on `board`'s page (one of its
+    outcomes, or a market of its risk group beside it) with a market order, waiting for
+    the engine's answer; refused with the reason otherwise. Answers the receipt and the
+    shares bought (0 while the order is not applied yet)."""
+    tradable = tradables().get(engine_market)
+    if (
+        tradable is None
+        or tradable.kind != "prediction"
+        or tradable.risk_group_id != board.risk_group_id
+    ):
+        raise ApplicationError(f"{engine_market} is not traded on this board.", field="market")
+    receipt = order_place(
+        user=user,
+        tradable=tradable,
+        command={
+            "type": "PlaceOrder",
+            "market": engine_market,
+            "side": "buy",
+            "outcome": outcome,
+            "size": tradable.listed.size(size),
+            "order_type": "market",
+            "tif": "ioc",
+        },
+        wait=MAX_WAIT_SECONDS,
+    )
+    if receipt.result == "rejected":
+        raise ApplicationError(
+            f"The engine refused the order: {receipt.reason.replace('_', ' ')}.",
+            code=receipt.reason,
+        )
+    filled = int((receipt.outcome or {}).get("filled") or 0)
+    return receipt, tradable.size(filled)
+
+
+def quotes_submit(
+    *, user: User, risk_group: RiskGroup, commands: list[dict[str, Any]]
+) -> list[CommandReceipt]:
+    """A market maker's round of commands in one risk group (cancels and quotes, as many
+    as it takes), journaled in one transaction once `user` may trade there; one refused
+    command refuses them all (engine.services.commands_submit). The receipts are pending:
+    a maker does not wait for its quotes."""
+    trade_require(user=user, risk_group=risk_group)
+    return commands_submit(
+        risk_group=risk_group, items=[BatchItem(user.pk, command) for command in commands]
+    )
+
+
+def transfer_wait(*, transfer: Transfer, wait: float = WAIT_SECONDS) -> Transfer:
+    """The transfer moved on as far as the engines allow within `wait` seconds for its
+    debit and again for its credit (what the beat's sweep would do later)."""
+    for step in ("debit_id", "credit_id"):
+        command_id = getattr(transfer, step)
+        if command_id is not None:
+            receipts_wait([CommandReceipt.of(command_id, None)], wait=wait)
+            transfer = transfer_advance(transfer=transfer)
+    return transfer
+
+
 def answer_keep(
     *, user: User, key: str, fingerprint: str, status: int, body: Any
 ) -> IdempotentAnswer:
@@ -438,61 +559,3 @@ def answer_keep(
             )
     except IntegrityError:
         return IdempotentAnswer.objects.get(user=user, key=key)
-
-
-# ---------------------------------------------------------------------------- money
-
-
-def faucet_take(*, user: User, risk_group: RiskGroup) -> CommandReceipt:
-    """The day's simulated collateral of `risk_group` for a member (engine.faucet: once
-    per account per UTC day, only where the group's collateral is simulated); waits for
-    the deposit to apply (WAIT_SECONDS)."""
-    trade_require(user=user, risk_group=risk_group)
-    shard = shard_of(risk_group=risk_group)
-    decimals = Asset.objects.filter(symbol=shard.collateral).values_list("decimals", flat=True)
-    receipt = faucet_grant(
-        risk_group=risk_group, account=user.pk, collateral_decimals=decimals.first() or 6
-    )
-    return receipts_wait([receipt])[0]
-
-
-def transfer_make(
-    *,
-    user: User,
-    from_group: RiskGroup,
-    to_group: RiskGroup,
-    asset: str,
-    amount: Any,
-    transfer_id: str,
-) -> engine.Transfer:
-    """Moves `amount` (a decimal of `asset`) from the user's account in `from_group` to
-    theirs in `to_group`, of which they must be a member (engine.transfers: exactly once
-    per `transfer_id`); waits (WAIT_SECONDS each) for the debit and the credit to apply
-    and returns the transfer as far as it got."""
-    trade_require(user=user, risk_group=to_group)
-    source, target = shard_of(risk_group=from_group), shard_of(risk_group=to_group)
-    decimals = Asset.objects.filter(symbol=asset).values_list("decimals", flat=True).first()
-    if decimals is None:
-        raise ApplicationError(f"No asset {asset[:16]!r} is registered.", field="asset")
-    collateral = asset == source.collateral
-    if collateral != (asset == target.collateral):
-        raise ApplicationError(
-            f"{asset} is the collateral of one of the two groups only; it cannot move "
-            "between them.",
-            field="asset",
-        )
-    unit = asset_unit(decimals=decimals, collateral=collateral)
-    transfer = transfer_between_groups(
-        account=user.pk,
-        from_group=from_group,
-        to_group=to_group,
-        asset=asset,
-        amount=units_exact(amount, unit=unit, field="amount"),
-        transfer_id=transfer_id,
-    )
-    for step in ("debit_id", "credit_id"):
-        command_id = getattr(transfer, step)
-        if command_id is not None:
-            receipts_wait([CommandReceipt.of(command_id, None)])
-            transfer = transfer_advance(transfer=transfer)
-    return transfer

@@ -5,7 +5,7 @@ database cannot hold (`?limit=10**30` gets the largest page)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any, cast
 
@@ -84,7 +84,7 @@ def cursor_page_serializer(
     return type(f"{name}CursorPage", (serializers.Serializer,), fields)
 
 
-def page_of(request: HttpRequest, queryset: QuerySet[Any]) -> Page[Any]:
-    """The page of `queryset` that ?page= asks for (the last for a number past the end, the
-    first for anything that is not a number)."""
+def page_of(request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any]) -> Page[Any]:
+    """The page of `queryset` (or a list) that ?page= asks for (the last for a number past
+    the end, the first for anything that is not a number)."""
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -236,7 +236,6 @@ def test_transfers_between_risk_groups_happen_once(venue: Any) -> None:
     transfer = {
         "from_group": group.slug,
         "to_group": second.slug,
-        "asset": "USDC",
         "amount": "250.5",
     }
 
