@@ -6,3 +6,13 @@ from enum import StrEnum
 class MarketError(StrEnum):
     NOT_A_FINAL_MARKET_XIP = "not_a_final_market_xip"
     SYMBOL_TAKEN = "symbol_taken"
+    NOT_A_PREDICTION_MARKET = "not_a_prediction_market"
+    MARKET_NOT_CLOSED = "market_not_closed"
+    NOT_THE_RESOLVER = "not_the_resolver"
+    ALREADY_RESOLVED = "already_resolved"
+    BAD_RESOLUTION_OUTCOME = "bad_resolution_outcome"
+    EVIDENCE_REQUIRED = "evidence_required"
+    NOT_DISPUTABLE = "not_disputable"
+    DISPUTE_BOND_NOT_COVERED = "dispute_bond_not_covered"
+    NOT_DISPUTED = "not_disputed"
+    SETTLES_BY_RESOLUTION = "settles_by_resolution"

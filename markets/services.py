@@ -10,9 +10,11 @@ from typing import Any, Protocol
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engine.core.reasons import Reason
+from engine.selectors import market_get
 from engine.services import command_submit, shard_of
 from engine.specs import ListedMarket, market_config_from_spec
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from markets.errors import MarketError
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
@@ -123,9 +125,25 @@ def _engine_status_push(market: Market, from_status: str, to_status: str, *, key
         command = {"type": "CloseMarket", "market": market.symbol}
     elif to_status in ENGINE_STATUS_COMMANDS:
         command = {"type": ENGINE_STATUS_COMMANDS[to_status], "market": market.symbol}
+        if to_status == MarketStatus.SETTLED and market.market_type == MarketType.PERP:
+            # a perpetual settles every position at the oracle's mark price
+            command["price"] = market_mark_price(market)
     else:
         return  # approved, scheduled: nothing trades yet
     command_submit(risk_group=market.risk_group_id, account=0, command=command, idempotency_key=key)
+
+
+def market_mark_price(market: Market) -> int:
+    """The engine's mark price of a perpetual (engine units; 0 before its oracle's first
+    price)."""
+    view = market_get(shard=shard_of(risk_group=market.risk_group_id), market_id=market.symbol)
+    return int(view.mark) if view is not None else 0
+
+
+def market_settle(market: Market, *, actor: User | None, reason: str, now: datetime) -> None:
+    """Settles a locked, closed market inside the caller's transaction: a prediction market
+    at its resolution's outcome (markets.resolutions), a perpetual at the mark price."""
+    _status_set(market, MarketStatus.SETTLED, actor=actor, reason=reason, now=now)
 
 
 def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Market:
@@ -271,6 +289,17 @@ def market_status_change(
             raise TransitionError(f"{market.symbol} is not halted.")
         if move == "launch" and market.status != MarketStatus.SCHEDULED:
             raise TransitionError(f"{market.symbol} is not scheduled.")
+        if move == "settle" and market.market_type == MarketType.PREDICTION:
+            raise Conflict(
+                f"{market.symbol} settles at its resolution's outcome, not by an operator.",
+                code=MarketError.SETTLES_BY_RESOLUTION,
+            )
+        if move == "settle" and market.market_type == MarketType.PERP:
+            if market.can_move_to(target) and not market_mark_price(market):
+                raise Conflict(
+                    f"{market.symbol} has no oracle price to settle at yet.",
+                    code=Reason.NO_MARK_PRICE,
+                )
         _status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
     return market
 

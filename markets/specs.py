@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from engine.core.markets import BPS
 from governance.risk_groups.models import MarketBounds, MarketType, RiskGroup
+from xip_portal.models import Institution
 from xip_portal.specs import SpecChecker, SpecError, decimal_text, is_multiple
 
 from .models import Asset, Market, MarketStatus
@@ -33,7 +34,9 @@ CHANGEABLE_FIELDS = (
     "funding_interval_hours",
     "funding_cap_bps",
     "resolution_source",
+    "resolver",
     "dispute_window_hours",
+    "dispute_bond",
 )
 
 # The spec fields of each market type, as the draft editor shows them: True where a spec must
@@ -76,10 +79,22 @@ MARKET_TYPE_FIELDS: dict[str, dict[str, bool]] = {
         **_ORACLE_REQUIRED,
         "close_time": True,
         "resolution_source": True,
+        "resolver": False,
         "dispute_window_hours": True,
+        "dispute_bond": False,
         "launch_time": False,
     },
 }
+
+
+PREDICTION_ONLY = (
+    "outcomes",
+    "close_time",
+    "resolution_source",
+    "resolver",
+    "dispute_window_hours",
+    "dispute_bond",
+)
 
 
 def _bounds_of(risk_group: RiskGroup) -> Any:
@@ -224,8 +239,19 @@ def market_spec_clean(
         spec["close_time"] = check.time("close_time", after=after)
         spec["resolution_source"] = check.text("resolution_source", max_length=500)
         spec["dispute_window_hours"] = check.integer("dispute_window_hours", low=0, high=720)
+        resolver = check.text("resolver", required=False, max_length=80).lower()
+        if resolver and not Institution.objects.filter(slug=resolver).exists():
+            check.fail("resolver", f"No institution {resolver!r}: name it by its slug.")
+        if resolver:
+            spec["resolver"] = resolver
+        if check.has("dispute_bond"):
+            bond = check.decimal("dispute_bond")
+            if bond is not None and bond < 0:
+                check.fail("dispute_bond", "Must not be negative.")
+            elif bond is not None:
+                spec["dispute_bond"] = decimal_text(bond)
     else:
-        for name in ("outcomes", "close_time", "resolution_source", "dispute_window_hours"):
+        for name in PREDICTION_ONLY:
             if check.has(name):
                 check.fail(name, "Only prediction markets have this.")
 

@@ -9,3 +9,11 @@ from .services import markets_timers_run
 def markets_timers() -> dict[str, int]:
     """Launches, prediction close times, parameter changes and delistings that are due."""
     return markets_timers_run()
+
+
+@shared_task(name="markets.tasks.resolutions_settle", ignore_result=True)
+def resolutions_settle() -> int:
+    """Undisputed resolutions whose dispute window has lapsed settle by themselves."""
+    from .resolutions import resolutions_settle_due
+
+    return resolutions_settle_due()

@@ -161,6 +161,7 @@ REACHED_OTHERWISE = {
     "kyc_document_download",
     "kyc_review_document",
     "market_staff_action",
+    "market_resolution_action",
     "api_kyc_document",
     "api_kyc_document_delete",
     "api_kyc_review_document",

@@ -10,12 +10,18 @@ retried move never locks, returns or forfeits twice.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import models as engine_models
-from engine.selectors import balances_of
-from engine.services import command_submit, shard_of, units_exact
-from engine.specs import asset_unit
+from engine.bonds import (
+    bond_forfeit,
+    bond_free_units,
+    bond_lock,
+    bond_lock_command,
+    bond_locked,
+    bond_pay,
+    bond_units,
+)
 from markets.models import Asset
 from xip_portal.errors import ApplicationError
 
@@ -34,17 +40,8 @@ def _key(proposal: Proposal, step: str) -> str:
     return f"xip-bond:{proposal.pk}:{step}"
 
 
-def _engine_amount(proposal: Proposal, collateral: str) -> int:
-    decimals = Asset.objects.values_list("decimals", flat=True).get(symbol=proposal.bond_asset)
-    unit = asset_unit(decimals=decimals, collateral=proposal.bond_asset == collateral)
-    return units_exact(proposal.bond_amount or Decimal(0), unit=unit, field="bond_amount")
-
-
 def _lock_command(proposal: Proposal) -> engine_models.Command | None:
-    shard = shard_of(risk_group=proposal.risk_group_id)
-    return engine_models.Command.objects.filter(
-        shard=shard, idempotency_key=_key(proposal, "lock")
-    ).first()
+    return bond_lock_command(risk_group_id=proposal.risk_group_id, key=_key(proposal, "lock"))
 
 
 def proposal_bond_follow(
@@ -57,42 +54,33 @@ def proposal_bond_follow(
         _lock(proposal, actor)
     elif to_status in (S.FINAL, S.WITHDRAWN, S.REJECTED):
         lock = _lock_command(proposal)
-        if lock is None or (lock.outcome or {}).get("result") == "rejected":
+        if lock is None or not bond_locked(lock):
             return  # nothing was locked
-        payload = lock.payload
         if to_status == S.REJECTED:
-            command: dict[str, Any] = {
-                "type": "FundInsurance",
-                "amount": payload["amount"],
-                "external_id": _key(proposal, "forfeit"),
-            }
-            account, key = 0, _key(proposal, "forfeit")
+            bond_forfeit(
+                risk_group_id=proposal.risk_group_id, lock=lock, key=_key(proposal, "forfeit")
+            )
         else:
-            command = {
-                "type": "TransferIn",
-                "asset": payload["asset"],
-                "amount": payload["amount"],
-                "transfer_id": _key(proposal, "return"),
-                "from_group": BOND_ESCROW,
-            }
-            account, key = lock.account, _key(proposal, "return")
-        command_submit(
-            risk_group=proposal.risk_group_id, account=account, command=command, idempotency_key=key
-        )
+            bond_pay(
+                risk_group_id=proposal.risk_group_id,
+                lock=lock,
+                account=lock.account,
+                key=_key(proposal, "return"),
+            )
 
 
 def _lock(proposal: Proposal, actor: User) -> None:
     if _lock_command(proposal) is not None:
         return  # locked at an earlier submission
-    shard = shard_of(risk_group=proposal.risk_group_id)
-    amount = _engine_amount(proposal, shard.collateral)
-    free = next(
-        (
-            int(b.free)
-            for b in balances_of(shard=shard, account=actor.pk)
-            if b.asset == proposal.bond_asset
-        ),
-        0,
+    decimals = Asset.objects.values_list("decimals", flat=True).get(symbol=proposal.bond_asset)
+    amount = bond_units(
+        risk_group_id=proposal.risk_group_id,
+        asset=proposal.bond_asset,
+        amount=proposal.bond_amount or Decimal(0),
+        decimals=decimals,
+    )
+    free = bond_free_units(
+        risk_group_id=proposal.risk_group_id, account=actor.pk, asset=proposal.bond_asset
     )
     if free < amount:
         raise ApplicationError(
@@ -100,15 +88,11 @@ def _lock(proposal: Proposal, actor: User) -> None:
             f"balance in {proposal.risk_group.name}.",
             code=ProposalError.BOND_NOT_COVERED,
         )
-    command_submit(
-        risk_group=proposal.risk_group_id,
+    bond_lock(
+        risk_group_id=proposal.risk_group_id,
         account=actor.pk,
-        command={
-            "type": "TransferOut",
-            "asset": proposal.bond_asset,
-            "amount": amount,
-            "transfer_id": _key(proposal, "lock"),
-            "to_group": BOND_ESCROW,
-        },
-        idempotency_key=_key(proposal, "lock"),
+        asset=proposal.bond_asset,
+        units=amount,
+        key=_key(proposal, "lock"),
+        escrow=BOND_ESCROW,
     )

@@ -64,7 +64,15 @@ SPEC_FIELDS: dict[str, dict[str, forms.Field]] = {
         "funding_cap_bps": _text("Funding cap (bps)", "Perpetuals: cap per interval."),
         "close_time": _when("Close time", "Prediction markets, UTC."),
         "resolution_source": _text("Resolution source", "Prediction markets."),
+        "resolver": _text(
+            "Resolver", "Prediction markets: slug of the institution that proposes the outcome "
+            "(default: the proposing institution).",
+        ),
         "dispute_window_hours": _text("Dispute window (hours)", "Prediction markets."),
+        "dispute_bond": _text(
+            "Dispute bond",
+            "Prediction markets, in the quote asset (default: the group's XIP bond).",
+        ),
         "launch_time": _when("Launch time", "Optional, UTC: scheduled at listing."),
     },
     ProposalType.PARAMETER_CHANGE: {
