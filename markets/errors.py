@@ -16,3 +16,7 @@ class MarketError(StrEnum):
     DISPUTE_BOND_NOT_COVERED = "dispute_bond_not_covered"
     NOT_DISPUTED = "not_disputed"
     SETTLES_BY_RESOLUTION = "settles_by_resolution"
+    NOT_A_PERP_MARKET = "not_a_perp_market"
+    ORACLE_BAD_SIGNATURE = "oracle_bad_signature"
+    ORACLE_PRICE_STALE = "oracle_price_stale"
+    ORACLE_PRICE_OUT_OF_BAND = "oracle_price_out_of_band"

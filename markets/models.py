@@ -241,3 +241,38 @@ class ResolutionDispute(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Dispute of {self.resolution.market}"
+
+
+class OracleState(TimeStampedModel):
+    """The last oracle price (index) a perpetual took, where it came from and when; the
+    mark price is the engine's (engine.MarketView). `stale_halted`: the market was halted
+    because this price grew older than the spec's `oracle_max_age_seconds`."""
+
+    market = models.OneToOneField(Market, on_delete=models.CASCADE, related_name="oracle")
+    index_price = models.DecimalField(max_digits=40, decimal_places=18)
+    price_at = models.DateTimeField(help_text="When the source observed the price.")
+    source = models.CharField(max_length=120)
+    stale_halted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["market"]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.index_price} at {self.price_at:%H:%M:%S}"
+
+
+class OracleRefusal(TimeStampedModel):
+    """A price an oracle source pushed and the portal refused (bad signature, stale, out
+    of band), kept for the market's operators."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="oracle_refusals")
+    source = models.CharField(max_length=120)
+    price = models.CharField(max_length=60)
+    code = models.CharField(max_length=40)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.code}"

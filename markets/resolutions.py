@@ -51,7 +51,7 @@ from .models import (
     ResolutionDispute,
     ResolutionStatus,
 )
-from .services import market_settle
+from .services import market_status_set
 
 VOID = "void"
 BINARY_OUTCOMES = ("yes", "no", VOID)
@@ -403,7 +403,9 @@ def _settle(
         decision_reason=resolution.decision_reason,
     )
     approval = "; decision approved by the operator" if resolution.approved_by_id else ""
-    market_settle(market, actor=actor, reason=f"Resolved {final}{approval}", now=now)
+    market_status_set(
+        market, MarketStatus.SETTLED, actor=actor, reason=f"Resolved {final}{approval}", now=now
+    )
 
 
 def _engine_window_over(resolution: Resolution, now: datetime) -> bool:

@@ -59,7 +59,7 @@ def _locked(market: Market) -> Market:
     )
 
 
-def _status_set(
+def market_status_set(
     market: Market,
     to_status: str,
     *,
@@ -140,12 +140,6 @@ def market_mark_price(market: Market) -> int:
     return int(view.mark) if view is not None else 0
 
 
-def market_settle(market: Market, *, actor: User | None, reason: str, now: datetime) -> None:
-    """Settles a locked, closed market inside the caller's transaction: a prediction market
-    at its resolution's outcome (markets.resolutions), a perpetual at the mark price."""
-    _status_set(market, MarketStatus.SETTLED, actor=actor, reason=reason, now=now)
-
-
 def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Market:
     """Lists the market of a Final market XIP: creates it approved (and scheduled, if the
     spec names a launch time) with its config hash. Idempotent: a retried call returns the
@@ -188,7 +182,7 @@ def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Marke
                 reason=f"{proposal.label} is Final",
             )
             if spec.get("launch_time"):
-                _status_set(
+                market_status_set(
                     market,
                     MarketStatus.SCHEDULED,
                     actor=None,
@@ -300,7 +294,7 @@ def market_status_change(
                     f"{market.symbol} has no oracle price to settle at yet.",
                     code=Reason.NO_MARK_PRICE,
                 )
-        _status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
+        market_status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
     return market
 
 
@@ -320,7 +314,9 @@ def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             market = Market.objects.select_for_update().get(pk=pk)
             if market.status == MarketStatus.SCHEDULED:
-                _status_set(market, MarketStatus.LIVE, actor=None, reason="launch time", now=now)
+                market_status_set(
+                    market, MarketStatus.LIVE, actor=None, reason="launch time", now=now
+                )
                 done["launched"] += 1
     predictions = Market.objects.filter(
         market_type="prediction", status__in=[MarketStatus.LIVE, MarketStatus.HALTED]
@@ -332,7 +328,9 @@ def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             market = _locked(market_row)
             if market.can_move_to(MarketStatus.CLOSED):
-                _status_set(market, MarketStatus.CLOSED, actor=None, reason="close time", now=now)
+                market_status_set(
+                    market, MarketStatus.CLOSED, actor=None, reason="close time", now=now
+                )
                 done["closed"] += 1
     due = MarketChange.objects.filter(applied_at__isnull=True, effective_at__lte=now)
     for change_pk in due.order_by("effective_at", "pk").values_list("pk", flat=True):
@@ -345,7 +343,7 @@ def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
                 _parameters_apply(market, change, now=now)
                 done["changed"] += 1
             elif market.can_move_to(MarketStatus.DELISTED):
-                _status_set(
+                market_status_set(
                     market,
                     MarketStatus.DELISTED,
                     actor=None,

@@ -30,6 +30,9 @@ CHANGEABLE_FIELDS = (
     "deployer_share_bps",
     "oracle_kind",
     "oracle_source",
+    "oracle_signers",
+    "oracle_max_age_seconds",
+    "oracle_max_move_bps",
     "margin_tiers",
     "funding_interval_hours",
     "funding_cap_bps",
@@ -68,6 +71,9 @@ MARKET_TYPE_FIELDS: dict[str, dict[str, bool]] = {
         **_EVERY_MARKET,
         "base_asset": True,
         **_ORACLE_REQUIRED,
+        "oracle_signers": False,
+        "oracle_max_age_seconds": False,
+        "oracle_max_move_bps": False,
         "margin_tiers": True,
         "funding_interval_hours": True,
         "funding_cap_bps": True,
@@ -87,6 +93,15 @@ MARKET_TYPE_FIELDS: dict[str, dict[str, bool]] = {
 }
 
 
+PERP_ONLY = (
+    "margin_tiers",
+    "funding_interval_hours",
+    "funding_cap_bps",
+    "oracle_signers",
+    "oracle_max_age_seconds",
+    "oracle_max_move_bps",
+)
+ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 PREDICTION_ONLY = (
     "outcomes",
     "close_time",
@@ -228,8 +243,9 @@ def market_spec_clean(
         spec["margin_tiers"] = _margin_tiers(check, bounds)
         spec["funding_interval_hours"] = check.integer("funding_interval_hours", low=1, high=24)
         spec["funding_cap_bps"] = check.integer("funding_cap_bps", low=0, high=BPS)
+        spec |= _oracle_policy(check)
     else:
-        for name in ("margin_tiers", "funding_interval_hours", "funding_cap_bps"):
+        for name in PERP_ONLY:
             if check.has(name):
                 check.fail(name, "Only perpetual markets have this.")
 
@@ -291,6 +307,27 @@ def _margin_tiers(check: SpecChecker, bounds: Any) -> list[dict[str, Any]]:
             previous = notional
             tiers.append({"max_notional": decimal_text(notional), "im_bps": im, "mm_bps": mm})
     return tiers
+
+
+def _oracle_policy(check: SpecChecker) -> dict[str, Any]:
+    """Who may push prices (EIP-191 signers), how old a price may grow before the market
+    halts, and how far one push may move the index."""
+    policy: dict[str, Any] = {}
+    raw = check.raw.get("oracle_signers")
+    if raw:
+        if not isinstance(raw, list) or not all(
+            isinstance(a, str) and ADDRESS_RE.fullmatch(a.strip()) for a in raw
+        ):
+            check.fail("oracle_signers", "A list of 0x-prefixed 20-byte addresses.")
+        else:
+            policy["oracle_signers"] = sorted({address.strip().lower() for address in raw})
+    if check.has("oracle_max_age_seconds"):
+        policy["oracle_max_age_seconds"] = check.integer(
+            "oracle_max_age_seconds", low=1, high=86_400
+        )
+    if check.has("oracle_max_move_bps"):
+        policy["oracle_max_move_bps"] = check.integer("oracle_max_move_bps", low=1, high=BPS)
+    return policy
 
 
 def _outcomes(check: SpecChecker) -> list[str]:

@@ -17,3 +17,11 @@ def resolutions_settle() -> int:
     from .resolutions import resolutions_settle_due
 
     return resolutions_settle_due()
+
+
+@shared_task(name="markets.tasks.oracles_halt_stale", ignore_result=True)
+def oracles_halt_stale() -> int:
+    """Perpetuals whose oracle price grew older than their policy halt by themselves."""
+    from .oracles import oracles_halt_stale as halt_stale
+
+    return halt_stale()

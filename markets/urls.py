@@ -13,6 +13,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="market_resolution_action",
     ),
     path(
+        "staff/markets/<str:symbol>/oracle-price/",
+        views.market_oracle_price,
+        name="market_oracle_price",
+    ),
+    path(
         "staff/markets/<str:symbol>/status/",
         views.market_staff_action,
         name="market_staff_action",

@@ -17,6 +17,7 @@ from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, has_role, staff_role_required, two_factor_require
 
 from .models import Market, MarketStatus, Resolution, ResolutionStatus
+from .oracles import oracle_facts, oracle_price_set
 from .resolutions import (
     dispute_bond,
     market_outcome_choices,
@@ -71,8 +72,32 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
             "is_operator": is_operator,
             "moves": moves,
             **_resolution_panel(request, market, is_operator=is_operator),
+            **_oracle_panel(market, is_operator=is_operator),
         },
     )
+
+
+def _oracle_panel(market: Market, *, is_operator: bool) -> dict[str, object]:
+    if market.market_type != MarketType.PERP:
+        return {}
+    refusals = market.oracle_refusals.all()[:20] if is_operator else []
+    return {**oracle_facts(market), "oracle_refusals": refusals, "is_perp": True}
+
+
+@staff_role_required(StaffRole.RISK_GROUP_OPERATOR)
+@require_POST
+def market_oracle_price(request: HttpRequest, symbol: str) -> HttpResponse:
+    """An operator sets a perpetual's index price by hand (the service checks the group)."""
+    market = get_object_or_404(Market, symbol=symbol)
+    with errors_as_messages(request):
+        oracle_price_set(
+            actor=acting_user(request),
+            market=market,
+            price=request.POST.get("price", "")[:60],
+            reason=request.POST.get("reason", "")[:2000],
+        )
+        messages.success(request, "Price set.")
+    return redirect("market_detail", symbol=market.symbol)
 
 
 def _resolution_panel(
