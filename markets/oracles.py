@@ -18,9 +18,6 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_keys.exceptions import BadSignature
 
 from engine.core.markets import BPS
 from engine.selectors import market_get
@@ -79,6 +76,20 @@ def _refuse(market: Market, *, source: str, price: object, code: str, reason: st
     raise ApplicationError(reason, code=code)
 
 
+def _signer_of(message: str, signature: str) -> str:
+    """The address whose EIP-191 signature of `message` this is ("" if none)."""
+    # Imported on first use, not when the URLconf loads: eth-account pulls in py_ecc, which
+    # raises the interpreter's recursion limit for the whole process (engine.chain.provider).
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    from eth_keys.exceptions import BadSignature
+
+    try:
+        return str(Account.recover_message(encode_defunct(text=message), signature=signature))
+    except (BadSignature, ValueError, TypeError):
+        return ""
+
+
 def oracle_price_push(
     *, market: Market, price: str, timestamp: int, signature: str, now: datetime | None = None
 ) -> OracleState:
@@ -91,11 +102,9 @@ def oracle_price_push(
     number = _price(price_text)
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp <= 0:
         raise ApplicationError("timestamp: Unix seconds.", field="timestamp")
-    message = oracle_message(symbol=market.symbol, price=price_text, timestamp=timestamp)
-    try:
-        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
-    except (BadSignature, ValueError, TypeError):
-        signer = ""
+    signer = _signer_of(
+        oracle_message(symbol=market.symbol, price=price_text, timestamp=timestamp), signature
+    )
     source = f"signed by {signer}" if signer else "unsigned push"
     signers = {address.lower() for address in market.spec.get("oracle_signers") or []}
     if not signer or signer.lower() not in signers:
