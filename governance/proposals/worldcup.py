@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.utils import timezone
 
-from engine.services import command_submit, shard_of
+from engine.services import BatchItem, command_submit, commands_submit, shard_of
 from engine.tasks import shard_process
 from governance.risk_groups.models import RiskGroup
 from markets.models import Market
@@ -342,19 +342,23 @@ class WorldCupRun:
         cents = min(max(round(probability * 100), 5), 95)
         price = Decimal(cents) / 100
         yes_buyer, no_buyer = self.cast.traders
-        for trader, outcome, at in ((yes_buyer, "yes", price), (no_buyer, "no", 1 - price)):
-            command_submit(
-                risk_group=self.cast.group,
-                account=trader.pk,
-                command={
-                    "type": "PlaceOrder",
-                    "market": market.symbol,
-                    "side": "buy",
-                    "outcome": outcome,
-                    "size": listed.size(STAKE_SHARES),
-                    "price": listed.price(at),
-                },
-            )
+        commands_submit(
+            risk_group=self.cast.group,
+            items=[
+                BatchItem(
+                    account=trader.pk,
+                    command={
+                        "type": "PlaceOrder",
+                        "market": market.symbol,
+                        "side": "buy",
+                        "outcome": outcome,
+                        "size": listed.size(STAKE_SHARES),
+                        "price": listed.price(at),
+                    },
+                )
+                for trader, outcome, at in ((yes_buyer, "yes", price), (no_buyer, "no", 1 - price))
+            ],
+        )
 
     def _close_and_resolve(self, market: Market, match: Match, kickoff: datetime) -> None:
         # kick-off: the engine closes the market by its own close time, the registry follows
