@@ -44,9 +44,21 @@ def bond_locked(lock: models.Command | None) -> bool:
 
 
 def bond_lock(
-    *, risk_group_id: int, account: int, asset: str, units: int, key: str, escrow: str
+    *,
+    risk_group_id: int,
+    account: int,
+    asset: str,
+    amount: Decimal,
+    decimals: int,
+    key: str,
+    escrow: str,
+    not_covered: Exception,
 ) -> None:
-    """Move `units` of the account's `asset` into `escrow` (the caller checked it is free)."""
+    """Move `amount` of the account's `asset` (with `decimals`) into `escrow`; raises
+    `not_covered` (nothing written) when the account's free balance is smaller."""
+    units = bond_units(risk_group_id=risk_group_id, asset=asset, amount=amount, decimals=decimals)
+    if bond_free_units(risk_group_id=risk_group_id, account=account, asset=asset) < units:
+        raise not_covered
     command_submit(
         risk_group=risk_group_id,
         account=account,

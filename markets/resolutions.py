@@ -25,12 +25,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from engine.bonds import (
-    bond_free_units,
     bond_lock,
     bond_lock_command,
     bond_locked,
     bond_pay,
-    bond_units,
 )
 from engine.core.markets import MarketKind
 from engine.services import command_submit, shard_of
@@ -248,29 +246,19 @@ def resolution_dispute(
             bond_amount=bond.amount,
         )
         if bond.amount > 0:
-            decimals = Asset.objects.values_list("decimals", flat=True).get(symbol=bond.asset)
-            units = bond_units(
-                risk_group_id=market.risk_group_id,
-                asset=bond.asset,
-                amount=bond.amount,
-                decimals=decimals,
-            )
-            free = bond_free_units(
-                risk_group_id=market.risk_group_id, account=actor.pk, asset=bond.asset
-            )
-            if free < units:
-                raise ApplicationError(
-                    f"The dispute bond of {bond.amount.normalize():f} {bond.asset} is more than "
-                    f"your free balance in {market.risk_group.name}.",
-                    code=MarketError.DISPUTE_BOND_NOT_COVERED,
-                )
             bond_lock(
                 risk_group_id=market.risk_group_id,
                 account=actor.pk,
                 asset=bond.asset,
-                units=units,
+                amount=bond.amount,
+                decimals=Asset.objects.values_list("decimals", flat=True).get(symbol=bond.asset),
                 key=_key(resolution, "bond"),
                 escrow=DISPUTE_ESCROW,
+                not_covered=ApplicationError(
+                    f"The dispute bond of {bond.amount.normalize():f} {bond.asset} is more than "
+                    f"your free balance in {market.risk_group.name}.",
+                    code=MarketError.DISPUTE_BOND_NOT_COVERED,
+                ),
             )
         command_submit(
             risk_group=market.risk_group_id,

@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING
 from engine import models as engine_models
 from engine.bonds import (
     bond_forfeit,
-    bond_free_units,
     bond_lock,
     bond_lock_command,
     bond_locked,
     bond_pay,
-    bond_units,
 )
 from markets.models import Asset
 from xip_portal.errors import ApplicationError
@@ -73,26 +71,17 @@ def _lock(proposal: Proposal, actor: User) -> None:
     if _lock_command(proposal) is not None:
         return  # locked at an earlier submission
     decimals = Asset.objects.values_list("decimals", flat=True).get(symbol=proposal.bond_asset)
-    amount = bond_units(
-        risk_group_id=proposal.risk_group_id,
-        asset=proposal.bond_asset,
-        amount=proposal.bond_amount or Decimal(0),
-        decimals=decimals,
-    )
-    free = bond_free_units(
-        risk_group_id=proposal.risk_group_id, account=actor.pk, asset=proposal.bond_asset
-    )
-    if free < amount:
-        raise ApplicationError(
-            f"The bond of {proposal.bond_amount} {proposal.bond_asset} is more than your free "
-            f"balance in {proposal.risk_group.name}.",
-            code=ProposalError.BOND_NOT_COVERED,
-        )
     bond_lock(
         risk_group_id=proposal.risk_group_id,
         account=actor.pk,
         asset=proposal.bond_asset,
-        units=amount,
+        amount=proposal.bond_amount or Decimal(0),
+        decimals=decimals,
         key=_key(proposal, "lock"),
         escrow=BOND_ESCROW,
+        not_covered=ApplicationError(
+            f"The bond of {proposal.bond_amount} {proposal.bond_asset} is more than your free "
+            f"balance in {proposal.risk_group.name}.",
+            code=ProposalError.BOND_NOT_COVERED,
+        ),
     )

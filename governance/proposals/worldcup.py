@@ -38,7 +38,7 @@ from markets.resolutions import resolution_propose, resolutions_settle_due
 from markets.services import market_engine_config, market_status_change, markets_timers_run
 from xip_portal.models import Institution, User
 
-from .demo import HOUSE, WORLD_CUP_TEAMS, _final
+from .demo import HOUSE, WORLD_CUP_TEAMS, _final, world_cup_binary_spec
 from .models import ProposalType
 from .services import proposal_create
 
@@ -295,25 +295,13 @@ class WorldCupRun:
             institution=cast.house,
             body=f"{match.stage}, match {match.number} of the simulated tournament "
             f"(seed {self.seed}). YES if {question.lower()}.",
-            spec={
-                "market_type": "prediction",
-                "symbol": match.symbol,
-                "name": f"{match.stage}: {question}",
-                "quote_asset": self.shard.collateral,
-                "tick": "0.01",
-                "lot": "1",
-                "min_size": "1",
-                "price_band_bps": 0,
-                "maker_fee_bps": 0,
-                "taker_fee_bps": 20,
-                "deployer_share_bps": 0,
-                "oracle_kind": "manual",
-                "oracle_source": "Simulated match report",
-                "close_time": kickoff.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "resolution_source": "The simulation's match report",
-                "resolver": cast.house.slug,
-                "dispute_window_hours": 0,
-            },
+            spec=world_cup_binary_spec(
+                symbol=match.symbol,
+                name=f"{match.stage}: {question}",
+                close=kickoff,
+                source="The simulation's match report",
+                dispute_window_hours=0,
+            ),
             now=drafted,
         )
         _final(
