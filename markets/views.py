@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,25 +29,34 @@ from .resolutions import (
     resolution_dispute,
     resolution_propose,
 )
+from .selectors import REGISTRY_SORTS, market_timeline, registry_rows
 from .selectors import market_list as markets_filtered
-from .selectors import market_timeline
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
 
 
 def market_list(request: HttpRequest) -> HttpResponse:
+    query = {name: request.GET.get(name, "")[:100] for name in ("q", "type", "group", "status")}
     filters = {
         "market_type": request.GET.get("type", ""),
         "risk_group": request.GET.get("group", ""),
         "status": request.GET.get("status", ""),
         "q": request.GET.get("q", "")[:100],
     }
-    page = page_of(request, markets_filtered(**filters))
+    sort = request.GET.get("sort", "")
+    if sort.removeprefix("-") not in REGISTRY_SORTS:
+        sort = ""
+    rows = registry_rows(list(markets_filtered(**filters)), now=timezone.now(), sort=sort)
+    page = page_of(request, rows)
     return render(
         request,
         "markets/list.html",
         {
             "page": page,
+            "sort": sort,
+            "sort_query": "".join(
+                f"{urlencode({name: value})}&" for name, value in query.items() if value
+            ),
             "filters": filters,
             "types": MarketType.choices,
             "statuses": MarketStatus.choices,
