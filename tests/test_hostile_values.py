@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from governance.memberships.models import Membership
 from governance.proposals.forms import SPEC_FIELDS
 from governance.proposals.models import ProposalStatus, ProposalType
 from governance.proposals.services import proposal_comment_add
@@ -169,11 +170,14 @@ REACHED_OTHERWISE = {
     "kyc_document_download",
     "kyc_review_document",
     "market_staff_action",
+    "market_resolution_action",
+    "market_oracle_price",
     "api_kyc_document",
     "api_kyc_document_delete",
     "api_kyc_review_document",
     "api_key_revoke",
     "api_api_key",
+    "membership_revoke",
     "board_buy",
 }
 FUZZ = settings(
@@ -223,6 +227,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         risk_group=regulated_group, applicant=actor, institution=institution
     )
     submitted = KycApplicationFactory(risk_group=regulated_group, submitted=True)
+    revocable = Membership.objects.get(user=member_create(open_group))
     groups = [{"slug": open_group.slug}, {"slug": regulated_group.slug}]
     proposals = [{"pk": p.pk} for p in (draft, review, last_call)]
     proposal_pages = [{"key": p.key} for p in (draft, review, last_call)]
@@ -243,6 +248,9 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "riskgroup_edit": groups,
         "riskgroup_collateral": groups,
         "riskgroup_join": groups,
+        "riskgroup_members": groups,
+        "api_riskgroup_members": groups,
+        "api_membership_revoke": [{"pk": revocable.pk}],
         "kyc_apply": groups,
         "api_riskgroup": groups,
         "api_riskgroup_join": groups,
@@ -263,6 +271,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_trades": [{"market": market.symbol}],
         "api_candles": [{"market": market.symbol}],
         "api_ticker": [{"market": market.symbol}],
+        "api_market_oracle_prices": [{"symbol": market.symbol}],
     }
     return World(actor, open_group, regulated_group, market, kwargs)
 
