@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "governance",
     "markets",
     "engine",
+    "engine.chain",
     "trading",
 ]
 
@@ -281,6 +282,13 @@ DEMO_PASSWORD = env("DEMO_PASSWORD", default="exchange-os-demo")
 
 # The chain provider: "embedded" is web3's in-process tester chain; otherwise a JSON-RPC URL.
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="embedded")
+# The key that deploys the contracts and signs registry, settlement and price transactions
+# (hex). The embedded chain uses its first funded test account when it is empty.
+CHAIN_OPERATOR_KEY = env("CHAIN_OPERATOR_KEY", default="")
+# Blocks a vault deposit must be buried under before it is credited (its own included).
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
+# Seconds between two settlement batches of a risk group (and between two deposit scans).
+CHAIN_SETTLEMENT_SECONDS = env.float("CHAIN_SETTLEMENT_SECONDS", default=5.0)
 
 # Structured logs: one JSON line per request (request id, user, status, duration).
 LOGGING: dict[str, Any] = {

@@ -1,0 +1,52 @@
+"""Settlement batches on the embedded chain: trades produce one batch per risk group, whose
+balance root on the SettlementLedger proves every account's balance."""
+
+from engine.chain.merkle import leaf_hash, proof_verify
+from engine.chain.operator import contract_at
+from engine.chain.settlement import BALANCE_TYPES, balance_tree, settlement_run
+from engine.models import Balance
+
+
+def trade(desk):
+    desk.do(1, "PlaceOrder", market="BTC-USDC", side="sell", size=20, price=1000)
+    desk.do(2, "PlaceOrder", market="BTC-USDC", side="buy", size=20, price=1000)
+
+
+def test_trades_make_one_batch_whose_root_proves_every_balance(spot_desk, deployment):
+    trade(spot_desk)
+
+    [batch] = settlement_run(deployment=deployment)
+
+    ledger = contract_at("SettlementLedger", deployment.ledger)
+    group = spot_desk.group.pk
+    assert ledger.functions.latest_batch(group).call() == 1
+    on_chain = ledger.functions.batches(group, 1).call()
+    assert on_chain[0:2] == (1, spot_desk.shard.high_water)
+    assert on_chain[3] == batch.fill_count == 1
+    assert "0x" + on_chain[4].hex() == batch.balance_root
+    tree = balance_tree(group, batch.leaves)
+    balances = Balance.objects.filter(shard=spot_desk.shard).exclude(free=0, locked=0)
+    assert len(batch.leaves) == balances.count() > 0
+    for index, row in enumerate(balances.order_by("account", "asset")):
+        values = [group, row.account, row.asset, int(row.free + row.locked)]
+        assert tree.values[index] == values
+        assert proof_verify(
+            root=on_chain[4], leaf=leaf_hash(BALANCE_TYPES, values), proof=tree.proof(index)
+        )
+
+
+def test_nothing_new_commits_nothing_and_the_next_batch_chains_to_the_last(spot_desk, deployment):
+    [first] = settlement_run(deployment=deployment)
+    assert settlement_run(deployment=deployment) == []
+
+    trade(spot_desk)
+    [second] = settlement_run(deployment=deployment)
+
+    assert (second.number, second.first_seq) == (2, first.last_seq + 1)
+    assert second.previous_root == first.balance_root
+    on_chain = (
+        contract_at("SettlementLedger", deployment.ledger)
+        .functions.batches(spot_desk.group.pk, 2)
+        .call()
+    )
+    assert "0x" + on_chain[6].hex() == first.balance_root
