@@ -15,6 +15,7 @@ from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, has_role, staff_role_required
 
 from .models import Market, MarketStatus
+from .pages import market_sections
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
@@ -42,6 +43,8 @@ def market_list(request: HttpRequest) -> HttpResponse:
 
 
 def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The market's page: its registry facts, and what other rooms add (trading: book,
+    chart, order form; markets.pages)."""
     market = get_object_or_404(
         Market.objects.select_related("risk_group", "xip", "deployer", "quote_asset", "base_asset"),
         symbol=symbol,
@@ -58,6 +61,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
             "changes": market.changes.select_related("xip"),
             "is_operator": is_operator,
             "moves": moves,
+            "sections": market_sections(request, market),
         },
     )
 

@@ -174,6 +174,9 @@ REACHED_OTHERWISE = {
     "api_kyc_review_document",
     "api_key_revoke",
     "api_api_key",
+    # an open order's buttons on a live market's page (tests/trading, tests/browser)
+    "market_order_cancel",
+    "market_order_amend",
 }
 FUZZ = settings(
     max_examples=4,
@@ -254,6 +257,8 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_kyc_case": [{"pk": submitted.pk}],
         "api_kyc_decision": [{"pk": submitted.pk}],
         "market_detail": [{"symbol": market.symbol}],
+        "market_order_place": [{"symbol": market.symbol}],
+        "market_order_preview": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
     }
