@@ -1,10 +1,15 @@
-"""Writes of the trading room: API keys (create, revoke, mark as used), and the trader's
-orders (place, batch, amend, cancel, cancel all) as both trading APIs (/api/v1 and the
-OKX-compatible /api/v5) send them: each checks who may trade, then submits through the
-engine service. The APIs only translate their own fields into the engine's command."""
+"""Writes of the trading room: API keys (create, revoke, mark as used); the checks every
+way in that trades with an API key shares (OKX-signed requests, /api/v1, the MCP server for
+agents): the key is active, the caller's address is allowed, the passphrase and the secret
+are the key's own, the key holds the scope; and the trader's orders (place, batch, amend,
+cancel, cancel all) as every trading API sends them: each checks who may trade, then
+submits through the engine service. The APIs only translate their own fields into the
+engine's command."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import secrets
 import time
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -24,13 +29,20 @@ from engine.services import BatchItem, CommandReceipt, command_submit, commands_
 from governance.memberships.services import membership_require
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, NotFound
+from xip_portal.errors import (
+    ApplicationError,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 from xip_portal.models import User
 
 from .errors import TradingError
 from .instruments import Tradable
-from .key_vault import secret_encrypt
+from .key_vault import secret_decrypt, secret_encrypt
 from .models import ApiKey
+from .selectors import api_key_active
 
 SCOPES = ("read", "trade", "withdraw")
 MAX_ACTIVE_KEYS = 50  # as OKX allows per account
@@ -38,6 +50,10 @@ MAX_ALLOWLIST = 20
 PASSPHRASE_LENGTH = (8, 32)
 # `last_used_at` is written at most this often per key: every request would be a write
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+# (key id, passphrase hash) -> SHA-256 of the passphrase once checked: the password hash is
+# slow on purpose, and a bot sends its passphrase with every request
+_passphrases_checked: dict[tuple[int, str], bytes] = {}
 
 
 def ip_allowlist_parse(entries: Iterable[str]) -> list[str]:
@@ -147,6 +163,61 @@ def api_key_mark_used(*, api_key: ApiKey, now: datetime | None = None) -> None:
         return
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+
+
+def _passphrase_ok(api_key: ApiKey, passphrase: str) -> bool:
+    digest = hashlib.sha256(passphrase.encode()).digest()
+    seen = _passphrases_checked.get((api_key.pk, api_key.passphrase_hash))
+    if seen is not None:
+        return hmac.compare_digest(seen, digest)
+    if not check_password(passphrase, api_key.passphrase_hash):
+        return False
+    _passphrases_checked[(api_key.pk, api_key.passphrase_hash)] = digest
+    return True
+
+
+def _address_allowed(api_key: ApiKey, address: str) -> bool:
+    if not api_key.ip_allowlist:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in api_key.ip_allowlist)
+
+
+def api_key_authenticate(*, key: str, passphrase: str, address: str) -> ApiKey:
+    """The active key `key` (with its user) if `address` is in its allow-list and
+    `passphrase` is the key's; NotAuthenticated naming the first check that fails
+    (unknown_key, ip_not_allowed, bad_key_passphrase) otherwise. The caller then proves
+    it holds the secret (a signature, or the secret itself) and marks the key used."""
+    api_key = api_key_active(key=key)
+    if api_key is None:
+        raise NotAuthenticated("Invalid API key.", code=TradingError.UNKNOWN_KEY)
+    if not _address_allowed(api_key, address):
+        raise NotAuthenticated(
+            "This address is not in the key's IP allow-list.", code=TradingError.IP_NOT_ALLOWED
+        )
+    if not _passphrase_ok(api_key, passphrase):
+        raise NotAuthenticated(
+            "API key passphrase incorrect.", code=TradingError.BAD_KEY_PASSPHRASE
+        )
+    return api_key
+
+
+def api_key_secret_require(*, api_key: ApiKey, secret: str) -> None:
+    """NotAuthenticated (bad_secret) unless `secret` is the key's: for a caller that holds
+    the secret in its own process rather than signing requests with it."""
+    if not hmac.compare_digest(secret_decrypt(api_key.secret_encrypted).encode(), secret.encode()):
+        raise NotAuthenticated("API key secret incorrect.", code=TradingError.BAD_SECRET)
+
+
+def api_key_scope_require(*, api_key: ApiKey, scope: str) -> None:
+    """PermissionDenied (scope_missing) unless the key holds `scope`."""
+    if scope not in api_key.scopes:
+        raise PermissionDenied(
+            f"This API key has no {scope!r} scope.", code=TradingError.SCOPE_MISSING
+        )
 
 
 # ---------------------------------------------------------------------------- orders

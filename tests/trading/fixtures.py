@@ -22,13 +22,23 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from engine import services as engine_services
 from engine import tasks
-from engine.services import shard_of
+from engine.services import command_submit, shard_of
+from engine.worker_process import shard_worker_start
 from governance.proposals.models import ProposalStatus
 from governance.risk_groups.models import RiskGroup
 from markets.models import Market
-from markets.services import market_list_from_xip, market_status_change
-from tests.markets.factories import proposal_make, spot_spec
+from markets.services import market_engine_config, market_list_from_xip, market_status_change
+from tests.engine.service.test_worker import wait_until_applied
+from tests.factories import UserFactory
+from tests.markets.factories import (
+    member_create,
+    perp_spec,
+    prediction_spec,
+    proposal_make,
+    spot_spec,
+)
 from trading.models import ApiKey
 from trading.services import api_key_create
 from xip_portal.models import StaffRole, User
@@ -123,6 +133,47 @@ def okx(client: Client) -> Callable[..., Any]:
         return client.generic(method, path, text, content_type="application/json", **headers)
 
     return call
+
+
+@pytest.fixture
+def trading_venue(
+    open_group: RiskGroup, make_staff: Callable[..., User], tmp_path: Any
+) -> Iterator[tuple[RiskGroup, Any, User, User]]:
+    """A real engine worker process for the open group, its spot, perp (mark 2000) and
+    prediction markets live, and two members funded with 1,000,000 USDC and 10 BTC:
+    (group, shard, alice, bob). Needs committed data (`django_db(transaction=True)`)."""
+    tasks._writers.clear()
+    engine_services._shards.clear()
+    shard = shard_of(risk_group=open_group)
+    worker = shard_worker_start([shard.pk], log=tmp_path / "worker.log")
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
+    for spec in (spot_spec(), perp_spec(), prediction_spec()):
+        market_go_live(open_group, operator, spec)
+    perp = market_engine_config(Market.objects.get(symbol="ETH-PERP"))
+    command_submit(
+        risk_group=open_group,
+        account=0,
+        command={"type": "OraclePrice", "market": "ETH-PERP", "price": perp.price("2000")},
+    )
+    alice, bob = (member_create(open_group, UserFactory()) for _ in range(2))
+    for trader in (alice, bob):
+        for asset, amount in (("USDC", 10**6 * 10**12), ("BTC", 10 * 10**6)):
+            command_submit(
+                risk_group=open_group,
+                account=trader.pk,
+                command={
+                    "type": "Deposit",
+                    "asset": asset,
+                    "amount": amount,
+                    "external_id": f"{asset}-{trader.pk}",
+                },
+            )
+    wait_until_applied(shard)
+    yield open_group, shard, alice, bob
+    worker.kill()
+    worker.wait()
+    tasks._writers.clear()
+    engine_services._shards.clear()
 
 
 @pytest.fixture
