@@ -49,6 +49,7 @@ BOOK_LEVELS = 500  # read (the depth chart draws them all)
 BOOK_SHOWN = 15  # levels shown each side in the table
 TRADES_SHOWN = 30
 MY_FILLS_SHOWN = 20
+MY_ORDERS_SHOWN = 50
 CANDLE_MS = 300_000  # 5-minute bars
 CANDLE_SPAN_MS = 2 * DAY_MS
 DEPTH_WIDTH, DEPTH_HEIGHT = 600, 160
@@ -79,15 +80,20 @@ def tradable_get(key: str) -> Tradable:
 # ---------------------------------------------------------------------------- public
 
 
+def text(value: Decimal) -> str:
+    """A decimal as the page shows it: plain digits, never an exponent."""
+    return f"{value:f}"
+
+
 @dataclass
 class Row:
-    """A price level or a trade as shown: decimals, and the engine price (`units`) that
-    identifies a level."""
+    """A price level or a trade as shown, and the engine price (`units`) that identifies a
+    level."""
 
     units: int
-    price: Decimal
-    size: Decimal
-    total: Decimal = Decimal(0)
+    price: str
+    size: str
+    total: str = ""
     orders: int = 0
     side: str = ""
     ts: int = 0
@@ -103,7 +109,7 @@ class MarketData:
     tradable: Tradable
     bids: list[Row]
     asks: list[Row]
-    spread: Decimal | None
+    spread: str | None
     depth_bids: str  # SVG polyline points
     depth_asks: str
     trades: list[Row]
@@ -120,9 +126,9 @@ def _rows(tradable: Tradable, levels: list[Level]) -> list[Row]:
         rows.append(
             Row(
                 level.price,
-                tradable.price(level.price),
-                tradable.size(level.size),
-                tradable.size(total),
+                text(tradable.price(level.price)),
+                text(tradable.size(level.size)),
+                text(tradable.size(total)),
                 level.orders,
             )
         )
@@ -174,29 +180,29 @@ def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
     volume = sum(int(fill.size) for fill in day)
     price, size = tradable.price, tradable.size
     stats = [
-        ("Last", f"{price(last):f}" if last else "—"),
+        ("Last", text(price(last)) if last else "—"),
         (
             "24 h change",
             f"{(Decimal(last - opened) * 100 / opened).quantize(Decimal('0.01')):+f} %"
             if opened and last
             else "—",
         ),
-        ("24 h high", f"{price(max(int(f.price) for f in day)):f}" if day else "—"),
-        ("24 h low", f"{price(min(int(f.price) for f in day)):f}" if day else "—"),
-        ("24 h volume", f"{size(volume):f}"),
+        ("24 h high", text(price(max(int(f.price) for f in day))) if day else "—"),
+        ("24 h low", text(price(min(int(f.price) for f in day))) if day else "—"),
+        ("24 h volume", text(size(volume))),
     ]
     data = MarketData(
         tradable=tradable,
         bids=_rows(tradable, bids[:BOOK_SHOWN]),
         asks=_rows(tradable, asks[:BOOK_SHOWN]),
-        spread=price(asks[0].price - bids[0].price) if bids and asks else None,
+        spread=text(price(asks[0].price - bids[0].price)) if bids and asks else None,
         depth_bids="",
         depth_asks="",
         trades=[
             Row(
                 int(fill.price),
-                price(fill.price),
-                size(fill.size),
+                text(price(fill.price)),
+                text(size(fill.size)),
                 side="buy" if fill.taker_buys else "sell",
                 ts=int(fill.ts or 0),
             )
@@ -222,12 +228,12 @@ def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
         interval = config.funding_interval_ms
         next_funding = (now // interval + 1) * interval
         data.perp = {
-            "mark": price(mark) if mark else None,
-            "index": price(mark) if mark else None,
-            "funding_rate": Decimal(rate).scaleb(-4).normalize(),  # ppm as a percentage
+            "mark": text(price(mark)) if mark else None,
+            "index": text(price(mark)) if mark else None,
+            "funding_rate": text(Decimal(rate).scaleb(-4)),  # ppm as a percentage
             "next_funding_ms": next_funding,
             "next_funding_in": (next_funding - now) // 1000,
-            "open_interest": size(open_interest_of(tradable)),
+            "open_interest": text(size(open_interest_of(tradable))),
         }
     elif tradable.kind == "prediction":
         payout = config.payout
@@ -266,8 +272,8 @@ class Viewer:
     user: User | None
     blocker: ApplicationError | None = None
     collateral: str = ""
-    free: Decimal = Decimal(0)
-    locked: Decimal = Decimal(0)
+    free: str = "0"
+    locked: str = "0"
     orders: list[Any] = field(default_factory=list)
     own_prices: list[int] = field(default_factory=list)
     fills: list[Any] = field(default_factory=list)
@@ -290,25 +296,29 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
     balances = list(engine_selectors.balances_of(shard=shard, account=user.pk))
     for balance in balances:
         if balance.asset == shard.collateral:
-            viewer.free = tradable.money(balance.free)
-            viewer.locked = tradable.money(balance.locked)
+            viewer.free = text(tradable.money(balance.free))
+            viewer.locked = text(tradable.money(balance.locked))
     if tradable.kind == "spot":
         config = tradable.listed.config
         viewer.balances = [b for b in balances if b.asset == config.base_asset]
         for balance in viewer.balances:
-            balance.display_free = tradable.size(balance.free)
-            balance.display_locked = tradable.size(balance.locked)
+            balance.display_free = text(tradable.size(balance.free))
+            balance.display_locked = text(tradable.size(balance.locked))
     market_id = tradable.engine_market
-    viewer.orders = list(
-        engine_selectors.orders_of(
-            shard=shard, account=user.pk, open_only=True, market_id=market_id
-        )
+    open_orders = engine_selectors.orders_of(
+        shard=shard, account=user.pk, open_only=True, market_id=market_id
     )
+    viewer.orders = list(open_orders[:MY_ORDERS_SHOWN])
     for order in viewer.orders:
-        order.display_price = tradable.price(order.price)
-        order.display_remaining = tradable.size(order.remaining)
-        order.display_filled = tradable.size(order.filled)
-    viewer.own_prices = sorted({_book_price(tradable, order) for order in viewer.orders})
+        order.display_price = text(tradable.price(order.price))
+        order.display_remaining = text(tradable.size(order.remaining))
+        order.display_filled = text(tradable.size(order.filled))
+    viewer.own_prices = sorted(
+        {
+            _book_price(tradable, outcome, order_price)
+            for outcome, order_price in open_orders.values_list("outcome", "price").distinct()
+        }
+    )
     viewer.fills = list(
         engine.Fill.objects.filter(
             Q(maker_account=user.pk) | Q(taker_account=user.pk),
@@ -322,20 +332,20 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
         taker = fill.taker_account == user.pk
         buys = fill.taker_buys if taker else not fill.taker_buys
         fill.display_side = "Buy" if buys else "Sell"
-        fill.display_price = tradable.price(fill.price)
-        fill.display_size = tradable.size(fill.size)
-        fill.display_fee = tradable.money(fill.taker_fee if taker else fill.maker_fee)
+        fill.display_price = text(tradable.price(fill.price))
+        fill.display_size = text(tradable.size(fill.size))
+        fill.display_fee = text(tradable.money(fill.taker_fee if taker else fill.maker_fee))
         fill.role = "taker" if taker else "maker"
     if tradable.kind == "perp":
         positions = engine_selectors.positions_of(shard=shard, account=user.pk)
         position = next((p for p in positions if p.market_id == market_id), None)
         if position is not None:
             viewer.position = {
-                "display_size": tradable.size(position.size),
-                "display_entry": tradable.price(position.entry_price),
-                "display_pnl": tradable.money(position.unrealised_pnl),
-                "display_margin": tradable.money(position.initial_margin),
-                "display_liquidation": tradable.price(position.liquidation_price)
+                "display_size": text(tradable.size(position.size)),
+                "display_entry": text(tradable.price(position.entry_price)),
+                "display_pnl": text(tradable.money(position.unrealised_pnl)),
+                "display_margin": text(tradable.money(position.initial_margin)),
+                "display_liquidation": text(tradable.price(position.liquidation_price))
                 if position.liquidation_price is not None
                 else None,
             }
@@ -345,17 +355,17 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
         ).first()
         if holding is not None:
             viewer.holding = {
-                "display_yes": tradable.size(holding.yes + holding.yes_locked),
-                "display_no": tradable.size(holding.no + holding.no_locked),
+                "display_yes": text(tradable.size(holding.yes + holding.yes_locked)),
+                "display_no": text(tradable.size(holding.no + holding.no_locked)),
             }
     return viewer
 
 
-def _book_price(tradable: Tradable, order: engine.Order) -> int:
+def _book_price(tradable: Tradable, outcome: str, price: Decimal) -> int:
     """Where an order rests in the merged book (a NO order at p is a YES one at 1 - p)."""
-    if order.outcome == "no":
-        return int(tradable.listed.config.payout) - int(order.price)
-    return int(order.price)
+    if outcome == "no":
+        return int(tradable.listed.config.payout) - int(price)
+    return int(price)
 
 
 def mine_events(key: str, viewer: User | None) -> list[tuple[str, str]]:
@@ -404,9 +414,9 @@ def order_form_defaults(tradable: Tradable) -> dict[str, Any]:
     """The tick, lot and minimum as decimals, for the form's inputs and hints."""
     config = tradable.listed.config
     return {
-        "tick": tradable.price(config.tick_size),
-        "lot": tradable.size(config.lot_size),
-        "min_size": tradable.size(config.min_size),
-        "maker_fee": Decimal(config.maker_fee_bps) / BPS * 100,
-        "taker_fee": Decimal(config.taker_fee_bps) / BPS * 100,
+        "tick": text(tradable.price(config.tick_size)),
+        "lot": text(tradable.size(config.lot_size)),
+        "min_size": text(tradable.size(config.min_size)),
+        "maker_fee": text(Decimal(config.maker_fee_bps) / BPS * 100),
+        "taker_fee": text(Decimal(config.taker_fee_bps) / BPS * 100),
     }

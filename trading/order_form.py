@@ -206,7 +206,10 @@ def order_preview(tradable: Tradable, user: User | None, command: dict[str, Any]
             price = config.payout - price
     notional = price * size
     fee = notional * config.taker_fee_bps // BPS
-    money = tradable.money
+
+    def money(units: int) -> str:
+        return f"{tradable.money(units):f}"
+
     preview: dict[str, Any] = {
         "notional": money(notional),
         "fee": money(fee),
@@ -224,7 +227,7 @@ def order_preview(tradable: Tradable, user: User | None, command: dict[str, Any]
             )
             position = next((p for p in after if p.market_id == tradable.engine_market), None)
             if position is not None and position.liquidation_price is not None:
-                preview["liquidation_price"] = tradable.price(position.liquidation_price)
+                preview["liquidation_price"] = f"{tradable.price(position.liquidation_price):f}"
     elif buys:
         preview["cost"] = money(notional + fee)
     else:

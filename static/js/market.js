@@ -13,7 +13,9 @@
     var charts = window.LightweightCharts;
     var chart = charts.createChart(box, {
       autoSize: true,
-      layout: { background: { type: "solid", color: "transparent" } },
+      // the attribution is a link under the chart: the library's own logo brings an inline
+      // <style>, which this site's Content Security Policy refuses
+      layout: { background: { type: "solid", color: "transparent" }, textColor: "#8b949e", attributionLogo: false },
       timeScale: { timeVisible: true, secondsVisible: false },
     });
     var candles = chart.addSeries(charts.CandlestickSeries, {});
