@@ -93,7 +93,12 @@ def setup(levels: int, fills: int) -> tuple[Any, User, Any]:
             command_submit(
                 risk_group=group,
                 account=user.pk,
-                command={"type": "Deposit", "asset": asset, "amount": amount, "external_id": asset},
+                command={
+                    "type": "Deposit",
+                    "asset": asset,
+                    "amount": amount,
+                    "external_id": f"{asset}-{user.pk}",
+                },
             )
     tasks.shard_process(shard_of(risk_group=group).pk)  # the listing and the deposits
     units = market_engine_config(market)
@@ -179,7 +184,10 @@ def bench_push(group: Any, viewer: User, units: Any, pushes: int) -> dict[str, A
         name = ""
         data: list[str] = []
         while True:
-            line = body.readline().decode().rstrip("\n")
+            try:
+                line = body.readline().decode().rstrip("\n")
+            except (OSError, ValueError):  # the server stopped at the end
+                return
             if line.startswith("event: "):
                 name = line[7:]
             elif line.startswith("data: "):
