@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from governance.memberships.models import Membership
 from governance.proposals.forms import SPEC_FIELDS
 from governance.proposals.models import ProposalStatus, ProposalType
 from governance.proposals.services import proposal_comment_add
@@ -177,6 +178,8 @@ REACHED_OTHERWISE = {
     # an open order's buttons on a live market's page (tests/trading, tests/browser)
     "market_order_cancel",
     "market_order_amend",
+    "membership_revoke",
+    "board_buy",
 }
 FUZZ = settings(
     max_examples=4,
@@ -225,6 +228,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         risk_group=regulated_group, applicant=actor, institution=institution
     )
     submitted = KycApplicationFactory(risk_group=regulated_group, submitted=True)
+    revocable = Membership.objects.get(user=member_create(open_group))
     groups = [{"slug": open_group.slug}, {"slug": regulated_group.slug}]
     proposals = [{"pk": p.pk} for p in (draft, review, last_call)]
     proposal_pages = [{"key": p.key} for p in (draft, review, last_call)]
@@ -245,6 +249,9 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "riskgroup_edit": groups,
         "riskgroup_collateral": groups,
         "riskgroup_join": groups,
+        "riskgroup_members": groups,
+        "api_riskgroup_members": groups,
+        "api_membership_revoke": [{"pk": revocable.pk}],
         "kyc_apply": groups,
         "api_riskgroup": groups,
         "api_riskgroup_join": groups,
@@ -259,6 +266,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "market_detail": [{"symbol": market.symbol}],
         "market_order_place": [{"symbol": market.symbol}],
         "market_order_preview": [{"symbol": market.symbol}],
+        "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
     }

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import QuerySet, Sum
 
 from engine import models as engine
 from engine.core.perp import funding_rate_ppm
+from engine.selectors import fill_time as fill_time  # the trading room reads it here too
 from engine.services import shard_of
 
 from .instruments import Tradable
@@ -56,15 +57,6 @@ def book_of(tradable: Tradable, *, depth: int) -> tuple[list[Level], list[Level]
     bids = [Level(p, s, n) for p, (s, n) in sorted(sides["buy"].items(), reverse=True)]
     asks = [Level(p, s, n) for p, (s, n) in sorted(sides["sell"].items())]
     return bids[:depth], asks[:depth]
-
-
-def fill_time() -> Subquery:
-    """For annotating fills: the engine time (ms) of the command that made the fill."""
-    return Subquery(
-        engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values(
-            "payload__ts"
-        )[:1]
-    )
 
 
 def _fills(tradable: Tradable) -> QuerySet[Any]:

@@ -1,42 +1,96 @@
-"""Trading pages: the user's API keys, and the market page's order form, its preview, and
-the cancel and amend buttons of the trader's open orders (the book, chart and account are
-in trading.market_page)."""
+"""Trading pages: the World Cup board (any categorical market's board) with its one-click
+buys, the portfolio, the deployer's revenue, and the user's API keys."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from engine.services import CommandReceipt
+from governance.memberships.models import MembershipStatus
+from governance.memberships.services import membership_allows
+from governance.proposals.demo import WORLD_CUP_SYMBOL
+from governance.risk_groups.models import RiskGroup
 from markets.models import Market
-from xip_portal.errors import (
-    ApplicationError,
-    NotFound,
-    errors_as_messages,
-    form_add_application_error,
-)
+from xip_portal.bounded_values import bounded_integer
+from xip_portal.errors import ApplicationError, errors_as_messages, form_add_application_error
 from xip_portal.models import User
 from xip_portal.roles import acting_user
 
-from .forms import ApiKeyForm
-from .instruments import Tradable, tradables
-from .market_page import order_form_defaults, viewer_of
-from .order_form import OrderForm, amend_values, order_preview, reason_words
-from .selectors import api_keys_of, order_find
+from .boards import board_of
+from .forms import ApiKeyForm, FaucetForm, QuickBuyForm, TransferForm
+from .portfolio import fills_csv, portfolio_of
+from .revenue import MAX_DAYS, REVENUE_DAYS, deployer_revenue, institutions_of
+from .selectors import api_keys_of
 from .services import (
     api_key_create,
     api_key_revoke,
-    order_amend,
-    order_cancel,
-    order_place,
+    collateral_transfer,
+    faucet_take,
+    quick_buy,
 )
+
+
+def world_cup(request: HttpRequest) -> HttpResponse:
+    return outcome_board(request, WORLD_CUP_SYMBOL)
+
+
+def outcome_board(request: HttpRequest, symbol: str) -> HttpResponse:
+    """Every outcome of a categorical prediction market, most likely first."""
+    market = get_object_or_404(
+        Market.objects.select_related("risk_group"),
+        symbol=symbol,
+        market_type="prediction",
+        spec__outcomes__isnull=False,
+    )
+    user = request.user if request.user.is_authenticated else None
+    return render(
+        request,
+        "trading/board.html",
+        {
+            "board": board_of(market, user=user, now=timezone.now()),
+            "group": market.risk_group,
+            "may_trade": user is not None
+            and membership_allows(user=user, risk_group=market.risk_group, action="trade"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def board_buy(request: HttpRequest, symbol: str) -> HttpResponse:
+    """One click: buy YES or NO shares of one of the board's markets at the market."""
+    market = get_object_or_404(Market, symbol=symbol, market_type="prediction")
+    form = QuickBuyForm(request.POST)
+    with errors_as_messages(request):
+        if not form.is_valid():
+            raise ApplicationError(
+                " ".join(str(error) for errors in form.errors.values() for error in errors)
+            )
+        data = form.cleaned_data
+        receipt, bought = quick_buy(
+            user=acting_user(request),
+            board=market,
+            engine_market=data["market"],
+            outcome=data["outcome"],
+            size=data["size"],
+        )
+        what = f"{data['outcome'].upper()} on {data['market'].replace(':', ': ')}"
+        if receipt.status != "applied":
+            messages.info(request, f"Your order for {what} is queued; it shows below once applied.")
+        elif bought:
+            messages.success(
+                request, f"Bought {bought:f} {what} ({receipt.result.replace('_', ' ')})."
+            )
+        else:
+            messages.warning(request, f"Nobody sells {what} now: nothing was bought.")
+    if symbol == WORLD_CUP_SYMBOL:
+        return redirect("world_cup")
+    return redirect("outcome_board", symbol=symbol)
 
 
 @login_required
@@ -75,143 +129,103 @@ def api_key_revoke_view(request: HttpRequest, key: str) -> HttpResponse:
     return redirect("api_keys")
 
 
-# ---------------------------------------------------------------------------- market page
-
-
-def _tradable(market: Market, engine_market: str) -> Tradable:
-    """The tradable of `market` a form names (a categorical market's outcome), or 404."""
-    tradable = tradables().get(engine_market)
-    if tradable is None or tradable.market.pk != market.pk:
-        raise NotFound(f"{market.symbol} does not trade here now.")
-    return tradable
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _back(market: Market, tradable: Tradable) -> HttpResponse:
-    url = reverse("market_detail", args=[market.symbol])
-    if tradable.outcome:
-        url += f"?outcome={quote(tradable.outcome)}"
-    return redirect(url)
-
-
-def _receipt_words(tradable: Tradable, receipt: CommandReceipt) -> tuple[str, str]:
-    """(level, words) of what the engine did with an order."""
-    if receipt.status != "applied":
-        return "info", "Your order is sent; it shows in your open orders once the engine has it."
-    if receipt.result == "rejected":
-        return "error", reason_words(receipt.reason)
-    outcome = receipt.outcome or {}
-    filled = tradable.size(int(outcome.get("filled") or 0))
-    if receipt.result == "filled":
-        return "success", f"Filled: {filled:f}."
-    if receipt.result == "partially_filled":
-        return "success", f"Partly filled ({filled:f}); the rest rests on the book."
-    return "success", f"Your order #{receipt.order_id} rests on the book."
+def _member_groups(user: User) -> QuerySet[RiskGroup]:
+    return (
+        RiskGroup.objects.filter(
+            memberships__user=user, memberships__status=MembershipStatus.ACTIVE
+        )
+        .distinct()
+        .order_by("name")
+    )
 
 
 @login_required
-@require_POST
-def market_order_place(request: HttpRequest, symbol: str) -> HttpResponse:
-    """The order form: refused in words beside the form, or sent to the engine through the
-    trading service (membership gate included) and its outcome shown in words."""
-    market = get_object_or_404(Market, symbol=symbol)
-    tradable = _tradable(market, request.POST.get("tradable", "")[:120])
+def portfolio(request: HttpRequest, transfer_form: TransferForm | None = None) -> HttpResponse:
+    """The unified account across risk groups and market types."""
     user = acting_user(request)
-    form = OrderForm(request.POST, tradable=tradable)
-    result: tuple[str, str] | None = None
-    if form.is_valid():
-        try:
-            receipt = order_place(user=user, tradable=tradable, command=form.command)
-        except ApplicationError as refusal:
-            result = ("error", refusal.message)
-            for name in refusal.fields:
-                if name in form.fields:
-                    form.add_error(name, refusal.message)
-        else:
-            result = _receipt_words(tradable, receipt)
-            form = OrderForm(initial=_kept(form), tradable=tradable)
-    else:
-        result = ("error", "The order was not sent: see beside the fields.")
-    if not _is_htmx(request):
-        getattr(messages, result[0])(request, result[1])
-        return _back(market, tradable)
+    groups = _member_groups(user)
     return render(
         request,
-        "trading/market/order_panel.html",
+        "trading/portfolio.html",
         {
-            "market": market,
-            "tradable": tradable,
-            "order_form": form,
-            "result": result,
-            "is_live": tradable.is_live,
-            "limits": order_form_defaults(tradable),
+            "portfolio": portfolio_of(user_id=user.pk),
+            "transfer_form": transfer_form or TransferForm(groups=groups),
+            "faucet_groups": [g for g in groups if g.simulated_collateral],
         },
     )
 
 
-def _kept(form: OrderForm) -> dict[str, Any]:
-    """What the next order starts from: the same side, type and outcome."""
-    return {name: form.cleaned_data.get(name) for name in ("side", "order_type", "outcome", "tif")}
-
-
-@require_POST
-def market_order_preview(request: HttpRequest, symbol: str) -> HttpResponse:
-    """The form's figures before sending (htmx, as the trader types)."""
-    market = get_object_or_404(Market, symbol=symbol)
-    tradable = _tradable(market, request.POST.get("tradable", "")[:120])
-    form = OrderForm(request.POST, tradable=tradable)
-    user = request.user if isinstance(request.user, User) else None
-    preview = order_preview(tradable, user, form.command) if form.is_valid() else None
-    return render(
-        request,
-        "trading/market/order_preview.html",
-        {"tradable": tradable, "preview": preview, "order_form": form},
+@login_required
+def portfolio_fills_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """Every fill of the user as CSV, streamed."""
+    response = StreamingHttpResponse(
+        fills_csv(user_id=acting_user(request).pk), content_type="text/csv"
     )
+    response["Content-Disposition"] = 'attachment; filename="fills.csv"'
+    return response
 
 
 @login_required
 @require_POST
-def market_order_cancel(request: HttpRequest, symbol: str, order_id: int) -> HttpResponse:
-    market = get_object_or_404(Market, symbol=symbol)
-    tradable = _tradable(market, request.POST.get("tradable", "")[:120])
+def portfolio_transfer(request: HttpRequest) -> HttpResponse:
     user = acting_user(request)
-    with errors_as_messages(request):
-        order = order_find(user=user, tradable=tradable, order_id=order_id)
-        receipt = order_cancel(user=user, order=order)
-        level, words = ("success", f"Order #{order_id} is cancelled.")
-        if receipt.status == "applied" and receipt.result == "rejected":
-            level, words = "error", reason_words(receipt.reason)
-        getattr(messages, level)(request, words)
-    return _mine_or_back(request, market, tradable)
+    form = TransferForm(request.POST, groups=_member_groups(user))
+    if not form.is_valid():
+        return portfolio(request, transfer_form=form)
+    data = form.cleaned_data
+    try:
+        transfer = collateral_transfer(
+            user=user,
+            from_group=data["from_group"],
+            to_group=data["to_group"],
+            amount=data["amount"],
+            transfer_id=str(data["transfer_id"]),
+        )
+    except ApplicationError as exc:
+        form_add_application_error(form, exc)
+        return portfolio(request, transfer_form=form)
+    messages.success(
+        request,
+        f"Transfer of {data['amount'].normalize():f} from {data['from_group'].name} to "
+        f"{data['to_group'].name}: {transfer.get_status_display().lower()}.",
+    )
+    return redirect("portfolio")
 
 
 @login_required
 @require_POST
-def market_order_amend(request: HttpRequest, symbol: str, order_id: int) -> HttpResponse:
-    """A new price and/or size for a resting order (checked against tick and lot)."""
-    market = get_object_or_404(Market, symbol=symbol)
-    tradable = _tradable(market, request.POST.get("tradable", "")[:120])
-    user = acting_user(request)
+def portfolio_faucet(request: HttpRequest) -> HttpResponse:
+    form = FaucetForm(request.POST)
     with errors_as_messages(request):
-        order = order_find(user=user, tradable=tradable, order_id=order_id)
-        price, size = amend_values(tradable, request.POST)
-        receipt = order_amend(user=user, order=order, price=price, size=size)
-        level, words = ("success", f"Order #{order_id} is amended.")
-        if receipt.status == "applied" and receipt.result == "rejected":
-            level, words = "error", reason_words(receipt.reason)
-        getattr(messages, level)(request, words)
-    return _mine_or_back(request, market, tradable)
+        if not form.is_valid():
+            raise ApplicationError("Choose a risk group whose collateral is simulated.")
+        group = form.cleaned_data["risk_group"]
+        faucet_take(user=acting_user(request), risk_group=group)
+        messages.success(
+            request,
+            f"Today's simulated {group.faucet_daily_amount.normalize():f} from the faucet of "
+            f"{group.name} is on its way to your account.",
+        )
+    return redirect("portfolio")
 
 
-def _mine_or_back(request: HttpRequest, market: Market, tradable: Tradable) -> HttpResponse:
-    """htmx: the viewer's orders again (with the messages); otherwise back to the page."""
-    if not _is_htmx(request):
-        return _back(market, tradable)
+@login_required
+def revenue(request: HttpRequest) -> HttpResponse:
+    """The deployer's revenue of one of the user's institutions (?institution=<slug>)."""
+    user = acting_user(request)
+    institutions = institutions_of(user=user)
+    slug = request.GET.get("institution", "")[:100]
+    chosen = next((i for i in institutions if i.slug == slug), None) or (
+        institutions[0] if institutions and not slug else None
+    )
+    if slug and chosen is None:
+        raise Http404("You belong to no such institution.")
+    days = bounded_integer(
+        request.GET.get("days", REVENUE_DAYS), field="days", minimum=1, maximum=MAX_DAYS
+    )
+    rows = deployer_revenue(institution=chosen, days=days, now=timezone.now()) if chosen else []
     return render(
         request,
-        "trading/market/orders.html",
-        {"tradable": tradable, "viewer": viewer_of(tradable, acting_user(request))},
+        "trading/revenue.html",
+        {"institutions": institutions, "institution": chosen, "days": days, "rows": rows},
     )
