@@ -1,8 +1,8 @@
 """Benchmark of the market page and its live stream, on the real PostgreSQL and Redis.
 
-    .venv/bin/python bench/pages.py [--levels L] [--fills F] [--requests N] [--pushes P]
+    .venv/bin/python bench/market_page.py [--levels L] [--fills F] [--requests N] [--pushes P]
 
-It makes its own database (BENCH_DATABASE, default bench_pages), lists BTC-USDC in an open
+It makes its own database (BENCH_DATABASE, default bench_market_page), lists BTC-USDC in an open
 group, and fills its book with L resting levels on each side (default 500) and F trades
 (default 1,000) of the viewer's, applied by the shard's writer in this process. Then:
   page   the market page's server time (Django's handler, middleware included, no network)
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_database import bench_database_configure  # noqa: E402
 
-DATABASE = bench_database_configure("bench_pages")
+DATABASE = bench_database_configure("bench_market_page")
 
 import django  # noqa: E402
 
