@@ -20,7 +20,15 @@ from xip_portal.errors import ApplicationError
 
 from .api_requests import decimal_text
 from .instruments import Tradable, tradable_get, tradables
-from .market_data import BARS_MS, Level, book_of, candles_of, ticker_of, trades_of
+from .market_data import (
+    BARS_MS,
+    Level,
+    book_of,
+    candles_of,
+    ticker_of,
+    trades_between,
+    trades_of,
+)
 
 MAX_DEPTH = 400
 MAX_TRADES = 500
@@ -153,17 +161,19 @@ class CandleListApi(MarketDataApi):
         now = _now_ms()
         limit = _param(request, "limit", 100, low=1, high=MAX_CANDLES)
         before = _param(request, "before", now, low=0, high=now)
+        start = (before // BARS_MS[bar] - limit + 1) * BARS_MS[bar]
+        fills = trades_between(tradable, start_ms=start, end_ms=before)
         rows = [
             {
-                "start": candle.start_ms,
+                "start": candle.start,
                 "open": decimal_text(tradable.price(candle.open)),
                 "high": decimal_text(tradable.price(candle.high)),
                 "low": decimal_text(tradable.price(candle.low)),
                 "close": decimal_text(tradable.price(candle.close)),
                 "volume": decimal_text(tradable.size(candle.volume)),
-                "quote_volume": decimal_text(candle.quote_volume),
+                "quote_volume": decimal_text(tradable.money(candle.turnover)),
             }
-            for candle in candles_of(tradable, width_ms=BARS_MS[bar], limit=limit, before_ms=before)
+            for candle in reversed(candles_of(fills, width_ms=BARS_MS[bar]))
         ]
         return Response(CandleOutput(rows, many=True).data)
 

@@ -10,11 +10,18 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from engine.core.perp import funding_rate_ppm
 from xip_portal.errors import ApplicationError
 
 from ..errors import TradingError
-from ..market_data import BARS_MS, book_of, candles_of, ticker_of, trades_of
+from ..market_data import (
+    BARS_MS,
+    book_of,
+    candles_of,
+    funding_rate_now,
+    ticker_of,
+    trades_between,
+    trades_of,
+)
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_row, instruments
 
@@ -152,15 +159,17 @@ class CandlesView(OkxView):
         now = _now_ms()
         # OKX's `after`: candles before this time
         before = _int_param(request, "after", now, low=0, high=now)
+        start = (before // width - limit + 1) * width
         tradable = instrument.tradable
+        fills = trades_between(tradable, start_ms=start, end_ms=before)
         current = now // width * width
         rows = []
-        for candle in candles_of(tradable, width_ms=width, limit=limit, before_ms=before):
+        for candle in reversed(candles_of(fills, width_ms=width)):
             base = tradable.size(candle.volume)
-            quote = candle.quote_volume
+            quote = tradable.money(candle.turnover)
             rows.append(
                 [
-                    str(candle.start_ms),
+                    str(candle.start),
                     instrument.price_out(candle.open),
                     instrument.price_out(candle.high),
                     instrument.price_out(candle.low),
@@ -168,7 +177,7 @@ class CandlesView(OkxView):
                     instrument.size_out(candle.volume),
                     f"{base.normalize():f}" if instrument.is_swap else f"{quote.normalize():f}",
                     f"{quote.normalize():f}",
-                    "0" if candle.start_ms == current else "1",
+                    "0" if candle.start == current else "1",
                 ]
             )
         return okx_ok(rows)
@@ -207,11 +216,7 @@ class FundingRateView(OkxView):
         config = instrument.tradable.listed.config
         bids, asks = book_of(instrument.tradable, depth=1)
         mark = ticker_of(instrument.tradable, now_ms=_now_ms())["mark"]
-        rate = 0
-        if bids and asks and mark:
-            rate = funding_rate_ppm(
-                (bids[0].price + asks[0].price) // 2, mark, config.funding_cap_ppm
-            )
+        rate = funding_rate_now(instrument.tradable, bids, asks, mark)
         interval = config.funding_interval_ms
         funding_time = (_now_ms() // interval + 1) * interval
         cap = Decimal(config.funding_cap_ppm).scaleb(-6)
