@@ -170,11 +170,16 @@ REACHED_OTHERWISE = {
     "kyc_document_download",
     "kyc_review_document",
     "market_staff_action",
+    "market_resolution_action",
+    "market_oracle_price",
     "api_kyc_document",
     "api_kyc_document_delete",
     "api_kyc_review_document",
     "api_key_revoke",
     "api_api_key",
+    # an open order's buttons on a live market's page (tests/trading, tests/browser)
+    "market_order_cancel",
+    "market_order_amend",
     "membership_revoke",
     "board_buy",
 }
@@ -261,9 +266,17 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_kyc_case": [{"pk": submitted.pk}],
         "api_kyc_decision": [{"pk": submitted.pk}],
         "market_detail": [{"symbol": market.symbol}],
+        "market_order_place": [{"symbol": market.symbol}],
+        "market_order_preview": [{"symbol": market.symbol}],
         "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
+        "api_order": [{"order_id": 1}],
+        "api_book": [{"market": market.symbol}],
+        "api_trades": [{"market": market.symbol}],
+        "api_candles": [{"market": market.symbol}],
+        "api_ticker": [{"market": market.symbol}],
+        "api_market_oracle_prices": [{"symbol": market.symbol}],
     }
     return World(actor, open_group, regulated_group, market, kwargs)
 
@@ -546,6 +559,8 @@ def _api_sweep(world: World, value: Any, spreads: list[tuple[int, int]]) -> int:
                         text,
                         content_type="application/json",
                         QUERY_STRING=urlencode(query, errors="surrogatepass"),
+                        # the trading API's writes need one, new for each request
+                        HTTP_IDEMPOTENCY_KEY=f"hostile-{operations}",
                     )
                     _check(response, f"{method.upper()} {path} {text and text[:300]}", before)
     return operations
