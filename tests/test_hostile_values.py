@@ -166,6 +166,7 @@ REACHED_OTHERWISE = {
     "api_kyc_review_document",
     "api_key_revoke",
     "api_api_key",
+    "withdrawal_claim",
 }
 FUZZ = settings(
     max_examples=4,
@@ -231,6 +232,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         ],
         "api_proposal_objection_uphold": [{"pk": last_call.pk, "comment_id": objection.pk}],
         "riskgroup_detail": groups,
+        "settlement": groups,
         "riskgroup_edit": groups,
         "riskgroup_collateral": groups,
         "riskgroup_join": groups,

@@ -95,13 +95,20 @@ def withdrawal_leaf_of(payload: dict[str, Any]) -> list[Any] | None:
 
 
 def _withdrawals_applied(shard_id: int, first_seq: int, last_seq: int) -> list[list[Any]]:
+    """The withdrawal leaves of the range; marks the withdrawals the engine refused."""
     rows = engine_models.Command.objects.filter(
         shard_id=shard_id, kind="Withdraw", seq__gte=first_seq, seq__lte=last_seq
-    ).values_list("payload", "outcome")
+    ).values_list("pk", "payload", "outcome")
     leaves = []
-    for payload, outcome in rows.order_by("seq"):
-        applied = outcome is not None and outcome["result"] != "rejected"
-        leaf = withdrawal_leaf_of(payload) if applied else None
+    for command_id, payload, outcome in rows.order_by("seq"):
+        if outcome is None:  # seq is set with the outcome (a constraint): never here
+            continue
+        if outcome["result"] == "rejected":
+            Withdrawal.objects.filter(command_id=command_id).update(
+                status=Withdrawal.Status.REFUSED, reason=outcome["reason"][:40]
+            )
+            continue
+        leaf = withdrawal_leaf_of(payload)
         if leaf is not None:
             leaves.append(leaf)
     return leaves
