@@ -15,7 +15,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
@@ -81,6 +83,21 @@ class SignedKeyIfPresent(OkxSignatureAuthentication):
         return super().authenticate(request)
 
 
+class SignedKeySchema(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """How the OpenAPI schema names the signed-key method."""
+
+    target_class = SignedKeyIfPresent
+    name = "okxSignedKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "OK-ACCESS-KEY",
+            "description": "An API key, signed as OKX v5 signs (OK-ACCESS-SIGN and the rest).",
+        }
+
+
 class FundsScope(BasePermission):
     """A signed-in person, or an API key with "read" (GET) or "withdraw" (POST)."""
 
@@ -102,7 +119,14 @@ class FundsApi(APIView):
 
 
 class ProofApi(FundsApi):
-    @extend_schema(summary="Your balance leaf and Merkle proof in the latest committed root")
+    @extend_schema(
+        summary="Your balance leaf and Merkle proof in the latest committed root",
+        parameters=[
+            OpenApiParameter("risk_group", str, required=True, description="Risk group slug"),
+            OpenApiParameter("asset", str, description="Asset (default: the collateral)"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         user = acting_user(request)
         group = _risk_group(request.query_params.get("risk_group"))
