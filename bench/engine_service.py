@@ -213,7 +213,7 @@ def bench_latency(
             message = pubsub.get_message(timeout=0.1)
             if message and message["type"] == "message":
                 now = time.perf_counter()
-                for command_id in json.loads(message["data"]):
+                for command_id in json.loads(message["data"])["commands"]:
                     seen[command_id] = now
 
     listener = threading.Thread(target=listen, daemon=True)

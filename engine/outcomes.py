@@ -1,6 +1,10 @@
-"""Telling submitters what the engine did, after the batch that applied their command
-committed: Redis pub/sub between processes, in-process listeners in the embedded demo
-(eager Celery runs the writer inside the submitting process)."""
+"""Telling submitters and live pages what the engine did, after the batch that applied their
+command committed: Redis pub/sub between processes, in-process listeners in the embedded demo
+(eager Celery runs the writer inside the submitting process).
+
+Each committed batch is announced once on its shard's channel as a `change`: the shard, the
+batch's last sequence number, its command ids, and the markets and accounts its events
+touched. Live pages (trading.live) re-read what a change touched; nothing else is sent."""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import connection
 
-# in-process listeners: (shard_id, [(command_id, outcome), ...]) after each committed batch
-local_listeners: list[Callable[[int, list[tuple[int, dict[str, Any]]]], None]] = []
+# in-process listeners: the change of each committed batch (see `change_of`)
+local_listeners: list[Callable[[dict[str, Any]], None]] = []
+# the event fields that name an account
+ACCOUNT_FIELDS = ("account", "maker_account", "taker_account", "counterparty")
 
 
 def in_process() -> bool:
@@ -30,26 +37,64 @@ def client() -> redis.Redis:
     return redis_client(settings.CELERY_BROKER_URL)
 
 
+def _channels() -> str:
+    """Channel names start with the database's name: Redis pub/sub ignores the database
+    number, and two deployments (or test runs) on one Redis must not hear each other's
+    commands, whose ids and shard ids coincide."""
+    return f"{connection.settings_dict['NAME']}:engine:"
+
+
 def command_channel(command_id: int) -> str:
-    return f"engine:outcome:{command_id}"
+    return f"{_channels()}outcome:{command_id}"
 
 
 def shard_channel(shard_id: int) -> str:
-    return f"engine:shard:{shard_id}"
+    return f"{_channels()}shard:{shard_id}"
 
 
-def publish(shard_id: int, applied: list[tuple[int, dict[str, Any]]], waiting: set[int]) -> None:
+def shard_channels() -> str:
+    """The pattern of every shard's channel."""
+    return f"{_channels()}shard:*"
+
+
+def change_of(shard_id: int, seq: int, applied: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    """What a committed batch touched: {"shard", "seq" (its last), "commands" (ids),
+    "markets" and "accounts" (sorted; account 0, the system, left out)}."""
+    markets: set[str] = set()
+    accounts: set[int] = set()
+    for _, outcome in applied:
+        for event in outcome["events"]:
+            market = event.get("market")
+            if market:
+                markets.add(market)
+            for name in ACCOUNT_FIELDS:
+                account = event.get(name)
+                if account:
+                    accounts.add(account)
+    return {
+        "shard": shard_id,
+        "seq": seq,
+        "commands": [command_id for command_id, _ in applied],
+        "markets": sorted(markets),
+        "accounts": sorted(accounts),
+    }
+
+
+def publish(
+    shard_id: int, seq: int, applied: list[tuple[int, dict[str, Any]]], waiting: set[int]
+) -> None:
     """After commit: each waited-for command's outcome on its own channel, and the batch's
-    command ids and sequence range on the shard's channel (for live pages)."""
+    change on the shard's channel (for live pages)."""
+    change = change_of(shard_id, seq, applied)
     if in_process():
         for listener in list(local_listeners):
-            listener(shard_id, applied)
+            listener(change)
         return
     pipe = client().pipeline(transaction=False)
     for command_id, outcome in applied:
         if command_id in waiting:
             pipe.publish(command_channel(command_id), json.dumps(outcome))
-    pipe.publish(shard_channel(shard_id), json.dumps([command_id for command_id, _ in applied]))
+    pipe.publish(shard_channel(shard_id), json.dumps(change))
     pipe.execute()
 
 

@@ -209,7 +209,7 @@ class ShardWriter:
             if updated != 1:
                 raise RuntimeError(f"shard {self.shard_id} was advanced by another writer")
         self.high_water = seq
-        outcomes.publish(self.shard_id, [(a.command_id, a.outcome) for a in applied], waiting)
+        outcomes.publish(self.shard_id, seq, [(a.command_id, a.outcome) for a in applied], waiting)
         return applied
 
     # ------------------------------------------------------------------ snapshots

@@ -149,7 +149,15 @@ PLAUSIBLE: dict[str, Any] = {
 SPEC_KEYS = sorted({name for fields in SPEC_FIELDS.values() for name in fields})
 
 # Pages that render no form of their own, or only download/redirect.
-NOT_FORMS = {"healthz", "api_token_action", "kyc_document_download", "kyc_review_document"}
+# (the live stream is an event stream, served under ASGI: tests/trading/test_live_stream.py
+# sends it what it refuses)
+NOT_FORMS = {
+    "healthz",
+    "api_token_action",
+    "kyc_document_download",
+    "kyc_review_document",
+    "live_stream",
+}
 # Routes with path arguments the world does not fill: posted to by forms found on other
 # pages, or taking no input but the path (downloads, deletions).
 REACHED_OTHERWISE = {

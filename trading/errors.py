@@ -17,6 +17,7 @@ class TradingError(StrEnum):
     UNKNOWN_KEY = "unknown_key"
     BAD_KEY_PASSPHRASE = "bad_key_passphrase"  # noqa: S105 (an error code)
     BAD_SIGNATURE = "bad_signature"
+    BAD_SECRET = "bad_secret"  # noqa: S105 (an error code)
     IP_NOT_ALLOWED = "ip_not_allowed"
     SCOPE_MISSING = "scope_missing"
     RATE_LIMITED = "rate_limited"

@@ -10,9 +10,13 @@ from decimal import Decimal
 
 from django.db.models import Count, Max
 
+from engine import models as engine
+from engine.core.reasons import Reason
+from engine.services import shard_of
 from engine.specs import ListedMarket
 from markets.models import Market, MarketStatus
 from markets.services import market_engine_config
+from xip_portal.errors import ApplicationError
 
 TRADABLE_STATUSES = (MarketStatus.LIVE, MarketStatus.HALTED)
 
@@ -76,3 +80,20 @@ def tradables() -> dict[str, Tradable]:
             found[market.symbol] = Tradable(market, market.symbol, "", config)
     _cache = (fingerprint, found)
     return found
+
+
+def tradable_get(market: str) -> Tradable:
+    """The tradable whose engine id is `market` ("BTC-USDC", "ETH-PERP",
+    "WC26-WINNER:Argentina"), or unknown_market."""
+    tradable = tradables().get(str(market or ""))
+    if tradable is None:
+        raise ApplicationError(
+            f"No tradable market {market!r}.", code=Reason.UNKNOWN_MARKET, field="market"
+        )
+    return tradable
+
+
+def trading_shards() -> list[engine.Shard]:
+    """The engine shards of every risk group with a tradable market, by risk group."""
+    groups = sorted({t.risk_group_id for t in tradables().values()})
+    return [shard_of(risk_group=group) for group in groups]

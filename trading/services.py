@@ -1,24 +1,48 @@
-"""Writes of the trading room: API keys (create, revoke, mark as used)."""
+"""Writes of the trading room: API keys (create, revoke, mark as used); the checks every
+way in that trades with an API key shares (OKX-signed requests, /api/v1, the MCP server for
+agents): the key is active, the caller's address is allowed, the passphrase and the secret
+are the key's own, the key holds the scope; and the trader's orders (place, batch, amend,
+cancel, cancel all) as every trading API sends them: each checks who may trade, then
+submits through the engine service. The APIs only translate their own fields into the
+engine's command."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import secrets
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import connection, transaction
 from django.utils import timezone
 
+from engine import models as engine
+from engine.services import BatchItem, CommandReceipt, command_submit, commands_submit
+from governance.memberships.services import membership_require
+from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
-from xip_portal.errors import ApplicationError, Conflict, NotFound
+from xip_portal.errors import (
+    ApplicationError,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 from xip_portal.models import User
 
 from .errors import TradingError
-from .key_vault import secret_encrypt
+from .instruments import Tradable
+from .key_vault import secret_decrypt, secret_encrypt
 from .models import ApiKey
+from .selectors import api_key_active
 
 SCOPES = ("read", "trade", "withdraw")
 MAX_ACTIVE_KEYS = 50  # as OKX allows per account
@@ -26,6 +50,10 @@ MAX_ALLOWLIST = 20
 PASSPHRASE_LENGTH = (8, 32)
 # `last_used_at` is written at most this often per key: every request would be a write
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+# (key id, passphrase hash) -> SHA-256 of the passphrase once checked: the password hash is
+# slow on purpose, and a bot sends its passphrase with every request
+_passphrases_checked: dict[tuple[int, str], bytes] = {}
 
 
 def ip_allowlist_parse(entries: Iterable[str]) -> list[str]:
@@ -135,3 +163,253 @@ def api_key_mark_used(*, api_key: ApiKey, now: datetime | None = None) -> None:
         return
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+
+
+def _passphrase_ok(api_key: ApiKey, passphrase: str) -> bool:
+    digest = hashlib.sha256(passphrase.encode()).digest()
+    seen = _passphrases_checked.get((api_key.pk, api_key.passphrase_hash))
+    if seen is not None:
+        return hmac.compare_digest(seen, digest)
+    if not check_password(passphrase, api_key.passphrase_hash):
+        return False
+    _passphrases_checked[(api_key.pk, api_key.passphrase_hash)] = digest
+    return True
+
+
+def _address_allowed(api_key: ApiKey, address: str) -> bool:
+    if not api_key.ip_allowlist:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in api_key.ip_allowlist)
+
+
+def api_key_authenticate(*, key: str, passphrase: str, address: str) -> ApiKey:
+    """The active key `key` (with its user) if `address` is in its allow-list and
+    `passphrase` is the key's; NotAuthenticated naming the first check that fails
+    (unknown_key, ip_not_allowed, bad_key_passphrase) otherwise. The caller then proves
+    it holds the secret (a signature, or the secret itself) and marks the key used."""
+    api_key = api_key_active(key=key)
+    if api_key is None:
+        raise NotAuthenticated("Invalid API key.", code=TradingError.UNKNOWN_KEY)
+    if not _address_allowed(api_key, address):
+        raise NotAuthenticated(
+            "This address is not in the key's IP allow-list.", code=TradingError.IP_NOT_ALLOWED
+        )
+    if not _passphrase_ok(api_key, passphrase):
+        raise NotAuthenticated(
+            "API key passphrase incorrect.", code=TradingError.BAD_KEY_PASSPHRASE
+        )
+    return api_key
+
+
+def api_key_secret_require(*, api_key: ApiKey, secret: str) -> None:
+    """NotAuthenticated (bad_secret) unless `secret` is the key's: for a caller that holds
+    the secret in its own process rather than signing requests with it."""
+    if not hmac.compare_digest(secret_decrypt(api_key.secret_encrypted).encode(), secret.encode()):
+        raise NotAuthenticated("API key secret incorrect.", code=TradingError.BAD_SECRET)
+
+
+def api_key_scope_require(*, api_key: ApiKey, scope: str) -> None:
+    """PermissionDenied (scope_missing) unless the key holds `scope`."""
+    if scope not in api_key.scopes:
+        raise PermissionDenied(
+            f"This API key has no {scope!r} scope.", code=TradingError.SCOPE_MISSING
+        )
+
+
+# ---------------------------------------------------------------------------- orders
+
+# how long a trading request waits for the engine's outcome before answering "pending"
+WAIT_SECONDS = 2.0
+MAX_BATCH = 20
+
+
+def trade_require(*, user: User, risk_group: RiskGroup) -> None:
+    """Only members of a risk group trade in it (MembershipRequired naming the missing
+    step otherwise)."""
+    membership_require(user=user, risk_group=risk_group, action="trade")
+
+
+def order_place(
+    *,
+    user: User,
+    tradable: Tradable,
+    command: dict[str, Any],
+    idempotency_key: str = "",
+    wait: float = WAIT_SECONDS,
+) -> CommandReceipt:
+    """Journals `command` (the engine's PlaceOrder, in engine units) for `user` once they
+    may trade in the tradable's risk group; waits up to `wait` seconds for the outcome.
+    A repeated `idempotency_key` returns the first order's receipt."""
+    trade_require(user=user, risk_group=tradable.market.risk_group)
+    return command_submit(
+        risk_group=tradable.risk_group_id,
+        account=user.pk,
+        command=command,
+        idempotency_key=idempotency_key,
+        wait=wait,
+    )
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """One order of `orders_place`."""
+
+    tradable: Tradable
+    command: dict[str, Any]
+    idempotency_key: str = ""
+
+
+def orders_place(
+    *, user: User, orders: list[OrderRequest]
+) -> list[CommandReceipt | ApplicationError]:
+    """Places a batch (at most MAX_BATCH): one receipt or refusal per order, in order.
+    The orders of each risk group are journaled in one transaction; when the engine
+    service refuses one of them, each is submitted alone so every order gets its own
+    answer. Waits for the outcomes (WAIT_SECONDS in all)."""
+    if len(orders) > MAX_BATCH:
+        raise ApplicationError(
+            f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
+        )
+    answers: list[CommandReceipt | ApplicationError | None] = [None] * len(orders)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for index, order in enumerate(orders):
+        try:
+            trade_require(user=user, risk_group=order.tradable.market.risk_group)
+        except ApplicationError as refusal:
+            answers[index] = refusal
+            continue
+        groups[order.tradable.risk_group_id].append(index)
+    for group_id, indexes in groups.items():
+        try:
+            receipts = commands_submit(
+                risk_group=group_id,
+                items=[
+                    BatchItem(user.pk, orders[i].command, orders[i].idempotency_key)
+                    for i in indexes
+                ],
+            )
+            answers_of: list[CommandReceipt | ApplicationError] = list(receipts)
+        except ApplicationError:
+            answers_of = []
+            for i in indexes:
+                try:
+                    answers_of.append(
+                        command_submit(
+                            risk_group=group_id,
+                            account=user.pk,
+                            command=orders[i].command,
+                            idempotency_key=orders[i].idempotency_key,
+                        )
+                    )
+                except ApplicationError as refusal:
+                    answers_of.append(refusal)
+        for i, answer in zip(indexes, answers_of, strict=True):
+            answers[i] = answer
+    submitted = [i for i, a in enumerate(answers) if isinstance(a, CommandReceipt)]
+    waited = receipts_wait([answers[i] for i in submitted])  # type: ignore[misc]
+    for i, receipt in zip(submitted, waited, strict=True):
+        answers[i] = receipt
+    return [a for a in answers if a is not None]
+
+
+def receipts_wait(
+    receipts: list[CommandReceipt], *, wait: float = WAIT_SECONDS
+) -> list[CommandReceipt]:
+    """The receipts again once applied (or after `wait` seconds; at once inside an
+    enclosing transaction, whose commands no writer can see yet)."""
+    deadline = time.monotonic() + (0 if connection.in_atomic_block else wait)
+    pending = {r.command_id for r in receipts if r.status != "applied"}
+    outcomes: dict[int, Any] = {}
+    while pending and time.monotonic() < deadline:
+        for command_id, outcome in engine.Command.objects.filter(
+            pk__in=pending, outcome__isnull=False
+        ).values_list("pk", "outcome"):
+            outcomes[command_id] = outcome
+            pending.discard(command_id)
+        if pending:
+            time.sleep(0.005)
+    return [
+        CommandReceipt.of(r.command_id, outcomes[r.command_id]) if r.command_id in outcomes else r
+        for r in receipts
+    ]
+
+
+def order_amend(
+    *,
+    user: User,
+    order: engine.Order,
+    price: int = 0,
+    size: int = 0,
+    idempotency_key: str = "",
+    wait: float = WAIT_SECONDS,
+) -> CommandReceipt:
+    """Journals a new price and/or remaining size (engine units; 0 keeps the current one)
+    for one of the user's orders, once they may still trade in its risk group."""
+    if not price and not size:
+        raise ApplicationError(
+            "Give a new price or a new size.", code=TradingError.MISSING_PARAMETER
+        )
+    trade_require(user=user, risk_group=order.shard.risk_group)
+    command: dict[str, Any] = {"type": "AmendOrder", "order_id": order.order_id}
+    if price:
+        command["price"] = price
+    if size:
+        command["size"] = size
+    return command_submit(
+        risk_group=order.shard.risk_group_id,
+        account=user.pk,
+        command=command,
+        idempotency_key=idempotency_key,
+        wait=wait,
+    )
+
+
+def order_cancel(
+    *, user: User, order: engine.Order, idempotency_key: str = "", wait: float = WAIT_SECONDS
+) -> CommandReceipt:
+    """Journals the cancellation of one of the user's orders (a former member may still
+    cancel)."""
+    return command_submit(
+        risk_group=order.shard.risk_group_id,
+        account=user.pk,
+        command={"type": "CancelOrder", "order_id": order.order_id},
+        idempotency_key=idempotency_key,
+        wait=wait,
+    )
+
+
+def orders_cancel_all(
+    *,
+    user: User,
+    tradable: Tradable | None = None,
+    idempotency_key: str = "",
+    wait: float = WAIT_SECONDS,
+) -> list[CommandReceipt]:
+    """Cancels the user's open orders in one tradable, or (None) in every risk group
+    where they have some: one CancelAll per risk group (its idempotency key suffixed
+    with the group's id)."""
+    if tradable is not None:
+        targets = [
+            (tradable.risk_group_id, {"type": "CancelAll", "market": tradable.engine_market})
+        ]
+    else:
+        groups = (
+            engine.Order.objects.filter(account=user.pk, status=engine.Order.Status.OPEN)
+            .values_list("shard__risk_group_id", flat=True)
+            .distinct()
+        )
+        targets = [(group_id, {"type": "CancelAll"}) for group_id in sorted(groups)]
+    receipts = [
+        command_submit(
+            risk_group=group_id,
+            account=user.pk,
+            command=command,
+            idempotency_key=f"{idempotency_key}:{group_id}" if idempotency_key else "",
+        )
+        for group_id, command in targets
+    ]
+    return receipts_wait(receipts, wait=wait)

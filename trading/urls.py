@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import onchain, views
+from . import live, onchain, views
 
 urlpatterns = [
+    path("stream/", live.stream, name="live_stream"),
     path("account/api-keys/", views.api_keys, name="api_keys"),
     path("account/api-keys/<str:key>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
     path("account/funds/", onchain.funds, name="funds"),

@@ -11,24 +11,9 @@ from decimal import Decimal
 import ccxt
 import pytest
 
-from engine import services as engine_services
-from engine import tasks
-from engine.services import command_submit, shard_of
-from engine.worker_process import shard_worker_start
-from markets.models import Market
-from markets.services import market_engine_config
-from tests.engine.service.test_worker import wait_until_applied
-from tests.factories import UserFactory
-from tests.markets.factories import (
-    member_create,
-    perp_spec,
-    prediction_spec,
-    spot_spec,
-)
-from tests.trading.fixtures import PASSPHRASE, market_go_live
+from tests.trading.fixtures import PASSPHRASE
 from trading.okx.trade import BatchOrdersView
 from trading.services import api_key_create
-from xip_portal.models import StaffRole
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -45,44 +30,8 @@ def client_of(live_server, user, *, secret: str | None = None) -> ccxt.okx:
     return exchange
 
 
-@pytest.fixture
-def venue(open_group, make_staff, tmp_path):
-    tasks._writers.clear()
-    engine_services._shards.clear()
-    shard = shard_of(risk_group=open_group)
-    worker = shard_worker_start([shard.pk], log=tmp_path / "worker.log")
-    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
-    for spec in (spot_spec(), perp_spec(), prediction_spec()):
-        market_go_live(open_group, operator, spec)
-    perp = market_engine_config(Market.objects.get(symbol="ETH-PERP"))
-    command_submit(
-        risk_group=open_group,
-        account=0,
-        command={"type": "OraclePrice", "market": "ETH-PERP", "price": perp.price("2000")},
-    )
-    alice, bob = (member_create(open_group, UserFactory()) for _ in range(2))
-    for trader in (alice, bob):
-        for asset, amount in (("USDC", 10**6 * 10**12), ("BTC", 10 * 10**6)):
-            command_submit(
-                risk_group=open_group,
-                account=trader.pk,
-                command={
-                    "type": "Deposit",
-                    "asset": asset,
-                    "amount": amount,
-                    "external_id": f"{asset}-{trader.pk}",
-                },
-            )
-    wait_until_applied(shard)
-    yield open_group, shard, alice, bob
-    worker.kill()
-    worker.wait()
-    tasks._writers.clear()
-    engine_services._shards.clear()
-
-
-def test_ccxt_okx_trades_here(venue, live_server, monkeypatch) -> None:
-    group, shard, alice, bob = venue
+def test_ccxt_okx_trades_here(trading_venue, live_server, monkeypatch) -> None:
+    group, shard, alice, bob = trading_venue
     maker = client_of(live_server, alice)
     taker = client_of(live_server, bob)
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from engine.selectors import balances_of, holdings_of, positions_of
-from engine.services import shard_of
-from engine.specs import asset_unit
+from engine.selectors import holdings_of, positions_of
 from markets.models import Asset
 
-from ..instruments import tradables
+from ..instruments import trading_shards
+from ..selectors import account_balances
 from .envelope import OkxView, okx_ok
 from .instruments import instrument_of_engine
 
@@ -56,12 +54,6 @@ class AssetCurrenciesView(OkxView):
         )
 
 
-def _shards() -> list[Any]:
-    """The engine shards of every risk group with a tradable market."""
-    groups = sorted({t.risk_group_id for t in tradables().values()})
-    return [shard_of(risk_group=group) for group in groups]
-
-
 class BalanceView(OkxView):
     """The unified account's balances, summed over the risk groups the user trades in;
     outcome shares of prediction markets are listed as their instrument's base (YES) and
@@ -72,16 +64,11 @@ class BalanceView(OkxView):
 
     def get(self, request: Request) -> Response:
         user = self.trader(request)
-        decimals = dict(Asset.objects.values_list("symbol", "decimals"))
         totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
-        for shard in _shards():
-            for balance in balances_of(shard=shard, account=user.pk):
-                unit = asset_unit(
-                    decimals=decimals.get(balance.asset, 6),
-                    collateral=balance.asset == shard.collateral,
-                )
-                totals[balance.asset][0] += Decimal(balance.free) * unit
-                totals[balance.asset][1] += Decimal(balance.locked) * unit
+        for balance in account_balances(user=user):
+            totals[balance.asset][0] += balance.free
+            totals[balance.asset][1] += balance.locked
+        for shard in trading_shards():
             for holding in holdings_of(shard=shard, account=user.pk):
                 instrument = instrument_of_engine(holding.market_id)
                 if instrument is None:
@@ -132,7 +119,7 @@ class PositionsView(OkxView):
         wanted = set(filter(None, str(request.query_params.get("instId", "")).split(",")))
         now = str(time.time_ns() // 1_000_000)
         rows = []
-        for shard in _shards():
+        for shard in trading_shards():
             for position in positions_of(shard=shard, account=user.pk):
                 instrument = instrument_of_engine(position.market_id)
                 if instrument is None or (wanted and instrument.inst_id not in wanted):

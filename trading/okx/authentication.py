@@ -8,31 +8,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth.hashers import check_password
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from xip_portal.errors import NotAuthenticated, PermissionDenied
+from xip_portal.errors import NotAuthenticated
 from xip_portal.models import User
 
 from ..errors import TradingError
 from ..key_vault import secret_decrypt
 from ..models import ApiKey
-from ..selectors import api_key_active
-from ..services import api_key_mark_used
+from ..services import api_key_authenticate, api_key_mark_used, api_key_scope_require
 
 MAX_SKEW = timedelta(seconds=30)
 HEADERS = ("OK-ACCESS-KEY", "OK-ACCESS-PASSPHRASE", "OK-ACCESS-TIMESTAMP", "OK-ACCESS-SIGN")
-
-# (key id, passphrase hash) -> SHA-256 of the passphrase once checked: the password hash is
-# slow on purpose, and a bot sends its passphrase with every request
-_passphrases_checked: dict[tuple[int, str], bytes] = {}
 
 
 def signature(secret: str, prehash: bytes) -> str:
@@ -57,27 +50,6 @@ def request_timestamp(text: str, *, now: datetime) -> datetime:
     return stamp
 
 
-def _passphrase_ok(api_key: ApiKey, passphrase: str) -> bool:
-    digest = hashlib.sha256(passphrase.encode()).digest()
-    seen = _passphrases_checked.get((api_key.pk, api_key.passphrase_hash))
-    if seen is not None:
-        return hmac.compare_digest(seen, digest)
-    if not check_password(passphrase, api_key.passphrase_hash):
-        return False
-    _passphrases_checked[(api_key.pk, api_key.passphrase_hash)] = digest
-    return True
-
-
-def _address_allowed(api_key: ApiKey, address: str) -> bool:
-    if not api_key.ip_allowlist:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in api_key.ip_allowlist)
-
-
 class OkxSignatureAuthentication(BaseAuthentication):
     """Authenticates the key's user; `request.auth` is the ApiKey."""
 
@@ -92,18 +64,9 @@ class OkxSignatureAuthentication(BaseAuthentication):
                 )
         key, passphrase, timestamp, signed = values
         request_timestamp(timestamp, now=timezone.now())
-        api_key = api_key_active(key=key)
-        if api_key is None:
-            raise NotAuthenticated("Invalid OK-ACCESS-KEY.", code=TradingError.UNKNOWN_KEY)
-        if not _address_allowed(api_key, meta.get("REMOTE_ADDR", "")):
-            raise NotAuthenticated(
-                "This address is not in the key's IP allow-list.",
-                code=TradingError.IP_NOT_ALLOWED,
-            )
-        if not _passphrase_ok(api_key, passphrase):
-            raise NotAuthenticated(
-                "OK-ACCESS-PASSPHRASE incorrect.", code=TradingError.BAD_KEY_PASSPHRASE
-            )
+        api_key = api_key_authenticate(
+            key=key, passphrase=passphrase, address=meta.get("REMOTE_ADDR", "")
+        )
         django_request = request._request
         prehash = (timestamp + django_request.method + django_request.get_full_path()).encode()
         expected = signature(secret_decrypt(api_key.secret_encrypted), prehash + request.body)
@@ -125,8 +88,5 @@ class KeyScope(BasePermission):
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             raise NotAuthenticated("Sign the request with an API key.")
-        if wanted not in api_key.scopes:
-            raise PermissionDenied(
-                f"This API key has no {wanted!r} scope.", code=TradingError.SCOPE_MISSING
-            )
+        api_key_scope_require(api_key=api_key, scope=wanted)
         return True

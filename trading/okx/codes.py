@@ -37,6 +37,7 @@ OKX_CODES: dict[str, OkxCode] = {
     TradingError.UNKNOWN_KEY: OkxCode("50111", 401),
     TradingError.BAD_KEY_PASSPHRASE: OkxCode("50105", 401),
     TradingError.BAD_SIGNATURE: OkxCode("50113", 401),
+    TradingError.BAD_SECRET: OkxCode("50113", 401),
     TradingError.IP_NOT_ALLOWED: OkxCode("50110", 401),
     TradingError.SCOPE_MISSING: OkxCode("50120", 401),
     TradingError.RATE_LIMITED: OkxCode("50011", 429),

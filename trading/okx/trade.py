@@ -1,9 +1,10 @@
 """OKX v5 trade endpoints (signed): place, batch, cancel, amend, and read orders and fills.
 
 Each request is translated once into the engine service's own command (the fields in
-ORDER_TYPES and `_place_command`), submitted through `command_submit`, and the outcome
-and reason code translated back (trading.okx.codes). Write endpoints need the key's
-"trade" scope and the user's membership of the market's risk group."""
+ORDER_TYPES and `_place_command`), submitted through the trading room's order services
+(trading.services, shared with /api/v1), and the outcome and reason code translated back
+(trading.okx.codes). Write endpoints need the key's "trade" scope and the user's
+membership of the market's risk group."""
 
 from __future__ import annotations
 
@@ -13,33 +14,31 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine import models as engine
-from engine.core.reasons import Reason
-from engine.services import (
-    BatchItem,
-    CommandReceipt,
-    command_submit,
-    commands_submit,
-    shard_of,
-)
-from governance.memberships.services import membership_require
+from engine.services import CommandReceipt, shard_of
 from xip_portal.errors import ApplicationError, ErrorCode
 from xip_portal.models import User
 
 from ..errors import TradingError
 from ..instruments import tradables
 from ..market_data import fill_time
+from ..selectors import order_find
+from ..services import (
+    MAX_BATCH,
+    OrderRequest,
+    order_amend,
+    order_cancel,
+    order_place,
+    orders_place,
+)
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine
 
-WAIT_SECONDS = 2.0
-MAX_BATCH = 20
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 # OKX ordType -> the engine's (order_type, tif, post_only)
 ORDER_TYPES: dict[str, tuple[str, str, bool]] = {
@@ -107,10 +106,6 @@ def _place_command(instrument: Instrument, data: dict[str, Any]) -> dict[str, An
     return command
 
 
-def _may_trade(user: User, instrument: Instrument) -> None:
-    membership_require(user=user, risk_group=instrument.tradable.market.risk_group, action="trade")
-
-
 def _item(
     data: dict[str, Any], *, ord_id: Any = "", s_code: str = "0", msg: str = ""
 ) -> dict[str, Any]:
@@ -156,26 +151,6 @@ def _answer(items: list[dict[str, Any]]) -> Response:
     return Response({"code": code, "msg": msg, "data": items})
 
 
-def _wait_all(receipts: list[CommandReceipt]) -> list[CommandReceipt]:
-    """The receipts again once applied (or after WAIT_SECONDS; at once inside an enclosing
-    transaction, whose commands no writer can see yet)."""
-    deadline = time.monotonic() + (0 if connection.in_atomic_block else WAIT_SECONDS)
-    pending = {r.command_id for r in receipts if r.status != "applied"}
-    outcomes: dict[int, Any] = {}
-    while pending and time.monotonic() < deadline:
-        for command_id, outcome in engine.Command.objects.filter(
-            pk__in=pending, outcome__isnull=False
-        ).values_list("pk", "outcome"):
-            outcomes[command_id] = outcome
-            pending.discard(command_id)
-        if pending:
-            time.sleep(0.005)
-    return [
-        CommandReceipt.of(r.command_id, outcomes[r.command_id]) if r.command_id in outcomes else r
-        for r in receipts
-    ]
-
-
 class PlaceOrderView(OkxView):
     private = True
     key_scope = "trade"
@@ -189,12 +164,10 @@ class PlaceOrderView(OkxView):
         user = self.trader(request)
         try:
             instrument = instrument_get(data.get("instId"))
-            _may_trade(user, instrument)
-            receipt = command_submit(
-                risk_group=instrument.tradable.risk_group_id,
-                account=user.pk,
+            receipt = order_place(
+                user=user,
+                tradable=instrument.tradable,
                 command=_place_command(instrument, data),
-                wait=WAIT_SECONDS,
             )
         except ApplicationError as refusal:
             return _refused_item(data, refusal)
@@ -212,26 +185,9 @@ class PlaceOrderView(OkxView):
 def _order_find(
     user: User, instrument: Instrument, ord_id: Any, client_order_id: Any
 ) -> engine.Order:
-    orders = engine.Order.objects.filter(
-        shard=shard_of(risk_group=instrument.tradable.risk_group_id),
-        account=user.pk,
-        market_id=instrument.tradable.engine_market,
-    ).select_related("command")
-    if ord_id:
-        if not str(ord_id).isdigit():
-            raise ApplicationError(
-                "Order does not exist.", code=Reason.UNKNOWN_ORDER, field="ordId"
-            )
-        order = orders.filter(order_id=int(ord_id)).first()
-    elif client_order_id:
-        order = orders.filter(client_order_id=str(client_order_id)).order_by("-order_id").first()
-    else:
-        raise ApplicationError(
-            "Either ordId or clOrdId is required.", code=TradingError.MISSING_PARAMETER
-        )
-    if order is None:
-        raise ApplicationError("Order does not exist.", code=Reason.UNKNOWN_ORDER)
-    return order
+    return order_find(
+        user=user, tradable=instrument.tradable, order_id=ord_id, client_order_id=client_order_id
+    )
 
 
 class BatchOrdersView(OkxView):
@@ -258,51 +214,30 @@ class BatchOrdersView(OkxView):
         for inst_id, count in per_instrument.items():
             self.limit_take(request, cost=count, instrument=inst_id)
         items: list[dict[str, Any] | None] = []
-        groups: dict[int, list[tuple[int, dict[str, Any], dict[str, Any]]]] = defaultdict(list)
-        for index, data in enumerate(orders):
+        requests: list[OrderRequest] = []
+        for data in orders:
             if not isinstance(data, dict):
                 items.append(_item({}, s_code=PARAMETER_ERROR.code, msg="An order is an object."))
                 continue
             try:
                 instrument = instrument_get(data.get("instId"))
-                _may_trade(user, instrument)
                 command = _place_command(instrument, data)
             except ApplicationError as refusal:
                 items.append(_refused_item(data, refusal))
                 continue
             items.append(None)
-            groups[instrument.tradable.risk_group_id].append((index, data, command))
-        receipts: dict[int, CommandReceipt | ApplicationError] = {}
-        for group_id, members in groups.items():
-            try:
-                batch = commands_submit(
-                    risk_group=group_id,
-                    items=[BatchItem(user.pk, command) for _, _, command in members],
-                )
-                for (index, _, _), receipt in zip(members, batch, strict=True):
-                    receipts[index] = receipt
-            except ApplicationError:
-                # one refusal refuses the engine's batch: submit one by one for each answer
-                for index, _, command in members:
-                    try:
-                        receipts[index] = command_submit(
-                            risk_group=group_id, account=user.pk, command=command
-                        )
-                    except ApplicationError as refusal:
-                        receipts[index] = refusal
-        submitted = {i: r for i, r in receipts.items() if isinstance(r, CommandReceipt)}
-        waited = _wait_all(list(submitted.values()))
-        receipts.update(zip(submitted, waited, strict=True))
+            requests.append(OrderRequest(instrument.tradable, command))
+        outcomes = iter(orders_place(user=user, orders=requests))
         answer = []
-        for index, item in enumerate(items):
+        for data, item in zip(orders, items, strict=True):
             if item is not None:
                 answer.append(item)
                 continue
-            outcome = receipts[index]
+            outcome = next(outcomes)
             if isinstance(outcome, ApplicationError):
-                answer.append(_refused_item(orders[index], outcome))
+                answer.append(_refused_item(data, outcome))
             else:
-                answer.append(_receipt_item(orders[index], outcome, done="Order placed"))
+                answer.append(_receipt_item(data, outcome, done="Order placed"))
         return _answer(answer)
 
 
@@ -310,12 +245,7 @@ def _cancel_one(user: User, data: dict[str, Any]) -> dict[str, Any]:
     try:
         instrument = instrument_get(data.get("instId"))
         order = _order_find(user, instrument, data.get("ordId"), data.get("clOrdId"))
-        receipt = command_submit(
-            risk_group=instrument.tradable.risk_group_id,
-            account=user.pk,
-            command={"type": "CancelOrder", "order_id": order.order_id},
-            wait=WAIT_SECONDS,
-        )
+        receipt = order_cancel(user=user, order=order)
     except ApplicationError as refusal:
         return _refused_item(data, refusal)
     return _receipt_item(data, receipt, done="Order cancelled", order_id=order.order_id)
@@ -366,20 +296,12 @@ class AmendOrderView(OkxView):
         try:
             instrument = instrument_get(data.get("instId"))
             order = _order_find(user, instrument, data.get("ordId"), data.get("clOrdId"))
-            command: dict[str, Any] = {"type": "AmendOrder", "order_id": order.order_id}
-            if _text(data, "newSz"):
-                command["size"] = instrument.size_in(_text(data, "newSz"), "newSz")
-            if _text(data, "newPx"):
-                command["price"] = instrument.price_in(_text(data, "newPx"), "newPx")
-            if len(command) == 2:
-                raise ApplicationError(
-                    "Either newSz or newPx is required.", code=TradingError.MISSING_PARAMETER
-                )
-            receipt = command_submit(
-                risk_group=instrument.tradable.risk_group_id,
-                account=user.pk,
-                command=command,
-                wait=WAIT_SECONDS,
+            new_size, new_price = _text(data, "newSz"), _text(data, "newPx")
+            receipt = order_amend(
+                user=user,
+                order=order,
+                size=instrument.size_in(new_size, "newSz") if new_size else 0,
+                price=instrument.price_in(new_price, "newPx") if new_price else 0,
             )
         except ApplicationError as refusal:
             return _answer([{**_refused_item(data, refusal), "reqId": _text(data, "reqId")}])

@@ -1,16 +1,17 @@
-"""Serves the portal on the embedded default with its scheduler in the same process."""
+"""Serves the portal on the embedded default, under uvicorn (ASGI: live pages keep their
+event streams open), with its scheduler in the same process."""
 
 from typing import Any
 
+import uvicorn
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from xip_portal.scheduler import scheduler_start_in_process
 
 
 class Command(BaseCommand):
-    help = "Serves the portal and runs the beat schedule in-process (the embedded default)."
+    help = "Serves the portal (ASGI) and runs the beat schedule in-process (the embedded default)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -18,8 +19,21 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         if not settings.CELERY_TASK_ALWAYS_EAGER:
             raise CommandError(
-                "serve_demo is for the embedded default (eager Celery); in production run the "
-                "web server, `celery -A xip_portal worker` and `celery -A xip_portal beat`."
+                "serve_demo is for the embedded default (eager Celery); in production run "
+                "`uvicorn xip_portal.asgi:application`, `celery -A xip_portal worker` and "
+                "`celery -A xip_portal beat`."
             )
+        host, _, port = addrport.rpartition(":")
+        if not port.isdigit():
+            raise CommandError(f"{addrport!r} is not host:port.")
         scheduler_start_in_process()
-        call_command("runserver", addrport, use_reloader=False)
+        # One process: the engine runs in it (eager Celery) and tells the live streams of
+        # each batch in memory. Requests are logged by RequestLogMiddleware, not uvicorn.
+        uvicorn.run(
+            "xip_portal.asgi:application",
+            host=host or "127.0.0.1",
+            port=int(port),
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+        )

@@ -1,0 +1,10 @@
+"""The ASGI application: pages, APIs and the live streams (Server-Sent Events, which need a
+server that keeps many responses open at once). Served by uvicorn:
+`uvicorn xip_portal.asgi:application` (production), `manage.py serve_demo` (the demo)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xip_portal.settings.local")
+application = get_asgi_application()
