@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench-core engine-core install install-dev chromium clean
+.PHONY: demo test stack bench-core engine-core install install-dev chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,32 @@ demo: install
 	$(PY) manage.py seed_demo
 	@echo "Serving the Exchange OS portal on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	$(PY) manage.py serve_demo 127.0.0.1:$(PORT)
+
+# The full stack on this machine (README, "Full stack"): production settings, the machine's
+# PostgreSQL and Redis, every process of the Procfile under honcho. Secrets are made once
+# into stack.env (not in git); anything already in the environment wins.
+STACK_DB ?= xip_portal
+stack: export DJANGO_SETTINGS_MODULE = xip_portal.settings.production
+stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(STACK_DB)
+stack: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+stack: export CACHE_URL ?= redis://127.0.0.1:6379/1
+stack: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+stack: export SECURE_SSL_REDIRECT ?= false
+stack: export SECURE_COOKIES ?= false
+stack: install engine-core stack.env
+	set -a; . ./stack.env; set +a; \
+	  $(PY) -c "import psycopg; c = psycopg.connect('postgres://postgres@127.0.0.1:5432/postgres', autocommit=True); \
+	    c.execute('SELECT 1 FROM pg_database WHERE datname = %s', ['$(STACK_DB)']).fetchone() or c.execute('CREATE DATABASE $(STACK_DB)')" && \
+	  $(PY) manage.py check_services && \
+	  $(PY) manage.py migrate --noinput --verbosity 0 && \
+	  $(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	  ENGINE_CORE_BUILD=$${ENGINE_CORE_BUILD:-$(ENGINE_CORE_BUILD)} exec $(VENV)/bin/honcho start
+
+stack.env: | $(PY)
+	@umask 077; { \
+	  echo "SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  echo "API_KEY_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"; \
+	} > $@; echo "Made $@ (secrets for the local full stack; keep it out of git)"
 
 # The compiled engine core is built (when its sources changed) while lint and types run,
 # so the test comparing it with the pure source runs here too at little extra time.

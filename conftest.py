@@ -21,7 +21,11 @@ from xip_portal.models import StaffRole, User
 from xip_portal.services import role_grant
 
 # The XIP tests and the registry tests share these fixtures; the trading tests sign requests.
-pytest_plugins = ["tests.markets.fixtures", "tests.trading.fixtures"]
+pytest_plugins = [
+    "tests.markets.fixtures",
+    "tests.trading.fixtures",
+    "tests.trading.boards",
+]
 
 
 def totp_code_at(secret: str, *, step: int = 0) -> str:

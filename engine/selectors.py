@@ -14,7 +14,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Floor, RowNumber
 
 from engine import models
 from engine.core.markets import BPS, MarginTier
@@ -182,3 +199,231 @@ def account_overview(*, shard: models.Shard, account: int) -> dict[str, Any]:
             "positions": positions_of(shard=shard, account=account),
             "holdings": list(holdings_of(shard=shard, account=account)),
         }
+
+
+@dataclass(frozen=True)
+class MarketQuote:
+    """An engine market's prices now, in engine units: the best bid and ask of the merged
+    book (a prediction NO order at p counts as YES at payout - p), the last trade price,
+    and a prediction market's payout (0 otherwise)."""
+
+    market_id: str
+    shard_id: int
+    kind: str
+    status: str
+    payout: int
+    last_price: int
+    bid: int | None
+    ask: int | None
+
+    @property
+    def quoted(self) -> int | None:
+        """The mid of the best bid and ask when both are there, else the last trade."""
+        if self.bid is not None and self.ask is not None:
+            return (self.bid + self.ask) // 2
+        return self.last_price or None
+
+
+def market_quotes(*, market_ids: list[str]) -> dict[str, MarketQuote]:
+    """The quotes of the engine markets `market_ids` (of any shards): two queries."""
+    views = list(models.MarketView.objects.filter(market_id__in=market_ids))
+    if not views:
+        return {}
+    tops: dict[tuple[str, str, str], tuple[int, int]] = {
+        (market_id, side, outcome or "yes"): (int(high), int(low))
+        for market_id, side, outcome, high, low in models.Order.objects.filter(
+            market_id__in=[view.market_id for view in views], status=OPEN
+        )
+        .values("market_id", "side", "outcome")
+        .annotate(high=Max("price"), low=Min("price"))
+        .values_list("market_id", "side", "outcome", "high", "low")
+    }
+    quotes = {}
+    for view in views:
+        market_id = view.market_id
+        payout = int(view.config.get("payout") or 0)
+        bids, asks = [], []
+        if (market_id, "buy", "yes") in tops:
+            bids.append(tops[market_id, "buy", "yes"][0])
+        if (market_id, "sell", "no") in tops:
+            bids.append(payout - tops[market_id, "sell", "no"][1])
+        if (market_id, "sell", "yes") in tops:
+            asks.append(tops[market_id, "sell", "yes"][1])
+        if (market_id, "buy", "no") in tops:
+            asks.append(payout - tops[market_id, "buy", "no"][0])
+        quotes[market_id] = MarketQuote(
+            market_id=market_id,
+            shard_id=view.shard_id,
+            kind=view.kind,
+            status=view.status,
+            payout=payout,
+            last_price=int(view.last_price),
+            bid=max(bids) if bids else None,
+            ask=min(asks) if asks else None,
+        )
+    return quotes
+
+
+@dataclass(frozen=True)
+class MarketSummary:
+    """A market's quote and its day: `previous` is the last trade price at or before the
+    day's start (0: none); `volume` the size traded since; `open_interest` the open long
+    perp contracts or the YES shares held (0 for spot)."""
+
+    quote: MarketQuote
+    previous: int
+    volume: int
+    trades: int
+    open_interest: int
+
+
+def market_summaries(*, market_ids: list[str], since_ms: int) -> dict[str, MarketSummary]:
+    """The summaries of the engine markets `market_ids` (of any shards), for the day that
+    began at `since_ms` (engine time). A constant number of queries however many markets,
+    orders and fills."""
+    quotes = market_quotes(market_ids=market_ids)
+    if not quotes:
+        return {}
+    ids = list(quotes)
+    shard_ids = {quote.shard_id for quote in quotes.values()}
+    # the journal's time grows with its sequence: the day is the fills after the last
+    # command stamped before it, found per shard walking the (shard, seq) index backwards
+    day_start = dict(
+        models.Shard.objects.filter(pk__in=shard_ids)
+        .annotate(
+            boundary=Coalesce(
+                Subquery(
+                    models.Command.objects.filter(
+                        shard=OuterRef("pk"), seq__isnull=False, payload__ts__lt=since_ms
+                    )
+                    .order_by("-seq")
+                    .values("seq")[:1]
+                ),
+                0,
+            )
+        )
+        .values_list("pk", "boundary")
+    )
+    in_day, before_day = Q(pk__in=[]), Q(pk__in=[])
+    for shard_id, boundary in day_start.items():
+        in_day |= Q(shard_id=shard_id, seq__gt=boundary)
+        before_day |= Q(shard_id=shard_id, seq__lte=boundary)
+    fills = models.Fill.objects.filter(market_id__in=ids)
+    day = {
+        market_id: (int(volume), trades)
+        for market_id, volume, trades in fills.filter(in_day)
+        .values("market_id")
+        .annotate(volume=Sum("size"), trades=Count("pk"))
+        .values_list("market_id", "volume", "trades")
+    }
+    previous = dict(
+        fills.filter(before_day)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("market_id")],
+                order_by=[F("seq").desc(), F("index").desc()],
+            )
+        )
+        .filter(rank=1)
+        .values_list("market_id", "price")
+    )
+    interest = dict(
+        models.Position.objects.filter(market_id__in=ids, size__gt=0)
+        .values("market_id")
+        .annotate(total=Sum("size"))
+        .values_list("market_id", "total")
+    )
+    interest.update(
+        models.Holding.objects.filter(market_id__in=ids)
+        .values("market_id")
+        .annotate(total=Sum(F("yes") + F("yes_locked")))
+        .values_list("market_id", "total")
+    )
+    return {
+        market_id: MarketSummary(
+            quote=quote,
+            previous=int(previous.get(market_id, 0)),
+            volume=day.get(market_id, (0, 0))[0],
+            trades=day.get(market_id, (0, 0))[1],
+            open_interest=int(interest.get(market_id) or 0),
+        )
+        for market_id, quote in quotes.items()
+    }
+
+
+DAY_MS = 86_400_000
+
+
+def fill_time() -> Subquery:
+    """For annotating fills: the engine time (ms) of the command that made the fill."""
+    return Subquery(
+        models.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq"))
+        .annotate(ts=Cast(KT("payload__ts"), BigIntegerField()))
+        .values("ts")[:1],
+        output_field=BigIntegerField(),
+    )
+
+
+@dataclass(frozen=True)
+class FeeDay:
+    """One market's trading on one UTC day (engine units): volume, notional (price x
+    size), the fees net of rebates, and the deployer's share of them as the engine books
+    it (each fill's net fee x the market's deployer share, rounded down); the rest is the
+    protocol's."""
+
+    market_id: str
+    day: int  # days since the epoch
+    trades: int
+    volume: int
+    notional: int
+    fees: int
+    deployer: int
+
+    @property
+    def protocol(self) -> int:
+        return self.fees - self.deployer
+
+
+def fees_by_day(*, market_ids: list[str], since_ms: int = 0) -> list[FeeDay]:
+    """The markets' trading and fees per market and day since `since_ms`, newest day
+    first: one query."""
+    shares = {
+        view.market_id: int(view.config.get("deployer_share_bps") or 0)
+        for view in models.MarketView.objects.filter(market_id__in=market_ids)
+    }
+    if not shares:
+        return []
+    net = F("maker_fee") + F("taker_fee")
+    share = Case(
+        *(When(market_id=market_id, then=Value(bps)) for market_id, bps in shares.items()),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
+    rows = (
+        models.Fill.objects.filter(market_id__in=list(shares))
+        .annotate(ts=fill_time())
+        .filter(ts__gte=since_ms)
+        .annotate(day=Floor(F("ts") / DAY_MS))
+        .values("market_id", "day")
+        .annotate(
+            trades=Count("pk"),
+            volume=Sum("size"),
+            notional=Sum(F("price") * F("size")),
+            fees=Sum(net),
+            deployer=Sum(Floor(net * share / BPS)),
+        )
+        .order_by("-day", "market_id")
+    )
+    return [
+        FeeDay(
+            market_id=row["market_id"],
+            day=int(row["day"]),
+            trades=row["trades"],
+            volume=int(row["volume"]),
+            notional=int(row["notional"]),
+            fees=int(row["fees"]),
+            deployer=int(row["deployer"]),
+        )
+        for row in rows
+    ]

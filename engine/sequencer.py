@@ -104,7 +104,21 @@ class Applied:
     outcome: dict[str, Any]
 
 
+# A demo seed plays a few days of trading before the present: while set, the writer stamps
+# commands with this time (ms) instead of the wall clock. Nothing else sets it.
+_simulated_ms: int | None = None
+
+
+def simulated_clock_set(ms: int | None) -> None:
+    """Stamp the commands applied from now on at `ms` (None: the wall clock again). The
+    engine's time never goes back: a stamp behind the engine's time is its time."""
+    global _simulated_ms
+    _simulated_ms = ms
+
+
 def now_ms() -> int:
+    if _simulated_ms is not None:
+        return _simulated_ms
     return time.time_ns() // 1_000_000
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
 from django.db.models import Q, QuerySet
 
+from engine.selectors import market_summaries
+from engine.specs import ListedMarket
 from governance.risk_groups.models import MarketType
 
 from .models import Market, MarketStatus
+from .services import market_engine_configs
 
 
 def market_list(
@@ -30,3 +37,126 @@ def market_list(
             | Q(xip__title__icontains=q)
         )
     return markets.order_by("symbol")
+
+
+@dataclass(frozen=True)
+class TradableStats:
+    """A tradable's day in the trader's decimals: a spot or perp market, a binary
+    prediction market, or one outcome of a categorical one. `probability` (prediction
+    only) is the YES price as a fraction of the payout: the mid of the best bid and ask
+    when both are there, else the last trade. `change` is the move since the day's start
+    (a fraction of the price for spot and perps, probability points for prediction)."""
+
+    market: Market
+    engine_market: str
+    outcome: str
+    listed: ListedMarket
+    last: Decimal | None
+    bid: Decimal | None
+    ask: Decimal | None
+    probability: Decimal | None
+    change: Decimal | None
+    volume: Decimal
+    open_interest: Decimal
+
+
+DAY = timedelta(days=1)
+
+
+def market_stats(markets: list[Market], *, now: datetime) -> dict[str, TradableStats]:
+    """The stats of every tradable of `markets` by engine market id (a categorical
+    market's outcomes as `<symbol>:<outcome>`), for the 24 hours before `now`. A
+    constant number of queries."""
+    tradables = [
+        (market, f"{market.symbol}:{outcome}" if outcome else market.symbol, outcome)
+        for market in markets
+        for outcome in (market.outcomes if market.market_type == MarketType.PREDICTION else [])
+        or [""]
+    ]
+    summaries = market_summaries(
+        market_ids=[engine_market for _, engine_market, _ in tradables],
+        since_ms=int((now - DAY).timestamp() * 1000),
+    )
+    # only the markets the engine lists have units to convert (and a shard)
+    configs = market_engine_configs(
+        [market for market, engine_market, _ in tradables if engine_market in summaries]
+    )
+    stats = {}
+    for market, engine_market, outcome in tradables:
+        summary = summaries.get(engine_market)
+        if summary is None:
+            continue
+        listed = configs[market.pk]
+
+        def price(units: int | None, listed: ListedMarket = listed) -> Decimal | None:
+            return (Decimal(units) * listed.price_unit).normalize() if units else None
+
+        quote = summary.quote
+        last, previous = quote.last_price, summary.previous
+        probability = change = None
+        if quote.payout:
+            quoted = quote.quoted
+            probability = Decimal(quoted) / quote.payout if quoted else None
+            if previous:
+                change = Decimal(last - previous) / quote.payout
+        elif previous:
+            change = Decimal(last - previous) / previous
+        stats[engine_market] = TradableStats(
+            market=market,
+            engine_market=engine_market,
+            outcome=outcome,
+            listed=listed,
+            last=price(last),
+            bid=price(quote.bid),
+            ask=price(quote.ask),
+            probability=probability,
+            change=change,
+            volume=(Decimal(summary.volume) * listed.size_unit).normalize(),
+            open_interest=(Decimal(summary.open_interest) * listed.size_unit).normalize(),
+        )
+    return stats
+
+
+@dataclass(frozen=True)
+class RegistryRow:
+    """A market in the registry list. `lead` is the categorical market's most likely
+    outcome, whose stats `stats` then are; volume and open interest are the market's."""
+
+    market: Market
+    stats: TradableStats | None
+    lead: str
+    volume: Decimal
+    open_interest: Decimal
+
+
+REGISTRY_SORTS = {
+    "symbol": lambda row: row.market.symbol,
+    "price": lambda row: (row.stats and (row.stats.probability or row.stats.last)) or 0,
+    "change": lambda row: (row.stats and row.stats.change) or 0,
+    "volume": lambda row: row.volume,
+    "open_interest": lambda row: row.open_interest,
+}
+
+
+def registry_rows(markets: list[Market], *, now: datetime, sort: str = "") -> list[RegistryRow]:
+    """`markets` with their day's stats, sorted by `sort` (a REGISTRY_SORTS key, "-" first
+    for descending; the symbol otherwise)."""
+    by_market: dict[int, list[TradableStats]] = {}
+    for stats in market_stats(markets, now=now).values():
+        by_market.setdefault(stats.market.pk, []).append(stats)
+    rows = []
+    for market in markets:
+        parts = by_market.get(market.pk, [])
+        lead = max(parts, key=lambda s: s.probability or 0, default=None)
+        rows.append(
+            RegistryRow(
+                market=market,
+                stats=lead,
+                lead=lead.outcome if lead is not None else "",
+                volume=sum((s.volume for s in parts), Decimal(0)),
+                open_interest=sum((s.open_interest for s in parts), Decimal(0)),
+            )
+        )
+    descending = sort.startswith("-")
+    key = REGISTRY_SORTS.get(sort.removeprefix("-"), REGISTRY_SORTS["symbol"])
+    return sorted(rows, key=key, reverse=descending)

@@ -116,6 +116,20 @@ def market_engine_config(market: Market) -> ListedMarket:
     spec = market.spec
     symbols = {spec["quote_asset"], spec.get("base_asset") or spec["quote_asset"]}
     decimals = dict(Asset.objects.filter(symbol__in=symbols).values_list("symbol", "decimals"))
+    return _engine_config(market, decimals)
+
+
+def market_engine_configs(markets: list[Market]) -> dict[int, ListedMarket]:
+    """`market_engine_config` of each market by its id, reading the assets once."""
+    if not markets:
+        return {}
+    symbols = {s for m in markets for s in (m.spec["quote_asset"], m.spec.get("base_asset"))}
+    decimals = dict(Asset.objects.filter(symbol__in=symbols).values_list("symbol", "decimals"))
+    return {market.pk: _engine_config(market, decimals) for market in markets}
+
+
+def _engine_config(market: Market, decimals: dict[str, int]) -> ListedMarket:
+    spec = market.spec
     close_time = spec.get("close_time")
     return market_config_from_spec(
         spec,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from governance.risk_groups.models import MarketType, RiskGroup
@@ -15,24 +18,34 @@ from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, has_role, staff_role_required
 
 from .models import Market, MarketStatus
+from .selectors import REGISTRY_SORTS, registry_rows
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
 
 
 def market_list(request: HttpRequest) -> HttpResponse:
+    query = {name: request.GET.get(name, "")[:100] for name in ("q", "type", "group", "status")}
     filters = {
         "market_type": request.GET.get("type", ""),
         "risk_group": request.GET.get("group", ""),
         "status": request.GET.get("status", ""),
         "q": request.GET.get("q", "")[:100],
     }
-    page = page_of(request, markets_filtered(**filters))
+    sort = request.GET.get("sort", "")
+    if sort.removeprefix("-") not in REGISTRY_SORTS:
+        sort = ""
+    rows = registry_rows(list(markets_filtered(**filters)), now=timezone.now(), sort=sort)
+    page = page_of(request, rows)
     return render(
         request,
         "markets/list.html",
         {
             "page": page,
+            "sort": sort,
+            "sort_query": "".join(
+                f"{urlencode({name: value})}&" for name, value in query.items() if value
+            ),
             "filters": filters,
             "types": MarketType.choices,
             "statuses": MarketStatus.choices,

@@ -175,6 +175,7 @@ REACHED_OTHERWISE = {
     "api_key_revoke",
     "api_api_key",
     "withdrawal_claim",
+    "board_buy",
 }
 FUZZ = settings(
     max_examples=4,
@@ -256,6 +257,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_kyc_case": [{"pk": submitted.pk}],
         "api_kyc_decision": [{"pk": submitted.pk}],
         "market_detail": [{"symbol": market.symbol}],
+        "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
     }

@@ -1,20 +1,24 @@
-"""The project's own trading API (/api/v1/): API keys."""
+"""The project's own trading API (/api/v1/): API keys, a deployer's revenue."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from xip_portal.api_input import reject_unknown_fields
+from xip_portal.bounded_values import bounded_integer
+from xip_portal.errors import NotFound
 from xip_portal.pagination import api_page
 from xip_portal.roles import acting_user
 
 from .models import ApiKey
+from .revenue import MAX_DAYS, REVENUE_DAYS, deployer_revenue, institutions_of
 from .selectors import api_keys_of
 from .services import SCOPES, api_key_create, api_key_revoke
 
@@ -80,3 +84,41 @@ class ApiKeyDetailApi(APIView):
     def delete(self, request: Request, key: str) -> Response:
         api_key = api_key_revoke(user=acting_user(request), key=key)
         return Response(ApiKeyOutput(api_key).data)
+
+
+class RevenueDayOutput(serializers.Serializer[Any]):
+    market = serializers.CharField(source="market.symbol")
+    day = serializers.DateField()
+    trades = serializers.IntegerField()
+    volume = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
+    notional = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
+    fees = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
+    deployer = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
+    protocol = serializers.DecimalField(max_digits=40, decimal_places=18, coerce_to_string=True)
+    asset = serializers.CharField()
+
+
+class RevenueApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("institution", str, required=True, description="Its slug."),
+            OpenApiParameter("days", int, description=f"1 to {MAX_DAYS} (default 30)."),
+        ],
+        responses=RevenueDayOutput(many=True),
+        summary="A deployer's revenue per market and day (members of the institution only)",
+    )
+    def get(self, request: Request) -> Response:
+        slug = str(request.query_params.get("institution", ""))[:100]
+        institution = next(
+            (i for i in institutions_of(user=acting_user(request)) if i.slug == slug), None
+        )
+        if institution is None:
+            raise NotFound("You belong to no such institution.")
+        days = bounded_integer(
+            request.query_params.get("days", REVENUE_DAYS),
+            field="days",
+            minimum=1,
+            maximum=MAX_DAYS,
+        )
+        rows = deployer_revenue(institution=institution, days=days, now=timezone.now())
+        return Response(RevenueDayOutput(rows, many=True).data)

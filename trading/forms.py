@@ -1,6 +1,9 @@
+import uuid
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from governance.risk_groups.models import RiskGroup
 
@@ -41,4 +44,32 @@ class WithdrawalForm(forms.Form):
     )
     recipient = forms.CharField(
         min_length=42, max_length=42, help_text="The address the vault pays (0x…)."
+    )
+
+
+class QuickBuyForm(forms.Form):
+    """One click on the board: buy `size` YES or NO shares of `market` at the market."""
+
+    market = forms.CharField(max_length=120)
+    outcome = forms.ChoiceField(choices=[("yes", "YES"), ("no", "NO")])
+    size = forms.DecimalField(min_value=0, max_digits=30, decimal_places=18, initial=10)
+
+
+class TransferForm(forms.Form):
+    """Collateral from the user's account in one risk group to theirs in another."""
+
+    from_group = forms.ModelChoiceField(queryset=RiskGroup.objects.none(), label="From")
+    to_group = forms.ModelChoiceField(queryset=RiskGroup.objects.none(), label="To")
+    amount = forms.DecimalField(min_value=0, max_digits=30, decimal_places=18)
+    transfer_id = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args: Any, groups: QuerySet[RiskGroup], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from_group"].queryset = groups  # type: ignore[attr-defined]
+        self.fields["to_group"].queryset = groups  # type: ignore[attr-defined]
+
+
+class FaucetForm(forms.Form):
+    risk_group = forms.ModelChoiceField(
+        queryset=RiskGroup.objects.filter(simulated_collateral=True)
     )

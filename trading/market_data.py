@@ -9,9 +9,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 
 from engine import models as engine
+from engine.selectors import fill_time as fill_time  # the trading room reads it here too
 from engine.services import shard_of
 
 from .instruments import Tradable
@@ -54,15 +55,6 @@ def book_of(tradable: Tradable, *, depth: int) -> tuple[list[Level], list[Level]
     bids = [Level(p, s, n) for p, (s, n) in sorted(sides["buy"].items(), reverse=True)]
     asks = [Level(p, s, n) for p, (s, n) in sorted(sides["sell"].items())]
     return bids[:depth], asks[:depth]
-
-
-def fill_time() -> Subquery:
-    """For annotating fills: the engine time (ms) of the command that made the fill."""
-    return Subquery(
-        engine.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values(
-            "payload__ts"
-        )[:1]
-    )
 
 
 def _fills(tradable: Tradable) -> QuerySet[Any]:

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -25,9 +26,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from engine import models as engine
-from engine.services import BatchItem, CommandReceipt, command_submit, commands_submit
+from engine.faucet import faucet_grant
+from engine.models import Transfer
+from engine.services import (
+    MAX_WAIT_SECONDS,
+    BatchItem,
+    CommandReceipt,
+    command_submit,
+    commands_submit,
+    shard_of,
+    units_exact,
+)
+from engine.specs import asset_unit
+from engine.transfers import transfer_between_groups
 from governance.memberships.services import membership_require
 from governance.risk_groups.models import RiskGroup
+from markets.models import Asset, Market
 from xip_portal.audit import audit_record
 from xip_portal.errors import (
     ApplicationError,
@@ -39,7 +53,7 @@ from xip_portal.errors import (
 from xip_portal.models import User
 
 from .errors import TradingError
-from .instruments import Tradable
+from .instruments import Tradable, tradables
 from .key_vault import secret_decrypt, secret_encrypt
 from .models import ApiKey
 from .selectors import api_key_active
@@ -413,3 +427,110 @@ def orders_cancel_all(
         for group_id, command in targets
     ]
     return receipts_wait(receipts, wait=wait)
+
+
+def collateral_decimals(risk_group: RiskGroup) -> int:
+    """The registry's decimals of the group's collateral asset."""
+    symbol = shard_of(risk_group=risk_group).collateral
+    return int(Asset.objects.values_list("decimals", flat=True).get(symbol=symbol))
+
+
+def faucet_take(*, user: User, risk_group: RiskGroup) -> CommandReceipt:
+    """Today's simulated collateral of `risk_group` for a member (engine.faucet_grant);
+    refused with the missing step for a non-member, and in a group with real collateral."""
+    trade_require(user=user, risk_group=risk_group)
+    decimals = collateral_decimals(risk_group)
+    receipt = faucet_grant(risk_group=risk_group, account=user.pk, collateral_decimals=decimals)
+    audit_record(
+        actor=user, action="faucet.take", obj=risk_group, new={"command": receipt.command_id}
+    )
+    return receipt
+
+
+def collateral_transfer(
+    *, user: User, from_group: RiskGroup, to_group: RiskGroup, amount: Decimal, transfer_id: str
+) -> Transfer:
+    """Moves `amount` of the collateral from the user's account in `from_group` to theirs
+    in `to_group` (engine.transfers), both groups' memberships checked and the same
+    collateral asset on both sides; idempotent on `transfer_id`."""
+    for group in (from_group, to_group):
+        trade_require(user=user, risk_group=group)
+    source, target = shard_of(risk_group=from_group), shard_of(risk_group=to_group)
+    if source.collateral != target.collateral:
+        raise ApplicationError(
+            f"{from_group.name} holds {source.collateral} and {to_group.name} "
+            f"{target.collateral}: a transfer moves one collateral.",
+            field="to_group",
+        )
+    if amount <= 0:
+        raise ApplicationError("Transfer a positive amount.", field="amount")
+    units = units_exact(
+        amount,
+        unit=asset_unit(decimals=collateral_decimals(from_group), collateral=True),
+        field="amount",
+    )
+    transfer = transfer_between_groups(
+        account=user.pk,
+        from_group=from_group,
+        to_group=to_group,
+        asset=source.collateral,
+        amount=units,
+        transfer_id=transfer_id,
+    )
+    audit_record(
+        actor=user,
+        action="transfer.request",
+        obj=from_group,
+        new={"to_group": to_group.pk, "amount": str(amount), "transfer_id": transfer_id},
+    )
+    return transfer
+
+
+def quick_buy(
+    *, user: User, board: Market, engine_market: str, outcome: str, size: Decimal
+) -> tuple[CommandReceipt, Decimal]:
+    """Buys `size` YES or NO shares of a prediction market on `board`'s page (one of its
+    outcomes, or a market of its risk group beside it) with a market order, waiting for
+    the engine's answer; refused with the reason otherwise. Answers the receipt and the
+    shares bought (0 while the order is not applied yet)."""
+    tradable = tradables().get(engine_market)
+    if (
+        tradable is None
+        or tradable.kind != "prediction"
+        or tradable.risk_group_id != board.risk_group_id
+    ):
+        raise ApplicationError(f"{engine_market} is not traded on this board.", field="market")
+    receipt = order_place(
+        user=user,
+        tradable=tradable,
+        command={
+            "type": "PlaceOrder",
+            "market": engine_market,
+            "side": "buy",
+            "outcome": outcome,
+            "size": tradable.listed.size(size),
+            "order_type": "market",
+            "tif": "ioc",
+        },
+        wait=MAX_WAIT_SECONDS,
+    )
+    if receipt.result == "rejected":
+        raise ApplicationError(
+            f"The engine refused the order: {receipt.reason.replace('_', ' ')}.",
+            code=receipt.reason,
+        )
+    filled = int((receipt.outcome or {}).get("filled") or 0)
+    return receipt, tradable.size(filled)
+
+
+def quotes_submit(
+    *, user: User, risk_group: RiskGroup, commands: list[dict[str, Any]]
+) -> list[CommandReceipt]:
+    """A market maker's round of commands in one risk group (cancels and quotes, as many
+    as it takes), journaled in one transaction once `user` may trade there; one refused
+    command refuses them all (engine.services.commands_submit). The receipts are pending:
+    a maker does not wait for its quotes."""
+    trade_require(user=user, risk_group=risk_group)
+    return commands_submit(
+        risk_group=risk_group, items=[BatchItem(user.pk, command) for command in commands]
+    )

@@ -3,6 +3,14 @@ from django.urls import path
 from . import live, onchain, views
 
 urlpatterns = [
+    path("world-cup/", views.world_cup, name="world_cup"),
+    path("markets/<str:symbol>/board/", views.outcome_board, name="outcome_board"),
+    path("markets/<str:symbol>/board/buy/", views.board_buy, name="board_buy"),
+    path("portfolio/", views.portfolio, name="portfolio"),
+    path("portfolio/fills.csv", views.portfolio_fills_csv, name="portfolio_fills_csv"),
+    path("portfolio/transfer/", views.portfolio_transfer, name="portfolio_transfer"),
+    path("portfolio/faucet/", views.portfolio_faucet, name="portfolio_faucet"),
+    path("revenue/", views.revenue, name="revenue"),
     path("stream/", live.stream, name="live_stream"),
     path("account/api-keys/", views.api_keys, name="api_keys"),
     path("account/api-keys/<str:key>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),

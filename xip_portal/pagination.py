@@ -4,6 +4,7 @@ cannot hold (`?limit=10**30` gets the largest page)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.core.paginator import Page, Paginator
@@ -41,7 +42,7 @@ def api_page(
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
-def page_of(request: HttpRequest, queryset: QuerySet[Any]) -> Page[Any]:
-    """The page of `queryset` that ?page= asks for (the last for a number past the end, the
-    first for anything that is not a number)."""
+def page_of(request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any]) -> Page[Any]:
+    """The page of `queryset` (or a list) that ?page= asks for (the last for a number past
+    the end, the first for anything that is not a number)."""
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))

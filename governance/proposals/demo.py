@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from engine.errors import CommandRefused, EngineError
 from engine.faucet import faucet_grant
+from engine.sequencer import simulated_clock_set
 from engine.services import shard_of
 from engine.tasks import shard_process
 from governance.memberships.models import Membership
@@ -44,6 +45,7 @@ from .services import (
 )
 
 HOUSE = "exchange-os-house"
+DEMO_HISTORY = timedelta(days=3)
 # How long after seeding the demo's ETH-USDC XIP leaves Last Call and is listed by itself.
 DEMO_LAST_CALL_LAPSES_AFTER = timedelta(minutes=3)
 WORLD_CUP_SYMBOL = "WC26-WINNER"
@@ -121,7 +123,7 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _member(group: RiskGroup, *, user: User | None = None, institution: Any = None) -> None:
+def demo_member(group: RiskGroup, *, user: User | None = None, institution: Any = None) -> None:
     """An active membership (KYC-approved in a regulated group, terms accepted otherwise)."""
     holder = {"user": user} if user is not None else {"institution": institution}
     regulated = group.is_regulated
@@ -184,6 +186,16 @@ def seed_demo_data(stdout: TextIO) -> None:
     if Market.objects.filter(symbol=WORLD_CUP_SYMBOL).exists():
         return
     now = timezone.now()
+    # the engine's calendar starts DEMO_HISTORY back, so that the trading demo can play
+    # that much market history before the present (trading.demo.history_play)
+    simulated_clock_set(int((now - DEMO_HISTORY).timestamp() * 1000))
+    try:
+        _markets_seed(stdout, now)
+    finally:
+        simulated_clock_set(None)
+
+
+def _markets_seed(stdout: TextIO, now: datetime) -> None:
     for symbol, name, decimals in ASSETS:
         Asset.objects.get_or_create(symbol=symbol, defaults={"name": name, "decimals": decimals})
     regulated = RiskGroup.objects.get(slug="regulated-main")
@@ -201,9 +213,9 @@ def seed_demo_data(stdout: TextIO) -> None:
     editor = User.objects.get(email="editor@demo.exchange-os.test")
     operator = User.objects.get(email="operator@demo.exchange-os.test")
     trader = User.objects.get(email="trader@demo.exchange-os.test")
-    _member(regulated, institution=house)
+    demo_member(regulated, institution=house)
     for person in (house_member, trader):
-        _member(regulated, user=person)
+        demo_member(regulated, user=person)
     builders = []
     for email, name, team in BUILDERS:
         builder = demo_user(email, name)
@@ -215,10 +227,10 @@ def seed_demo_data(stdout: TextIO) -> None:
             user=builder,
             defaults={"role": InstitutionMembership.Role.ADMIN},
         )
-        _member(open_group, user=builder)
+        demo_member(open_group, user=builder)
         builders.append((builder, institution))
-    _member(open_group, user=trader)
-    _member(open_group, user=house_member)
+    demo_member(open_group, user=trader)
+    demo_member(open_group, user=house_member)
     demo_faucet(regulated, [house_member, trader])
     demo_faucet(open_group, [house_member, trader, *(builder for builder, _ in builders)])
 

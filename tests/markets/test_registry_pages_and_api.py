@@ -41,7 +41,7 @@ def test_the_registry_filters_by_type_group_and_status(
     def symbols(**params: str) -> list[str]:
         response = client.get("/markets/", params)
         assert response.status_code == 200
-        return [market.symbol for market in response.context["page"]]
+        return [row.market.symbol for row in response.context["page"]]
 
     assert symbols() == ["BTC-USDC", "ETH-PERP", "WC26-WINNER"]
     assert symbols(type="prediction") == ["WC26-WINNER"]

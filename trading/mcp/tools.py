@@ -69,6 +69,9 @@ OptionalMarket = Annotated[
     str, Field(description="Only this tradable market (empty: all).", max_length=80)
 ]
 Decimal_ = Annotated[str, Field(description="A decimal string.", max_length=40)]
+RiskGroupSlug = Annotated[
+    str, Field(description="Only this risk group (slug).", max_length=MAX_TEXT)
+]
 Limit = Annotated[int, Field(description="At most this many rows.", ge=1, le=MAX_ROWS)]
 Side = Annotated[Literal["buy", "sell"], Field(description="buy or sell.")]
 OrderType = Annotated[
@@ -318,9 +321,7 @@ class TradingTools:
         market_type: Annotated[
             Literal["", "spot", "perp", "prediction"], Field(description="Only this kind.")
         ] = "",
-        risk_group: Annotated[
-            str, Field(description="Only this risk group (slug).", max_length=MAX_TEXT)
-        ] = "",
+        risk_group: RiskGroupSlug = "",
         status: Annotated[
             str,
             Field(
@@ -732,9 +733,7 @@ class TradingTools:
                 max_length=MAX_TEXT,
             ),
         ] = "",
-        risk_group: Annotated[
-            str, Field(description="Only this risk group (slug).", max_length=MAX_TEXT)
-        ] = "",
+        risk_group: RiskGroupSlug = "",
         query: Annotated[
             str, Field(description='Text, or a number such as "XIP-12".', max_length=MAX_TEXT)
         ] = "",

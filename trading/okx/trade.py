@@ -19,13 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engine import models as engine
+from engine.selectors import fill_time
 from engine.services import CommandReceipt, shard_of
 from xip_portal.errors import ApplicationError, ErrorCode
 from xip_portal.models import User
 
 from ..errors import TradingError
 from ..instruments import tradables
-from ..market_data import fill_time
 from ..selectors import order_find
 from ..services import (
     MAX_BATCH,

@@ -22,7 +22,12 @@ TRADING_RATE_LIMIT_URL = "memory://"
 CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,  # noqa: F405
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 5.0},
+    # the demo's market maker re-quotes every live market (trading.market_maker)
+    "demo-market-maker": {"task": "trading.tasks.demo_market_maker_cycle", "schedule": 3.0},
 }
+# The server's threads and the scheduler's share one SQLite file: a writer waits for another
+# rather than failing after SQLite's default 5 s.
+DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405
 # The in-process scheduler runs tasks every few seconds: the console keeps to what a person
 # reads (requests, warnings), not a line per scheduled task.
 LOGGING["loggers"] |= {  # noqa: F405

@@ -50,7 +50,7 @@ def test_searching_the_demo_registry_for_the_world_cup_finds_all_its_markets(cli
 
     response = client.get("/markets/", {"q": "World Cup"})
 
-    found = {market.symbol for market in response.context["page"]}
+    found = {row.market.symbol for row in response.context["page"]}
     assert found == set(
         Market.objects.filter(symbol__startswith="WC26-").values_list("symbol", flat=True)
     )
