@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from governance.memberships.models import Membership
 from governance.proposals.forms import SPEC_FIELDS
 from governance.proposals.models import ProposalStatus, ProposalType
 from governance.proposals.services import proposal_comment_add
@@ -175,6 +176,7 @@ REACHED_OTHERWISE = {
     "api_key_revoke",
     "api_api_key",
     "withdrawal_claim",
+    "membership_revoke",
     "board_buy",
 }
 FUZZ = settings(
@@ -224,6 +226,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         risk_group=regulated_group, applicant=actor, institution=institution
     )
     submitted = KycApplicationFactory(risk_group=regulated_group, submitted=True)
+    revocable = Membership.objects.get(user=member_create(open_group))
     groups = [{"slug": open_group.slug}, {"slug": regulated_group.slug}]
     proposals = [{"pk": p.pk} for p in (draft, review, last_call)]
     proposal_pages = [{"key": p.key} for p in (draft, review, last_call)]
@@ -245,6 +248,9 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "riskgroup_edit": groups,
         "riskgroup_collateral": groups,
         "riskgroup_join": groups,
+        "riskgroup_members": groups,
+        "api_riskgroup_members": groups,
+        "api_membership_revoke": [{"pk": revocable.pk}],
         "kyc_apply": groups,
         "api_riskgroup": groups,
         "api_riskgroup_join": groups,

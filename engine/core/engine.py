@@ -41,6 +41,7 @@ from engine.core.commands import (
     TransferOut,
     UpdateMarket,
     Withdraw,
+    command_from_record,
 )
 from engine.core.events import (
     BalanceMoved,
@@ -157,6 +158,16 @@ class Engine:
         for command in commands:
             self._apply(command, events)
         return events
+
+    def replay(self, records: Iterable[list[Any]]) -> int:
+        """Apply journal records (`command_to_record`) for their effect on the state alone,
+        as a recovery does; returns how many. Their events were recorded when they were
+        first applied."""
+        count = 0
+        for record in records:
+            self._apply(command_from_record(record), [])
+            count += 1
+        return count
 
     def _apply(self, command: Command, events: list[Event]) -> None:
         ts = command.ts

@@ -262,6 +262,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "governance.proposals.tasks.proposals_last_call_conclude",
         "schedule": 60,
     },
+    "xip-bonds": {
+        "task": "governance.proposals.tasks.proposals_bonds_sweep",
+        "schedule": 30,
+    },
     "xip-stagnant": {
         "task": "governance.proposals.tasks.proposals_stagnant_mark",
         "schedule": 3600,
