@@ -1,6 +1,7 @@
 """Settlement batches on the embedded chain: trades produce one batch per risk group, whose
 balance root on the SettlementLedger proves every account's balance."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -73,8 +74,10 @@ def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one
 
     # a journal entry changed after the fact no longer gives the committed roots
     deposit = engine_models.Command.objects.filter(shard=spot_desk.shard, kind="Deposit").first()
-    deposit.payload = {**deposit.payload, "amount": deposit.payload["amount"] + 1}
-    deposit.save(update_fields=["payload"])
+    record = json.loads(deposit.record)  # what a replay reads: the compact record
+    record[record.index(deposit.payload["amount"])] += 1
+    deposit.record = json.dumps(record)
+    deposit.save(update_fields=["record"])
     checks = journal_verify(deployment=deployment, risk_group_id=group.pk)
     assert [check.reproduced for check in checks] == [False]
     with pytest.raises(CommandError, match="not reproduced"):
