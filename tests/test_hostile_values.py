@@ -170,6 +170,8 @@ REACHED_OTHERWISE = {
     "kyc_document_download",
     "kyc_review_document",
     "market_staff_action",
+    "market_resolution_action",
+    "market_oracle_price",
     "api_kyc_document",
     "api_kyc_document_delete",
     "api_kyc_review_document",
@@ -266,6 +268,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
+        "api_market_oracle_prices": [{"symbol": market.symbol}],
     }
     return World(actor, open_group, regulated_group, market, kwargs)
 

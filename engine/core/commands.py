@@ -119,10 +119,12 @@ class OraclePrice:
 @dataclass(frozen=True, slots=True)
 class ProposeResolution:
     """`outcome`: YES/NO for a binary market, an outcome name for a categorical one, or
-    "void"."""
+    "void". `final`: the outcome decided after a dispute, which opens no new dispute
+    window (the market may settle at once)."""
 
     market: str
     outcome: str
+    final: bool = False
     ts: int = 0
 
     def __post_init__(self) -> None:

@@ -1460,6 +1460,10 @@ class Engine:
                 Rejected("ProposeResolution", reason or Reason.UNKNOWN_MARKET, 0, cmd.market)
             )
             return
+        window = self.markets[market_ids[0]].config.dispute_window_ms
+        # `resolution_ts` is when the dispute window opened: a final outcome's window has
+        # already passed
+        opened = self.now - window if cmd.final else self.now
         for market_id in market_ids:
             market = self.markets[market_id]
             if cmd.market in self.categorical and cmd.outcome != Outcome.VOID:
@@ -1467,9 +1471,8 @@ class Engine:
                 market.resolution = Outcome.YES if won else Outcome.NO
             else:
                 market.resolution = cmd.outcome
-            market.resolution_ts = self.now
-        window = self.markets[market_ids[0]].config.dispute_window_ms
-        events.append(ResolutionProposed(cmd.market, cmd.outcome, self.now + window))
+            market.resolution_ts = opened
+        events.append(ResolutionProposed(cmd.market, cmd.outcome, opened + window))
 
     def _dispute_resolution(self, cmd: DisputeResolution, events: list[Event]) -> None:
         market_ids = self._market_ids(cmd.market)
