@@ -120,10 +120,15 @@ class PositionView:
     liquidation_price: int | None
 
 
-def positions_of(*, shard: models.Shard, account: int) -> list[PositionView]:
+def positions_of(
+    *, shard: models.Shard, account: int, trade: tuple[str, int, int] | None = None
+) -> list[PositionView]:
     """The account's open perp positions with PnL, margin and liquidation price (cross
-    margin: the whole account's equity backs each position)."""
+    margin: the whole account's equity backs each position). With `trade` = (market id,
+    signed size, price), as they would be after that trade fills (an order's preview)."""
     rows = list(models.Position.objects.filter(shard=shard, account=account).exclude(size=0))
+    if trade is not None:
+        rows = _with_trade(rows, shard, account, *trade)
     if not rows:
         return []
     markets = {
@@ -165,6 +170,41 @@ def positions_of(*, shard: models.Shard, account: int) -> list[PositionView]:
             )
         )
     return views
+
+
+def _with_trade(
+    rows: list[models.Position],
+    shard: models.Shard,
+    account: int,
+    market_id: str,
+    size: int,
+    price: int,
+) -> list[models.Position]:
+    """The positions after a fill of `size` (signed) at `price` in `market_id`: the entry
+    notional grows with the size, and shrinks in proportion as a position is reduced."""
+    found = next((row for row in rows if row.market_id == market_id), None)
+    if found is None:
+        found = models.Position(
+            shard=shard,
+            account=account,
+            market_id=market_id,
+            size=0,
+            entry=0,
+            realised=0,
+            funding=0,
+            seq=0,
+        )
+        rows = [*rows, found]
+    held, entry = int(found.size), int(found.entry)
+    after = held + size
+    if held == 0 or (held > 0) == (size > 0):
+        entry += size * price
+    elif (after > 0) == (held > 0) and after:
+        entry = entry * after // held
+    else:
+        entry = after * price
+    found.size, found.entry = after, entry
+    return [row for row in rows if int(row.size)]
 
 
 def _mm_bps(notional: int, tiers: tuple[MarginTier, ...]) -> int:

@@ -178,6 +178,9 @@ REACHED_OTHERWISE = {
     "api_key_revoke",
     "api_api_key",
     "withdrawal_claim",
+    # an open order's buttons on a live market's page (tests/trading, tests/browser)
+    "market_order_cancel",
+    "market_order_amend",
     "membership_revoke",
     "board_buy",
 }
@@ -265,6 +268,8 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_kyc_case": [{"pk": submitted.pk}],
         "api_kyc_decision": [{"pk": submitted.pk}],
         "market_detail": [{"symbol": market.symbol}],
+        "market_order_place": [{"symbol": market.symbol}],
+        "market_order_preview": [{"symbol": market.symbol}],
         "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
