@@ -49,6 +49,16 @@ def consistent_read() -> Iterator[None]:
         yield
 
 
+def shards_of(*, account: int) -> QuerySet[models.Shard]:
+    """The shards (risk groups) where the account holds or held a balance, by id."""
+    return (
+        models.Shard.objects.filter(balances__account=account)
+        .distinct()
+        .select_related("risk_group")
+        .order_by("id")
+    )
+
+
 def markets_of(*, shard: models.Shard) -> QuerySet[models.MarketView]:
     return models.MarketView.objects.filter(shard=shard)
 
@@ -58,10 +68,12 @@ def market_get(*, shard: models.Shard, market_id: str) -> models.MarketView | No
 
 
 def orders_of(
-    *, shard: models.Shard, account: int, open_only: bool = False, market_id: str = ""
+    *, shard: models.Shard | None, account: int, open_only: bool = False, market_id: str = ""
 ) -> QuerySet[models.Order]:
-    """Newest first; `open_only` for the resting ones."""
-    orders = models.Order.objects.filter(shard=shard, account=account)
+    """Newest first; `open_only` for the resting ones; `shard` None: in every shard."""
+    orders = models.Order.objects.filter(account=account)
+    if shard is not None:
+        orders = orders.filter(shard=shard)
     if open_only:
         orders = orders.filter(status=OPEN)
     if market_id:
@@ -73,11 +85,13 @@ def order_by_command(*, command_id: int) -> models.Order | None:
     return models.Order.objects.filter(command_id=command_id).first()
 
 
-def fills_of(*, shard: models.Shard, account: int, market_id: str = "") -> QuerySet[models.Fill]:
-    """The account's fills as maker or taker, oldest first."""
-    fills = models.Fill.objects.filter(
-        Q(maker_account=account) | Q(taker_account=account), shard=shard
-    )
+def fills_of(
+    *, shard: models.Shard | None, account: int, market_id: str = ""
+) -> QuerySet[models.Fill]:
+    """The account's fills as maker or taker, oldest first; `shard` None: in every shard."""
+    fills = models.Fill.objects.filter(Q(maker_account=account) | Q(taker_account=account))
+    if shard is not None:
+        fills = fills.filter(shard=shard)
     if market_id:
         fills = fills.filter(market_id=market_id)
     return fills.order_by("seq", "index")
@@ -95,10 +109,12 @@ def holdings_of(*, shard: models.Shard, account: int) -> QuerySet[models.Holding
     )
 
 
-def statement_of(*, shard: models.Shard, account: int) -> QuerySet[models.StatementEntry]:
-    return models.StatementEntry.objects.filter(shard=shard, account=account).order_by(
-        "seq", "index"
-    )
+def statement_of(*, shard: models.Shard | None, account: int) -> QuerySet[models.StatementEntry]:
+    """Oldest first; `shard` None: in every shard."""
+    entries = models.StatementEntry.objects.filter(account=account)
+    if shard is not None:
+        entries = entries.filter(shard=shard)
+    return entries.order_by("seq", "index")
 
 
 @dataclass(frozen=True)

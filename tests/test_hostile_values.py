@@ -273,6 +273,11 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
+        "api_order": [{"order_id": 1}],
+        "api_book": [{"market": market.symbol}],
+        "api_trades": [{"market": market.symbol}],
+        "api_candles": [{"market": market.symbol}],
+        "api_ticker": [{"market": market.symbol}],
         "api_market_oracle_prices": [{"symbol": market.symbol}],
     }
     return World(actor, open_group, regulated_group, market, kwargs)
@@ -556,6 +561,8 @@ def _api_sweep(world: World, value: Any, spreads: list[tuple[int, int]]) -> int:
                         text,
                         content_type="application/json",
                         QUERY_STRING=urlencode(query, errors="surrogatepass"),
+                        # the trading API's writes need one, new for each request
+                        HTTP_IDEMPOTENCY_KEY=f"hostile-{operations}",
                     )
                     _check(response, f"{method.upper()} {path} {text and text[:300]}", before)
     return operations

@@ -20,6 +20,23 @@ from engine.services import shard_of
 from .instruments import Tradable
 
 DAY_MS = 86_400_000
+# candle widths by name (OKX's names; the ...utc ones are the same bars)
+BARS_MS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1H": 3_600_000,
+    "2H": 7_200_000,
+    "4H": 14_400_000,
+    "6Hutc": 21_600_000,
+    "12Hutc": 43_200_000,
+    "1Dutc": 86_400_000,
+    "6H": 21_600_000,
+    "12H": 43_200_000,
+    "1D": 86_400_000,
+}
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ OKX_CODES: dict[str, OkxCode] = {
     # the trading room's own checks of an order
     TradingError.BAD_CLIENT_ORDER_ID: PARAMETER_ERROR,
     TradingError.MISSING_PARAMETER: OkxCode("50014"),
+    # /api/v1's Idempotency-Key (an /api/v5 request has none)
+    TradingError.BAD_IDEMPOTENCY_KEY: PARAMETER_ERROR,
+    TradingError.IDEMPOTENCY_KEY_REUSED: PARAMETER_ERROR,
     # the engine service's checks before journaling
     EngineError.COMMAND_REFUSED: PARAMETER_ERROR,
     EngineError.BAD_COMMAND: PARAMETER_ERROR,

@@ -14,6 +14,7 @@ from xip_portal.errors import ApplicationError
 
 from ..errors import TradingError
 from ..market_data import (
+    BARS_MS,
     book_of,
     candles_of,
     funding_rate_now,
@@ -26,22 +27,6 @@ from .instruments import Instrument, instrument_get, instrument_row, instruments
 
 INST_TYPES = ("SPOT", "SWAP", "MARGIN", "FUTURES", "OPTION")
 MAX_DEPTH = 400
-BARS_MS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1H": 3_600_000,
-    "2H": 7_200_000,
-    "4H": 14_400_000,
-    "6Hutc": 21_600_000,
-    "12Hutc": 43_200_000,
-    "1Dutc": 86_400_000,
-    "6H": 21_600_000,
-    "12H": 43_200_000,
-    "1D": 86_400_000,
-}
 
 
 def _now_ms() -> int:

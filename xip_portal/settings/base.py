@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
         "ProposalTypeEnum": "governance.proposals.models.ProposalType",
         "MarketStatusEnum": "markets.models.MarketStatus",
         "MarketTypeEnum": "governance.risk_groups.models.MarketType",
+        "OrderSideEnum": [("buy", "buy"), ("sell", "sell")],
+        "OrderStatusEnum": "engine.models.Order.Status",
+        "TransferStatusEnum": "engine.models.Transfer.Status",
+        "ReceiptStatusEnum": [("applied", "applied"), ("pending", "pending")],
     },
 }
 
