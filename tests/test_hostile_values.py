@@ -177,6 +177,7 @@ REACHED_OTHERWISE = {
     "api_kyc_review_document",
     "api_key_revoke",
     "api_api_key",
+    "withdrawal_claim",
     # an open order's buttons on a live market's page (tests/trading, tests/browser)
     "market_order_cancel",
     "market_order_amend",
@@ -248,6 +249,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         ],
         "api_proposal_objection_uphold": [{"pk": last_call.pk, "comment_id": objection.pk}],
         "riskgroup_detail": groups,
+        "settlement": groups,
         "riskgroup_edit": groups,
         "riskgroup_collateral": groups,
         "riskgroup_join": groups,

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import api, api_account, api_market_data, api_orders
+from . import api, api_account, api_market_data, api_orders, onchain
 
 urlpatterns = [
     path("api-keys/", api.ApiKeyListApi.as_view(), name="api_api_keys"),
     path("api-keys/<str:key>/", api.ApiKeyDetailApi.as_view(), name="api_api_key"),
+    path("accounts/proof/", onchain.ProofApi.as_view(), name="api_account_proof"),
+    path("accounts/withdrawals/", onchain.WithdrawalListApi.as_view(), name="api_withdrawals"),
     path("revenue/", api.RevenueApi.as_view(), name="api_revenue"),
     # trading: orders and fills
     path("orders/", api_orders.OrderListApi.as_view(), name="api_orders"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import live, market_views, views
+from . import live, market_views, onchain, views
 
 urlpatterns = [
     path("world-cup/", views.world_cup, name="world_cup"),
@@ -32,4 +32,12 @@ urlpatterns = [
     ),
     path("account/api-keys/", views.api_keys, name="api_keys"),
     path("account/api-keys/<str:key>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+    path("account/funds/", onchain.funds, name="funds"),
+    path(
+        "account/funds/withdrawals/<str:withdrawal_id>/claim/",
+        onchain.withdrawal_claim_view,
+        name="withdrawal_claim",
+    ),
+    path("account/verify-balance/", onchain.verify_balance, name="verify_balance"),
+    path("settlement/<slug:slug>/", onchain.settlement, name="settlement"),
 ]

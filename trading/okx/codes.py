@@ -84,6 +84,10 @@ OKX_CODES: dict[str, OkxCode] = {
     EngineError.SPEC_NOT_CONVERTIBLE: PARAMETER_ERROR,
     EngineError.SAME_GROUP: PARAMETER_ERROR,
     EngineError.UNKNOWN_COMMAND_ID: OkxCode("51603", 404),
+    EngineError.BAD_ADDRESS: PARAMETER_ERROR,
+    EngineError.CHAIN_NOT_DEPLOYED: OkxCode("50001", 503),
+    EngineError.NO_COMMITTED_BALANCE: OkxCode("51000", 404),
+    EngineError.WITHDRAWAL_NOT_COMMITTED: PARAMETER_ERROR,
     # the engine core's reasons
     Reason.UNKNOWN_MARKET: OkxCode("51001"),
     Reason.UNKNOWN_ACCOUNT: OkxCode("51008"),  # an account never funded has no balance
