@@ -45,7 +45,8 @@ demo: install
 
 # The full stack on this machine (README, "Full stack"): production settings, the machine's
 # PostgreSQL and Redis, every process of the Procfile under honcho. Secrets are made once
-# into stack.env (not in git); anything already in the environment wins.
+# into stack.env (not in git): the Django and API-key secrets, and the local chain's mnemonic
+# whose first account is the operator; anything already in the environment wins.
 STACK_DB ?= xip_portal
 stack: export DJANGO_SETTINGS_MODULE = xip_portal.settings.production
 stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(STACK_DB)
@@ -54,6 +55,7 @@ stack: export CACHE_URL ?= redis://127.0.0.1:6379/1
 stack: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 stack: export SECURE_SSL_REDIRECT ?= false
 stack: export SECURE_COOKIES ?= false
+stack: export CHAIN_RPC_URL ?= http://127.0.0.1:8545
 stack: install engine-core stack.env
 	set -a; . ./stack.env; set +a; \
 	  $(PY) -c "import psycopg; c = psycopg.connect('postgres://postgres@127.0.0.1:5432/postgres', autocommit=True); \
@@ -67,6 +69,9 @@ stack.env: | $(PY)
 	@umask 077; { \
 	  echo "SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "API_KEY_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"; \
+	  $(PY) -c 'from eth_account import Account; Account.enable_unaudited_hdwallet_features(); \
+	    account, words = Account.create_with_mnemonic(); \
+	    print(f"CHAIN_MNEMONIC=\"{words}\""); print("CHAIN_OPERATOR_KEY=0x" + account.key.hex().removeprefix("0x"))'; \
 	} > $@; echo "Made $@ (secrets for the local full stack; keep it out of git)"
 
 # The compiled engine core is built (when its sources changed) while lint and types run,

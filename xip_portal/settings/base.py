@@ -200,6 +200,7 @@ SPECTACULAR_SETTINGS = {
         "KycDocumentKindEnum": "governance.kyc.models.KycDocument.Kind",
         "KycStatusEnum": "governance.kyc.models.KycStatus",
         "MembershipStatusEnum": "governance.memberships.models.MembershipStatus",
+        "MembershipTierEnum": "governance.memberships.models.Membership.Tier",
         "ProposalStatusEnum": "governance.proposals.models.ProposalStatus",
         "ProposalTypeEnum": "governance.proposals.models.ProposalType",
         "MarketStatusEnum": "markets.models.MarketStatus",
