@@ -14,7 +14,7 @@ measures:
   two       two risk groups, two worker processes, both inboxes full: total commands/s;
   latency   submit -> outcome p50/p99 (the outcome seen on the shard's Redis channel,
             published after the batch's commit) and ack p50/p99 at a paced `--rate`, sent
-            by `--submitters` threads (one database connection each);
+            by `--submitters` processes (one database connection each);
   snapshot  one in-memory shard of A funded accounts and O resting orders: snapshot() and
             state_hash() time, and how long the writer stalls to fork the background
             snapshot;
@@ -27,12 +27,15 @@ engine core in DIR (`make engine-core`).
 """
 
 import argparse
+import gc
 import json
+import multiprocessing
 import os
 import random
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +55,20 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from engine import models, outcomes  # noqa: E402
-from engine.core import AddMarket, Deposit, Engine, MarketConfig, MarketKind, PlaceOrder, Side  # noqa: E402
-from engine.sequencer import ShardWriter  # noqa: E402
+from engine.core import (  # noqa: E402
+    AddMarket,
+    CancelOrder,
+    Deposit,
+    Engine,
+    MarketConfig,
+    MarketKind,
+    PlaceOrder,
+    Side,
+    command_to_dict,
+    command_to_record,
+)
+from engine.projections import ProjectionState  # noqa: E402
+from engine.sequencer import ShardWriter, outcome_of, snapshot_store  # noqa: E402
 from engine.services import BatchItem, command_submit, commands_submit, shard_of  # noqa: E402
 from engine.worker_process import shard_worker_start  # noqa: E402
 from governance.risk_groups.models import RiskGroup  # noqa: E402
@@ -196,13 +211,35 @@ def fill_inbox(group: RiskGroup, count: int, rng: random.Random) -> None:
         commands_submit(risk_group=group, items=stream[i : i + 2000])
 
 
+# the paced stream, set before the submitter processes fork (they inherit it)
+_paced: list[BatchItem] = []
+
+
+def _submit_share(
+    group_id: int, rate: float, start: float, offset: int, step: int
+) -> list[tuple[int, float, float]]:
+    """In a submitter process: every step-th command of the paced stream from `offset`, each
+    at its time on the shared schedule (perf_counter is the system's monotonic clock, the
+    same in every process); (command id, sent at, ack seconds) of each."""
+    sent = []
+    for n in range(offset, len(_paced), step):
+        item = _paced[n]
+        pause = start + n / rate - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        t0 = time.perf_counter()
+        receipt = command_submit(risk_group=group_id, account=item.account, command=item.command)
+        sent.append((receipt.command_id, t0, time.perf_counter() - t0))
+    connection.close()
+    return sent
+
+
 def bench_latency(
-    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random, threads: int
+    group: RiskGroup, done: int, rate: float, seconds: float, rng: random.Random, processes: int
 ) -> dict[str, Any]:
     shard_id = shard_of(risk_group=group).pk
     count = int(rate * seconds)
-    stream = order_stream(rng, count)
-    sent: dict[int, float] = {}
+    _paced[:] = order_stream(rng, count)
     seen: dict[int, float] = {}
     pubsub = outcomes.client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
     pubsub.subscribe(outcomes.shard_channel(shard_id))
@@ -218,37 +255,22 @@ def bench_latency(
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    acks: list[float] = []
-    start = time.perf_counter()
-
-    def submit_every(offset: int) -> None:
-        # submitter `offset` of `threads` sends every threads-th command on the schedule
-        for n in range(offset, count, threads):
-            item = stream[n]
-            pause = start + n / rate - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            t0 = time.perf_counter()
-            receipt = command_submit(risk_group=group, account=item.account, command=item.command)
-            acks.append(time.perf_counter() - t0)
-            sent[receipt.command_id] = t0
-        connection.close()
-
-    submitters = [threading.Thread(target=submit_every, args=(k,)) for k in range(threads)]
-    for submitter in submitters:
-        submitter.start()
-    for submitter in submitters:
-        submitter.join()
-    achieved = count / (time.perf_counter() - start)
+    connection.close()  # each submitter process opens its own
+    start = time.perf_counter() + 1.0  # the processes are up by then
+    shares = [(group.pk, rate, start, k, processes) for k in range(processes)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        sent = [row for share in pool.starmap(_submit_share, shares) for row in share]
+    achieved = count / (max(t0 + ack for _, t0, ack in sent) - start)
     wait_applied(shard_id, done + count)
     time.sleep(0.3)
     stop.set()
     listener.join()
     pubsub.close()
-    latencies = [seen[c] - t for c, t in sent.items() if c in seen]
+    acks = [ack for _, _, ack in sent]
+    latencies = [seen[c] - t0 for c, t0, _ in sent if c in seen]
     return {
         "rate_target": rate,
-        "submitter_threads": threads,
+        "submitter_processes": processes,
         "rate_achieved": round(achieved),
         "ack_p50_ms": ms(percentile(acks, 0.5)),
         "ack_p99_ms": ms(percentile(acks, 0.99)),
@@ -258,19 +280,88 @@ def bench_latency(
     }
 
 
-def bench_snapshot(accounts: int, orders: int) -> dict[str, Any]:
-    engine = Engine("bench", collateral="USDC")
-    engine.apply(AddMarket(SPOT))
+def at_size_stream(accounts: int, orders: int, rng: random.Random) -> list[Any]:
+    """The issue's shard: the market, `accounts` funded accounts, `orders` resting orders
+    (one lot each, spread over 5,000 ticks each side of the mid so none crosses)."""
+    commands: list[Any] = [AddMarket(SPOT, ts=1)]
     for account in range(1, accounts + 1):
-        engine.apply(Deposit(account, "USDC", 10**15, f"u{account}"))
-        engine.apply(Deposit(account, "BTC", 10**15, f"b{account}"))
-    rng = random.Random(3)
+        commands.append(Deposit(account, "USDC", 10**15, f"u{account}", ts=1))
+        commands.append(Deposit(account, "BTC", 10**15, f"b{account}", ts=1))
     for n in range(orders):
         side = Side.BUY if n % 2 else Side.SELL
         price = (
             10_000 - rng.randint(1, 5_000) if side is Side.BUY else 10_001 + rng.randint(0, 5_000)
         )
-        engine.apply(PlaceOrder(rng.randint(1, accounts), "BTC-USDC", side, 1, price=price))
+        commands.append(
+            PlaceOrder(rng.randint(1, accounts), "BTC-USDC", side, 1, price=price, ts=2)
+        )
+    return commands
+
+
+def trading_stream(accounts: int, count: int, rng: random.Random) -> list[Any]:
+    """What follows a snapshot: the service bench's order mix (a quarter crossing) with a
+    cancel of a recent order every tenth command."""
+    commands: list[Any] = []
+    for n, item in enumerate(order_stream(rng, count)):
+        ts = 3 + n // 1000
+        if n % 10 == 9:
+            commands.append(CancelOrder(rng.randint(1, accounts), rng.randint(1, n), ts=ts))
+            continue
+        command = item.command
+        commands.append(
+            PlaceOrder(
+                rng.randint(1, accounts),
+                "BTC-USDC",
+                Side(command["side"]),
+                command["size"],
+                price=command["price"],
+                ts=ts,
+            )
+        )
+    return commands
+
+
+def journal_copy(shard_id: int, engine: Engine, commands: list[Any], first_seq: int) -> None:
+    """Apply `commands` to `engine` and journal them as sequenced rows, each with the
+    record and outcome its writer would have written (COPY, as fast as the server takes
+    it; the worker's own batches are measured by `drain`)."""
+    columns = (
+        "shard_id, seq, account, idempotency_key, kind, payload, ts, record, outcome, "
+        "waiting, created_at"
+    )
+    with connection.cursor() as wrapper:
+        with wrapper.cursor.copy(f"COPY engine_command ({columns}) FROM STDIN") as copy:
+            for seq, command in enumerate(commands, first_seq):
+                events = engine.apply(command)
+                payload = command_to_dict(command)
+                copy.write_row(
+                    (
+                        shard_id,
+                        seq,
+                        payload.get("account", 0),
+                        "",
+                        payload["type"],
+                        json.dumps(payload),
+                        command.ts,
+                        json.dumps(command_to_record(command), separators=(",", ":")),
+                        json.dumps(outcome_of(events)),
+                        False,
+                        "now",
+                    )
+                )
+
+
+def bench_at_size(accounts: int, orders: int, after: int) -> dict[str, Any]:
+    """The issue's shard (`accounts` funded, `orders` resting) in the database: its
+    snapshot (serialise, hash, store; the writer's stall to fork it), then `after` more
+    commands journaled; then a recovery as a worker starting up does it (restore the
+    snapshot, replay the journal after it), timed in its parts."""
+    rng = random.Random(3)
+    group = group_make("bench-at-size")
+    shard = shard_of(risk_group=group)
+    engine = Engine(str(group.pk), collateral="USDC")
+    setup = at_size_stream(accounts, orders, rng)
+    journal_copy(shard.pk, engine, setup, 1)
     t0 = time.perf_counter()
     data = engine.snapshot()
     t1 = time.perf_counter()
@@ -281,17 +372,51 @@ def bench_snapshot(accounts: int, orders: int) -> dict[str, Any]:
         os._exit(0)
     t3 = time.perf_counter()
     os.waitpid(pid, 0)
+    models.Shard.objects.filter(pk=shard.pk).update(high_water=len(setup))
+    t4 = time.perf_counter()
+    snapshot_store(shard.pk, len(setup), data)
+    t5 = time.perf_counter()
+    resting = len(engine.orders)
+    journal_copy(shard.pk, engine, trading_stream(accounts, after, rng), len(setup) + 1)
+    models.Shard.objects.filter(pk=shard.pk).update(high_water=len(setup) + after)
+    expected = engine.state_hash()
+    del engine, data
+    shard.refresh_from_db()
+    gc.collect()
+    t6 = time.perf_counter()
+    stored = models.Snapshot.objects.get(shard=shard, seq=len(setup))
+    writer = ShardWriter(shard)
+    writer.engine = Engine.restore(zlib.decompress(bytes(stored.data)))
+    writer.high_water = stored.seq
+    t7 = time.perf_counter()
+    cpu = time.process_time()
+    replayed = writer.replay_engine(until=shard.high_water)
+    cpu = time.process_time() - cpu
+    t8 = time.perf_counter()
+    ProjectionState.of_engine(writer.engine)
+    t9 = time.perf_counter()
     return {
         "accounts": accounts,
-        "resting_orders": len(engine.orders),
+        "resting_orders": resting,
         "snapshot_s": round(t1 - t0, 3),
-        "snapshot_mb": round(len(data) / 1e6, 1),
+        "snapshot_mb": round(len(stored.data) / 1e6, 1),
         "state_hash_s": round(t2 - t1, 3),
         "fork_stall_ms": ms(t3 - t2),
+        "snapshot_store_s": round(t5 - t4, 3),
+        "recovery_restore_s": round(t7 - t6, 3),
+        "recovery_replayed": replayed,
+        "recovery_replay_s": round(t8 - t7, 3),
+        "recovery_replay_commands_per_s": round(replayed / (t8 - t7)),
+        "recovery_replay_commands_per_cpu_s": round(replayed / cpu),
+        "recovery_projection_state_s": round(t9 - t8, 3),
+        "recovery_s": round(t9 - t6, 3),
+        "recovered_hash_matches": writer.engine.state_hash() == expected,
     }
 
 
 def bench_recovery(group: RiskGroup) -> dict[str, Any]:
+    """A writer recovering the service bench's shard from its journal alone (no
+    snapshot)."""
     shard = shard_of(risk_group=group)
     shard.refresh_from_db()
     models.Snapshot.objects.filter(shard=shard).delete()
@@ -312,7 +437,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--submitters", type=int, default=16, help="threads at --rate")
+    parser.add_argument(
+        "--after", type=int, default=300_000, help="commands journaled after the snapshot"
+    )
+    parser.add_argument(
+        "--only", choices=("service", "at_size"), help="one part: the workers, or the shard"
+    )
+    parser.add_argument("--submitters", type=int, default=8, help="processes at --rate")
     parser.add_argument("--compiled", metavar="DIR")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
@@ -321,6 +452,18 @@ def main() -> None:
     log.parent.mkdir(exist_ok=True)
     results: dict[str, Any] = {"database": DATABASE, "compiled": bool(args.compiled)}
 
+    if args.only != "at_size":
+        bench_service(args, results, rng, log)
+    if args.only != "service":
+        results["at_size"] = bench_at_size(args.accounts, args.orders, args.after)
+        print("at size", results["at_size"], flush=True)
+    connection.close()
+    print(json.dumps(results, separators=(",", ":")))
+
+
+def bench_service(
+    args: argparse.Namespace, results: dict[str, Any], rng: random.Random, log: Path
+) -> None:
     one = group_make("bench-one")
     two = group_make("bench-two")
     shard_one, shard_two = shard_of(risk_group=one).pk, shard_of(risk_group=two).pk
@@ -365,10 +508,6 @@ def main() -> None:
             worker.wait()
     results["recovery"] = bench_recovery(one)
     print("recovery", results["recovery"], flush=True)
-    results["snapshot"] = bench_snapshot(args.accounts, args.orders)
-    print("snapshot", results["snapshot"], flush=True)
-    connection.close()
-    print(json.dumps(results, separators=(",", ":")))
 
 
 if __name__ == "__main__":

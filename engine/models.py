@@ -48,9 +48,12 @@ class Shard(TimeStampedModel):
 
 
 class Command(models.Model):
-    """One journal entry. `payload` is the core command as a dict (`command_to_dict`);
-    the writer stamps its `ts` when it sequences it. `outcome` holds what the engine said
-    (its events for this command). `order_id` is the engine's id of a placed order."""
+    """One journal entry. `payload` is the command as submitted (`command_to_dict`, no
+    `ts` but an AdvanceTime's). When the writer sequences it, it writes the command as the
+    engine applied it: `ts` (engine time, ms) and `record`, its compact positional JSON
+    (`command_to_record`), which is what a recovery replays. `outcome` holds what the
+    engine said (its events for this command). `order_id` is the engine's id of a placed
+    order."""
 
     shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="commands")
     seq = models.BigIntegerField(null=True, blank=True)
@@ -58,6 +61,8 @@ class Command(models.Model):
     idempotency_key = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=32)
     payload = models.JSONField()
+    ts = models.BigIntegerField(null=True, blank=True)
+    record = models.TextField(blank=True)
     outcome = models.JSONField(null=True, blank=True)
     order_id = models.BigIntegerField(null=True, blank=True)
     waiting = models.BooleanField(
@@ -77,6 +82,10 @@ class Command(models.Model):
             models.CheckConstraint(
                 condition=models.Q(seq__isnull=True) | models.Q(seq__gt=0, outcome__isnull=False),
                 name="engine_command_applied_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(seq__isnull=True) | (models.Q(ts__gte=0) & ~models.Q(record="")),
+                name="engine_command_applied_has_record",
             ),
         ]
         indexes = [

@@ -174,11 +174,15 @@ class ProjectionState:
 
 @dataclass
 class OrderChange:
-    """What a batch did to one order. `row` is set for an order placed in this batch."""
+    """What a batch did to one order. `row` is set for an order placed in this batch.
+    An amend sets what is left of the order: its size becomes what had filled by then
+    (`filled_at_amend` of this batch's fills, plus the row's earlier ones) and that."""
 
     row: dict[str, Any] | None = None
     filled: int = 0
     price: int | None = None
+    amended_size: int | None = None
+    filled_at_amend: int = 0
     cancelled_reason: str = ""
     seq: int = 0
 
@@ -282,7 +286,9 @@ class ProjectionBatch:
             self._order(event.order_id, seq).cancelled_reason = str(event.reason)
             self._touch(seq, event.account, event.market)
         elif isinstance(event, OrderAmended):
-            self._order(event.order_id, seq).price = event.price
+            change = self._order(event.order_id, seq)
+            change.price = event.price
+            change.amended_size, change.filled_at_amend = event.size, change.filled
             self._touch(seq, event.account, event.market)
         elif isinstance(event, OrderReserveChanged):
             self._order(event.order_id, seq)
@@ -411,6 +417,8 @@ class ProjectionBatch:
                 )
                 if change.price is not None:
                     row["price"] = change.price
+                if change.amended_size is not None:
+                    row["size"] = change.filled_at_amend + change.amended_size
                 new_rows.append(tuple(row[name] for name in ORDER_COLUMNS))
             else:
                 updates.append(
@@ -421,6 +429,9 @@ class ProjectionBatch:
                         status,
                         change.cancelled_reason,
                         change.price,
+                        None
+                        if change.amended_size is None
+                        else change.filled_at_amend + change.amended_size,
                         change.seq,
                     )
                 )
@@ -635,9 +646,11 @@ def _upsert(
 
 
 def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
-    """Apply fills, cancels and amends to orders placed in earlier batches."""
+    """Apply fills, cancels and amends to orders placed in earlier batches. An amended
+    order's size is its earlier fills plus `amended` (this batch's fills up to the amend
+    and the size it was left with)."""
     if connection.vendor == "postgresql":
-        rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s)"] * len(updates))
+        rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * len(updates))
         params: list[Any] = []
         for row in updates:
             params.extend(row)
@@ -650,14 +663,16 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
                     status = v.status,
                     reason = CASE WHEN v.reason = '' THEN o.reason ELSE v.reason END,
                     price = COALESCE(v.price::numeric, o.price),
+                    size = COALESCE(o.filled + v.amended::numeric, o.size),
                     updated_seq = v.seq::bigint
-                FROM (VALUES {rows}) AS v(order_id, filled, remaining, status, reason, price, seq)
+                FROM (VALUES {rows})
+                    AS v(order_id, filled, remaining, status, reason, price, amended, seq)
                 WHERE o.shard_id = %s AND o.order_id = v.order_id::bigint
                 """,  # noqa: S608 - only placeholders are interpolated
                 [*params, shard_id],
             )
         return
-    for order_id, filled, remaining, status, reason, price, seq in updates:
+    for order_id, filled, remaining, status, reason, price, amended, seq in updates:
         values: dict[str, Any] = {
             "filled": F("filled") + filled,
             "remaining": remaining,
@@ -668,4 +683,6 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
             values["reason"] = reason
         if price is not None:
             values["price"] = price
+        if amended is not None:
+            values["size"] = F("filled") + amended
         models.Order.objects.filter(shard_id=shard_id, order_id=order_id).update(**values)

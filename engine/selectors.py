@@ -30,8 +30,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Floor, RowNumber
+from django.db.models.functions import Coalesce, Floor, RowNumber
 
 from engine import models
 from engine.core.markets import BPS, MarginTier
@@ -294,7 +293,7 @@ def market_summaries(*, market_ids: list[str], since_ms: int) -> dict[str, Marke
             boundary=Coalesce(
                 Subquery(
                     models.Command.objects.filter(
-                        shard=OuterRef("pk"), seq__isnull=False, payload__ts__lt=since_ms
+                        shard=OuterRef("pk"), seq__isnull=False, ts__lt=since_ms
                     )
                     .order_by("-seq")
                     .values("seq")[:1]
@@ -358,9 +357,9 @@ DAY_MS = 86_400_000
 def fill_time() -> Subquery:
     """For annotating fills: the engine time (ms) of the command that made the fill."""
     return Subquery(
-        models.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq"))
-        .annotate(ts=Cast(KT("payload__ts"), BigIntegerField()))
-        .values("ts")[:1],
+        models.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values("ts")[
+            :1
+        ],
         output_field=BigIntegerField(),
     )
 

@@ -11,6 +11,7 @@ journal, and takes the uncommitted commands again.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -25,7 +26,14 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from engine import models, outcomes
-from engine.core import Engine, command_from_dict, event_to_dict
+from engine.core import (
+    Command,
+    Engine,
+    command_from_dict,
+    command_from_record,
+    command_to_record,
+    event_to_dict,
+)
 from engine.core.events import Event, Fill, OrderAccepted, Rejected
 from engine.projections import ProjectionBatch, ProjectionState, stage_rows
 
@@ -100,6 +108,7 @@ def outcome_of(events: list[Event]) -> dict[str, Any]:
 class Applied:
     command_id: int
     seq: int
+    command: Command
     payload: dict[str, Any]
     outcome: dict[str, Any]
 
@@ -151,18 +160,26 @@ class ShardWriter:
         writer.replay_engine(until=shard.high_water)
         # the projections' state is the engine's money and markets: read it off once
         writer.state = ProjectionState.of_engine(writer.engine)
+        # the engine's objects live as long as the writer: the collector need not walk
+        # them again and again (millions of orders at size)
+        gc.freeze()
         return writer
 
     def replay_engine(self, *, until: int) -> int:
-        """The recovery path: the journal from high_water+1 to `until` through the engine
-        alone (the caller re-reads the projection state afterwards)."""
+        """The recovery path: the journal's records from high_water+1 to `until` through
+        the engine alone (the caller re-reads the projection state afterwards). The
+        collector is paused meanwhile: records and commands form no cycles, and each of
+        its passes would walk the whole engine."""
         count = 0
-        apply = self.engine.apply
-        loads = json.loads
-        for _, seq, payload, _ in _journal_rows(self.shard_id, self.high_water, until):
-            apply(command_from_dict(loads(payload) if isinstance(payload, str) else payload))
-            self.high_water = seq
-            count += 1
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for last, records in _journal_records(self.shard_id, self.high_water, until):
+                count += self.engine.replay(records)
+                self.high_water = last
+        finally:
+            if collecting:
+                gc.enable()
         return count
 
     def replay(self, *, until: int, on_applied: Any = None) -> int:
@@ -173,13 +190,11 @@ class ShardWriter:
         engine = self.engine
         state = self.state
         rows = _journal_rows(self.shard_id, self.high_water, until, outcome=on_applied is not None)
-        for command_id, seq, payload, outcome in rows:
-            data = json.loads(payload) if isinstance(payload, str) else payload
-            events = engine.apply(command_from_dict(data))
+        for command_id, seq, payload, record, outcome in rows:
+            events = engine.apply(command_from_record(_json(record)))
             state.apply(events)
             if on_applied is not None:
-                recorded = json.loads(outcome) if isinstance(outcome, str) else outcome
-                on_applied(seq, command_id, data, events, recorded)
+                on_applied(seq, command_id, _json(payload), events, _json(outcome))
             self.high_water = seq
             count += 1
         return count
@@ -206,14 +221,15 @@ class ShardWriter:
         waiting = {command_id for command_id, _, wait in pending if wait}
         for command_id, payload, _ in pending:
             seq += 1
-            if not payload.get("ts"):
-                payload["ts"] = max(stamp, engine.now)
-            events = engine.apply(command_from_dict(payload))
+            command = command_from_dict(
+                payload if payload.get("ts") else {**payload, "ts": max(stamp, engine.now)}
+            )
+            events = engine.apply(command)
             state.apply(events)
             projection.add(
                 seq=seq, command_id=command_id, command=payload, events=events, state=state
             )
-            applied.append(Applied(command_id, seq, payload, outcome_of(events)))
+            applied.append(Applied(command_id, seq, command, payload, outcome_of(events)))
         with transaction.atomic():
             _journal_write(self.shard_id, applied)
             projection.write(state)
@@ -241,7 +257,7 @@ class ShardWriter:
             return
         self.snapshot_seq = self.high_water
         if not background or connection.vendor != "postgresql" or not hasattr(os, "fork"):
-            _snapshot_store(self.shard_id, self.high_water, self.engine.snapshot())
+            snapshot_store(self.shard_id, self.high_water, self.engine.snapshot())
             return
         pid = os.fork()
         if pid:
@@ -267,19 +283,50 @@ class ShardWriter:
         self._reap_snapshot_child(block=True)
 
 
+def _json(value: Any) -> Any:
+    """A JSON column's value: parsed by the driver, or text (read as text on PostgreSQL,
+    where `json.loads` is the fastest route)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# commands per chunk of a recovery's read
+RECORDS_CHUNK = 50_000
+
+
+def _journal_records(shard_id: int, after: int, until: int) -> Iterator[tuple[int, list[Any]]]:
+    """The sequenced journal's records from after+1 to `until`, in chunks: (the chunk's
+    last sequence number, its records in order). On PostgreSQL the server joins a chunk's
+    records into one JSON array, parsed in one call."""
+    if connection.vendor != "postgresql":
+        for _, seq, _, record, _ in _journal_rows(shard_id, after, until):
+            yield seq, [json.loads(record)]
+        return
+    with connection.cursor() as cursor:
+        for start in range(after, until, RECORDS_CHUNK):
+            last = min(start + RECORDS_CHUNK, until)
+            cursor.execute(
+                "SELECT count(*), '[' || string_agg(record, ',' ORDER BY seq) || ']' "
+                "FROM engine_command WHERE shard_id = %s AND seq > %s AND seq <= %s",
+                [shard_id, start, last],
+            )
+            count, records = cursor.fetchone()
+            if count != last - start:
+                raise RuntimeError(f"shard {shard_id}: journal gap between {start} and {last}")
+            yield last, json.loads(records)
+
+
 def _journal_rows(
     shard_id: int, after: int, until: int, *, outcome: bool = False
 ) -> Iterator[tuple[Any, ...]]:
-    """(id, seq, payload, outcome or None) of the sequenced journal, in order, read in
-    chunks (a server-side cursor on PostgreSQL; JSON as text there, parsed by
-    `json.loads`, the fastest route)."""
+    """(id, seq, payload, record, outcome or None) of the sequenced journal, in order,
+    read in chunks (a server-side cursor on PostgreSQL; JSON as text there)."""
     if until <= after:
         return
     if connection.vendor == "postgresql":
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "DECLARE engine_replay NO SCROLL CURSOR FOR "
-                "SELECT id, seq, payload::text, CASE WHEN %s THEN outcome::text END "
+                "SELECT id, seq, payload::text, record, CASE WHEN %s THEN outcome::text END "
                 "FROM engine_command WHERE shard_id = %s AND seq > %s AND seq <= %s "
                 "ORDER BY seq",
                 [outcome, shard_id, after, until],
@@ -295,33 +342,39 @@ def _journal_rows(
     rows = (
         models.Command.objects.filter(shard_id=shard_id, seq__gt=after, seq__lte=until)
         .order_by("seq")
-        .values_list("id", "seq", "payload", "outcome" if outcome else "kind")
+        .values_list("id", "seq", "payload", "record", "outcome" if outcome else "kind")
     )
     yield from rows.iterator(chunk_size=5000)
 
 
-JOURNAL_COLUMNS = ("id", "seq", "payload", "outcome", "order_id")
+JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome", "order_id")
 
 
 def _journal_write(shard_id: int, applied: list[Applied]) -> None:
-    """Give the batch's commands their sequence numbers, stamped payloads and outcomes
-    (only commands still pending: a second writer would find none)."""
+    """Give the batch's commands their sequence numbers, times, records and outcomes (only
+    commands still pending: a second writer would find none)."""
+    rows = [
+        (
+            a.command_id,
+            a.seq,
+            a.command.ts,
+            json.dumps(command_to_record(a.command), separators=(",", ":")),
+            a.outcome,
+            a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
+        )
+        for a in applied
+    ]
     if connection.vendor == "postgresql":
-        rows = [
-            (
-                a.command_id,
-                a.seq,
-                json.dumps(a.payload),
-                json.dumps(a.outcome),
-                a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
-            )
-            for a in applied
-        ]
         with connection.cursor() as wrapper:
             cursor = wrapper.cursor
-            stage = stage_rows(cursor, "engine_command", JOURNAL_COLUMNS, rows)
+            stage = stage_rows(
+                cursor,
+                "engine_command",
+                JOURNAL_COLUMNS,
+                [(*row[:4], json.dumps(row[4]), row[5]) for row in rows],
+            )
             cursor.execute(
-                f"UPDATE engine_command AS c SET seq = s.seq, payload = s.payload, "  # noqa: S608
+                f"UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
                 f"outcome = s.outcome, order_id = s.order_id FROM {stage} AS s "
                 "WHERE c.id = s.id AND c.shard_id = %s AND c.seq IS NULL",
                 [shard_id],
@@ -331,20 +384,15 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
         if updated != len(applied):
             raise RuntimeError(f"shard {shard_id}: journal rows already sequenced")
         return
-    for a in applied:
+    for command_id, *values in rows:
         updated = models.Command.objects.filter(
-            pk=a.command_id, shard_id=shard_id, seq__isnull=True
-        ).update(
-            seq=a.seq,
-            payload=a.payload,
-            outcome=a.outcome,
-            order_id=a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
-        )
+            pk=command_id, shard_id=shard_id, seq__isnull=True
+        ).update(**dict(zip(JOURNAL_COLUMNS[1:], values, strict=True)))
         if updated != 1:
-            raise RuntimeError(f"shard {shard_id}: journal row {a.command_id} already sequenced")
+            raise RuntimeError(f"shard {shard_id}: journal row {command_id} already sequenced")
 
 
-def _snapshot_store(shard_id: int, seq: int, data: bytes) -> None:
+def snapshot_store(shard_id: int, seq: int, data: bytes) -> None:
     import hashlib
 
     state_hash = hashlib.sha256(data).hexdigest()

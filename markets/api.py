@@ -20,6 +20,7 @@ from xip_portal.pagination import api_page
 from xip_portal.roles import acting_user, two_factor_require
 
 from .models import Asset, Market, MarketStatus, MarketStatusChange
+from .oracles import oracle_price_push
 from .selectors import market_list
 from .services import OPERATOR_MOVES, market_operator_require, market_status_change
 
@@ -148,3 +149,33 @@ class MarketStatusApi(APIView):
         payload.is_valid(raise_exception=True)
         market = market_status_change(actor=user, market=market, **payload.validated_data)
         return Response(MarketDetailOutput(_market(market.symbol)).data)
+
+
+class OraclePriceApi(APIView):
+    """Signed oracle pushes: no login, the EIP-191 signature of one of the market's oracle
+    signers authenticates the price (markets.oracles.oracle_message says what is signed)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    class OraclePushInput(serializers.Serializer[Any]):
+        price = serializers.CharField(max_length=60)
+        timestamp = serializers.IntegerField(min_value=1, max_value=10**11)
+        signature = serializers.CharField(max_length=200)
+
+    class OraclePriceOutput(serializers.Serializer[Any]):
+        market = serializers.CharField(source="market.symbol")
+        index_price = serializers.DecimalField(max_digits=40, decimal_places=18)
+        price_at = serializers.DateTimeField()
+        origin = serializers.CharField(source="source")
+
+    @extend_schema(
+        request=OraclePushInput,
+        responses=OraclePriceOutput,
+        summary="Oracle signers: push a signed index price of a perpetual",
+    )
+    def post(self, request: Request, symbol: str) -> Response:
+        payload = self.OraclePushInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        state = oracle_price_push(market=_market(symbol), **payload.validated_data)
+        return Response(self.OraclePriceOutput(state).data)

@@ -9,4 +9,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("markets/", api.MarketListApi.as_view(), name="api_markets"),
     path("markets/<str:symbol>/", api.MarketDetailApi.as_view(), name="api_market"),
     path("markets/<str:symbol>/status/", api.MarketStatusApi.as_view(), name="api_market_status"),
+    path(
+        "markets/<str:symbol>/oracle-prices/",
+        api.OraclePriceApi.as_view(),
+        name="api_market_oracle_prices",
+    ),
 ]

@@ -156,3 +156,123 @@ class MarketChange(TimeStampedModel):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "changes": self.changes, "effective_at": self.effective_at}
+
+
+class ResolutionStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed (dispute window open)"
+    DISPUTED = "disputed", "Disputed"
+    DECIDED = "decided", "Decided (awaiting the operator)"
+    SETTLED = "settled", "Settled"
+
+
+RESOLUTION_TRANSITIONS = StateMachine(
+    "A resolution",
+    ResolutionStatus,
+    {
+        ResolutionStatus.PROPOSED: frozenset({ResolutionStatus.DISPUTED, ResolutionStatus.SETTLED}),
+        ResolutionStatus.DISPUTED: frozenset({ResolutionStatus.DECIDED, ResolutionStatus.SETTLED}),
+        ResolutionStatus.DECIDED: frozenset({ResolutionStatus.SETTLED}),
+        ResolutionStatus.SETTLED: frozenset(),
+    },
+)
+
+
+class Resolution(TimeStampedModel):
+    """The outcome of a closed prediction market: proposed by its resolver with evidence,
+    open to dispute until `dispute_until`, settled by itself when undisputed, decided by
+    the group's editors (and, in a regulated group, approved by its operator) when
+    disputed. `outcome` is "yes", "no" or "void" (binary) or an outcome's name or "void"
+    (categorical); `final_outcome` is what was paid."""
+
+    market = models.OneToOneField(Market, on_delete=models.PROTECT, related_name="resolution")
+    status = models.CharField(
+        max_length=16, choices=ResolutionStatus.choices, default=ResolutionStatus.PROPOSED
+    )
+    outcome = models.CharField(max_length=80)
+    evidence_url = models.URLField(max_length=500)
+    proposed_by = models.ForeignKey("xip_portal.User", on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    dispute_until = models.DateTimeField()
+    final_outcome = models.CharField(max_length=80, blank=True)
+    decided_by = models.ForeignKey(
+        "xip_portal.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    approved_by = models.ForeignKey(
+        "xip_portal.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        indexes = [models.Index(fields=["status", "dispute_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.outcome} ({self.status})"
+
+    def can_be_disputed(self, now: Any) -> bool:
+        return self.status == ResolutionStatus.PROPOSED and now < self.dispute_until
+
+
+class ResolutionDispute(TimeStampedModel):
+    """A member's dispute of a proposed resolution, backed by a bond held in the group's
+    engine; the bond goes to whoever the decision proves right."""
+
+    class Result(models.TextChoices):
+        OPEN = "open", "Open"
+        UPHELD = "upheld", "Upheld (the proposal was wrong)"
+        REJECTED = "rejected", "Rejected (the proposal stands)"
+
+    resolution = models.OneToOneField(Resolution, on_delete=models.PROTECT, related_name="dispute")
+    disputer = models.ForeignKey("xip_portal.User", on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    bond_asset = models.CharField(max_length=16)
+    bond_amount = models.DecimalField(max_digits=30, decimal_places=12)
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.OPEN)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(bond_amount__gte=0), name="market_dispute_bond_nonneg"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute of {self.resolution.market}"
+
+
+class OracleState(TimeStampedModel):
+    """The last oracle price (index) a perpetual took, where it came from and when; the
+    mark price is the engine's (engine.MarketView). `stale_halted`: the market was halted
+    because this price grew older than the spec's `oracle_max_age_seconds`."""
+
+    market = models.OneToOneField(Market, on_delete=models.CASCADE, related_name="oracle")
+    index_price = models.DecimalField(max_digits=40, decimal_places=18)
+    price_at = models.DateTimeField(help_text="When the source observed the price.")
+    source = models.CharField(max_length=120)
+    stale_halted = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["market"]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.index_price} at {self.price_at:%H:%M:%S}"
+
+
+class OracleRefusal(TimeStampedModel):
+    """A price an oracle source pushed and the portal refused (bad signature, stale, out
+    of band), kept for the market's operators."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="oracle_refusals")
+    source = models.CharField(max_length=120)
+    price = models.CharField(max_length=60)
+    code = models.CharField(max_length=40)
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.code}"

@@ -12,7 +12,7 @@ from engine.selectors import market_summaries
 from engine.specs import ListedMarket
 from governance.risk_groups.models import MarketType
 
-from .models import Market, MarketStatus
+from .models import Market, MarketStatus, Resolution, ResolutionDispute
 from .services import market_engine_configs
 
 
@@ -37,6 +37,65 @@ def market_list(
             | Q(xip__title__icontains=q)
         )
     return markets.order_by("symbol")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step of a market's life as its page shows it."""
+
+    at: datetime
+    title: str
+    detail: str = ""
+    link: str = ""
+
+
+def market_timeline(market: Market) -> list[TimelineEntry]:
+    """The market's status moves and every step of its resolution, oldest first (the
+    settlement is the status move to settled, whose reason names the outcome)."""
+    entries = [
+        TimelineEntry(
+            change.created_at,
+            change.get_to_status_display(),
+            f"{change.actor or 'automatic'}{': ' + change.reason if change.reason else ''}",
+        )
+        for change in market.status_changes.select_related("actor")
+    ]
+    resolution = (
+        Resolution.objects.filter(market=market)
+        .select_related("proposed_by", "decided_by", "approved_by")
+        .first()
+    )
+    if resolution is not None:
+        entries.append(
+            TimelineEntry(
+                resolution.proposed_at,
+                f"Outcome proposed: {resolution.outcome}",
+                f"by {resolution.proposed_by}; disputes until "
+                f"{resolution.dispute_until:%Y-%m-%d %H:%M} UTC",
+                resolution.evidence_url,
+            )
+        )
+        dispute = ResolutionDispute.objects.filter(resolution=resolution).first()
+        if dispute is not None:
+            entries.append(
+                TimelineEntry(
+                    dispute.created_at,
+                    "Disputed",
+                    f"{dispute.reason} (bond {dispute.bond_amount.normalize():f} "
+                    f"{dispute.bond_asset})",
+                )
+            )
+        if resolution.decided_at is not None:
+            entries.append(
+                TimelineEntry(
+                    resolution.decided_at,
+                    f"Decided: {resolution.final_outcome}",
+                    f"by {resolution.decided_by}: {resolution.decision_reason}"
+                    + (f"; dispute {dispute.get_result_display().lower()}" if dispute else ""),
+                )
+            )
+    entries.sort(key=lambda entry: entry.at)
+    return entries
 
 
 @dataclass(frozen=True)

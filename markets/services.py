@@ -10,9 +10,11 @@ from typing import Any, Protocol
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engine.core.reasons import Reason
+from engine.selectors import market_get
 from engine.services import command_submit, shard_of
 from engine.specs import ListedMarket, market_config_from_spec
-from governance.risk_groups.models import RiskGroup
+from governance.risk_groups.models import MarketType, RiskGroup
 from markets.errors import MarketError
 from xip_portal.audit import audit_record
 from xip_portal.errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
@@ -57,7 +59,7 @@ def _locked(market: Market) -> Market:
     )
 
 
-def _status_set(
+def market_status_set(
     market: Market,
     to_status: str,
     *,
@@ -137,9 +139,19 @@ def _engine_status_push(market: Market, from_status: str, to_status: str, *, key
         command = {"type": "CloseMarket", "market": market.symbol}
     elif to_status in ENGINE_STATUS_COMMANDS:
         command = {"type": ENGINE_STATUS_COMMANDS[to_status], "market": market.symbol}
+        if to_status == MarketStatus.SETTLED and market.market_type == MarketType.PERP:
+            # a perpetual settles every position at the oracle's mark price
+            command["price"] = market_mark_price(market)
     else:
         return  # approved, scheduled: nothing trades yet
     command_submit(risk_group=market.risk_group_id, account=0, command=command, idempotency_key=key)
+
+
+def market_mark_price(market: Market) -> int:
+    """The engine's mark price of a perpetual (engine units; 0 before its oracle's first
+    price)."""
+    view = market_get(shard=shard_of(risk_group=market.risk_group_id), market_id=market.symbol)
+    return int(view.mark) if view is not None else 0
 
 
 def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Market:
@@ -184,7 +196,7 @@ def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Marke
                 reason=f"{proposal.label} is Final",
             )
             if spec.get("launch_time"):
-                _status_set(
+                market_status_set(
                     market,
                     MarketStatus.SCHEDULED,
                     actor=None,
@@ -287,7 +299,18 @@ def market_status_change(
             raise TransitionError(f"{market.symbol} is not halted.")
         if move == "launch" and market.status != MarketStatus.SCHEDULED:
             raise TransitionError(f"{market.symbol} is not scheduled.")
-        _status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
+        if move == "settle" and market.market_type == MarketType.PREDICTION:
+            raise Conflict(
+                f"{market.symbol} settles at its resolution's outcome, not by an operator.",
+                code=MarketError.SETTLES_BY_RESOLUTION,
+            )
+        if move == "settle" and market.market_type == MarketType.PERP:
+            if market.can_move_to(target) and not market_mark_price(market):
+                raise Conflict(
+                    f"{market.symbol} has no oracle price to settle at yet.",
+                    code=Reason.NO_MARK_PRICE,
+                )
+        market_status_set(market, target, actor=actor, reason=reason, now=now, launch_at=launch_at)
     return market
 
 
@@ -307,7 +330,9 @@ def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             market = Market.objects.select_for_update().get(pk=pk)
             if market.status == MarketStatus.SCHEDULED:
-                _status_set(market, MarketStatus.LIVE, actor=None, reason="launch time", now=now)
+                market_status_set(
+                    market, MarketStatus.LIVE, actor=None, reason="launch time", now=now
+                )
                 done["launched"] += 1
     predictions = Market.objects.filter(
         market_type="prediction", status__in=[MarketStatus.LIVE, MarketStatus.HALTED]
@@ -319,7 +344,9 @@ def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             market = _locked(market_row)
             if market.can_move_to(MarketStatus.CLOSED):
-                _status_set(market, MarketStatus.CLOSED, actor=None, reason="close time", now=now)
+                market_status_set(
+                    market, MarketStatus.CLOSED, actor=None, reason="close time", now=now
+                )
                 done["closed"] += 1
     due = MarketChange.objects.filter(applied_at__isnull=True, effective_at__lte=now)
     for change_pk in due.order_by("effective_at", "pk").values_list("pk", flat=True):
@@ -332,7 +359,7 @@ def markets_timers_run(*, now: datetime | None = None) -> dict[str, int]:
                 _parameters_apply(market, change, now=now)
                 done["changed"] += 1
             elif market.can_move_to(MarketStatus.DELISTED):
-                _status_set(
+                market_status_set(
                     market,
                     MarketStatus.DELISTED,
                     actor=None,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from engine.core.markets import BPS
 from governance.risk_groups.models import MarketBounds, MarketType, RiskGroup
+from xip_portal.models import Institution
 from xip_portal.specs import SpecChecker, SpecError, decimal_text, is_multiple
 
 from .models import Asset, Market, MarketStatus
@@ -29,11 +30,16 @@ CHANGEABLE_FIELDS = (
     "deployer_share_bps",
     "oracle_kind",
     "oracle_source",
+    "oracle_signers",
+    "oracle_max_age_seconds",
+    "oracle_max_move_bps",
     "margin_tiers",
     "funding_interval_hours",
     "funding_cap_bps",
     "resolution_source",
+    "resolver",
     "dispute_window_hours",
+    "dispute_bond",
 )
 
 # The spec fields of each market type, as the draft editor shows them: True where a spec must
@@ -65,6 +71,9 @@ MARKET_TYPE_FIELDS: dict[str, dict[str, bool]] = {
         **_EVERY_MARKET,
         "base_asset": True,
         **_ORACLE_REQUIRED,
+        "oracle_signers": False,
+        "oracle_max_age_seconds": False,
+        "oracle_max_move_bps": False,
         "margin_tiers": True,
         "funding_interval_hours": True,
         "funding_cap_bps": True,
@@ -76,10 +85,31 @@ MARKET_TYPE_FIELDS: dict[str, dict[str, bool]] = {
         **_ORACLE_REQUIRED,
         "close_time": True,
         "resolution_source": True,
+        "resolver": False,
         "dispute_window_hours": True,
+        "dispute_bond": False,
         "launch_time": False,
     },
 }
+
+
+PERP_ONLY = (
+    "margin_tiers",
+    "funding_interval_hours",
+    "funding_cap_bps",
+    "oracle_signers",
+    "oracle_max_age_seconds",
+    "oracle_max_move_bps",
+)
+ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+PREDICTION_ONLY = (
+    "outcomes",
+    "close_time",
+    "resolution_source",
+    "resolver",
+    "dispute_window_hours",
+    "dispute_bond",
+)
 
 
 def _bounds_of(risk_group: RiskGroup) -> Any:
@@ -213,8 +243,9 @@ def market_spec_clean(
         spec["margin_tiers"] = _margin_tiers(check, bounds)
         spec["funding_interval_hours"] = check.integer("funding_interval_hours", low=1, high=24)
         spec["funding_cap_bps"] = check.integer("funding_cap_bps", low=0, high=BPS)
+        spec |= _oracle_policy(check)
     else:
-        for name in ("margin_tiers", "funding_interval_hours", "funding_cap_bps"):
+        for name in PERP_ONLY:
             if check.has(name):
                 check.fail(name, "Only perpetual markets have this.")
 
@@ -224,8 +255,19 @@ def market_spec_clean(
         spec["close_time"] = check.time("close_time", after=after)
         spec["resolution_source"] = check.text("resolution_source", max_length=500)
         spec["dispute_window_hours"] = check.integer("dispute_window_hours", low=0, high=720)
+        resolver = check.text("resolver", required=False, max_length=80).lower()
+        if resolver and not Institution.objects.filter(slug=resolver).exists():
+            check.fail("resolver", f"No institution {resolver!r}: name it by its slug.")
+        if resolver:
+            spec["resolver"] = resolver
+        if check.has("dispute_bond"):
+            bond = check.decimal("dispute_bond")
+            if bond is not None and bond < 0:
+                check.fail("dispute_bond", "Must not be negative.")
+            elif bond is not None:
+                spec["dispute_bond"] = decimal_text(bond)
     else:
-        for name in ("outcomes", "close_time", "resolution_source", "dispute_window_hours"):
+        for name in PREDICTION_ONLY:
             if check.has(name):
                 check.fail(name, "Only prediction markets have this.")
 
@@ -265,6 +307,27 @@ def _margin_tiers(check: SpecChecker, bounds: Any) -> list[dict[str, Any]]:
             previous = notional
             tiers.append({"max_notional": decimal_text(notional), "im_bps": im, "mm_bps": mm})
     return tiers
+
+
+def _oracle_policy(check: SpecChecker) -> dict[str, Any]:
+    """Who may push prices (EIP-191 signers), how old a price may grow before the market
+    halts, and how far one push may move the index."""
+    policy: dict[str, Any] = {}
+    raw = check.raw.get("oracle_signers")
+    if raw:
+        if not isinstance(raw, list) or not all(
+            isinstance(a, str) and ADDRESS_RE.fullmatch(a.strip()) for a in raw
+        ):
+            check.fail("oracle_signers", "A list of 0x-prefixed 20-byte addresses.")
+        else:
+            policy["oracle_signers"] = sorted({address.strip().lower() for address in raw})
+    if check.has("oracle_max_age_seconds"):
+        policy["oracle_max_age_seconds"] = check.integer(
+            "oracle_max_age_seconds", low=1, high=86_400
+        )
+    if check.has("oracle_max_move_bps"):
+        policy["oracle_max_move_bps"] = check.integer("oracle_max_move_bps", low=1, high=BPS)
+    return policy
 
 
 def _outcomes(check: SpecChecker) -> list[str]:

@@ -9,3 +9,19 @@ from .services import markets_timers_run
 def markets_timers() -> dict[str, int]:
     """Launches, prediction close times, parameter changes and delistings that are due."""
     return markets_timers_run()
+
+
+@shared_task(name="markets.tasks.resolutions_settle", ignore_result=True)
+def resolutions_settle() -> int:
+    """Undisputed resolutions whose dispute window has lapsed settle by themselves."""
+    from .resolutions import resolutions_settle_due
+
+    return resolutions_settle_due()
+
+
+@shared_task(name="markets.tasks.oracles_halt_stale", ignore_result=True)
+def oracles_halt_stale() -> int:
+    """Perpetuals whose oracle price grew older than their policy halt by themselves."""
+    from .oracles import oracles_halt_stale as halt_stale
+
+    return halt_stale()

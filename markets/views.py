@@ -5,7 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -15,10 +16,20 @@ from xip_portal.bounded_values import bounded_time
 from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
 from xip_portal.pagination import page_of
-from xip_portal.roles import acting_user, has_role, staff_role_required
+from xip_portal.roles import acting_user, has_role, staff_role_required, two_factor_require
 
-from .models import Market, MarketStatus
-from .selectors import REGISTRY_SORTS, registry_rows
+from .models import Market, MarketStatus, Resolution, ResolutionStatus
+from .oracles import oracle_facts, oracle_price_set
+from .resolutions import (
+    dispute_bond,
+    market_outcome_choices,
+    market_resolver,
+    resolution_decide,
+    resolution_decision_approve,
+    resolution_dispute,
+    resolution_propose,
+)
+from .selectors import REGISTRY_SORTS, market_timeline, registry_rows
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
@@ -67,12 +78,105 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
         {
             "market": market,
             "spec_rows": spec_rows(market.spec),
-            "history": market.status_changes.select_related("actor"),
+            "timeline": market_timeline(market),
             "changes": market.changes.select_related("xip"),
             "is_operator": is_operator,
             "moves": moves,
+            **_resolution_panel(request, market, is_operator=is_operator),
+            **_oracle_panel(market, is_operator=is_operator),
         },
     )
+
+
+def _oracle_panel(market: Market, *, is_operator: bool) -> dict[str, object]:
+    if market.market_type != MarketType.PERP:
+        return {}
+    refusals = market.oracle_refusals.all()[:20] if is_operator else []
+    return {**oracle_facts(market), "oracle_refusals": refusals, "is_perp": True}
+
+
+@staff_role_required(StaffRole.RISK_GROUP_OPERATOR)
+@require_POST
+def market_oracle_price(request: HttpRequest, symbol: str) -> HttpResponse:
+    """An operator sets a perpetual's index price by hand (the service checks the group)."""
+    market = get_object_or_404(Market, symbol=symbol)
+    with errors_as_messages(request):
+        oracle_price_set(
+            actor=acting_user(request),
+            market=market,
+            price=request.POST.get("price", "")[:60],
+            reason=request.POST.get("reason", "")[:2000],
+        )
+        messages.success(request, "Price set.")
+    return redirect("market_detail", symbol=market.symbol)
+
+
+def _resolution_panel(
+    request: HttpRequest, market: Market, *, is_operator: bool
+) -> dict[str, object]:
+    """What the market page's resolution panel shows this visitor (prediction markets)."""
+    if market.market_type != MarketType.PREDICTION:
+        return {}
+    resolution = Resolution.objects.filter(market=market).first()
+    user = request.user
+    resolver = market_resolver(market)
+    is_resolver = bool(
+        user.is_authenticated and resolver is not None and resolver.members.filter(pk=user.pk)
+    )
+    status = resolution.status if resolution is not None else ""
+    return {
+        "resolution": resolution,
+        "resolver": resolver,
+        "outcome_choices": market_outcome_choices(market),
+        "dispute_bond": dispute_bond(market),
+        "can_propose": is_resolver and resolution is None and market.status == MarketStatus.CLOSED,
+        "can_dispute": bool(
+            user.is_authenticated
+            and resolution is not None
+            and resolution.can_be_disputed(timezone.now())
+        ),
+        "can_decide": status == ResolutionStatus.DISPUTED
+        and has_role(user, StaffRole.XIP_EDITOR, market.risk_group),
+        "can_approve": status == ResolutionStatus.DECIDED and is_operator,
+    }
+
+
+RESOLUTION_STEPS = ("propose", "dispute", "decide", "approve")
+
+
+@login_required
+@require_POST
+def market_resolution_action(request: HttpRequest, symbol: str, step: str) -> HttpResponse:
+    """A step of a prediction market's resolution, posted from its page; the services check
+    who may take it (decide and approve are staff steps and need two-factor)."""
+    market = get_object_or_404(Market, symbol=symbol)
+    actor = acting_user(request)
+    post = request.POST
+    with errors_as_messages(request):
+        if step == "propose":
+            resolution_propose(
+                actor=actor,
+                market=market,
+                outcome=post.get("outcome", "")[:80],
+                evidence_url=post.get("evidence_url", "")[:500],
+            )
+        elif step == "dispute":
+            resolution_dispute(actor=actor, market=market, reason=post.get("reason", "")[:2000])
+        elif step == "decide":
+            two_factor_require(actor)
+            resolution_decide(
+                actor=actor,
+                market=market,
+                outcome=post.get("outcome", "")[:80],
+                reason=post.get("reason", "")[:2000],
+            )
+        elif step == "approve":
+            two_factor_require(actor)
+            resolution_decision_approve(actor=actor, market=market)
+        else:
+            raise Http404("No such resolution step.")
+        messages.success(request, "Done.")
+    return redirect("market_detail", symbol=market.symbol)
 
 
 @staff_role_required(StaffRole.RISK_GROUP_OPERATOR)

@@ -82,6 +82,9 @@ PUBLIC = {
     "api_assets",
     "proposals/<int:pk>/",  # old addresses of proposals, redirected to their XIP key
     "proposals/<int:pk>/<path:rest>",
+    # oracle price pushes: no login, the EIP-191 signature of one of the market's oracle
+    # signers authenticates the price (markets.api.OraclePriceApi, tested with the oracles)
+    "api_market_oracle_prices",
     "institution_list",
     "institution_detail",
     "api_institutions",
@@ -121,6 +124,7 @@ MATRIX: dict[str, dict[str, str]] = {
     "kyc_apply": SIGNED_IN,
     "api_riskgroup_join": SIGNED_IN,
     "board_buy": SIGNED_IN,
+    "market_resolution_action": SIGNED_IN,
     "proposal_action": SIGNED_IN,
     "api_proposal_action": SIGNED_IN,
     "api_proposal_objection_uphold": SIGNED_IN,
@@ -154,12 +158,21 @@ MATRIX: dict[str, dict[str, str]] = {
     "api_kyc_decision": STAFF_ONLY,
     "api_kyc_review_document": STAFF_ONLY,
     "market_staff_action": STAFF_ONLY,
+    "market_oracle_price": STAFF_ONLY,
+    # memberships of the open group: its KYC admin administers them (Alice is a member there)
+    "riskgroup_members": STAFF_ROLE,
+    "api_riskgroup_members": STAFF_ROLE,
+    "membership_revoke": STAFF_ROLE,
+    "api_membership_revoke": STAFF_ROLE,
     "api_market_status": STAFF_ONLY,
     # the live stream: public topics for anyone; private topics (orders, fills) only to their
     # user, checked over a real ASGI server in tests/trading/test_live_stream.py
     # (test_a_private_topic_reaches_only_its_user, test_a_stream_that_cannot_be_served_...)
     "live_stream": {role: SERVED for role in ROLES},
 }
+
+# who, besides Alice and staff, may see her as a member of her group
+SEES_GROUP_MEMBERS = {KYC_ADMIN_ELSEWHERE: {"riskgroup_members", "api_riskgroup_members"}}
 
 # /api/v5/ (signed with an API key): what each key gets; unsigned requests are refused.
 V5_READ = "read"  # reads of the key's own account: a read-scoped key
@@ -275,6 +288,9 @@ def _paths(world: World, alice: Alice, key: str, route: str) -> list[str]:
     posted_to = {
         "board_buy": {"symbol": world.market.symbol},
         "market_staff_action": {"symbol": world.market.symbol},
+        "market_oracle_price": {"symbol": world.market.symbol},
+        "market_resolution_action": {"symbol": world.market.symbol, "step": "propose"},
+        "membership_revoke": world.kwargs["api_membership_revoke"][0],
         "proposal_action": {"key": world.kwargs["proposal_detail"][1]["key"], "action": "vote"},
         "proposal_staff_action": {
             "key": world.kwargs["proposal_detail"][1]["key"],
@@ -315,7 +331,7 @@ def test_each_visitor_gets_the_outcome_the_matrix_gives(
                     unmet.append(
                         f"GET {path} as {role}: {got} ({response.status_code}), want {expected}"
                     )
-                if role not in (OWNER, STAFF):
+                if role not in (OWNER, STAFF) and key not in SEES_GROUP_MEMBERS.get(role, ()):
                     leaked = [i for i in alice.identifiers() if i and i in _body(response)]
                     if leaked:
                         unmet.append(f"GET {path} as {role} shows Alice's {leaked}")

@@ -163,11 +163,14 @@ REACHED_OTHERWISE = {
     "kyc_document_download",
     "kyc_review_document",
     "market_staff_action",
+    "market_resolution_action",
+    "market_oracle_price",
     "api_kyc_document",
     "api_kyc_document_delete",
     "api_kyc_review_document",
     "api_key_revoke",
     "api_api_key",
+    "membership_revoke",
     "board_buy",
 }
 FUZZ = settings(

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from governance.memberships.models import Membership
 from governance.proposals.models import ProposalStatus
 from governance.proposals.services import proposal_comment_add
 from governance.risk_groups.models import RiskGroup
@@ -56,6 +57,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         risk_group=regulated_group, applicant=actor, institution=institution
     )
     submitted = KycApplicationFactory(risk_group=regulated_group, submitted=True)
+    revocable = Membership.objects.get(user=member_create(open_group))
     groups = [{"slug": open_group.slug}, {"slug": regulated_group.slug}]
     proposals = [{"pk": p.pk} for p in (draft, review, last_call)]
     proposal_pages = [{"key": p.key} for p in (draft, review, last_call)]
@@ -76,6 +78,9 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "riskgroup_edit": groups,
         "riskgroup_collateral": groups,
         "riskgroup_join": groups,
+        "riskgroup_members": groups,
+        "api_riskgroup_members": groups,
+        "api_membership_revoke": [{"pk": revocable.pk}],
         "kyc_apply": groups,
         "api_riskgroup": groups,
         "api_riskgroup_join": groups,
@@ -91,6 +96,7 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "outcome_board": [{"symbol": market.symbol}],
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
+        "api_market_oracle_prices": [{"symbol": market.symbol}],
     }
     return World(actor, open_group, regulated_group, market, kwargs)
 

@@ -28,7 +28,7 @@ from .errors import (
 )
 from .forms import InstitutionForm, InstitutionMemberForm
 from .health import PROBES
-from .models import Institution, InstitutionMembership
+from .models import Institution, InstitutionMembership, StaffRole
 from .roles import TWO_FACTOR_NEXT_SESSION_KEY, acting_user, staff_role_required, staff_roles
 from .services import api_token_revoke, api_token_rotate, institution_create, institution_member_add
 
@@ -58,7 +58,13 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "staff/dashboard.html",
-        {"assignments": assignments, "roles": roles, "recent": recent},
+        {
+            "assignments": assignments,
+            "roles": roles,
+            "recent": recent,
+            # the roles that see their group's members (and may revoke them)
+            "member_roles": (StaffRole.KYC_ADMIN, StaffRole.RISK_GROUP_OPERATOR),
+        },
     )
 
 

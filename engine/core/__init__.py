@@ -36,7 +36,9 @@ from engine.core.commands import (
     UpdateMarket,
     Withdraw,
     command_from_dict,
+    command_from_record,
     command_to_dict,
+    command_to_record,
 )
 from engine.core.engine import Engine
 from engine.core.events import (
@@ -132,7 +134,9 @@ __all__ = [
     "UpdateMarket",
     "Withdraw",
     "command_from_dict",
+    "command_from_record",
     "command_to_dict",
+    "command_to_record",
     "event_from_dict",
     "event_to_dict",
     "state_of",

@@ -2,7 +2,8 @@
 
 Every command carries `ts`, integer milliseconds chosen by whoever journals it; the engine
 never reads a clock. `command_to_dict`/`command_from_dict` turn commands into plain JSON
-dicts and back, for the journal.
+dicts and back (what a submitter sends); `command_to_record`/`command_from_record` into
+the journal's compact positional form and back (what a recovery replays, fast).
 """
 
 from dataclasses import dataclass, fields
@@ -118,10 +119,12 @@ class OraclePrice:
 @dataclass(frozen=True, slots=True)
 class ProposeResolution:
     """`outcome`: YES/NO for a binary market, an outcome name for a categorical one, or
-    "void"."""
+    "void". `final`: the outcome decided after a dispute, which opens no new dispute
+    window (the market may settle at once)."""
 
     market: str
     outcome: str
+    final: bool = False
     ts: int = 0
 
     def __post_init__(self) -> None:
@@ -201,7 +204,13 @@ class FundInsurance:
         check_field_types(self)
 
 
-@dataclass(frozen=True, slots=True)
+# The three commands of nearly every journal entry (place, amend, cancel) have a written
+# `__init__`: a dataclass's generated one stays interpreted under mypyc, and building the
+# command cost more than applying it in a recovery. Like every command, treat them as
+# read-only values.
+
+
+@dataclass(slots=True, init=False)
 class PlaceOrder:
     """A new order. The engine numbers orders: the n-th PlaceOrder it applies gets id n,
     accepted or not. Prediction orders name the `outcome` they buy or sell (YES or NO);
@@ -222,11 +231,41 @@ class PlaceOrder:
     outcome: Outcome = Outcome.YES
     ts: int = 0
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        account: int,
+        market: str,
+        side: Side,
+        size: int,
+        price: int = 0,
+        order_type: OrderType = OrderType.LIMIT,
+        tif: TimeInForce = TimeInForce.GTC,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        stp: SelfTradePrevention = SelfTradePrevention.CANCEL_NEWEST,
+        client_order_id: str = "",
+        expiry_ts: int = 0,
+        outcome: Outcome = Outcome.YES,
+        ts: int = 0,
+    ) -> None:
+        self.account = account
+        self.market = market
+        self.side = side
+        self.size = size
+        self.price = price
+        self.order_type = order_type
+        self.tif = tif
+        self.post_only = post_only
+        self.reduce_only = reduce_only
+        self.stp = stp
+        self.client_order_id = client_order_id
+        self.expiry_ts = expiry_ts
+        self.outcome = outcome
+        self.ts = ts
         check_field_types(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class AmendOrder:
     """New price and/or remaining size (0 keeps the current one)."""
 
@@ -236,11 +275,18 @@ class AmendOrder:
     size: int = 0
     ts: int = 0
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self, account: int, order_id: int, price: int = 0, size: int = 0, ts: int = 0
+    ) -> None:
+        self.account = account
+        self.order_id = order_id
+        self.price = price
+        self.size = size
+        self.ts = ts
         check_field_types(self)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False)
 class CancelOrder:
     """Cancel by engine order id, or by client order id when `order_id` is 0."""
 
@@ -249,7 +295,13 @@ class CancelOrder:
     client_order_id: str = ""
     ts: int = 0
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self, account: int, order_id: int = 0, client_order_id: str = "", ts: int = 0
+    ) -> None:
+        self.account = account
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.ts = ts
         check_field_types(self)
 
 
@@ -373,3 +425,52 @@ def command_from_dict(data: dict[str, Any]) -> Command:
         if name in values and cls is not ProposeResolution:
             values[name] = enum(values[name])
     return cls(**values)
+
+
+# the journal's positional form: [type name, *the fields' values in declared order], enums
+# as their values, a market config as its dict. Read back without keyword arguments or enum
+# calls: a recovery decodes every command of the journal after the latest snapshot.
+_RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    name: tuple(field.name for field in fields(cls)) for name, cls in COMMAND_TYPES.items()
+}
+_SIDES: dict[str, Side] = {member.value: member for member in Side}
+_ORDER_TYPES: dict[str, OrderType] = {member.value: member for member in OrderType}
+_TIFS: dict[str, TimeInForce] = {member.value: member for member in TimeInForce}
+_STPS: dict[str, SelfTradePrevention] = {member.value: member for member in SelfTradePrevention}
+_OUTCOMES: dict[str, Outcome] = {member.value: member for member in Outcome}
+
+
+def command_to_record(command: Command) -> list[Any]:
+    """The journal's positional form of `command`; the inverse of `command_from_record`."""
+    data = command_to_dict(command)
+    return [data["type"], *(data[name] for name in _RECORD_FIELDS[data["type"]])]
+
+
+def command_from_record(record: list[Any]) -> Command:
+    kind = record[0]
+    # the frequent commands positionally, the rest through their dict
+    if kind == "PlaceOrder":
+        return PlaceOrder(
+            record[1],
+            record[2],
+            _SIDES[record[3]],
+            record[4],
+            record[5],
+            _ORDER_TYPES[record[6]],
+            _TIFS[record[7]],
+            record[8],
+            record[9],
+            _STPS[record[10]],
+            record[11],
+            record[12],
+            _OUTCOMES[record[13]],
+            record[14],
+        )
+    if kind == "CancelOrder":
+        return CancelOrder(record[1], record[2], record[3], record[4])
+    if kind == "AmendOrder":
+        return AmendOrder(record[1], record[2], record[3], record[4], record[5])
+    names = _RECORD_FIELDS[kind]
+    if len(record) != len(names) + 1:
+        raise ValueError(f"a {kind} record has {len(names)} fields, not {len(record) - 1}")
+    return command_from_dict({"type": kind, **dict(zip(names, record[1:], strict=True))})

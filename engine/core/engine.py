@@ -41,6 +41,7 @@ from engine.core.commands import (
     TransferOut,
     UpdateMarket,
     Withdraw,
+    command_from_record,
 )
 from engine.core.events import (
     BalanceMoved,
@@ -157,6 +158,16 @@ class Engine:
         for command in commands:
             self._apply(command, events)
         return events
+
+    def replay(self, records: Iterable[list[Any]]) -> int:
+        """Apply journal records (`command_to_record`) for their effect on the state alone,
+        as a recovery does; returns how many. Their events were recorded when they were
+        first applied."""
+        count = 0
+        for record in records:
+            self._apply(command_from_record(record), [])
+            count += 1
+        return count
 
     def _apply(self, command: Command, events: list[Event]) -> None:
         ts = command.ts
@@ -1449,6 +1460,10 @@ class Engine:
                 Rejected("ProposeResolution", reason or Reason.UNKNOWN_MARKET, 0, cmd.market)
             )
             return
+        window = self.markets[market_ids[0]].config.dispute_window_ms
+        # `resolution_ts` is when the dispute window opened: a final outcome's window has
+        # already passed
+        opened = self.now - window if cmd.final else self.now
         for market_id in market_ids:
             market = self.markets[market_id]
             if cmd.market in self.categorical and cmd.outcome != Outcome.VOID:
@@ -1456,9 +1471,8 @@ class Engine:
                 market.resolution = Outcome.YES if won else Outcome.NO
             else:
                 market.resolution = cmd.outcome
-            market.resolution_ts = self.now
-        window = self.markets[market_ids[0]].config.dispute_window_ms
-        events.append(ResolutionProposed(cmd.market, cmd.outcome, self.now + window))
+            market.resolution_ts = opened
+        events.append(ResolutionProposed(cmd.market, cmd.outcome, opened + window))
 
     def _dispute_resolution(self, cmd: DisputeResolution, events: list[Event]) -> None:
         market_ids = self._market_ids(cmd.market)

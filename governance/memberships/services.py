@@ -345,6 +345,24 @@ def memberships_expire_due(*, now: datetime | None = None) -> int:
     return expired
 
 
+def _check_revoker(actor: User, group: RiskGroup) -> None:
+    if not (risk_group_is_operator(actor, group) or has_role(actor, StaffRole.KYC_ADMIN, group)):
+        raise PermissionDenied(
+            f"Only the operator or a KYC admin of {group.name} revokes its memberships."
+        )
+
+
+def memberships_of_group(*, actor: User, risk_group: RiskGroup) -> QuerySet[Membership]:
+    """The group's active memberships, for its operator or KYC admins (who may revoke
+    them), oldest first."""
+    _check_revoker(actor, risk_group)
+    return (
+        Membership.objects.filter(risk_group=risk_group, status=MembershipStatus.ACTIVE)
+        .select_related("user", "institution")
+        .order_by("created_at", "pk")
+    )
+
+
 def membership_revoke(*, actor: User, membership: Membership, reason: str) -> Membership:
     """The group's operator (or a site admin) or one of its KYC admins revokes an active
     membership, saying why. The holder may no longer trade or propose there, and a person's
@@ -360,13 +378,7 @@ def membership_revoke(*, actor: User, membership: Membership, reason: str) -> Me
             .select_related("risk_group")
             .get(pk=membership.pk)
         )
-        group = membership.risk_group
-        if not (
-            risk_group_is_operator(actor, group) or has_role(actor, StaffRole.KYC_ADMIN, group)
-        ):
-            raise PermissionDenied(
-                f"Only the operator or a KYC admin of {group.name} revokes its memberships."
-            )
+        _check_revoker(actor, membership.risk_group)
         _membership_end(
             membership,
             MembershipStatus.REVOKED,

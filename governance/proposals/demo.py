@@ -139,6 +139,32 @@ def demo_member(group: RiskGroup, *, user: User | None = None, institution: Any 
     )
 
 
+def world_cup_binary_spec(
+    *, symbol: str, name: str, close: datetime, source: str, dispute_window_hours: int
+) -> dict[str, Any]:
+    """The spec of a World Cup YES/NO market of the house (a seeded one or a simulated
+    match)."""
+    return {
+        "market_type": "prediction",
+        "symbol": symbol,
+        "name": name,
+        "quote_asset": "USDC",
+        "tick": "0.01",
+        "lot": "1",
+        "min_size": "1",
+        "price_band_bps": 0,
+        "maker_fee_bps": 0,
+        "taker_fee_bps": 20,
+        "deployer_share_bps": 0,
+        "oracle_kind": "manual",
+        "oracle_source": source,
+        "close_time": _iso(close),
+        "resolution_source": source,
+        "resolver": HOUSE,
+        "dispute_window_hours": dispute_window_hours,
+    }
+
+
 def demo_faucet(group: RiskGroup, users: list[User]) -> None:
     """Today's simulated USDC from the group's faucet for each user, as a trader would take
     it, applied at once (the seed runs in one transaction, so no worker would see the
@@ -287,24 +313,13 @@ def _markets_seed(stdout: TextIO, now: datetime) -> None:
             risk_group=regulated,
             institution=house,
             body=f"A binary market: YES if {name.lower()} (simulated tournament).",
-            spec={
-                "market_type": "prediction",
-                "symbol": symbol,
-                "name": name,
-                "quote_asset": "USDC",
-                "tick": "0.01",
-                "lot": "1",
-                "min_size": "1",
-                "price_band_bps": 0,
-                "maker_fee_bps": 0,
-                "taker_fee_bps": 20,
-                "deployer_share_bps": 0,
-                "oracle_kind": "manual",
-                "oracle_source": "FIFA official match reports",
-                "close_time": _iso(now + timedelta(days=days)),
-                "resolution_source": "fifa.com match reports",
-                "dispute_window_hours": 24,
-            },
+            spec=world_cup_binary_spec(
+                symbol=symbol,
+                name=name,
+                close=now + timedelta(days=days),
+                source="FIFA official match reports",
+                dispute_window_hours=24,
+            ),
             now=start + timedelta(hours=index),
         )
         _final(

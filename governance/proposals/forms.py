@@ -60,11 +60,29 @@ SPEC_FIELDS: dict[str, dict[str, forms.Field]] = {
             "Margin tiers", "Perpetuals: one tier per line: max notional, initial bps, "
             "maintenance bps (e.g. 100000 1000 500).",
         ),
+        "oracle_signers": _lines(
+            "Oracle signers", "Perpetuals: addresses (0x...) allowed to push signed prices, one "
+            "per line.",
+        ),
+        "oracle_max_age_seconds": _text(
+            "Oracle max age (s)", "Perpetuals: the market halts when its price is older."
+        ),
+        "oracle_max_move_bps": _text(
+            "Oracle max move (bps)", "Perpetuals: a push moving the index more is refused."
+        ),
         "funding_interval_hours": _text("Funding interval (hours)", "Perpetuals."),
         "funding_cap_bps": _text("Funding cap (bps)", "Perpetuals: cap per interval."),
         "close_time": _when("Close time", "Prediction markets, UTC."),
         "resolution_source": _text("Resolution source", "Prediction markets."),
+        "resolver": _text(
+            "Resolver", "Prediction markets: slug of the institution that proposes the outcome "
+            "(default: the proposing institution).",
+        ),
         "dispute_window_hours": _text("Dispute window (hours)", "Prediction markets."),
+        "dispute_bond": _text(
+            "Dispute bond",
+            "Prediction markets, in the quote asset (default: the group's XIP bond).",
+        ),
         "launch_time": _when("Launch time", "Optional, UTC: scheduled at listing."),
     },
     ProposalType.PARAMETER_CHANGE: {
@@ -213,6 +231,10 @@ class ProposalForm(forms.Form):
 
     def clean_outcomes(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["outcomes"].splitlines() if line.strip()]
+
+    def clean_oracle_signers(self) -> list[str]:
+        text = self.cleaned_data["oracle_signers"]
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
     def clean_margin_tiers(self) -> list[dict[str, str]]:
         return _parse_tiers(self.cleaned_data["margin_tiers"])

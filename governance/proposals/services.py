@@ -38,7 +38,7 @@ from xip_portal.roles import has_role
 from xip_portal.specs import SpecError
 from xip_portal.state_machine import TransitionError, status_transition
 
-from .bonds import proposal_bond_follow
+from .bonds import BOND_ENDS, bond_lock_refusal, proposal_bond_follow, proposal_bond_settle
 from .models import (
     PROPOSAL_TRANSITIONS,
     Proposal,
@@ -828,3 +828,43 @@ def proposals_mark_stagnant(*, now: datetime | None = None) -> int:
                 )
                 count += 1
     return count
+
+
+# an XIP that ended this long ago has had its bond settled (its lock applied long before)
+BOND_SETTLE_DAYS = 7
+
+
+def proposals_bonds_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """The bond sweep of permissionless groups. An XIP in Review or Last Call whose bond
+    lock the engine refused goes back to Draft, saying why (audited, authors emailed); its
+    next submission locks the bond again. An XIP that ended while its lock was still
+    pending has its bond returned or forfeited once the lock applied. Returns how many of
+    each. Safe to run concurrently: rows are locked and re-checked."""
+    now = now or timezone.now()
+    done = {"sent_back": 0, "settled": 0}
+    bonded = Proposal.objects.filter(
+        bond_amount__gt=0, risk_group__kind=RiskGroup.Kind.PERMISSIONLESS
+    ).order_by("pk")
+    for candidate in bonded.filter(status__in=[S.REVIEW, S.LAST_CALL]):
+        if bond_lock_refusal(candidate) is None:
+            continue
+        with transaction.atomic():
+            proposal = _locked(candidate)
+            refusal = bond_lock_refusal(proposal)
+            if proposal.status not in (S.REVIEW, S.LAST_CALL) or refusal is None:
+                continue
+            reason = (
+                f"The engine refused to lock the bond ({refusal}): fund your account in "
+                f"{proposal.risk_group.name} and submit again"
+            )
+            if proposal.status == S.LAST_CALL:
+                _transition(proposal, S.REVIEW, actor=None, reason=reason, now=now)
+            _transition(proposal, S.DRAFT, actor=None, reason=reason, now=now)
+            done["sent_back"] += 1
+    ended = bonded.filter(
+        status__in=BOND_ENDS, last_activity_at__gte=now - timedelta(days=BOND_SETTLE_DAYS)
+    ).select_related("risk_group")
+    for proposal in ended:
+        with transaction.atomic():
+            done["settled"] += proposal_bond_settle(proposal)
+    return done

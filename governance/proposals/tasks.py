@@ -2,7 +2,11 @@
 
 from celery import shared_task
 
-from .services import proposals_last_call_conclude_due, proposals_mark_stagnant
+from .services import (
+    proposals_bonds_reconcile,
+    proposals_last_call_conclude_due,
+    proposals_mark_stagnant,
+)
 
 
 @shared_task(name="governance.proposals.tasks.proposals_last_call_conclude", ignore_result=True)
@@ -15,3 +19,10 @@ def proposals_last_call_conclude() -> dict[str, int]:
 @shared_task(name="governance.proposals.tasks.proposals_stagnant_mark", ignore_result=True)
 def proposals_stagnant_mark() -> int:
     return proposals_mark_stagnant()
+
+
+@shared_task(name="governance.proposals.tasks.proposals_bonds_sweep", ignore_result=True)
+def proposals_bonds_sweep() -> dict[str, int]:
+    """XIPs whose bond lock the engine refused go back to Draft; bonds of ended XIPs whose
+    lock was pending are returned or forfeited. Safe to retry."""
+    return proposals_bonds_reconcile()

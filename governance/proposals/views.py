@@ -25,6 +25,7 @@ from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, staff_role_required
 
 from . import services
+from .dry_run import DEFAULT_GAP_BPS, GAP_CHOICES, proposal_dry_run
 from .forms import CommentForm, ProposalForm, spec_to_initial
 from .models import Proposal, ProposalComment, ProposalStatus, ProposalType, ProposalVote
 from .selectors import proposal_by_key, proposal_revision_diffs, proposals_visible_to
@@ -189,7 +190,27 @@ def proposal_detail(request: HttpRequest, key: str) -> HttpResponse:
         "comment_form": CommentForm(),
         "market": getattr(proposal, "listed_market", None),
     }
+    context |= _dry_run_panel(request, proposal, is_editor=context["is_editor"])
     return render(request, "governance/proposals/detail.html", context)
+
+
+def _dry_run_panel(request: HttpRequest, proposal: Proposal, *, is_editor: bool) -> dict[str, Any]:
+    """A perpetual market XIP's dry-run: run on request (`?gap=`), and for its editors at
+    the default gap while they decide on Last Call."""
+    spec = proposal.spec or {}
+    if proposal.proposal_type != ProposalType.MARKET or spec.get("market_type") != "perp":
+        return {}
+    gap_text = request.GET.get("gap", "")
+    gap = int(gap_text) if gap_text.isdigit() and len(gap_text) < 6 else None
+    if gap is None and is_editor and proposal.status == ProposalStatus.REVIEW:
+        gap = DEFAULT_GAP_BPS
+    result, error = None, ""
+    if gap is not None:
+        try:
+            result = proposal_dry_run(spec=spec, gap_bps=gap)
+        except ApplicationError as refused:
+            error = refused.message
+    return {"dry_run": result, "dry_run_error": error, "dry_run_gaps": GAP_CHOICES}
 
 
 def _reason(request: HttpRequest) -> str:

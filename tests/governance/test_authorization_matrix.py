@@ -31,6 +31,7 @@ from tests.governance.conftest import upload, with_documents
 from tests.governance.factories import (
     KycApplicationFactory,
     MarketBoundsFactory,
+    MembershipFactory,
     PermissionlessGroupFactory,
     RegulatedGroupFactory,
 )
@@ -59,6 +60,7 @@ CASE = expect("403", anonymous="login", kyc_admin_a="ok", kyc_admin_b="404", sit
 OPERATE = expect("403", anonymous="login", operator="ok", site_admin="ok")
 OPERATE_OTHER_PAGE = expect("403", anonymous="login", operator="404", site_admin="ok")
 SITE_ADMIN_ONLY = expect("403", anonymous="login", site_admin="ok")
+MEMBERS = expect("403", anonymous="login", kyc_admin_a="ok", operator="ok", site_admin="ok")
 
 
 @dataclass
@@ -68,6 +70,7 @@ class World:
     open_group: RiskGroup
     application: KycApplication
     document_id: int
+    membership_id: int
     users: dict[str, User | None]
 
 
@@ -82,7 +85,7 @@ class Endpoint:
 
 def endpoints(world: World) -> list[Endpoint]:
     a, b, p = world.group_a.slug, world.group_b.slug, world.open_group.slug
-    app, doc = world.application.pk, world.document_id
+    app, doc, member = world.application.pk, world.document_id, world.membership_id
     join = {"country_of_residence": "BR", "accept_terms": True}
     decision = {"decision": "needs_info", "note": "Add the flat number."}
     policy = {"vote_quorum": 4}
@@ -114,6 +117,14 @@ def endpoints(world: World) -> list[Endpoint]:
             f"/staff/risk-groups/{a}/collateral/",
             {"symbol": "ETH", "haircut_bps": 1500},
             OPERATE,
+        ),
+        Endpoint("riskgroup_members", "get", f"/staff/risk-groups/{a}/members/", None, MEMBERS),
+        Endpoint(
+            "membership_revoke",
+            "post",
+            f"/staff/memberships/{member}/revoke/",
+            {"reason": "Left"},
+            MEMBERS,
         ),
         # API
         Endpoint("api_riskgroups", "get", "/api/v1/risk-groups/", None, EVERYONE),
@@ -183,6 +194,16 @@ def endpoints(world: World) -> list[Endpoint]:
         Endpoint(
             "api_kyc_review_document", "get", f"/api/v1/staff/kyc/documents/{doc}/", None, CASE
         ),
+        Endpoint(
+            "api_riskgroup_members", "get", f"/api/v1/staff/risk-groups/{a}/members/", None, MEMBERS
+        ),
+        Endpoint(
+            "api_membership_revoke",
+            "post",
+            f"/api/v1/staff/memberships/{member}/revoke/",
+            {"reason": "Left"},
+            MEMBERS,
+        ),
     ]
 
 
@@ -205,7 +226,8 @@ def world(db: Any, make_staff: Any) -> World:
     }
     document_id = application.documents.values_list("pk", flat=True).first()
     assert document_id is not None
-    return World(group_a, group_b, open_group, application, document_id, users)
+    membership = MembershipFactory(risk_group=group_a)
+    return World(group_a, group_b, open_group, application, document_id, membership.pk, users)
 
 
 def outcome(response: Any, *, api: bool) -> str:
@@ -258,7 +280,7 @@ def _names(patterns: list[URLPattern | URLResolver]) -> set[str]:
 def test_every_route_is_in_the_matrix() -> None:
     group = RegulatedGroupFactory.build(slug="x")
     application = KycApplicationFactory.build(pk=1)
-    world = World(group, group, group, application, 1, {})
+    world = World(group, group, group, application, 1, 1, {})
 
     covered = {endpoint.name for endpoint in endpoints(world)}
 

@@ -252,11 +252,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "governance.proposals.tasks.proposals_last_call_conclude",
         "schedule": 60,
     },
+    "xip-bonds": {
+        "task": "governance.proposals.tasks.proposals_bonds_sweep",
+        "schedule": 30,
+    },
     "xip-stagnant": {
         "task": "governance.proposals.tasks.proposals_stagnant_mark",
         "schedule": 3600,
     },
     "market-timers": {"task": "markets.tasks.markets_timers", "schedule": 60},
+    # undisputed prediction outcomes settle when their dispute window lapses
+    "market-resolutions": {"task": "markets.tasks.resolutions_settle", "schedule": 10},
+    # a perpetual whose oracle price is older than its policy halts (and resumes on a price)
+    "market-oracles-stale": {"task": "markets.tasks.oracles_halt_stale", "schedule": 10},
     # the scheduled time tick of every risk group's engine (GTD expiries, funding, closes)
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 1.0},
     "engine-transfers": {"task": "engine.tasks.transfers_advance", "schedule": 5.0},

@@ -134,6 +134,18 @@ def test_resolution_can_be_disputed_within_the_window_then_is_paid(binary):
     assert binary.markets[M].escrow == 0
 
 
+def test_an_outcome_decided_after_a_dispute_settles_at_once_and_cannot_be_disputed(binary):
+    mint(binary)
+    binary.apply(AdvanceTime(CLOSE))
+    binary.apply(ProposeResolution(M, "yes", ts=CLOSE + 1))
+    binary.apply(DisputeResolution(M, ts=CLOSE + 2))
+    decided = binary.apply(ProposeResolution(M, "no", final=True, ts=CLOSE + 3))
+    assert decided[0].dispute_until == CLOSE + 3
+    assert binary.apply(DisputeResolution(M, ts=CLOSE + 3))[0].reason == Reason.DISPUTE_WINDOW_OVER
+    paid = binary.apply(SettleMarket(M, ts=CLOSE + 3))
+    assert [e for e in paid if isinstance(e, Payout)] == [Payout(1, M, 0), Payout(2, M, 1_000)]
+
+
 def test_a_void_market_pays_each_side_half_a_unit(binary):
     mint(binary)
     binary.apply(AdvanceTime(CLOSE))

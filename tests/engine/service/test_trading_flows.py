@@ -82,6 +82,35 @@ def test_amend_and_cancel_and_cancel_all(spot_desk):
     assert usdc.locked == 0
 
 
+def test_an_amended_order_shows_its_new_size_with_what_had_filled(spot_desk):
+    # Given trader 1's sell of 100 of which trader 2 bought 30
+    sell = place(spot_desk, 1, "BTC-USDC", "sell", 100, 900)
+    assert place(spot_desk, 2, "BTC-USDC", "buy", 30, 900).result == "filled"
+    # When trader 1 amends what is left down to 50
+    assert spot_desk.do(1, "AmendOrder", order_id=sell.order_id, size=50).result == "applied"
+    # Then their order is of 80: the 30 filled and the 50 left
+    order = selectors.order_by_command(command_id=sell.command_id)
+    assert (order.size, order.filled, order.remaining, order.status) == (80, 30, 50, "open")
+    # and a later fill takes from the 50
+    assert place(spot_desk, 3, "BTC-USDC", "buy", 20, 900).result == "filled"
+    order.refresh_from_db()
+    assert (order.size, order.filled, order.remaining) == (80, 50, 30)
+
+
+def test_an_order_placed_filled_and_amended_in_one_batch_shows_its_new_size(spot_desk):
+    # Given a sell, buys that take 30 and 10 of it and two amends, applied in one batch
+    sell = spot_desk.submit(1, "PlaceOrder", market="BTC-USDC", side="sell", size=100, price=900)
+    spot_desk.submit(2, "PlaceOrder", market="BTC-USDC", side="buy", size=30, price=900)
+    spot_desk.submit(1, "AmendOrder", order_id=1, size=40)
+    spot_desk.submit(3, "PlaceOrder", market="BTC-USDC", side="buy", size=10, price=900)
+    spot_desk.submit(1, "AmendOrder", order_id=1, size=20)
+    spot_desk.process()
+    # Then the order is of what had filled when last amended and what it was left with
+    order = selectors.order_by_command(command_id=sell.command_id)
+    assert order.order_id == 1
+    assert (order.size, order.filled, order.remaining) == (60, 40, 20)
+
+
 def test_the_engine_rejection_reason_reaches_the_trader(spot_desk):
     # a buy of 10,000 BTC at 10,000 is far beyond trader 1's 10,000,000 USDC
     receipt = place(spot_desk, 1, "BTC-USDC", "buy", 10_000, 10_000)
