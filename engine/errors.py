@@ -32,6 +32,11 @@ class EngineError(StrEnum):
     UNKNOWN_COMMAND_ID = "unknown_command_id"
     COLLATERAL_NOT_SIMULATED = "collateral_not_simulated"
     FAUCET_DAILY_LIMIT = "faucet_daily_limit"
+    # the chain (engine.chain)
+    BAD_ADDRESS = "bad_address"
+    CHAIN_NOT_DEPLOYED = "chain_not_deployed"
+    NO_COMMITTED_BALANCE = "no_committed_balance"
+    WITHDRAWAL_NOT_COMMITTED = "withdrawal_not_committed"
 
 
 class CommandRefused(ApplicationError):

@@ -49,6 +49,16 @@ def consistent_read() -> Iterator[None]:
         yield
 
 
+def shards_of(*, account: int) -> QuerySet[models.Shard]:
+    """The shards (risk groups) where the account holds or held a balance, by id."""
+    return (
+        models.Shard.objects.filter(balances__account=account)
+        .distinct()
+        .select_related("risk_group")
+        .order_by("id")
+    )
+
+
 def markets_of(*, shard: models.Shard) -> QuerySet[models.MarketView]:
     return models.MarketView.objects.filter(shard=shard)
 
@@ -58,10 +68,12 @@ def market_get(*, shard: models.Shard, market_id: str) -> models.MarketView | No
 
 
 def orders_of(
-    *, shard: models.Shard, account: int, open_only: bool = False, market_id: str = ""
+    *, shard: models.Shard | None, account: int, open_only: bool = False, market_id: str = ""
 ) -> QuerySet[models.Order]:
-    """Newest first; `open_only` for the resting ones."""
-    orders = models.Order.objects.filter(shard=shard, account=account)
+    """Newest first; `open_only` for the resting ones; `shard` None: in every shard."""
+    orders = models.Order.objects.filter(account=account)
+    if shard is not None:
+        orders = orders.filter(shard=shard)
     if open_only:
         orders = orders.filter(status=OPEN)
     if market_id:
@@ -73,11 +85,13 @@ def order_by_command(*, command_id: int) -> models.Order | None:
     return models.Order.objects.filter(command_id=command_id).first()
 
 
-def fills_of(*, shard: models.Shard, account: int, market_id: str = "") -> QuerySet[models.Fill]:
-    """The account's fills as maker or taker, oldest first."""
-    fills = models.Fill.objects.filter(
-        Q(maker_account=account) | Q(taker_account=account), shard=shard
-    )
+def fills_of(
+    *, shard: models.Shard | None, account: int, market_id: str = ""
+) -> QuerySet[models.Fill]:
+    """The account's fills as maker or taker, oldest first; `shard` None: in every shard."""
+    fills = models.Fill.objects.filter(Q(maker_account=account) | Q(taker_account=account))
+    if shard is not None:
+        fills = fills.filter(shard=shard)
     if market_id:
         fills = fills.filter(market_id=market_id)
     return fills.order_by("seq", "index")
@@ -95,10 +109,12 @@ def holdings_of(*, shard: models.Shard, account: int) -> QuerySet[models.Holding
     )
 
 
-def statement_of(*, shard: models.Shard, account: int) -> QuerySet[models.StatementEntry]:
-    return models.StatementEntry.objects.filter(shard=shard, account=account).order_by(
-        "seq", "index"
-    )
+def statement_of(*, shard: models.Shard | None, account: int) -> QuerySet[models.StatementEntry]:
+    """Oldest first; `shard` None: in every shard."""
+    entries = models.StatementEntry.objects.filter(account=account)
+    if shard is not None:
+        entries = entries.filter(shard=shard)
+    return entries.order_by("seq", "index")
 
 
 @dataclass(frozen=True)
@@ -120,10 +136,15 @@ class PositionView:
     liquidation_price: int | None
 
 
-def positions_of(*, shard: models.Shard, account: int) -> list[PositionView]:
+def positions_of(
+    *, shard: models.Shard, account: int, trade: tuple[str, int, int] | None = None
+) -> list[PositionView]:
     """The account's open perp positions with PnL, margin and liquidation price (cross
-    margin: the whole account's equity backs each position)."""
+    margin: the whole account's equity backs each position). With `trade` = (market id,
+    signed size, price), as they would be after that trade fills (an order's preview)."""
     rows = list(models.Position.objects.filter(shard=shard, account=account).exclude(size=0))
+    if trade is not None:
+        rows = _with_trade(rows, shard, account, *trade)
     if not rows:
         return []
     markets = {
@@ -165,6 +186,41 @@ def positions_of(*, shard: models.Shard, account: int) -> list[PositionView]:
             )
         )
     return views
+
+
+def _with_trade(
+    rows: list[models.Position],
+    shard: models.Shard,
+    account: int,
+    market_id: str,
+    size: int,
+    price: int,
+) -> list[models.Position]:
+    """The positions after a fill of `size` (signed) at `price` in `market_id`: the entry
+    notional grows with the size, and shrinks in proportion as a position is reduced."""
+    found = next((row for row in rows if row.market_id == market_id), None)
+    if found is None:
+        found = models.Position(
+            shard=shard,
+            account=account,
+            market_id=market_id,
+            size=0,
+            entry=0,
+            realised=0,
+            funding=0,
+            seq=0,
+        )
+        rows = [*rows, found]
+    held, entry = int(found.size), int(found.entry)
+    after = held + size
+    if held == 0 or (held > 0) == (size > 0):
+        entry += size * price
+    elif (after > 0) == (held > 0) and after:
+        entry = entry * after // held
+    else:
+        entry = after * price
+    found.size, found.entry = after, entry
+    return [row for row in rows if int(row.size)]
 
 
 def _mm_bps(notional: int, tiers: tuple[MarginTier, ...]) -> int:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from engine.chain.registry import registry_entry_record
 from engine.core.reasons import Reason
 from engine.selectors import market_get
 from engine.services import command_submit, shard_of
@@ -84,6 +85,19 @@ def market_status_set(
         audit_new=launch,
     )
     _engine_status_push(market, from_status, to_status, key=f"market-status:{step.pk}")
+    _registry_mirror(market)
+
+
+def _registry_mirror(market: Market) -> None:
+    """The on-chain registry follows the portal's: the same config hash, status, risk group
+    and XIP, sent after the caller's commit (engine.chain)."""
+    registry_entry_record(
+        market_id=market.symbol,
+        config_hash=market.config_hash,
+        status=market.status,
+        risk_group_id=market.risk_group_id,
+        xip=market.xip.number or 0,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,6 +209,7 @@ def market_list_from_xip(*, proposal: Xip, now: datetime | None = None) -> Marke
                 new={"xip": proposal.label, "config_hash": market.config_hash},
                 reason=f"{proposal.label} is Final",
             )
+            _registry_mirror(market)
             if spec.get("launch_time"):
                 market_status_set(
                     market,
@@ -378,6 +393,7 @@ def _parameters_apply(market: Market, change: MarketChange, *, now: datetime) ->
     market.spec = new_spec
     market.config_hash = config_hash(new_spec)
     market.save(update_fields=["spec", "config_hash", "updated_at"])
+    _registry_mirror(market)
     if market.status in IN_ENGINE:
         command_submit(
             risk_group=market.risk_group_id,

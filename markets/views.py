@@ -20,6 +20,7 @@ from xip_portal.roles import acting_user, has_role, staff_role_required, two_fac
 
 from .models import Market, MarketStatus, Resolution, ResolutionStatus
 from .oracles import oracle_facts, oracle_price_set
+from .pages import market_sections
 from .resolutions import (
     dispute_bond,
     market_outcome_choices,
@@ -66,6 +67,8 @@ def market_list(request: HttpRequest) -> HttpResponse:
 
 
 def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The market's page: its registry facts, and what other rooms add (trading: book,
+    chart, order form; markets.pages)."""
     market = get_object_or_404(
         Market.objects.select_related("risk_group", "xip", "deployer", "quote_asset", "base_asset"),
         symbol=symbol,
@@ -82,6 +85,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
             "changes": market.changes.select_related("xip"),
             "is_operator": is_operator,
             "moves": moves,
+            "sections": market_sections(request, market),
             **_resolution_panel(request, market, is_operator=is_operator),
             **_oracle_panel(market, is_operator=is_operator),
         },

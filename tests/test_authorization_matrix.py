@@ -85,6 +85,12 @@ PUBLIC = {
     # oracle price pushes: no login, the EIP-191 signature of one of the market's oracle
     # signers authenticates the price (markets.api.OraclePriceApi, tested with the oracles)
     "api_market_oracle_prices",
+    "settlement",  # a group's settlement batches, public on the chain anyway
+    "api_book",  # /api/v1/ market data
+    "api_trades",
+    "api_candles",
+    "api_tickers",
+    "api_ticker",
     "institution_list",
     "institution_detail",
     "api_institutions",
@@ -124,6 +130,30 @@ MATRIX: dict[str, dict[str, str]] = {
     "kyc_apply": SIGNED_IN,
     "api_riskgroup_join": SIGNED_IN,
     "board_buy": SIGNED_IN,
+    # the trading API and pages of one's own account and orders
+    "funds": SIGNED_IN,
+    "verify_balance": SIGNED_IN,
+    "api_account_proof": SIGNED_IN,
+    "api_withdrawals": SIGNED_IN,
+    "api_orders": SIGNED_IN,
+    "api_orders_batch": SIGNED_IN,
+    "api_orders_cancel_all": SIGNED_IN,
+    "api_orders_open": SIGNED_IN,
+    "api_orders_history": SIGNED_IN,
+    "api_fills": SIGNED_IN,
+    "api_balances": SIGNED_IN,
+    "api_positions": SIGNED_IN,
+    "api_holdings": SIGNED_IN,
+    "api_statement": SIGNED_IN,
+    "api_transfers": SIGNED_IN,
+    "api_faucet": SIGNED_IN,
+    "market_order_place": SIGNED_IN,
+    "market_order_preview": SIGNED_IN,
+    "market_order_cancel": SIGNED_IN,
+    "market_order_amend": SIGNED_IN,
+    "withdrawal_claim": SIGNED_IN,
+    # order 1 is no one's here: refused to all (another user's live order: tests/trading)
+    "api_order": _only(),
     "market_resolution_action": SIGNED_IN,
     "proposal_action": SIGNED_IN,
     "api_proposal_action": SIGNED_IN,
@@ -291,6 +321,9 @@ def _paths(world: World, alice: Alice, key: str, route: str) -> list[str]:
         "market_oracle_price": {"symbol": world.market.symbol},
         "market_resolution_action": {"symbol": world.market.symbol, "step": "propose"},
         "membership_revoke": world.kwargs["api_membership_revoke"][0],
+        "market_order_cancel": {"symbol": world.market.symbol, "order_id": 1},
+        "market_order_amend": {"symbol": world.market.symbol, "order_id": 1},
+        "withdrawal_claim": {"withdrawal_id": "1"},
         "proposal_action": {"key": world.kwargs["proposal_detail"][1]["key"], "action": "vote"},
         "proposal_staff_action": {
             "key": world.kwargs["proposal_detail"][1]["key"],

@@ -97,6 +97,14 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_market": [{"symbol": market.symbol}],
         "api_market_status": [{"symbol": market.symbol}],
         "api_market_oracle_prices": [{"symbol": market.symbol}],
+        "settlement": groups,
+        "market_order_place": [{"symbol": market.symbol}],
+        "market_order_preview": [{"symbol": market.symbol}],
+        "api_order": [{"order_id": 1}],
+        "api_book": [{"market": market.symbol}],
+        "api_trades": [{"market": market.symbol}],
+        "api_candles": [{"market": market.symbol}],
+        "api_ticker": [{"market": market.symbol}],
     }
     return World(actor, open_group, regulated_group, market, kwargs)
 

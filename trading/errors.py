@@ -25,3 +25,6 @@ class TradingError(StrEnum):
     TOO_MANY_ORDERS = "too_many_orders"
     MISSING_PARAMETER = "missing_parameter"
     BAD_CLIENT_ORDER_ID = "bad_client_order_id"
+    # writes of /api/v1
+    BAD_IDEMPOTENCY_KEY = "bad_idempotency_key"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"

@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -28,6 +29,21 @@ class ApiKeyForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Addresses or networks (CIDR), one a line; empty allows any.",
+    )
+
+
+class WithdrawalForm(forms.Form):
+    risk_group = forms.ModelChoiceField(
+        queryset=RiskGroup.objects.order_by("name"), to_field_name="slug", empty_label=None
+    )
+    amount = forms.DecimalField(
+        min_value=Decimal("0.000001"),
+        max_digits=24,
+        decimal_places=6,
+        help_text="Collateral to withdraw (at most 6 decimals).",
+    )
+    recipient = forms.CharField(
+        min_length=42, max_length=42, help_text="The address the vault pays (0x…)."
     )
 
 

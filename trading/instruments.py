@@ -5,6 +5,7 @@ YES share); a categorical one is one per outcome (the engine's `<market>:<outcom
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -97,3 +98,26 @@ def trading_shards() -> list[engine.Shard]:
     """The engine shards of every risk group with a tradable market, by risk group."""
     groups = sorted({t.risk_group_id for t in tradables().values()})
     return [shard_of(risk_group=group) for group in groups]
+
+
+def tradables_of(engine_markets: Iterable[str]) -> dict[str, Tradable | None]:
+    """The tradables of engine market ids, also of markets that no longer trade (closed,
+    settled, delisted: their orders and fills are still read in their units)."""
+    listed = tradables()
+    return {market: listed.get(market) or _tradable_past(market) for market in set(engine_markets)}
+
+
+def tradable_of(engine_market: str) -> Tradable | None:
+    return tradables_of([engine_market])[engine_market]
+
+
+def _tradable_past(engine_market: str) -> Tradable | None:
+    symbol, _, outcome = engine_market.partition(":")
+    market = (
+        Market.objects.select_related("risk_group", "base_asset", "quote_asset")
+        .filter(symbol=symbol)
+        .first()
+    )
+    if market is None:
+        return None
+    return Tradable(market, engine_market, outcome, market_engine_config(market))

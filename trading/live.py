@@ -56,12 +56,13 @@ Events = list[tuple[str, str]]
 class Topic:
     """`render(key, viewer)`: the topic's whole current state as SSE events (name, data);
     it reads the database (run in a thread) and raises NotFound for a key that names
-    nothing. `touched(change)`: the keys of this topic an engine change touches. A private
-    topic is rendered for the stream's own user (`viewer`), never for anyone else."""
+    nothing. `touched(change)`: the keys of this topic an engine change touches (None:
+    every change touches every key). A private topic is rendered for the stream's own
+    user (`viewer`), never for anyone else, and only changes of the user's account wake it."""
 
     name: str
     render: Callable[[str, Viewer], Events]
-    touched: Callable[[dict[str, Any]], Iterable[str]]
+    touched: Callable[[dict[str, Any]], Iterable[str]] | None = None
     private: bool = False
 
 
@@ -143,7 +144,8 @@ class Stream:
                 self.viewer is None or self.viewer.pk not in change["accounts"]
             ):
                 continue
-            if subscription.key in subscription.topic.touched(change):
+            touched_keys = subscription.topic.touched
+            if touched_keys is None or subscription.key in touched_keys(change):
                 self.changed.add(subscription)
                 touched = True
         if touched:

@@ -49,3 +49,27 @@ class ApiKey(TimeStampedModel):
             )
             if held
         ]
+
+
+class IdempotentAnswer(models.Model):
+    """The successful answer a write of /api/v1 gave, kept under the caller's
+    `Idempotency-Key`: a repeat of the same request gets it again, the same key on another
+    request is refused. (The engine service dedupes the commands themselves too, so a
+    request whose answer was lost still journals once.)"""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotent_answers"
+    )
+    key = models.CharField(max_length=40)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="trading_answer_once_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key} ({self.status})"

@@ -12,7 +12,7 @@ from django.db.models import F, QuerySet
 
 from engine import models as engine
 from engine.core.reasons import Reason
-from engine.selectors import balances_of, statement_of
+from engine.selectors import balances_of, shards_of, statement_of
 from engine.services import shard_of
 from engine.specs import asset_unit
 from markets.models import Asset
@@ -21,7 +21,7 @@ from xip_portal.models import User
 
 from .errors import TradingError
 from .instruments import Tradable, trading_shards
-from .models import ApiKey
+from .models import ApiKey, IdempotentAnswer
 
 
 def api_keys_of(*, user: User) -> QuerySet[ApiKey]:
@@ -40,7 +40,7 @@ def api_key_active(*, key: str) -> ApiKey | None:
     )
 
 
-def _asset_units(shard: engine.Shard) -> Callable[[str], Decimal]:
+def asset_units(shard: engine.Shard) -> Callable[[str], Decimal]:
     """What one engine unit of each asset of the shard is worth (the collateral is kept with
     extra digits)."""
     decimals = dict(Asset.objects.values_list("symbol", "decimals"))
@@ -60,11 +60,11 @@ class AccountBalance:
 
 
 def account_balances(*, user: User) -> list[AccountBalance]:
-    """The user's balances of each asset in each risk group that trades, as decimals of the
-    asset."""
+    """The user's balances of each asset in each risk group where they hold one (one that
+    no longer trades included), as decimals of the asset."""
     rows = []
-    for shard in trading_shards():
-        unit = _asset_units(shard)
+    for shard in shards_of(account=user.pk):
+        unit = asset_units(shard)
         for balance in balances_of(shard=shard, account=user.pk):
             rows.append(
                 AccountBalance(
@@ -95,7 +95,7 @@ def account_statement(*, user: User, limit: int) -> list[StatementLine]:
     the asset (negative: paid out of the account)."""
     lines = []
     for shard in trading_shards():
-        unit = _asset_units(shard)
+        unit = asset_units(shard)
         for entry in statement_of(shard=shard, account=user.pk).reverse()[:limit]:
             lines.append(
                 StatementLine(
@@ -141,3 +141,8 @@ def order_find(
     if order is None:
         raise ApplicationError("Order does not exist.", code=Reason.UNKNOWN_ORDER, http_status=404)
     return order
+
+
+def answer_kept(*, user: User, key: str) -> IdempotentAnswer | None:
+    """The answer kept under the user's Idempotency-Key, if any."""
+    return IdempotentAnswer.objects.filter(user=user, key=key).first()

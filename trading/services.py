@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from engine import models as engine
@@ -38,7 +38,7 @@ from engine.services import (
     units_exact,
 )
 from engine.specs import asset_unit
-from engine.transfers import transfer_between_groups
+from engine.transfers import transfer_advance, transfer_between_groups
 from governance.memberships.services import membership_require
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset, Market
@@ -55,7 +55,7 @@ from xip_portal.models import User
 from .errors import TradingError
 from .instruments import Tradable, tradables
 from .key_vault import secret_decrypt, secret_encrypt
-from .models import ApiKey
+from .models import ApiKey, IdempotentAnswer
 from .selectors import api_key_active
 
 SCOPES = ("read", "trade", "withdraw")
@@ -534,3 +534,28 @@ def quotes_submit(
     return commands_submit(
         risk_group=risk_group, items=[BatchItem(user.pk, command) for command in commands]
     )
+
+
+def transfer_wait(*, transfer: Transfer, wait: float = WAIT_SECONDS) -> Transfer:
+    """The transfer moved on as far as the engines allow within `wait` seconds for its
+    debit and again for its credit (what the beat's sweep would do later)."""
+    for step in ("debit_id", "credit_id"):
+        command_id = getattr(transfer, step)
+        if command_id is not None:
+            receipts_wait([CommandReceipt.of(command_id, None)], wait=wait)
+            transfer = transfer_advance(transfer=transfer)
+    return transfer
+
+
+def answer_keep(
+    *, user: User, key: str, fingerprint: str, status: int, body: Any
+) -> IdempotentAnswer:
+    """Keeps a write's successful answer under the user's Idempotency-Key; when a
+    concurrent request with the same key kept one first, that one stays and is returned."""
+    try:
+        with transaction.atomic():
+            return IdempotentAnswer.objects.create(
+                user=user, key=key, fingerprint=fingerprint, status=status, body=body
+            )
+    except IntegrityError:
+        return IdempotentAnswer.objects.get(user=user, key=key)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import live, views
+from . import live, market_views, onchain, views
 
 urlpatterns = [
     path("world-cup/", views.world_cup, name="world_cup"),
@@ -12,6 +12,32 @@ urlpatterns = [
     path("portfolio/faucet/", views.portfolio_faucet, name="portfolio_faucet"),
     path("revenue/", views.revenue, name="revenue"),
     path("stream/", live.stream, name="live_stream"),
+    path(
+        "markets/<str:symbol>/orders/", market_views.market_order_place, name="market_order_place"
+    ),
+    path(
+        "markets/<str:symbol>/orders/preview/",
+        market_views.market_order_preview,
+        name="market_order_preview",
+    ),
+    path(
+        "markets/<str:symbol>/orders/<int:order_id>/cancel/",
+        market_views.market_order_cancel,
+        name="market_order_cancel",
+    ),
+    path(
+        "markets/<str:symbol>/orders/<int:order_id>/amend/",
+        market_views.market_order_amend,
+        name="market_order_amend",
+    ),
     path("account/api-keys/", views.api_keys, name="api_keys"),
     path("account/api-keys/<str:key>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+    path("account/funds/", onchain.funds, name="funds"),
+    path(
+        "account/funds/withdrawals/<str:withdrawal_id>/claim/",
+        onchain.withdrawal_claim_view,
+        name="withdrawal_claim",
+    ),
+    path("account/verify-balance/", onchain.verify_balance, name="verify_balance"),
+    path("settlement/<slug:slug>/", onchain.settlement, name="settlement"),
 ]

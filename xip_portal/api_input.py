@@ -13,7 +13,12 @@ from .errors import ApplicationError
 def reject_unknown_fields(request: Request, serializer: serializers.Serializer[Any]) -> None:
     """DRF ignores fields it does not know; a typo should be an error instead. Nested input
     serializers (a risk group's `bounds`) are checked one level down too."""
-    data = request.data
+    unknown_fields_refuse(request.data, serializer)
+
+
+def unknown_fields_refuse(data: Any, serializer: serializers.Serializer[Any]) -> None:
+    """reject_unknown_fields for `data` that is not the request's whole body (one order of
+    a batch)."""
     if not isinstance(data, dict):
         return
     unknown = sorted(set(data) - set(serializer.fields))

@@ -1,17 +1,19 @@
-"""The one way lists are cut into pages: the API's limit/offset pages and the pages' page
-numbers, both with a maximum page size, so no query string can ask for a page the database
-cannot hold (`?limit=10**30` gets the largest page)."""
+"""The one way lists are cut into pages: the API's limit/offset pages, its cursor pages
+(for lists that grow while a client reads them: orders, fills, statements) and the pages'
+page numbers, all with a maximum page size, so no query string can ask for a page the
+database cannot hold (`?limit=10**30` gets the largest page)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from typing import Any, cast
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -40,6 +42,46 @@ def api_page(
     paginator = BoundedLimitOffsetPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class BoundedCursorPagination(CursorPagination):
+    """Cursor pages of `?limit=` items (PAGE_SIZE unless asked, MAX_PAGE_SIZE at most),
+    newest first: a row added while a client pages is never seen twice nor skipped."""
+
+    page_size = PAGE_SIZE
+    page_size_query_param = "limit"
+    max_page_size = MAX_PAGE_SIZE
+    ordering = "-id"
+
+
+def api_cursor_page(
+    request: Request,
+    view: APIView,
+    queryset: QuerySet[Any],
+    serializer: type[serializers.BaseSerializer[Any]],
+    *,
+    rows: Callable[[list[Any]], Iterable[Any]] = list,
+) -> Response:
+    """The cursor page of `queryset` that ?cursor= and ?limit= ask for, newest first, with
+    the links to the next and previous pages; `rows` turns the page's objects into what
+    `serializer` reads."""
+    paginator = BoundedCursorPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view) or []
+    return paginator.get_paginated_response(serializer(rows(page), many=True).data)
+
+
+@cache
+def cursor_page_serializer(
+    serializer: type[serializers.BaseSerializer[Any]],
+) -> type[serializers.Serializer[Any]]:
+    """The schema of an api_cursor_page answer of `serializer` items."""
+    name = serializer.__name__.removesuffix("Output")
+    fields = {
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer(many=True),
+    }
+    return type(f"{name}CursorPage", (serializers.Serializer,), fields)
 
 
 def page_of(request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any]) -> Page[Any]:

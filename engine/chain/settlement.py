@@ -94,17 +94,25 @@ def withdrawal_leaf_of(payload: dict[str, Any]) -> list[Any] | None:
     return [withdrawal_id, recipient, str(payload["amount"] // TOKEN_UNIT)]
 
 
-def _withdrawals_applied(shard_id: int, first_seq: int, last_seq: int) -> list[list[Any]]:
+def withdrawals_in(
+    shard_id: int, first_seq: int, last_seq: int
+) -> tuple[list[list[Any]], dict[int, str]]:
+    """The withdrawal leaves of a journal range, and the Withdraw commands the engine
+    refused in it (command id -> reason)."""
     rows = engine_models.Command.objects.filter(
         shard_id=shard_id, kind="Withdraw", seq__gte=first_seq, seq__lte=last_seq
-    ).values_list("payload", "outcome")
-    leaves = []
-    for payload, outcome in rows.order_by("seq"):
-        applied = outcome is not None and outcome["result"] != "rejected"
-        leaf = withdrawal_leaf_of(payload) if applied else None
+    ).values_list("pk", "payload", "outcome")
+    leaves, refused = [], {}
+    for command_id, payload, outcome in rows.order_by("seq"):
+        if outcome is None:  # seq is set with the outcome (a constraint): never here
+            continue
+        if outcome["result"] == "rejected":
+            refused[command_id] = outcome["reason"]
+            continue
+        leaf = withdrawal_leaf_of(payload)
         if leaf is not None:
             leaves.append(leaf)
-    return leaves
+    return leaves, refused
 
 
 def _fills(shard_id: int, first_seq: int, last_seq: int) -> list[tuple[Any, ...]]:
@@ -160,7 +168,11 @@ def settlement_cut(*, deployment: Deployment, risk_group_id: int) -> SettlementB
         last_seq = shard.high_water
         fills = _fills(shard.pk, first_seq, last_seq)
         leaves = _balances(shard.pk)
-        withdrawals = _withdrawals_applied(shard.pk, first_seq, last_seq)
+        withdrawals, refused = withdrawals_in(shard.pk, first_seq, last_seq)
+        for command_id, reason in refused.items():
+            Withdrawal.objects.filter(command_id=command_id).update(
+                status=Withdrawal.Status.REFUSED, reason=reason[:40]
+            )
         return SettlementBatch.objects.create(
             deployment=deployment,
             risk_group_id=risk_group_id,

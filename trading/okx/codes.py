@@ -59,6 +59,9 @@ OKX_CODES: dict[str, OkxCode] = {
     # the trading room's own checks of an order
     TradingError.BAD_CLIENT_ORDER_ID: PARAMETER_ERROR,
     TradingError.MISSING_PARAMETER: OkxCode("50014"),
+    # /api/v1's Idempotency-Key (an /api/v5 request has none)
+    TradingError.BAD_IDEMPOTENCY_KEY: PARAMETER_ERROR,
+    TradingError.IDEMPOTENCY_KEY_REUSED: PARAMETER_ERROR,
     # the engine service's checks before journaling
     EngineError.COMMAND_REFUSED: PARAMETER_ERROR,
     EngineError.BAD_COMMAND: PARAMETER_ERROR,
@@ -81,6 +84,10 @@ OKX_CODES: dict[str, OkxCode] = {
     EngineError.SPEC_NOT_CONVERTIBLE: PARAMETER_ERROR,
     EngineError.SAME_GROUP: PARAMETER_ERROR,
     EngineError.UNKNOWN_COMMAND_ID: OkxCode("51603", 404),
+    EngineError.BAD_ADDRESS: PARAMETER_ERROR,
+    EngineError.CHAIN_NOT_DEPLOYED: OkxCode("50001", 503),
+    EngineError.NO_COMMITTED_BALANCE: OkxCode("51000", 404),
+    EngineError.WITHDRAWAL_NOT_COMMITTED: PARAMETER_ERROR,
     # the engine core's reasons
     Reason.UNKNOWN_MARKET: OkxCode("51001"),
     Reason.UNKNOWN_ACCOUNT: OkxCode("51008"),  # an account never funded has no balance

@@ -10,32 +10,23 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from engine.core.perp import funding_rate_ppm
 from xip_portal.errors import ApplicationError
 
 from ..errors import TradingError
-from ..market_data import book_of, ticker_of, trades_between, trades_of
+from ..market_data import (
+    BARS_MS,
+    book_of,
+    candles_of,
+    funding_rate_now,
+    ticker_of,
+    trades_between,
+    trades_of,
+)
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_row, instruments
 
 INST_TYPES = ("SPOT", "SWAP", "MARGIN", "FUTURES", "OPTION")
 MAX_DEPTH = 400
-BARS_MS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1H": 3_600_000,
-    "2H": 7_200_000,
-    "4H": 14_400_000,
-    "6Hutc": 21_600_000,
-    "12Hutc": 43_200_000,
-    "1Dutc": 86_400_000,
-    "6H": 21_600_000,
-    "12H": 43_200_000,
-    "1D": 86_400_000,
-}
 
 
 def _now_ms() -> int:
@@ -171,30 +162,22 @@ class CandlesView(OkxView):
         start = (before // width - limit + 1) * width
         tradable = instrument.tradable
         fills = trades_between(tradable, start_ms=start, end_ms=before)
-        candles: dict[int, list[Any]] = {}
-        for fill in fills:
-            bucket = int(fill.ts) // width * width
-            price, size = int(fill.price), int(fill.size)
-            candle = candles.setdefault(bucket, [price, price, price, price, 0, Decimal(0)])
-            candle[1], candle[2], candle[3] = max(candle[1], price), min(candle[2], price), price
-            candle[4] += size
-            candle[5] += tradable.size(size) * tradable.price(price)
         current = now // width * width
         rows = []
-        for bucket in sorted(candles, reverse=True):
-            o, h, low, c, vol, quote = candles[bucket]
-            base = tradable.size(vol)
+        for candle in reversed(candles_of(fills, width_ms=width)):
+            base = tradable.size(candle.volume)
+            quote = tradable.money(candle.turnover)
             rows.append(
                 [
-                    str(bucket),
-                    instrument.price_out(o),
-                    instrument.price_out(h),
-                    instrument.price_out(low),
-                    instrument.price_out(c),
-                    instrument.size_out(vol),
+                    str(candle.start),
+                    instrument.price_out(candle.open),
+                    instrument.price_out(candle.high),
+                    instrument.price_out(candle.low),
+                    instrument.price_out(candle.close),
+                    instrument.size_out(candle.volume),
                     f"{base.normalize():f}" if instrument.is_swap else f"{quote.normalize():f}",
                     f"{quote.normalize():f}",
-                    "0" if bucket == current else "1",
+                    "0" if candle.start == current else "1",
                 ]
             )
         return okx_ok(rows)
@@ -233,11 +216,7 @@ class FundingRateView(OkxView):
         config = instrument.tradable.listed.config
         bids, asks = book_of(instrument.tradable, depth=1)
         mark = ticker_of(instrument.tradable, now_ms=_now_ms())["mark"]
-        rate = 0
-        if bids and asks and mark:
-            rate = funding_rate_ppm(
-                (bids[0].price + asks[0].price) // 2, mark, config.funding_cap_ppm
-            )
+        rate = funding_rate_now(instrument.tradable, bids, asks, mark)
         interval = config.funding_interval_ms
         funding_time = (_now_ms() // interval + 1) * interval
         cap = Decimal(config.funding_cap_ppm).scaleb(-6)

@@ -200,6 +200,10 @@ SPECTACULAR_SETTINGS = {
         "ProposalTypeEnum": "governance.proposals.models.ProposalType",
         "MarketStatusEnum": "markets.models.MarketStatus",
         "MarketTypeEnum": "governance.risk_groups.models.MarketType",
+        "OrderSideEnum": [("buy", "buy"), ("sell", "sell")],
+        "OrderStatusEnum": "engine.models.Order.Status",
+        "TransferStatusEnum": "engine.models.Transfer.Status",
+        "ReceiptStatusEnum": [("applied", "applied"), ("pending", "pending")],
     },
 }
 
@@ -218,6 +222,16 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+
+# The chain provider: "embedded" is web3's in-process tester chain; otherwise a JSON-RPC URL.
+CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="embedded")
+# The key that deploys the contracts and signs registry, settlement and price transactions
+# (hex). The embedded chain uses its first funded test account when it is empty.
+CHAIN_OPERATOR_KEY = env("CHAIN_OPERATOR_KEY", default="")
+# Blocks a vault deposit must be buried under before it is credited (its own included).
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
+# Seconds between two settlement batches of a risk group (and between two deposit scans).
+CHAIN_SETTLEMENT_SECONDS = env.float("CHAIN_SETTLEMENT_SECONDS", default=5.0)
 
 # Celery: JSON only, acks after the task ran for engine work, bounded run time, named queues.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
@@ -268,6 +282,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # the scheduled time tick of every risk group's engine (GTD expiries, funding, closes)
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 1.0},
     "engine-transfers": {"task": "engine.tasks.transfers_advance", "schedule": 5.0},
+    # the chain: registry mirror, one settlement batch per risk group, the deposit indexer
+    "chain-registry": {"task": "engine.chain.tasks.registry_sync", "schedule": 30.0},
+    "chain-settlement": {
+        "task": "engine.chain.tasks.settlement_commit_due",
+        "schedule": CHAIN_SETTLEMENT_SECONDS,
+    },
+    "chain-deposits": {
+        "task": "engine.chain.tasks.deposits_index",
+        "schedule": CHAIN_SETTLEMENT_SECONDS,
+    },
 }
 
 # Fernet keys (urlsafe base64 of 32 bytes, comma-separated) that encrypt API-key secrets at
@@ -287,16 +311,6 @@ ENGINE_SNAPSHOT_EVERY = env.int("ENGINE_SNAPSHOT_EVERY", default=100_000)
 
 # The password of the demo logins that `manage.py seed_demo` creates (not a secret: demo only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="exchange-os-demo")
-
-# The chain provider: "embedded" is web3's in-process tester chain; otherwise a JSON-RPC URL.
-CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="embedded")
-# The key that deploys the contracts and signs registry, settlement and price transactions
-# (hex). The embedded chain uses its first funded test account when it is empty.
-CHAIN_OPERATOR_KEY = env("CHAIN_OPERATOR_KEY", default="")
-# Blocks a vault deposit must be buried under before it is credited (its own included).
-CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
-# Seconds between two settlement batches of a risk group (and between two deposit scans).
-CHAIN_SETTLEMENT_SECONDS = env.float("CHAIN_SETTLEMENT_SECONDS", default=5.0)
 
 # Structured logs: one JSON line per request (request id, user, status, duration).
 LOGGING: dict[str, Any] = {

@@ -1,6 +1,14 @@
 """Settlement batches on the embedded chain: trades produce one batch per risk group, whose
 balance root on the SettlementLedger proves every account's balance."""
 
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from engine import models as engine_models
+from engine.chain.journal_verify import journal_verify
 from engine.chain.merkle import leaf_hash, proof_verify
 from engine.chain.operator import contract_at
 from engine.chain.settlement import BALANCE_TYPES, balance_tree, settlement_run
@@ -50,3 +58,27 @@ def test_nothing_new_commits_nothing_and_the_next_batch_chains_to_the_last(spot_
         .call()
     )
     assert "0x" + on_chain[6].hex() == first.balance_root
+
+
+def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one(
+    spot_desk, deployment
+):
+    settlement_run(deployment=deployment)
+    trade(spot_desk)
+    settlement_run(deployment=deployment)
+    group = spot_desk.group
+
+    out = StringIO()
+    call_command("journal_verify", group.slug, stdout=out)
+    assert "2 committed roots reproduced" in out.getvalue()
+
+    # a journal entry changed after the fact no longer gives the committed roots
+    deposit = engine_models.Command.objects.filter(shard=spot_desk.shard, kind="Deposit").first()
+    record = json.loads(deposit.record)  # what a replay reads: the compact record
+    record[record.index(deposit.payload["amount"])] += 1
+    deposit.record = json.dumps(record)
+    deposit.save(update_fields=["record"])
+    checks = journal_verify(deployment=deployment, risk_group_id=group.pk)
+    assert [check.reproduced for check in checks] == [False]
+    with pytest.raises(CommandError, match="not reproduced"):
+        call_command("journal_verify", group.slug, stdout=StringIO())

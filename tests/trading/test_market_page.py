@@ -1,0 +1,135 @@
+"""The market page (the registry's page of a live market with trading's section): every kind
+shows its book, trades, chart data, figures and the order form to a member; a visitor who
+may not trade is told what to do; the form refuses in words and places through the trading
+service; the page runs the same number of queries whatever the size of the book and the
+history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from engine import models as engine
+from engine import tasks
+from engine.services import BatchItem, command_submit, commands_submit, shard_of
+from governance.risk_groups.models import RiskGroup
+from markets.models import Market
+from markets.services import market_engine_config
+from tests.factories import UserFactory
+from tests.markets.factories import engine_deposit, member_create, perp_spec, prediction_spec
+from tests.trading.fixtures import market_go_live
+from xip_portal.models import StaffRole, User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def venue(open_group: RiskGroup, spot_market: Market, make_staff: Callable[..., User]) -> Any:
+    """Spot, perp (with a mark) and the categorical World Cup market live in the open group."""
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
+    market_go_live(open_group, operator, perp_spec())
+    market_go_live(open_group, operator, prediction_spec())
+    perp = market_engine_config(Market.objects.get(symbol="ETH-PERP"))
+    command_submit(
+        risk_group=open_group,
+        account=0,
+        command={"type": "OraclePrice", "market": "ETH-PERP", "price": perp.price("2000")},
+    )
+    tasks.shard_process(shard_of(risk_group=open_group).pk)
+    return open_group
+
+
+def trader_in(group: RiskGroup) -> User:
+    user = member_create(group, UserFactory())
+    engine_deposit(group=group, user=user, amount=Decimal(1_000_000))
+    engine_deposit(group=group, user=user, amount=Decimal(100), asset="BTC")
+    return user
+
+
+def book_fill(group: RiskGroup, maker: User, taker: User, *, levels: int, fills: int) -> None:
+    """`levels` resting bids and asks on BTC-USDC around 60,000 and `fills` trades."""
+    listed = market_engine_config(Market.objects.get(symbol="BTC-USDC"))
+    size = listed.size("0.001")
+    items = []
+    for i in range(levels):
+        for side, price in (("buy", 59_000 - i), ("sell", 61_000 + i)):
+            items.append(
+                BatchItem(
+                    maker.pk,
+                    {
+                        "type": "PlaceOrder",
+                        "market": "BTC-USDC",
+                        "side": side,
+                        "price": listed.price(price),
+                        "size": size,
+                        "order_type": "limit",
+                        "tif": "gtc",
+                    },
+                )
+            )
+    for _ in range(fills):
+        for account, side in ((maker.pk, "sell"), (taker.pk, "buy")):
+            items.append(
+                BatchItem(
+                    account,
+                    {
+                        "type": "PlaceOrder",
+                        "market": "BTC-USDC",
+                        "side": side,
+                        "price": listed.price(60_000),
+                        "size": size,
+                        "order_type": "limit",
+                        "tif": "gtc",
+                    },
+                )
+            )
+    for start in range(0, len(items), 1000):
+        commands_submit(risk_group=group, items=items[start : start + 1000])
+    tasks.shard_process(shard_of(risk_group=group).pk)
+
+
+@pytest.mark.parametrize("symbol", ["BTC-USDC", "ETH-PERP", "WC26-WINNER"])
+def test_a_member_sees_the_book_chart_figures_and_the_form(
+    venue: RiskGroup, client: Client, symbol: str
+) -> None:
+    trader = trader_in(venue)
+    client.force_login(trader)
+    page = client.get(f"/markets/{symbol}/").content.decode()
+    for part in ('id="order-book"', 'id="recent-trades"', 'id="chart-candles"', "Place order"):
+        assert part in page
+    assert 'sse-connect="/stream/?topic=market%3A' in page
+    assert "Free collateral" in page
+    if symbol == "ETH-PERP":
+        assert "Funding rate" in page and "Open interest" in page and "Reduce only" in page
+    if symbol == "WC26-WINNER":
+        assert "Implied probability (Argentina)" in page and "fifa.com final match report" in page
+        assert 'name="outcome"' in page
+
+
+def test_a_visitor_who_is_not_a_member_is_told_what_to_do(venue: RiskGroup, client: Client) -> None:
+    client.force_login(UserFactory())
+    page = client.get("/markets/BTC-USDC/").content.decode()
+    assert "Place order" not in page
+    assert 'id="trade-blocker"' in page
+    assert "Join " in page  # the permissionless group's terms, to accept here
+
+
+def test_the_page_runs_the_same_queries_whatever_the_book_and_history(
+    venue: RiskGroup, client: Client, django_assert_num_queries: Any
+) -> None:
+    maker, taker = trader_in(venue), trader_in(venue)
+    client.force_login(maker)
+    book_fill(venue, maker, taker, levels=2, fills=2)
+    client.get("/markets/BTC-USDC/")  # the session and the registry's tradables, read once
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/markets/BTC-USDC/").status_code == 200
+    book_fill(venue, maker, taker, levels=60, fills=40)
+    assert engine.Order.objects.filter(status="open").count() > 100
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get("/markets/BTC-USDC/").status_code == 200

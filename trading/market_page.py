@@ -1,0 +1,422 @@
+"""The trading part of a market's page (added to the registry's page through
+markets.pages): the book with its spread and depth, the price chart, recent trades, the
+market's figures (perps: mark, index, funding, open interest; prediction: implied
+probability, close time, resolution), the order form, and the viewer's own orders, fills,
+position or holdings and free collateral. Each part is a fragment that the live stream
+(trading.live, topics "market" and "mine") renders again after each engine change.
+
+A categorical prediction market trades one outcome at a time: the page shows the outcome
+named by `?outcome=` (the first one otherwise)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from engine import models as engine
+from engine import selectors as engine_selectors
+from engine.core.markets import BPS
+from engine.services import shard_of
+from governance.memberships.services import membership_require
+from markets.models import Market, MarketStatus
+from xip_portal.errors import ApplicationError, NotFound
+from xip_portal.models import User
+
+from .instruments import Tradable, tradables
+from .live import Topic, json_data
+from .market_data import (
+    DAY_MS,
+    Level,
+    book_of,
+    candles_of,
+    fill_time,
+    funding_rate_now,
+    open_interest_of,
+    trades_between,
+    trades_of,
+)
+from .order_form import OrderForm
+
+BOOK_LEVELS = 500  # read (the depth chart draws them all)
+BOOK_SHOWN = 15  # levels shown each side in the table
+TRADES_SHOWN = 30
+MY_FILLS_SHOWN = 20
+MY_ORDERS_SHOWN = 50
+CANDLE_MS = 300_000  # 5-minute bars
+CANDLE_SPAN_MS = 2 * DAY_MS
+DEPTH_WIDTH, DEPTH_HEIGHT = 600, 160
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def tradable_of(market: Market, outcome: str = "") -> Tradable | None:
+    """The market's tradable (a categorical market's `outcome`, its first by default);
+    None while the engine does not list it."""
+    listed = tradables()
+    if market.outcomes:
+        wanted = outcome if outcome in market.outcomes else market.outcomes[0]
+        return listed.get(f"{market.symbol}:{wanted}")
+    return listed.get(market.symbol)
+
+
+def tradable_get(key: str) -> Tradable:
+    """A tradable by its engine market id, or NotFound."""
+    tradable = tradables().get(key)
+    if tradable is None:
+        raise NotFound(f"No market {key[:80]!r} trades here.")
+    return tradable
+
+
+# ---------------------------------------------------------------------------- public
+
+
+def text(value: Decimal) -> str:
+    """A decimal as the page shows it: plain digits, never an exponent."""
+    return f"{value:f}"
+
+
+@dataclass
+class Row:
+    """A price level or a trade as shown, and the engine price (`units`) that identifies a
+    level."""
+
+    units: int
+    price: str
+    size: str
+    total: str = ""
+    orders: int = 0
+    side: str = ""
+    ts: int = 0
+
+    @property
+    def clock(self) -> str:
+        """The time of day (UTC) of a trade."""
+        return datetime.fromtimestamp(self.ts / 1000, tz=UTC).strftime("%H:%M:%S")
+
+
+@dataclass
+class MarketData:
+    tradable: Tradable
+    bids: list[Row]
+    asks: list[Row]
+    spread: str | None
+    depth_bids: str  # SVG polyline points
+    depth_asks: str
+    trades: list[Row]
+    candles: list[dict[str, Any]]
+    stats: list[tuple[str, str]]  # (label, value)
+    perp: dict[str, Any] = field(default_factory=dict)
+    prediction: dict[str, Any] = field(default_factory=dict)
+
+
+def _rows(tradable: Tradable, levels: list[Level]) -> list[Row]:
+    rows, total = [], 0
+    for level in levels:
+        total += level.size
+        rows.append(
+            Row(
+                level.price,
+                text(tradable.price(level.price)),
+                text(tradable.size(level.size)),
+                text(tradable.size(total)),
+                level.orders,
+            )
+        )
+    return rows
+
+
+def _depth(bids: list[Level], asks: list[Level]) -> tuple[str, str]:
+    """The cumulative size of each side as SVG polyline points (price across, size up)."""
+    if not bids and not asks:
+        return "", ""
+    low = (bids[-1] if bids else asks[0]).price
+    high = (asks[-1] if asks else bids[0]).price
+    span = max(high - low, 1)
+    most = max(sum(lv.size for lv in bids), sum(lv.size for lv in asks), 1)
+
+    def points(levels: list[Level]) -> str:
+        out, total = [], 0
+        for level in levels:
+            x = (level.price - low) * DEPTH_WIDTH // span
+            out.append(f"{x},{DEPTH_HEIGHT - total * DEPTH_HEIGHT // most}")
+            total += level.size
+            out.append(f"{x},{DEPTH_HEIGHT - total * DEPTH_HEIGHT // most}")
+        if levels:
+            edge = 0 if levels is bids else DEPTH_WIDTH
+            out.append(f"{edge},{DEPTH_HEIGHT - total * DEPTH_HEIGHT // most}")
+        return " ".join(out)
+
+    return points(bids), points(asks)
+
+
+def _money(tradable: Tradable, units: int) -> str:
+    return f"{tradable.money(units):f} {tradable.listed.config.quote_asset}"
+
+
+def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
+    """What every visitor sees of one tradable; a fixed number of queries (book, trades,
+    two days of fills, the engine's market, and a perp's open interest)."""
+    now = now if now is not None else now_ms()
+    bids, asks = book_of(tradable, depth=BOOK_LEVELS)
+    recent = trades_of(tradable, limit=TRADES_SHOWN)
+    fills = list(trades_between(tradable, start_ms=now - CANDLE_SPAN_MS, end_ms=now))
+    view = engine_selectors.market_get(
+        shard=shard_of(risk_group=tradable.risk_group_id), market_id=tradable.engine_market
+    )
+    last = int(view.last_price) if view is not None else 0
+    mark = int(view.mark) if view is not None else 0
+    day = [fill for fill in fills if int(fill.ts) >= now - DAY_MS]
+    opened = int(day[0].price) if day else last
+    volume = sum(int(fill.size) for fill in day)
+    price, size = tradable.price, tradable.size
+    stats = [
+        ("Last", text(price(last)) if last else "—"),
+        (
+            "24 h change",
+            f"{(Decimal(last - opened) * 100 / opened).quantize(Decimal('0.01')):+f} %"
+            if opened and last
+            else "—",
+        ),
+        ("24 h high", text(price(max(int(f.price) for f in day))) if day else "—"),
+        ("24 h low", text(price(min(int(f.price) for f in day))) if day else "—"),
+        ("24 h volume", text(size(volume))),
+    ]
+    data = MarketData(
+        tradable=tradable,
+        bids=_rows(tradable, bids[:BOOK_SHOWN]),
+        asks=_rows(tradable, asks[:BOOK_SHOWN]),
+        spread=text(price(asks[0].price - bids[0].price)) if bids and asks else None,
+        depth_bids="",
+        depth_asks="",
+        trades=[
+            Row(
+                int(fill.price),
+                text(price(fill.price)),
+                text(size(fill.size)),
+                side="buy" if fill.taker_buys else "sell",
+                ts=int(fill.ts or 0),
+            )
+            for fill in recent
+        ],
+        candles=[
+            {
+                "time": candle.start // 1000,
+                "open": str(price(candle.open)),
+                "high": str(price(candle.high)),
+                "low": str(price(candle.low)),
+                "close": str(price(candle.close)),
+                "volume": str(size(candle.volume)),
+            }
+            for candle in candles_of(fills, width_ms=CANDLE_MS)
+        ],
+        stats=stats,
+    )
+    data.depth_bids, data.depth_asks = _depth(bids, asks)
+    config = tradable.listed.config
+    if tradable.kind == "perp":
+        rate = funding_rate_now(tradable, bids, asks, mark)
+        interval = config.funding_interval_ms
+        next_funding = (now // interval + 1) * interval
+        data.perp = {
+            "mark": text(price(mark)) if mark else None,
+            "index": text(price(mark)) if mark else None,
+            "funding_rate": text(Decimal(rate).scaleb(-4)),  # ppm as a percentage
+            "next_funding_ms": next_funding,
+            "next_funding_in": (next_funding - now) // 1000,
+            "open_interest": text(size(open_interest_of(tradable))),
+        }
+    elif tradable.kind == "prediction":
+        payout = config.payout
+        mid = (bids[0].price + asks[0].price) // 2 if bids and asks else last
+        spec = tradable.market.spec
+        data.prediction = {
+            "probability": (Decimal(mid) * 100 / payout).quantize(Decimal("0.1")) if mid else None,
+            "close_time": spec.get("close_time", ""),
+            "resolution_source": spec.get("resolution_source", ""),
+            "state": view.status if view is not None else tradable.market.status,
+            "outcome": tradable.outcome,
+        }
+    return data
+
+
+def market_events(key: str, viewer: User | None) -> list[tuple[str, str]]:
+    """Topic "market:<engine market>": the public fragments and the chart's bars."""
+    data = market_data(tradable_get(key))
+    context = {"data": data, "tradable": data.tradable}
+    return [
+        ("book", render_to_string("trading/market/book.html", context)),
+        ("trades", render_to_string("trading/market/trades.html", context)),
+        ("stats", render_to_string("trading/market/stats.html", context)),
+        ("candles", json_data(data.candles)),
+    ]
+
+
+# ---------------------------------------------------------------------------- the viewer
+
+
+@dataclass
+class Viewer:
+    """The visitor's side of the page: what they must do before trading (`blocker`), or
+    their account in the market's risk group."""
+
+    user: User | None
+    blocker: ApplicationError | None = None
+    collateral: str = ""
+    free: str = "0"
+    locked: str = "0"
+    orders: list[Any] = field(default_factory=list)
+    own_prices: list[int] = field(default_factory=list)
+    fills: list[Any] = field(default_factory=list)
+    position: Any = None
+    holding: Any = None
+    balances: list[Any] = field(default_factory=list)
+
+
+def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
+    """The viewer's membership and account; a fixed number of queries."""
+    if user is None:
+        return Viewer(None, ApplicationError("Log in to trade."))
+    viewer = Viewer(user)
+    try:
+        membership_require(user=user, risk_group=tradable.market.risk_group, action="trade")
+    except ApplicationError as refusal:
+        viewer.blocker = refusal
+    shard = shard_of(risk_group=tradable.risk_group_id)
+    viewer.collateral = shard.collateral
+    balances = list(engine_selectors.balances_of(shard=shard, account=user.pk))
+    for balance in balances:
+        if balance.asset == shard.collateral:
+            viewer.free = text(tradable.money(balance.free))
+            viewer.locked = text(tradable.money(balance.locked))
+    if tradable.kind == "spot":
+        config = tradable.listed.config
+        viewer.balances = [b for b in balances if b.asset == config.base_asset]
+        for balance in viewer.balances:
+            balance.display_free = text(tradable.size(balance.free))
+            balance.display_locked = text(tradable.size(balance.locked))
+    market_id = tradable.engine_market
+    open_orders = engine_selectors.orders_of(
+        shard=shard, account=user.pk, open_only=True, market_id=market_id
+    )
+    viewer.orders = list(open_orders[:MY_ORDERS_SHOWN])
+    for order in viewer.orders:
+        order.display_price = text(tradable.price(order.price))
+        order.display_remaining = text(tradable.size(order.remaining))
+        order.display_filled = text(tradable.size(order.filled))
+    viewer.own_prices = sorted(
+        {
+            _book_price(tradable, outcome, order_price)
+            for outcome, order_price in open_orders.values_list("outcome", "price").distinct()
+        }
+    )
+    viewer.fills = list(
+        engine.Fill.objects.filter(
+            Q(maker_account=user.pk) | Q(taker_account=user.pk),
+            shard=shard,
+            market_id=market_id,
+        )
+        .annotate(ts=fill_time())
+        .order_by("-seq", "-index")[:MY_FILLS_SHOWN]
+    )
+    for fill in viewer.fills:
+        taker = fill.taker_account == user.pk
+        buys = fill.taker_buys if taker else not fill.taker_buys
+        fill.display_side = "Buy" if buys else "Sell"
+        fill.display_price = text(tradable.price(fill.price))
+        fill.display_size = text(tradable.size(fill.size))
+        fill.display_fee = text(tradable.money(fill.taker_fee if taker else fill.maker_fee))
+        fill.role = "taker" if taker else "maker"
+    if tradable.kind == "perp":
+        positions = engine_selectors.positions_of(shard=shard, account=user.pk)
+        position = next((p for p in positions if p.market_id == market_id), None)
+        if position is not None:
+            viewer.position = {
+                "display_size": text(tradable.size(position.size)),
+                "display_entry": text(tradable.price(position.entry_price)),
+                "display_pnl": text(tradable.money(position.unrealised_pnl)),
+                "display_margin": text(tradable.money(position.initial_margin)),
+                "display_liquidation": text(tradable.price(position.liquidation_price))
+                if position.liquidation_price is not None
+                else None,
+            }
+    elif tradable.kind == "prediction":
+        holding = engine.Holding.objects.filter(
+            shard=shard, account=user.pk, market_id=market_id
+        ).first()
+        if holding is not None:
+            viewer.holding = {
+                "display_yes": text(tradable.size(holding.yes + holding.yes_locked)),
+                "display_no": text(tradable.size(holding.no + holding.no_locked)),
+            }
+    return viewer
+
+
+def _book_price(tradable: Tradable, outcome: str, price: Decimal) -> int:
+    """Where an order rests in the merged book (a NO order at p is a YES one at 1 - p)."""
+    if outcome == "no":
+        return int(tradable.listed.config.payout) - int(price)
+    return int(price)
+
+
+def mine_events(key: str, viewer: User | None) -> list[tuple[str, str]]:
+    """Topic "mine:<engine market>" (private): the viewer's orders, fills and account."""
+    tradable = tradable_get(key)
+    context = {"tradable": tradable, "viewer": viewer_of(tradable, viewer)}
+    return [
+        ("orders", render_to_string("trading/market/orders.html", context)),
+        ("account", render_to_string("trading/market/account.html", context)),
+    ]
+
+
+MARKET_TOPIC = Topic("market", market_events, lambda change: change["markets"])
+MINE_TOPIC = Topic("mine", mine_events, private=True)
+
+
+# ---------------------------------------------------------------------------- the section
+
+
+def market_section(request: HttpRequest, market: Market) -> SafeString:
+    """The trading part of the market's page (empty before the engine lists it)."""
+    tradable = tradable_of(market, request.GET.get("outcome", "")[:100])
+    if tradable is None:
+        return SafeString("")
+    user = request.user if isinstance(request.user, User) else None
+    data = market_data(tradable)
+    viewer = viewer_of(tradable, user)
+    topics = [f"market:{tradable.engine_market}"]
+    if user is not None:
+        topics.append(f"mine:{tradable.engine_market}")
+    context = {
+        "market": market,
+        "tradable": tradable,
+        "data": data,
+        "viewer": viewer,
+        "own_prices": viewer.own_prices,
+        "stream_topics": topics,
+        "is_live": market.status == MarketStatus.LIVE,
+        "order_form": OrderForm(tradable=tradable),
+        "limits": order_form_defaults(tradable),
+    }
+    return SafeString(render_to_string("trading/market/section.html", context, request=request))
+
+
+def order_form_defaults(tradable: Tradable) -> dict[str, Any]:
+    """The tick, lot and minimum as decimals, for the form's inputs and hints."""
+    config = tradable.listed.config
+    return {
+        "tick": text(tradable.price(config.tick_size)),
+        "lot": text(tradable.size(config.lot_size)),
+        "min_size": text(tradable.size(config.min_size)),
+        "maker_fee": text(Decimal(config.maker_fee_bps) / BPS * 100),
+        "taker_fee": text(Decimal(config.taker_fee_bps) / BPS * 100),
+    }
