@@ -52,8 +52,8 @@ class Command(models.Model):
     `ts` but an AdvanceTime's). When the writer sequences it, it writes the command as the
     engine applied it: `ts` (engine time, ms) and `record`, its compact positional JSON
     (`command_to_record`), which is what a recovery replays. `outcome` holds what the
-    engine said (its events for this command). `order_id` is the engine's id of a placed
-    order."""
+    engine said (its events for this command). `order_id` is the id of a placed order:
+    the row's own id (see `CommandReceipt`)."""
 
     shard = models.ForeignKey(Shard, on_delete=models.PROTECT, related_name="commands")
     seq = models.BigIntegerField(null=True, blank=True)
@@ -144,6 +144,9 @@ class MarketView(models.Model):
 
 
 class Order(models.Model):
+    """An order as its events left it. `order_id` is the id of the command that placed
+    it (`command`), unique across shards: the public id (OKX's ordId)."""
+
     class Status(models.TextChoices):
         OPEN = "open"
         FILLED = "filled"

@@ -120,3 +120,27 @@ def wait(command_id: int, timeout: float, fetch: Callable[[], Any]) -> Any:
         return outcome
     finally:
         pubsub.close()
+
+
+def wait_applied(shard_id: int, pending: Callable[[], set[int]], timeout: float) -> bool:
+    """Wait up to `timeout` seconds until the commands `pending()` names (read from the
+    database, and again after subscribing to the shard's channel) are all applied; True if
+    they are."""
+    left = pending()
+    if not left or in_process():
+        return not left
+    pubsub = client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    try:
+        pubsub.subscribe(shard_channel(shard_id))
+        left = pending()
+        deadline = time.monotonic() + timeout
+        while left:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            message = pubsub.get_message(timeout=remaining)
+            if message is not None and message["type"] == "message":
+                left.difference_update(json.loads(message["data"]))
+        return True
+    finally:
+        pubsub.close()

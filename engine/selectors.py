@@ -8,6 +8,7 @@ selectors read the latest committed batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,9 +33,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Floor, RowNumber
 
-from engine import models
+from engine import models, outcomes
 from engine.core.markets import BPS, MarginTier
 from engine.core.perp import margin_at
+from engine.services import MAX_WAIT_SECONDS
 
 OPEN = models.Order.Status.OPEN
 
@@ -47,6 +49,27 @@ def consistent_read() -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         yield
+
+
+def account_caught_up(
+    *, account: int, shard: models.Shard | None = None, timeout: float = MAX_WAIT_SECONDS
+) -> bool:
+    """Wait (up to `timeout` seconds) until every command `account` journaled before
+    this call (in `shard`, or in any) is applied, so that a read sees the trader's own
+    writes: an order whose id was answered at commit is then found. False if some are
+    still pending."""
+    commands = models.Command.objects.filter(account=account, seq__isnull=True)
+    if shard is not None:
+        commands = commands.filter(shard=shard)
+    deadline = time.monotonic() + timeout
+    for shard_id in sorted(set(commands.values_list("shard_id", flat=True))):
+
+        def pending(shard_id: int = shard_id) -> set[int]:
+            return set(commands.filter(shard_id=shard_id).values_list("pk", flat=True))
+
+        if not outcomes.wait_applied(shard_id, pending, deadline - time.monotonic()):
+            return False
+    return True
 
 
 def shards_of(*, account: int) -> QuerySet[models.Shard]:

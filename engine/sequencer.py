@@ -221,9 +221,11 @@ class ShardWriter:
         waiting = {command_id for command_id, _, wait in pending if wait}
         for command_id, payload, _ in pending:
             seq += 1
-            command = command_from_dict(
-                payload if payload.get("ts") else {**payload, "ts": max(stamp, engine.now)}
-            )
+            stamped = payload if payload.get("ts") else {**payload, "ts": max(stamp, engine.now)}
+            if payload["type"] == "PlaceOrder":
+                # an order's id is its command's: the submitter answered it at commit
+                stamped = {**stamped, "order_id": command_id}
+            command = command_from_dict(stamped)
             events = engine.apply(command)
             state.apply(events)
             projection.add(

@@ -22,8 +22,9 @@ from django.db import IntegrityError, connection, transaction
 
 from engine import models, outcomes
 from engine.core import COMMAND_TYPES, OrderType, Outcome, SelfTradePrevention, Side, TimeInForce
-from engine.core.markets import MarketConfig
+from engine.core.markets import MarketConfig, MarketKind
 from engine.core.reasons import Reason
+from engine.core.reserves import unit_reserve
 from engine.errors import CommandRefused, EngineError, MarketUnknown, SpecNotConvertible
 from governance.risk_groups.models import RiskGroup
 from xip_portal.errors import ErrorCode
@@ -36,7 +37,8 @@ MAX_TEXT = 64
 
 # commands a trader may send about their own account
 TRADER_COMMANDS = frozenset({"PlaceOrder", "AmendOrder", "CancelOrder", "CancelAll"})
-# fields the service fills in itself
+# fields the service fills in itself (the writer stamps `ts`, and a PlaceOrder's
+# `order_id`: the id of its journal row, see CommandReceipt)
 SERVICE_FIELDS = frozenset({"account", "ts"})
 ENUMS: dict[str, tuple[str, ...]] = {
     "side": tuple(Side),
@@ -60,7 +62,10 @@ TEXT_LIMITS = {"external_id": 120, "transfer_id": 120, "to_group": 40, "from_gro
 class CommandReceipt:
     """What `command_submit` answers. `status` is "applied" (the outcome is known) or
     "pending" (durable, not applied yet). `result` is the engine's answer ("accepted",
-    "filled", "partially_filled", "rejected", "applied") and `reason` its reason code."""
+    "filled", "partially_filled", "rejected", "applied") and `reason` its reason code.
+
+    An order's id is the id of the command that placed it: `order_id` is known at once,
+    applied or not (the writer stamps it into the PlaceOrder when it sequences it)."""
 
     command_id: int
     status: str
@@ -70,13 +75,14 @@ class CommandReceipt:
     outcome: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, command_id: int, outcome: dict[str, Any] | None) -> CommandReceipt:
+    def of(cls, command_id: int, kind: str, outcome: dict[str, Any] | None) -> CommandReceipt:
+        order_id = command_id if kind == "PlaceOrder" else None
         if outcome is None:
-            return cls(command_id, "pending")
+            return cls(command_id, "pending", order_id)
         return cls(
             command_id,
             "applied",
-            outcome.get("order_id"),
+            order_id or outcome.get("order_id"),
             outcome["result"],
             outcome["reason"],
             outcome,
@@ -145,6 +151,7 @@ def command_submit(
     command: Mapping[str, Any],
     idempotency_key: str = "",
     wait: float = 0.0,
+    wait_unless_covered: bool = False,
 ) -> CommandReceipt:
     """Journal one command for the risk group's engine.
 
@@ -153,7 +160,10 @@ def command_submit(
     without `account` and `ts`, which the service sets (`ts` only an AdvanceTime carries).
     A repeated `idempotency_key` of the same account returns the first command's receipt.
     With `wait` > 0 (capped at 2 s) and outside an enclosing transaction, waits for the
-    engine's outcome; otherwise the receipt is "pending".
+    engine's outcome; otherwise the receipt is "pending". With `wait_unless_covered`, it
+    waits only for an order the account's projected free balances may not cover
+    (`orders_covered`): a funded trader's limit order is answered at commit, one the
+    engine may refuse for money with the engine's own answer.
 
     Raises CommandRefused (or MarketUnknown) before writing anything.
     """
@@ -164,32 +174,44 @@ def command_submit(
         existing = _existing(shard.pk, account, idempotency_key)
         if existing is not None:
             return existing
-    payload = _checked(shard, account, command)
+    markets: dict[str, models.MarketView] = {}
+    payload = _checked(shard, account, command, markets)
     waiting = wait > 0 and not connection.in_atomic_block
+    if waiting and wait_unless_covered:
+        waiting = not orders_covered(shard, account, [payload], markets)[0]
     try:
-        with transaction.atomic():
-            row = models.Command.objects.create(
-                shard=shard,
-                account=account,
-                idempotency_key=idempotency_key,
-                kind=payload["type"],
-                payload=payload,
-                waiting=waiting,
-            )
-            transaction.on_commit(lambda: _wake(shard.pk))
+        row = _command_insert(
+            shard=shard,
+            account=account,
+            idempotency_key=idempotency_key,
+            kind=payload["type"],
+            payload=payload,
+            waiting=waiting,
+        )
+        transaction.on_commit(lambda: _wake(shard.pk), robust=True)
     except IntegrityError:
         existing = _existing(shard.pk, account, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return existing
     if not waiting:
-        return CommandReceipt.of(row.pk, None)
+        return CommandReceipt.of(row.pk, row.kind, None)
     outcome = outcomes.wait(
         row.pk,
         min(wait, MAX_WAIT_SECONDS),
         lambda: models.Command.objects.filter(pk=row.pk).values_list("outcome", flat=True)[0],
     )
-    return CommandReceipt.of(row.pk, outcome)
+    return CommandReceipt.of(row.pk, row.kind, outcome)
+
+
+def _command_insert(**values: Any) -> models.Command:
+    """One journal row. Outside a transaction the lone INSERT is its own commit (one
+    round trip, not three); inside one, a savepoint keeps the caller's transaction usable
+    after a duplicate idempotency key."""
+    if not connection.in_atomic_block:
+        return models.Command.objects.create(**values)
+    with transaction.atomic():
+        return models.Command.objects.create(**values)
 
 
 @dataclass(frozen=True)
@@ -201,12 +223,20 @@ class BatchItem:
     idempotency_key: str = ""
 
 
-def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> list[CommandReceipt]:
+def commands_submit(
+    *,
+    risk_group: RiskGroup | int,
+    items: list[BatchItem],
+    wait: float = 0.0,
+    wait_unless_covered: bool = False,
+) -> list[CommandReceipt]:
     """Journal several commands of one risk group in one transaction (one commit, one
     wake-up), in the order given: a market maker's quotes, a bot's batch. Every command
     is checked first; one refusal refuses the batch (CommandRefused naming the item) and
     nothing is written. Items whose idempotency key was seen before get the first
-    command's receipt and are not journaled again. Receipts are "pending"."""
+    command's receipt and are not journaled again. Receipts are "pending", unless `wait`
+    asks for the outcomes (of the orders not covered, with `wait_unless_covered`), as
+    `command_submit` does."""
     shard = shard_of(risk_group=risk_group)
     receipts: list[CommandReceipt | None] = []
     rows: list[models.Command] = []
@@ -236,11 +266,87 @@ def commands_submit(*, risk_group: RiskGroup | int, items: list[BatchItem]) -> l
         )
     with transaction.atomic():
         created = iter(models.Command.objects.bulk_create(rows))
-        transaction.on_commit(lambda: _wake(shard.pk))
+        transaction.on_commit(lambda: _wake(shard.pk), robust=True)
+    answers = []
+    for receipt in receipts:
+        if receipt is None:
+            row = next(created)
+            receipt = CommandReceipt.of(row.pk, row.kind, None)
+        answers.append(receipt)
+    if wait <= 0 or connection.in_atomic_block or not rows:
+        return answers
+    wanted = {row.pk: row.kind for row in rows}
+    if wait_unless_covered:
+        by_account: dict[int, list[models.Command]] = {}
+        for row in rows:
+            by_account.setdefault(row.account, []).append(row)
+        for account, mine in by_account.items():
+            covered = orders_covered(shard, account, [row.payload for row in mine], markets)
+            for row, ok in zip(mine, covered, strict=True):
+                if ok:
+                    del wanted[row.pk]
+    return _outcomes_waited(shard.pk, answers, wanted, wait) if wanted else answers
+
+
+def _outcomes_waited(
+    shard_id: int, receipts: list[CommandReceipt], wanted: dict[int, str], wait: float
+) -> list[CommandReceipt]:
+    """The receipts, with the outcomes of the `wanted` commands (id -> kind) that the
+    engine applied within `wait` seconds."""
+    commands = models.Command.objects.filter(pk__in=wanted)
+    outcomes.wait_applied(
+        shard_id,
+        lambda: set(commands.filter(seq__isnull=True).values_list("pk", flat=True)),
+        min(wait, MAX_WAIT_SECONDS),
+    )
+    recorded = dict(commands.filter(outcome__isnull=False).values_list("pk", "outcome"))
     return [
-        receipt if receipt is not None else CommandReceipt.of(next(created).pk, None)
-        for receipt in receipts
+        CommandReceipt.of(r.command_id, wanted[r.command_id], recorded[r.command_id])
+        if r.command_id in recorded
+        else r
+        for r in receipts
     ]
+
+
+def orders_covered(
+    shard: models.Shard,
+    account: int,
+    payloads: list[dict[str, Any]],
+    markets: dict[str, models.MarketView],
+) -> list[bool]:
+    """For each checked command: whether it is a limit order that the account's free
+    balances, as last projected and less what the orders before it lock, cover. Shares
+    it may sell and a perp account's unrealised PnL are not counted, nor are commands
+    still in the inbox: a hint for answering without waiting, never a refusal (the
+    engine alone decides). `markets` holds the orders' markets (read by the checks)."""
+    if not any(p["type"] == "PlaceOrder" for p in payloads):
+        return [False] * len(payloads)
+    free = {
+        asset: int(amount)
+        for asset, amount in models.Balance.objects.filter(
+            shard=shard, account=account
+        ).values_list("asset", "free")
+    }
+    answers = []
+    for payload in payloads:
+        if payload["type"] != "PlaceOrder" or payload.get("order_type") == OrderType.MARKET:
+            answers.append(False)
+            continue
+        market = markets[payload["market"]]
+        config = MarketConfig.from_dict(market.config)
+        outcome_no = config.kind == MarketKind.PREDICTION and payload.get("outcome") == Outcome.NO
+        is_bid = (payload["side"] == Side.BUY) != outcome_no
+        price = config.payout - payload["price"] if outcome_no else payload["price"]
+        unit = unit_reserve(
+            config, int(market.mark), is_bid, price, payload.get("reduce_only", False)
+        )
+        if config.kind != MarketKind.SPOT:
+            asset = shard.collateral
+        else:
+            asset = config.quote_asset if is_bid else config.base_asset
+        free[asset] = free.get(asset, 0) - unit * payload["size"]
+        answers.append(free[asset] >= 0)
+    return answers
 
 
 def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str) -> None:
@@ -258,24 +364,26 @@ def account_orders_cancel(*, risk_group: RiskGroup | int, account: int, key: str
 
 
 def command_receipt(*, command_id: int) -> CommandReceipt:
-    outcome = models.Command.objects.filter(pk=command_id).values_list("outcome", flat=True)
-    if not outcome:
+    row = models.Command.objects.filter(pk=command_id).values_list("kind", "outcome").first()
+    if row is None:
         raise CommandRefused(
             "No such command.", code=EngineError.UNKNOWN_COMMAND_ID, http_status=404
         )
-    return CommandReceipt.of(command_id, outcome[0])
+    return CommandReceipt.of(command_id, *row)
 
 
 def _existing(shard_id: int, account: int, key: str) -> CommandReceipt | None:
     row = (
         models.Command.objects.filter(shard_id=shard_id, account=account, idempotency_key=key)
-        .values_list("pk", "outcome")
+        .values_list("pk", "kind", "outcome")
         .first()
     )
-    return CommandReceipt.of(row[0], row[1]) if row is not None else None
+    return CommandReceipt.of(*row) if row is not None else None
 
 
 def _wake(shard_id: int) -> None:
+    """After the commit (robust: the command is durable and acknowledged; if Redis fails
+    here, the next submission or the shard's time tick wakes the writer)."""
     from engine.tasks import shard_wake
 
     shard_wake(shard_id)
@@ -305,6 +413,8 @@ def _checked(
         raise CommandRefused("Orders need a trader's account.", code=EngineError.BAD_ACCOUNT)
     declared = {f.name: f for f in fields(cls)}
     allowed = set(declared) - SERVICE_FIELDS - {"type"}
+    if kind == "PlaceOrder":
+        allowed.discard("order_id")
     if kind == "AdvanceTime":
         allowed.add("ts")
     unknown = sorted(set(command) - allowed - {"type"})

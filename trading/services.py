@@ -254,10 +254,14 @@ def order_place(
     command: dict[str, Any],
     idempotency_key: str = "",
     wait: float = WAIT_SECONDS,
+    wait_unless_covered: bool = False,
 ) -> CommandReceipt:
     """Journals `command` (the engine's PlaceOrder, in engine units) for `user` once they
     may trade in the tradable's risk group; waits up to `wait` seconds for the outcome.
-    A repeated `idempotency_key` returns the first order's receipt."""
+    The receipt carries the order's id at once. With `wait_unless_covered` it waits only
+    when the user's free balances may not cover the order (so a refusal for money is
+    answered as such), and is "pending" (accepted for processing) otherwise. A repeated
+    `idempotency_key` returns the first order's receipt."""
     trade_require(user=user, risk_group=tradable.market.risk_group)
     return command_submit(
         risk_group=tradable.risk_group_id,
@@ -265,6 +269,7 @@ def order_place(
         command=command,
         idempotency_key=idempotency_key,
         wait=wait,
+        wait_unless_covered=wait_unless_covered,
     )
 
 
@@ -278,12 +283,13 @@ class OrderRequest:
 
 
 def orders_place(
-    *, user: User, orders: list[OrderRequest]
+    *, user: User, orders: list[OrderRequest], wait_unless_covered: bool = False
 ) -> list[CommandReceipt | ApplicationError]:
     """Places a batch (at most MAX_BATCH): one receipt or refusal per order, in order.
     The orders of each risk group are journaled in one transaction; when the engine
     service refuses one of them, each is submitted alone so every order gets its own
-    answer. Waits for the outcomes (WAIT_SECONDS in all)."""
+    answer. Waits for the outcomes (WAIT_SECONDS in all; with `wait_unless_covered`, only
+    for orders the user's free balances may not cover, as `order_place`)."""
     if len(orders) > MAX_BATCH:
         raise ApplicationError(
             f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
@@ -305,6 +311,8 @@ def orders_place(
                     BatchItem(user.pk, orders[i].command, orders[i].idempotency_key)
                     for i in indexes
                 ],
+                wait=WAIT_SECONDS,
+                wait_unless_covered=wait_unless_covered,
             )
             answers_of: list[CommandReceipt | ApplicationError] = list(receipts)
         except ApplicationError:
@@ -317,16 +325,14 @@ def orders_place(
                             account=user.pk,
                             command=orders[i].command,
                             idempotency_key=orders[i].idempotency_key,
+                            wait=WAIT_SECONDS,
+                            wait_unless_covered=wait_unless_covered,
                         )
                     )
                 except ApplicationError as refusal:
                     answers_of.append(refusal)
         for i, answer in zip(indexes, answers_of, strict=True):
             answers[i] = answer
-    submitted = [i for i, a in enumerate(answers) if isinstance(a, CommandReceipt)]
-    waited = receipts_wait([answers[i] for i in submitted])  # type: ignore[misc]
-    for i, receipt in zip(submitted, waited, strict=True):
-        answers[i] = receipt
     return [a for a in answers if a is not None]
 
 
@@ -339,15 +345,15 @@ def receipts_wait(
     pending = {r.command_id for r in receipts if r.status != "applied"}
     outcomes: dict[int, Any] = {}
     while pending and time.monotonic() < deadline:
-        for command_id, outcome in engine.Command.objects.filter(
+        for command_id, kind, outcome in engine.Command.objects.filter(
             pk__in=pending, outcome__isnull=False
-        ).values_list("pk", "outcome"):
-            outcomes[command_id] = outcome
+        ).values_list("pk", "kind", "outcome"):
+            outcomes[command_id] = (kind, outcome)
             pending.discard(command_id)
         if pending:
             time.sleep(0.005)
     return [
-        CommandReceipt.of(r.command_id, outcomes[r.command_id]) if r.command_id in outcomes else r
+        CommandReceipt.of(r.command_id, *outcomes[r.command_id]) if r.command_id in outcomes else r
         for r in receipts
     ]
 
@@ -542,7 +548,7 @@ def transfer_wait(*, transfer: Transfer, wait: float = WAIT_SECONDS) -> Transfer
     for step in ("debit_id", "credit_id"):
         command_id = getattr(transfer, step)
         if command_id is not None:
-            receipts_wait([CommandReceipt.of(command_id, None)], wait=wait)
+            receipts_wait([CommandReceipt(command_id, "pending")], wait=wait)
             transfer = transfer_advance(transfer=transfer)
     return transfer
 

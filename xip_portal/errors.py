@@ -141,6 +141,7 @@ REASON_HTTP_STATUS: dict[Reason, int] = {
             Reason.FOK_NOT_FILLABLE,
             Reason.REDUCE_ONLY_WOULD_INCREASE,
             Reason.DUPLICATE_CLIENT_ORDER_ID,
+            Reason.DUPLICATE_ORDER_ID,
             Reason.NO_MARK_PRICE,
             Reason.INSUFFICIENT_BALANCE,
             Reason.INSUFFICIENT_MARGIN,

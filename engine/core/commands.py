@@ -212,9 +212,11 @@ class FundInsurance:
 
 @dataclass(slots=True, init=False)
 class PlaceOrder:
-    """A new order. The engine numbers orders: the n-th PlaceOrder it applies gets id n,
-    accepted or not. Prediction orders name the `outcome` they buy or sell (YES or NO);
-    `price` is then that outcome's price."""
+    """A new order. `order_id` is the id it will have, accepted or not: the engine
+    service gives every order the id of the journal row that placed it, so the caller
+    knows it at once. With 0 the engine numbers it (the n-th such order applied gets n).
+    Prediction orders name the `outcome` they buy or sell (YES or NO); `price` is then
+    that outcome's price."""
 
     account: int
     market: str
@@ -229,6 +231,7 @@ class PlaceOrder:
     client_order_id: str = ""
     expiry_ts: int = 0
     outcome: Outcome = Outcome.YES
+    order_id: int = 0
     ts: int = 0
 
     def __init__(
@@ -246,6 +249,7 @@ class PlaceOrder:
         client_order_id: str = "",
         expiry_ts: int = 0,
         outcome: Outcome = Outcome.YES,
+        order_id: int = 0,
         ts: int = 0,
     ) -> None:
         self.account = account
@@ -261,6 +265,7 @@ class PlaceOrder:
         self.client_order_id = client_order_id
         self.expiry_ts = expiry_ts
         self.outcome = outcome
+        self.order_id = order_id
         self.ts = ts
         check_field_types(self)
 
@@ -465,6 +470,7 @@ def command_from_record(record: list[Any]) -> Command:
             record[12],
             _OUTCOMES[record[13]],
             record[14],
+            record[15],
         )
     if kind == "CancelOrder":
         return CancelOrder(record[1], record[2], record[3], record[4])

@@ -66,12 +66,13 @@ from engine.core.events import (
     ResolutionProposed,
     SetsMerged,
 )
-from engine.core.fees import FeeLedger, fee_reserve_per_unit, trade_fee
+from engine.core.fees import FeeLedger, trade_fee
 from engine.core.market_state import Market
 from engine.core.markets import BPS, MarketConfig, MarketKind, MarketStatus
 from engine.core.perp import Position, funding_payment, funding_rate_ppm, margin_at
 from engine.core.prediction import Holding
 from engine.core.reasons import Reason
+from engine.core.reserves import unit_reserve
 
 SPOT: Final = MarketKind.SPOT
 PERP: Final = MarketKind.PERP
@@ -207,8 +208,23 @@ class Engine:
     # ------------------------------------------------------------------ orders
 
     def _place(self, cmd: PlaceOrder, events: list[Event]) -> None:
-        order_id = self.next_order_id
-        self.next_order_id = order_id + 1
+        order_id = cmd.order_id
+        if not order_id:
+            order_id = self.next_order_id
+        elif order_id in self.orders:
+            events.append(
+                Rejected(
+                    "PlaceOrder",
+                    Reason.DUPLICATE_ORDER_ID,
+                    cmd.account,
+                    cmd.market,
+                    0,
+                    cmd.client_order_id,
+                )
+            )
+            return
+        if order_id >= self.next_order_id:
+            self.next_order_id = order_id + 1
         market = self.markets.get(cmd.market)
         reason = self._order_reason(cmd, market)
         if reason is not None or market is None:
@@ -393,34 +409,6 @@ class Engine:
             else:
                 room -= order.size
 
-    def _unit_reserve(self, market: Market, is_bid: bool, price: int, reduce_only: bool) -> int:
-        """What one unit of an order's size not covered by shares it sells locks.
-
-        Spot buys lock the price plus the most fee (sells lock one unit of the base
-        asset). Perp orders lock initial margin at the order price and the first tier's
-        rate (not reduce-only ones), the most fee, and what filling at the order price
-        loses against mark at once (a buy above mark, a sell below it); the tiers of a
-        position's size apply to the position, at mark. Prediction orders lock the price of
-        the outcome they buy plus the most fee a share can cost.
-        """
-        config = market.config
-        kind = config.kind
-        if kind is SPOT:
-            if not is_bid:
-                return 1
-            return price + fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
-        if kind is PERP:
-            fee = fee_reserve_per_unit(price, config.maker_fee_bps, config.taker_fee_bps)
-            loss = price - market.mark if is_bid else market.mark - price
-            if loss > 0:
-                fee += loss
-            if reduce_only:
-                return fee
-            return (price * config.margin_tiers[0].im_bps + BPS - 1) // BPS + fee
-        payout = config.payout
-        cost = price if is_bid else payout - price
-        return cost + fee_reserve_per_unit(payout, config.maker_fee_bps, config.taker_fee_bps)
-
     def _reserve_balance(self, config: MarketConfig, account: Account, is_bid: bool) -> Balance:
         """The balance an order's reservation sits in."""
         if config.kind is SPOT:
@@ -452,8 +440,8 @@ class Engine:
         rest, buys the other outcome."""
         config = market.config
         order.reserve = balance = self._reserve_balance(config, account, order.is_bid)
-        order.unit_reserve = self._unit_reserve(
-            market, order.is_bid, order.price, order.reduce_only
+        order.unit_reserve = unit_reserve(
+            config, market.mark, order.is_bid, order.price, order.reduce_only
         )
         holding: Holding | None = None
         shares = 0
@@ -619,7 +607,7 @@ class Engine:
                     market, account, order.is_bid, new_size, replacing=order.order_id
                 )
             if reason is None:
-                unit = self._unit_reserve(market, order.is_bid, new_price, order.reduce_only)
+                unit = unit_reserve(config, market.mark, order.is_bid, new_price, order.reduce_only)
                 extra = unit * (new_size - shares) - order.reserved()
                 if extra > 0 and extra > self._available(account, order.reserve, order.reduce_only):
                     reason = self._lack_reason(market)
@@ -714,7 +702,7 @@ class Engine:
         if cmd.market and targets is None:
             events.append(Rejected("CancelAll", Reason.UNKNOWN_MARKET, cmd.account, cmd.market))
             return
-        # account.orders holds open orders by ascending id: oldest first
+        # account.orders holds open orders in the order they were placed: oldest first
         for order in list(account.orders.values()):
             if targets is None or order.market in targets:
                 self._drop_order(order, Reason.CANCELLED_BY_TRADER, events)
@@ -1316,7 +1304,9 @@ class Engine:
             self._refresh_position(market, self.accounts[account_id], position)
         market_id = market.config.market_id
         for order in list(market.book.orders()):
-            unit = self._unit_reserve(market, order.is_bid, order.price, order.reduce_only)
+            unit = unit_reserve(
+                market.config, market.mark, order.is_bid, order.price, order.reduce_only
+            )
             if unit == order.unit_reserve:
                 continue
             account = self.accounts[order.account]

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     REDUCE_ONLY_WOULD_INCREASE = "reduce_only_would_increase"
     REDUCE_ONLY_NOT_PERP = "reduce_only_not_perp"
     DUPLICATE_CLIENT_ORDER_ID = "duplicate_client_order_id"
+    DUPLICATE_ORDER_ID = "duplicate_order_id"
     NOT_ORDER_OWNER = "not_order_owner"
     NO_MARK_PRICE = "no_mark_price"
     # money

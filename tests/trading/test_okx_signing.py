@@ -87,6 +87,17 @@ def test_an_address_outside_the_allow_list_is_refused(user, make_api_key, okx) -
     assert refusal(okx(outside, "GET", CURRENCIES)) == (401, "50110")
 
 
+def test_behind_a_trusted_proxy_the_allow_list_sees_the_forwarded_address(
+    user, make_api_key, okx, settings
+) -> None:
+    fenced = make_api_key(user, ip_allowlist=("203.0.113.7",))
+    via_proxy = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.7"}
+
+    assert refusal(okx(fenced, "GET", CURRENCIES, **via_proxy)) == (401, "50110")
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert refusal(okx(fenced, "GET", CURRENCIES, **via_proxy)) == (200, "0")
+
+
 def test_too_many_requests_answer_429_with_50011(user, make_api_key, okx, monkeypatch) -> None:
     monkeypatch.setattr(AssetCurrenciesView, "rate_limit", (2, 60.0))
     credentials = make_api_key(user)
@@ -191,8 +202,10 @@ def test_a_batch_answers_per_order(spot_market, make_api_key, okx) -> None:
     ).json()
     too_many = okx(credentials, "POST", "/api/v5/trade/batch-orders", [BODY] * 21).json()
 
-    # no writer runs here: the first is journaled but not applied yet (50004)
-    assert answer["code"] == "1"
-    assert [item["sCode"] for item in answer["data"]] == ["50004", "51001"]
+    # no writer runs here: the first is journaled, accepted for processing with its id
+    assert answer["code"] == "2"
+    assert [item["sCode"] for item in answer["data"]] == ["0", "51001"]
+    placed = engine_models.Command.objects.get(kind="PlaceOrder")
+    assert answer["data"][0]["ordId"] == str(placed.pk)
     assert too_many["code"] == "51111"
     assert journaled() == 1

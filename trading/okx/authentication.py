@@ -16,6 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from xip_portal.client_address import client_address
 from xip_portal.errors import NotAuthenticated
 from xip_portal.models import User
 
@@ -65,7 +66,7 @@ class OkxSignatureAuthentication(BaseAuthentication):
         key, passphrase, timestamp, signed = values
         request_timestamp(timestamp, now=timezone.now())
         api_key = api_key_authenticate(
-            key=key, passphrase=passphrase, address=meta.get("REMOTE_ADDR", "")
+            key=key, passphrase=passphrase, address=client_address(request._request)
         )
         django_request = request._request
         prehash = (timestamp + django_request.method + django_request.get_full_path()).encode()

@@ -109,6 +109,7 @@ OKX_CODES: dict[str, OkxCode] = {
     Reason.REDUCE_ONLY_WOULD_INCREASE: OkxCode("51169"),
     Reason.REDUCE_ONLY_NOT_PERP: PARAMETER_ERROR,
     Reason.DUPLICATE_CLIENT_ORDER_ID: OkxCode("51016"),
+    Reason.DUPLICATE_ORDER_ID: PARAMETER_ERROR,  # the service gives every order a new id
     Reason.NO_MARK_PRICE: OkxCode("51022"),
     Reason.INSUFFICIENT_BALANCE: OkxCode("51008"),
     Reason.INSUFFICIENT_MARGIN: OkxCode("51008"),

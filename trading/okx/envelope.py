@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from engine.selectors import account_caught_up
+from xip_portal.client_address import client_address
 from xip_portal.errors import ApplicationError, NotAuthenticated
 from xip_portal.models import User
 
@@ -40,6 +42,8 @@ class OkxView(APIView):
 
     private = False
     key_scope = "read"
+    # a POST that only journals new orders: it need not wait for the trader's earlier ones
+    places_orders = False
     # OKX's documented limit: (requests, seconds), per key (per address when public)
     rate_limit: tuple[int, float] = (20, 2.0)
     throttle_classes: Sequence[type] = ()
@@ -54,6 +58,10 @@ class OkxView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self.limit_take(request, cost=1, instrument=self.instrument_of(request))
+        if self.private and not (self.places_orders and request.method == "POST"):
+            # a trader's read, cancel or amend sees their own earlier orders (whose ids
+            # were answered at commit) applied
+            account_caught_up(account=self.trader(request).pk)
 
     def trader(self, request: Request) -> User:
         """The signing key's user (a private view runs only for one)."""
@@ -77,7 +85,7 @@ class OkxView(APIView):
         who = (
             request.auth.key
             if isinstance(request.auth, ApiKey)
-            else request.META.get("REMOTE_ADDR", "")
+            else client_address(request._request)
         )
         bucket = f"okx:{type(self).__name__}:{who}:{instrument}"
         if not rate_limit_take(bucket=bucket, cost=cost, limit=limit, window=window):

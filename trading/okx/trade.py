@@ -129,12 +129,24 @@ def _receipt_item(
     data: dict[str, Any], receipt: CommandReceipt, *, done: str, order_id: Any = None
 ) -> dict[str, Any]:
     if receipt.status != "applied":
+        if receipt.order_id:
+            # journaled: accepted for processing, as OKX's sCode 0 means; an order the
+            # engine then refuses shows as canceled with its reason in cancelSource
+            return _item(data, ord_id=receipt.order_id, msg="Order accepted")
         return _item(
-            data, s_code=NOT_APPLIED_YET, msg="Not applied yet; query the order by clOrdId."
+            data,
+            ord_id=order_id,
+            s_code=NOT_APPLIED_YET,
+            msg="Not applied yet; query the order by ordId.",
         )
     if receipt.result == "rejected":
         reason = receipt.reason
-        return _item(data, ord_id=order_id, s_code=okx_code(reason).code, msg=f"{reason}")
+        return _item(
+            data,
+            ord_id=order_id or receipt.order_id,
+            s_code=okx_code(reason).code,
+            msg=f"{reason}",
+        )
     return _item(data, ord_id=order_id or receipt.order_id, msg=done)
 
 
@@ -154,6 +166,7 @@ def _answer(items: list[dict[str, Any]]) -> Response:
 class PlaceOrderView(OkxView):
     private = True
     key_scope = "trade"
+    places_orders = True
     rate_limit = (60, 2.0)
 
     def post(self, request: Request) -> Response:
@@ -168,6 +181,7 @@ class PlaceOrderView(OkxView):
                 user=user,
                 tradable=instrument.tradable,
                 command=_place_command(instrument, data),
+                wait_unless_covered=True,
             )
         except ApplicationError as refusal:
             return _refused_item(data, refusal)
@@ -193,6 +207,7 @@ def _order_find(
 class BatchOrdersView(OkxView):
     private = True
     key_scope = "trade"
+    places_orders = True
     rate_limit = (300, 2.0)  # orders, per instrument
 
     def instrument_of(self, request: Request) -> str:
@@ -227,7 +242,7 @@ class BatchOrdersView(OkxView):
                 continue
             items.append(None)
             requests.append(OrderRequest(instrument.tradable, command))
-        outcomes = iter(orders_place(user=user, orders=requests))
+        outcomes = iter(orders_place(user=user, orders=requests, wait_unless_covered=True))
         answer = []
         for data, item in zip(orders, items, strict=True):
             if item is not None:

@@ -117,6 +117,10 @@ ACCOUNT_SIGNUP_FORM_CLASS = "xip_portal.forms.SignupForm"
 # one source on one account (the adapter keys "key" by source and account together), so
 # guessing is slow and nobody elsewhere can lock the owner out.
 ACCOUNT_RATE_LIMITS = {"login_failed": "20/m/ip,5/5m/key"}
+# How many reverse proxies in front of the server append to X-Forwarded-For (0: none, the
+# peer's address is the client's); the login limits and the API's IP allow-lists agree
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Exchange OS portal"
 # Accept the code of the step before or after: phones drift by some seconds.

@@ -165,6 +165,25 @@ def test_client_order_id_is_unique_among_open_orders(spot):
     assert isinstance(reuse[0], OrderAccepted)
 
 
+def test_an_order_keeps_the_id_its_command_gives_it_and_ids_stay_unique(spot):
+    events = spot.apply(PlaceOrder(1, M, SELL, 10, price=1000, order_id=70))
+    assert isinstance(events[0], OrderAccepted) and events[0].order_id == 70
+    refused = spot.apply(PlaceOrder(1, M, BUY, 12, price=900, order_id=41))
+    assert [(e.reason, e.order_id) for e in refused] == [(Reason.BAD_LOT, 41)]
+    assert fills(spot.apply(PlaceOrder(2, M, BUY, 10, price=1000, order_id=12))) == [
+        (70, 12, 1000, 10)
+    ]
+    spot.apply(PlaceOrder(1, M, SELL, 10, price=1000, order_id=80))
+    # an id that an open order has is refused, and changes nothing
+    dup = spot.apply(PlaceOrder(2, M, SELL, 10, price=1100, order_id=80))
+    assert [(e.reason, e.order_id) for e in dup] == [(Reason.DUPLICATE_ORDER_ID, 0)]
+    assert list(spot.orders) == [80]
+    # orders without an id are numbered after every id seen
+    numbered = spot.apply(PlaceOrder(2, M, SELL, 10, price=1100))
+    assert numbered[0].order_id == 81
+    assert spot.apply(CancelOrder(1, 80))[0].order_id == 80
+
+
 def test_gtd_orders_expire_when_a_later_command_passes_their_time(spot):
     spot.apply(PlaceOrder(1, M, SELL, 10, price=1000, tif=TimeInForce.GTD, expiry_ts=500))
     assert spot.apply(AdvanceTime(499)) == []

@@ -52,7 +52,8 @@ try:
     expiry = time.time_ns() // 1_000_000 + 2_000
     gtd = {"type": "PlaceOrder", "market": "BTC-USDC", "side": "buy", "size": 10, "price": 100,
            "tif": "gtd", "expiry_ts": expiry}
-    print("placed", command_submit(risk_group=group, account=1, command=gtd, wait=1).result)
+    placed = command_submit(risk_group=group, account=1, command=gtd, wait=1)
+    print("placed", placed.result)
     deadline = time.monotonic() + 30
     gtc = {"type": "PlaceOrder", "market": "BTC-USDC", "side": "buy", "size": 10, "price": 90}
     trading = 0
@@ -60,7 +61,7 @@ try:
         # the serving thread keeps submitting while beat's thread ticks
         receipt = command_submit(risk_group=group, account=1, command=gtc, wait=1)
         trading += receipt.result == "accepted"
-        order = models.Order.objects.get(order_id=1)
+        order = models.Order.objects.get(order_id=placed.order_id)
         if order.status != "open":
             break
         time.sleep(0.2)

@@ -34,6 +34,7 @@ ORDER = {"type": "PlaceOrder", **FIELDS}
         ({"leverage": 10}, "unknown_field"),
         ({"account": 2}, "unknown_field"),
         ({"ts": 5}, "unknown_field"),
+        ({"order_id": 7}, "unknown_field"),  # an order's id is its command's
         ({"tif": "gtd"}, "bad_expiry"),
         ({"client_order_id": "x" * 65}, "bad_text"),
     ],

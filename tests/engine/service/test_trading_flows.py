@@ -101,13 +101,13 @@ def test_an_order_placed_filled_and_amended_in_one_batch_shows_its_new_size(spot
     # Given a sell, buys that take 30 and 10 of it and two amends, applied in one batch
     sell = spot_desk.submit(1, "PlaceOrder", market="BTC-USDC", side="sell", size=100, price=900)
     spot_desk.submit(2, "PlaceOrder", market="BTC-USDC", side="buy", size=30, price=900)
-    spot_desk.submit(1, "AmendOrder", order_id=1, size=40)
+    spot_desk.submit(1, "AmendOrder", order_id=sell.order_id, size=40)
     spot_desk.submit(3, "PlaceOrder", market="BTC-USDC", side="buy", size=10, price=900)
-    spot_desk.submit(1, "AmendOrder", order_id=1, size=20)
+    spot_desk.submit(1, "AmendOrder", order_id=sell.order_id, size=20)
     spot_desk.process()
     # Then the order is of what had filled when last amended and what it was left with
     order = selectors.order_by_command(command_id=sell.command_id)
-    assert order.order_id == 1
+    assert order.order_id == sell.order_id
     assert (order.size, order.filled, order.remaining) == (60, 40, 20)
 
 
