@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.markets.fixtures",
     "tests.trading.fixtures",
     "tests.trading.boards",
+    "tests.url_routes",
 ]
 
 

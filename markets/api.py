@@ -22,7 +22,7 @@ from xip_portal.roles import acting_user, two_factor_require
 from .models import Asset, Market, MarketStatus, MarketStatusChange
 from .oracles import oracle_price_push
 from .selectors import market_list
-from .services import OPERATOR_MOVES, market_status_change
+from .services import OPERATOR_MOVES, market_operator_require, market_status_change
 
 
 class AssetOutput(serializers.ModelSerializer[Asset]):
@@ -143,9 +143,11 @@ class MarketStatusApi(APIView):
     def post(self, request: Request, symbol: str) -> Response:
         user = acting_user(request)
         two_factor_require(user)
+        market = _market(symbol)
+        market_operator_require(user, market)
         payload = self.MarketStatusInput(data=request.data)
         payload.is_valid(raise_exception=True)
-        market = market_status_change(actor=user, market=_market(symbol), **payload.validated_data)
+        market = market_status_change(actor=user, market=market, **payload.validated_data)
         return Response(MarketDetailOutput(_market(market.symbol)).data)
 
 

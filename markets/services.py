@@ -260,7 +260,9 @@ def market_change_schedule_from_xip(*, proposal: Xip, kind: str) -> MarketChange
 # Operator moves
 
 
-def _require_operator(actor: User, market: Market) -> None:
+def market_operator_require(actor: User, market: Market) -> None:
+    """PermissionDenied unless `actor` operates the market's group (checked before the
+    input, so a stranger learns nothing of what a move would need)."""
     if not has_role(actor, StaffRole.RISK_GROUP_OPERATOR, market.risk_group):
         raise PermissionDenied(
             f"Only operators of {market.risk_group.name} can change {market.symbol}.",
@@ -290,6 +292,7 @@ def market_status_change(
     """An operator of the market's group moves it: schedule (needs a launch time), launch,
     halt and resume (need a reason), close, settle. Delisting comes from a Final XIP only."""
     now = now or timezone.now()
+    market_operator_require(actor, market)
     if move not in OPERATOR_MOVES:
         raise ApplicationError(
             f"Unknown move {move!r}; one of {', '.join(OPERATOR_MOVES)}.",
@@ -306,7 +309,6 @@ def market_status_change(
         )
     with transaction.atomic():
         market = _locked(market)
-        _require_operator(actor, market)
         target = OPERATOR_MOVES[move]
         if move == "resume" and market.status != MarketStatus.HALTED:
             raise TransitionError(f"{market.symbol} is not halted.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from html.parser import HTMLParser
@@ -22,25 +22,18 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls import resolve
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from governance.memberships.models import Membership
 from governance.proposals.forms import SPEC_FIELDS
-from governance.proposals.models import ProposalStatus, ProposalType
-from governance.proposals.services import proposal_comment_add
-from governance.risk_groups.models import RiskGroup
-from markets.models import Market
-from markets.services import market_list_from_xip
-from tests.factories import InstitutionMembershipFactory
-from tests.governance.factories import KybApplicationFactory, KycApplicationFactory
-from tests.markets.factories import member_create, proposal_make, spot_spec
-from xip_portal.models import InstitutionMembership, StaffRole, User
+from governance.proposals.models import ProposalType
+from tests.markets.factories import spot_spec
+from tests.url_routes import World, db_writes, route_paths, url_routes
+from xip_portal.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -193,135 +186,17 @@ FUZZ = settings(
 )
 
 
-@dataclass
-class World:
-    """One of everything a path can name, and a site admin who can reach every page."""
-
-    actor: User
-    open_group: RiskGroup
-    regulated_group: RiskGroup
-    market: Market
-    kwargs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    forms: list[tuple[str, Form]] = field(default_factory=list)
-
-
 def test_every_route_with_arguments_is_filled_or_reached_otherwise(world: World) -> None:
-    unfilled = {name for route, name in _routes() if "<" in route and name not in world.kwargs}
+    unfilled = {name for route, name in url_routes() if "<" in route and name not in world.kwargs}
 
     assert unfilled == REACHED_OTHERWISE
-
-
-@pytest.fixture
-def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) -> World:
-    actor = make_staff(StaffRole.SITE_ADMIN)
-    member_create(open_group, user=actor)
-    institution = InstitutionMembershipFactory(
-        user=actor, role=InstitutionMembership.Role.ADMIN
-    ).institution
-    market = market_list_from_xip(
-        proposal=proposal_make(group=open_group, status=ProposalStatus.FINAL, spec=spot_spec())
-    )
-    review = proposal_make(group=open_group, status=ProposalStatus.REVIEW)
-    last_call = proposal_make(group=open_group, status=ProposalStatus.LAST_CALL)
-    draft = proposal_make(group=open_group, author=actor, spec=spot_spec(symbol="ETH-USDC"))
-    objection = proposal_comment_add(
-        actor=member_create(open_group), proposal=last_call, body="No.", kind="objection"
-    )
-    own_kyb = KybApplicationFactory(
-        risk_group=regulated_group, applicant=actor, institution=institution
-    )
-    submitted = KycApplicationFactory(risk_group=regulated_group, submitted=True)
-    revocable = Membership.objects.get(user=member_create(open_group))
-    groups = [{"slug": open_group.slug}, {"slug": regulated_group.slug}]
-    proposals = [{"pk": p.pk} for p in (draft, review, last_call)]
-    proposal_pages = [{"key": p.key} for p in (draft, review, last_call)]
-    api_actions = ["submit", "withdraw", "revive", "vote", "last-call", "send-back", "reject"]
-    kwargs: dict[str, list[dict[str, Any]]] = {
-        "institution_detail": [{"slug": institution.slug}],
-        "api_institution_members": [{"slug": institution.slug}],
-        "proposal_detail": proposal_pages,
-        "proposal_edit": [{"key": draft.key}],
-        "api_proposal": proposals,
-        "api_proposal_comments": proposals,
-        "api_proposal_action": [
-            *({"pk": review.pk, "action": action} for action in api_actions),
-            {"pk": last_call.pk, "action": "vote"},
-        ],
-        "api_proposal_objection_uphold": [{"pk": last_call.pk, "comment_id": objection.pk}],
-        "riskgroup_detail": groups,
-        "settlement": groups,
-        "riskgroup_edit": groups,
-        "riskgroup_collateral": groups,
-        "riskgroup_join": groups,
-        "riskgroup_members": groups,
-        "api_riskgroup_members": groups,
-        "api_membership_revoke": [{"pk": revocable.pk}],
-        "kyc_apply": groups,
-        "api_riskgroup": groups,
-        "api_riskgroup_join": groups,
-        "api_riskgroup_collateral": [{"slug": open_group.slug, "symbol": "USDC"}],
-        "kyc_application": [{"pk": own_kyb.pk}],
-        "kyc_review": [{"pk": submitted.pk}],
-        "api_kyc_application": [{"pk": own_kyb.pk}],
-        "api_kyc_documents": [{"pk": own_kyb.pk}],
-        "api_kyc_submit": [{"pk": own_kyb.pk}],
-        "api_kyc_case": [{"pk": submitted.pk}],
-        "api_kyc_decision": [{"pk": submitted.pk}],
-        "market_detail": [{"symbol": market.symbol}],
-        "market_order_place": [{"symbol": market.symbol}],
-        "market_order_preview": [{"symbol": market.symbol}],
-        "outcome_board": [{"symbol": market.symbol}],
-        "api_market": [{"symbol": market.symbol}],
-        "api_market_status": [{"symbol": market.symbol}],
-        "api_order": [{"order_id": 1}],
-        "api_book": [{"market": market.symbol}],
-        "api_trades": [{"market": market.symbol}],
-        "api_candles": [{"market": market.symbol}],
-        "api_ticker": [{"market": market.symbol}],
-        "api_market_oracle_prices": [{"symbol": market.symbol}],
-    }
-    return World(actor, open_group, regulated_group, market, kwargs)
-
-
-def _routes(
-    patterns: list[URLPattern | URLResolver] | None = None, prefix: str = ""
-) -> Iterator[tuple[str, str]]:
-    """(route, url name) of every named page and operation of the project."""
-    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            if not route.startswith(("admin/", "accounts/")):
-                yield from _routes(pattern.url_patterns, route)
-        elif pattern.name:
-            yield route, pattern.name
-
-
-def _paths(world: World, name: str, route: str) -> list[str]:
-    """The concrete paths of a route, its arguments taken from the world."""
-    if "<" not in route:
-        return [reverse(name)]
-    # Path arguments no operation takes a body or form at (deleting a document, ...).
-    if name not in world.kwargs:
-        return []
-    return [reverse(name, kwargs=kwargs) for kwargs in world.kwargs[name]]
-
-
-def _fingerprint() -> int:
-    """Rows this test's transaction has inserted, updated or deleted in the portal's own
-    tables so far (PostgreSQL counts them per transaction)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
-            " FROM pg_stat_xact_user_tables WHERE relname ~ '^(xip_portal|governance|markets)_'"
-        )
-        return int(cursor.fetchone()[0])
 
 
 def _check(response: Any, what: str, before: int) -> None:
     status = response.status_code
     assert status < 500, f"{what} answered {status}"
     if 400 <= status < 500:
-        assert _fingerprint() == before, f"{what} was refused ({status}) but wrote to the database"
+        assert db_writes() == before, f"{what} was refused ({status}) but wrote to the database"
 
 
 # Forms.
@@ -375,10 +250,10 @@ class _FormReader(HTMLParser):
 def _forms(client: Client, world: World) -> tuple[list[tuple[str, Form]], set[str]]:
     """Every POST form on every page, and the url names of the pages that were read."""
     found, read = [], set()
-    for route, name in _routes():
+    for route, name in url_routes():
         if route.startswith("api/") or name in NOT_FORMS:
             continue
-        paths = _paths(world, name, route)
+        paths = route_paths(world, name, route)
         if name == "proposal_new":  # the draft editor has the spec fields of each type
             paths += [f"{paths[0]}?type={kind}" for kind in ProposalType.values]
         for path in paths:
@@ -424,12 +299,12 @@ def test_no_hostile_form_value_makes_a_page_fail_or_is_stored(
     client = login(world.actor)
     if not world.forms:  # read once; the examples reuse them
         forms, read = _forms(client, world)
-        unreached = {name for route, name in _routes() if not route.startswith("api/")} - read
+        unreached = {name for route, name in url_routes() if not route.startswith("api/")} - read
         assert unreached <= NOT_FORMS | REACHED_OTHERWISE
         world.forms = _one_per_page(forms)
         assert len(world.forms) >= 20, [action for action, _ in world.forms]
     for action, form in world.forms:
-        before = _fingerprint()
+        before = db_writes()
         values = {
             name: _field_value(value, form.defaults.get(name, ""), spread, index)
             for index, name in enumerate(form.fuzzed)
@@ -444,7 +319,7 @@ def test_the_sign_up_and_login_forms_refuse_hostile_values(client: Client) -> No
             ("/accounts/signup/", ("email", "display_name", "password1", "password2")),
             ("/accounts/login/", ("login", "password")),
         ):
-            before = _fingerprint()
+            before = db_writes()
             response = client.post(path, dict.fromkeys(fields, value))
             _check(response, f"POST {path} {value[:20]!r}", before)
 
@@ -534,11 +409,11 @@ def _api_sweep(world: World, value: Any, spreads: list[tuple[int, int]]) -> int:
     as_text = value if isinstance(value, str) else json.dumps(value)[:200]
     plausible = PLAUSIBLE | {"risk_group": world.open_group.slug}
     operations = 0
-    for route, name in _routes():
+    for route, name in url_routes():
         if not route.startswith("api/v1/"):
             continue
         item = schema["paths"]["/" + OPENAPI_ROUTE.sub(_openapi_parameter, route)]
-        for path in _paths(world, name, route):
+        for path in route_paths(world, name, route):
             assert resolve(path).url_name == name
             for method, operation in item.items():
                 content = operation.get("requestBody", {}).get("content", {})
@@ -553,7 +428,7 @@ def _api_sweep(world: World, value: Any, spreads: list[tuple[int, int]]) -> int:
                     if not query and body is None:
                         continue
                     operations += 1
-                    before = _fingerprint()
+                    before = db_writes()
                     # Encoded here with ASCII escapes, so lone surrogates travel as JSON allows.
                     text = json.dumps(body) if body is not None else None
                     response = getattr(api, method)(
