@@ -49,9 +49,19 @@ class TimelineEntry:
     link: str = ""
 
 
-def market_timeline(market: Market) -> list[TimelineEntry]:
-    """The market's status moves and every step of its resolution, oldest first (the
-    settlement is the status move to settled, whose reason names the outcome)."""
+def market_resolution(market: Market) -> Resolution | None:
+    """The market's resolution (prediction markets), with who proposed, decided and approved it."""
+    return (
+        Resolution.objects.filter(market=market)
+        .select_related("proposed_by", "decided_by", "approved_by")
+        .first()
+    )
+
+
+def market_timeline(market: Market, resolution: Resolution | None) -> list[TimelineEntry]:
+    """The market's status moves and every step of its `resolution` (market_resolution),
+    oldest first (the settlement is the status move to settled, whose reason names the
+    outcome)."""
     entries = [
         TimelineEntry(
             change.created_at,
@@ -60,11 +70,6 @@ def market_timeline(market: Market) -> list[TimelineEntry]:
         )
         for change in market.status_changes.select_related("actor")
     ]
-    resolution = (
-        Resolution.objects.filter(market=market)
-        .select_related("proposed_by", "decided_by", "approved_by")
-        .first()
-    )
     if resolution is not None:
         entries.append(
             TimelineEntry(

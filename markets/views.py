@@ -30,7 +30,7 @@ from .resolutions import (
     resolution_dispute,
     resolution_propose,
 )
-from .selectors import REGISTRY_SORTS, market_timeline, registry_rows
+from .selectors import REGISTRY_SORTS, market_resolution, market_timeline, registry_rows
 from .selectors import market_list as markets_filtered
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
@@ -75,18 +75,19 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     )
     is_operator = has_role(request.user, StaffRole.RISK_GROUP_OPERATOR, market.risk_group)
     moves = [move for move, target in OPERATOR_MOVES.items() if market.can_move_to(target)]
+    resolution = market_resolution(market)
     return render(
         request,
         "markets/detail.html",
         {
             "market": market,
             "spec_rows": spec_rows(market.spec),
-            "timeline": market_timeline(market),
+            "timeline": market_timeline(market, resolution),
             "changes": market.changes.select_related("xip"),
             "is_operator": is_operator,
             "moves": moves,
             "sections": market_sections(request, market),
-            **_resolution_panel(request, market, is_operator=is_operator),
+            **_resolution_panel(request, market, resolution, is_operator=is_operator),
             **_oracle_panel(market, is_operator=is_operator),
         },
     )
@@ -116,12 +117,11 @@ def market_oracle_price(request: HttpRequest, symbol: str) -> HttpResponse:
 
 
 def _resolution_panel(
-    request: HttpRequest, market: Market, *, is_operator: bool
+    request: HttpRequest, market: Market, resolution: Resolution | None, *, is_operator: bool
 ) -> dict[str, object]:
     """What the market page's resolution panel shows this visitor (prediction markets)."""
     if market.market_type != MarketType.PREDICTION:
         return {}
-    resolution = Resolution.objects.filter(market=market).first()
     user = request.user
     resolver = market_resolver(market)
     is_resolver = bool(

@@ -21,7 +21,7 @@ from markets.resolutions import (
     resolution_propose,
     resolutions_settle_due,
 )
-from markets.selectors import market_timeline
+from markets.selectors import market_resolution, market_timeline
 from markets.services import market_list_from_xip, market_status_change
 from tests.factories import InstitutionFactory, InstitutionMembershipFactory, UserFactory
 from tests.markets.factories import (
@@ -173,9 +173,14 @@ def test_an_undisputed_outcome_settles_by_itself_when_the_window_lapses(open_ven
     assert venue.free(venue.yes_buyer) == before + 10 * UNIT
     assert ("payout", 10 * UNIT) in venue.statement(venue.yes_buyer)
     assert ("payout", 0) in venue.statement(venue.no_buyer)
-    steps = [entry.title for entry in market_timeline(venue.market)]
+    steps = [
+        entry.title for entry in market_timeline(venue.market, market_resolution(venue.market))
+    ]
     assert steps[-3:] == ["Closed", "Outcome proposed: yes", "Settled"]
-    assert market_timeline(venue.market)[-1].detail == "automatic: Resolved yes"
+    assert (
+        market_timeline(venue.market, market_resolution(venue.market))[-1].detail
+        == "automatic: Resolved yes"
+    )
     actions = set(
         AuditEntry.objects.filter(object_id=str(venue.market.pk)).values_list("action", flat=True)
     )
@@ -223,7 +228,9 @@ def test_an_upheld_dispute_pays_the_decided_outcome_at_once_and_returns_the_bond
     assert venue.free(venue.disputer) == disputer_before
     assert ("payout", 10 * UNIT) in venue.statement(venue.no_buyer)
     assert ("payout", 0) in venue.statement(venue.yes_buyer)
-    titles = [entry.title for entry in market_timeline(venue.market)]
+    titles = [
+        entry.title for entry in market_timeline(venue.market, market_resolution(venue.market))
+    ]
     assert "Disputed" in titles and "Decided: no" in titles
 
 
