@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from xip_portal.api_input import reject_unknown_fields
+from xip_portal.api_input import input_validated
 from xip_portal.bounded_values import bounded_integer
 from xip_portal.errors import NotFound
 from xip_portal.pagination import api_page
@@ -71,10 +71,8 @@ class ApiKeyListApi(APIView):
         summary="Create an API key (its secret is in this answer only)",
     )
     def post(self, request: Request) -> Response:
-        serializer = ApiKeyCreateInput(data=request.data)
-        reject_unknown_fields(request, serializer)
-        serializer.is_valid(raise_exception=True)
-        api_key, secret = api_key_create(user=acting_user(request), **serializer.validated_data)
+        fields = input_validated(request, ApiKeyCreateInput)
+        api_key, secret = api_key_create(user=acting_user(request), **fields)
         api_key.secret = secret  # type: ignore[attr-defined]
         return Response(ApiKeyCreatedOutput(api_key).data, status=status.HTTP_201_CREATED)
 

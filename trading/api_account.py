@@ -19,7 +19,7 @@ from engine import models as engine
 from engine.selectors import holdings_of, positions_of, shards_of, statement_of
 from engine.services import shard_of
 from governance.risk_groups.models import RiskGroup
-from xip_portal.api_input import reject_unknown_fields
+from xip_portal.api_input import input_validated
 from xip_portal.pagination import api_cursor_page, cursor_page_serializer
 from xip_portal.roles import acting_user
 
@@ -287,10 +287,7 @@ class TransferListApi(TradingApiView):
         user = acting_user(request)
 
         def transfer(key: str) -> Response:
-            serializer = TransferInput(data=request.data)
-            reject_unknown_fields(request, serializer)
-            serializer.is_valid(raise_exception=True)
-            fields = serializer.validated_data
+            fields = input_validated(request, TransferInput)
             made = collateral_transfer(
                 user=user,
                 from_group=_group(fields["from_group"]),
@@ -343,10 +340,8 @@ class FaucetApi(TradingApiView):
         user = acting_user(request)
 
         def take(key: str) -> Response:
-            serializer = FaucetInput(data=request.data)
-            reject_unknown_fields(request, serializer)
-            serializer.is_valid(raise_exception=True)
-            group = _group(serializer.validated_data["risk_group"])
+            fields = input_validated(request, FaucetInput)
+            group = _group(fields["risk_group"])
             receipt = receipts_wait([faucet_take(user=user, risk_group=group)])[0]
             if receipt.status == "applied" and receipt.result == "rejected":
                 raise receipt_refusal(receipt.reason)

@@ -37,7 +37,7 @@ from engine.chain.selectors import (
 from engine.chain.withdrawals import withdrawal_claim, withdrawal_request
 from engine.errors import EngineError
 from governance.risk_groups.models import RiskGroup
-from xip_portal.api_input import reject_unknown_fields
+from xip_portal.api_input import input_validated
 from xip_portal.errors import (
     ApplicationError,
     NotAuthenticated,
@@ -178,10 +178,7 @@ class WithdrawalListApi(FundsApi):
         "commits it; then claim it from the vault with its proof)",
     )
     def post(self, request: Request) -> Response:
-        form = WithdrawalInput(data=request.data)
-        reject_unknown_fields(request, form)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = input_validated(request, WithdrawalInput)
         withdrawal = withdrawal_request(
             risk_group=_risk_group(data["risk_group"]),
             user=acting_user(request),

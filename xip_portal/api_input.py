@@ -31,3 +31,14 @@ def unknown_fields_refuse(data: Any, serializer: serializers.Serializer[Any]) ->
             "Unknown fields: " + ", ".join(unknown) + ".",
             fields={name: ["Unknown field."] for name in unknown},
         )
+
+
+def input_validated(
+    request: Request, serializer_class: type[serializers.Serializer[Any]], *, partial: bool = False
+) -> Any:
+    """The request's body as `serializer_class` validates it: unknown fields refused first,
+    then DRF's checks (a 400 naming each field)."""
+    serializer = serializer_class(data=request.data, partial=partial)
+    reject_unknown_fields(request, serializer)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from governance.memberships.models import Membership
 from governance.risk_groups.models import RiskGroup
-from xip_portal.api_input import reject_unknown_fields
+from xip_portal.api_input import input_validated
 from xip_portal.errors import NotFound
 from xip_portal.models import AuditEntry, Institution, StaffRole
 from xip_portal.pagination import api_page
@@ -147,10 +147,7 @@ class ApplicationListApi(APIView):
         summary="Start a KYC (person) or KYB (institution) application to a regulated group",
     )
     def post(self, request: Request) -> Response:
-        payload = self.KycApplicationCreateInput(data=request.data)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = input_validated(request, self.KycApplicationCreateInput)
         application = kyc_application_create(
             actor=acting_user(request),
             risk_group=data["risk_group"],
@@ -175,12 +172,8 @@ class ApplicationDetailApi(APIView):
     def patch(self, request: Request, pk: int) -> Response:
         user = acting_user(request)
         application = kyc_application_own(user=user, pk=pk)
-        payload = ProfileInput(data=request.data, partial=True)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
-        kyc_application_update(
-            actor=user, application=application, profile=_profile(payload.validated_data)
-        )
+        fields = input_validated(request, ProfileInput, partial=True)
+        kyc_application_update(actor=user, application=application, profile=_profile(fields))
         return Response(ApplicationOutput(_application(pk)).data)
 
 
@@ -366,10 +359,8 @@ class DecisionApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         user = acting_user(request)
         application = kyc_application_for_review(user=user, pk=pk)
-        payload = self.KycDecisionInput(data=request.data)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
-        kyc_application_decide(actor=user, application=application, **payload.validated_data)
+        fields = input_validated(request, self.KycDecisionInput)
+        kyc_application_decide(actor=user, application=application, **fields)
         return Response(CaseOutput(kyc_application_for_review(user=user, pk=pk)).data)
 
 

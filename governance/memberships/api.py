@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from governance.risk_groups.models import RiskGroup
 from governance.risk_groups.services import risk_group_get
-from xip_portal.api_input import reject_unknown_fields
+from xip_portal.api_input import input_validated
 from xip_portal.models import Institution
 from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
 
@@ -54,13 +54,11 @@ class JoinApi(APIView):
         summary="Join a permissionless group by accepting its terms",
     )
     def post(self, request: Request, slug: str) -> Response:
-        payload = self.JoinInput(data=request.data)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
+        fields = input_validated(request, self.JoinInput)
         membership = membership_join(
             user=acting_user(request),
             risk_group=risk_group_get(slug=slug),
-            **payload.validated_data,
+            **fields,
         )
         return Response(RiskGroupMembershipOutput(membership).data, status=201)
 
@@ -113,12 +111,10 @@ class MembershipRevokeApi(APIView):
         summary="Revoke a membership with a reason; the member's open orders are cancelled",
     )
     def post(self, request: Request, pk: int) -> Response:
-        payload = self.RevokeInput(data=request.data)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
+        fields = input_validated(request, self.RevokeInput)
         membership = membership_revoke(
             actor=acting_user(request),
             membership=get_object_or_404(Membership, pk=pk),
-            reason=payload.validated_data["reason"],
+            reason=fields["reason"],
         )
         return Response(StaffMembershipOutput(membership).data)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engine.core.markets import BPS
-from xip_portal.api_input import reject_unknown_fields
+from xip_portal.api_input import input_validated
 from xip_portal.bounded_values import BoundedDecimalSerializerField, BoundedIntegerSerializerField
 from xip_portal.models import Institution
 from xip_portal.roles import HasStaffRoleWithTwoFactor, acting_user
@@ -153,10 +153,8 @@ class RiskGroupListApi(APIView):
     )
     def post(self, request: Request) -> Response:
         user = acting_user(request)
-        payload = self.RiskGroupCreateInput(data=request.data)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        fields = input_validated(request, self.RiskGroupCreateInput)
+        data = dict(fields)
         name, slug, kind = data.pop("name"), data.pop("slug"), data.pop("kind")
         operator, bounds = data.pop("operator", None), data.pop("bounds", None)
         group = risk_group_create(
@@ -190,10 +188,8 @@ class RiskGroupDetailApi(APIView):
     def patch(self, request: Request, slug: str) -> Response:
         user = acting_user(request)
         group = risk_group_get(slug=slug)
-        payload = self.RiskGroupPolicyInput(data=request.data, partial=True)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
+        fields = input_validated(request, self.RiskGroupPolicyInput, partial=True)
+        data = dict(fields)
         reason = data.pop("reason", "")
         bounds = data.pop("bounds", None)
         risk_group_policy_update(
@@ -218,14 +214,12 @@ class CollateralApi(APIView):
         summary="Add a collateral asset or change its haircut (the group's operators)",
     )
     def put(self, request: Request, slug: str, symbol: str) -> Response:
-        payload = self.CollateralInput(data=request.data)
-        reject_unknown_fields(request, payload)
-        payload.is_valid(raise_exception=True)
+        fields = input_validated(request, self.CollateralInput)
         asset = collateral_asset_set(
             actor=acting_user(request),
             risk_group=risk_group_get(slug=slug),
             symbol=symbol,
-            haircut_bps=payload.validated_data["haircut_bps"],
+            haircut_bps=fields["haircut_bps"],
         )
         return Response(CollateralOutput(asset).data)
 
