@@ -14,7 +14,7 @@ from django.db.models import QuerySet, Sum
 
 from engine import models as engine
 from engine.core.perp import funding_rate_ppm
-from engine.selectors import fill_time as fill_time  # the trading room reads it here too
+from engine.selectors import fill_time
 from engine.services import shard_of
 
 from .instruments import Tradable

@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 from engine import models as engine
 from engine import selectors as engine_selectors
 from engine.core.markets import BPS
+from engine.selectors import fill_time
 from engine.services import shard_of
 from governance.memberships.services import membership_require
 from markets.models import Market, MarketStatus
@@ -37,7 +38,6 @@ from .market_data import (
     Level,
     book_of,
     candles_of,
-    fill_time,
     funding_rate_now,
     open_interest_of,
     trades_between,

@@ -24,7 +24,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from engine import models as engine
-from engine.selectors import fills_of, holdings_of, orders_of, positions_of
+from engine.selectors import fill_time, fills_of, holdings_of, orders_of, positions_of
 from engine.services import CommandReceipt, shard_of
 from governance.proposals.models import Proposal
 from governance.proposals.selectors import proposal_by_key, proposal_list
@@ -35,7 +35,7 @@ from xip_portal.models import User
 
 from ..errors import TradingError
 from ..instruments import Tradable, tradable_get, tradables, trading_shards
-from ..market_data import book_of, fill_time, ticker_of
+from ..market_data import book_of, ticker_of
 from ..selectors import account_balances, account_statement, order_find
 from ..services import MAX_BATCH, OrderRequest, order_amend, order_cancel, order_place, orders_place
 from .session import AgentSession, refusal_text
