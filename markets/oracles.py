@@ -1,11 +1,14 @@
 """Oracle prices of perpetual markets, feeding the engine's `OraclePrice` through the journal.
 
-Two kinds of source reach a market here: signed pushes by the oracle signers its spec names
-(`oracle_signers`; an EIP-191 signature over `oracle_message`), refused when the signature
-is not one of theirs, the price is older than the spec's `oracle_max_age_seconds` (or not
-newer than the last one taken) or moves the index by more than `oracle_max_move_bps`
-(every refusal is kept for the operators); and a manual price set by an operator of the
-market's group (two-factor, audited), for the demo and for emergencies. A market whose last
+Three kinds of source reach a market here: signed pushes by the oracle signers its spec
+names (`oracle_signers`; an EIP-191 signature over `oracle_message`); the on-chain
+`PriceFeed` named by a spec of oracle kind `pricefeed` (`oracle_source` is the feed), read
+by a scheduled task once per new round, whose pusher must be one of the signers when the
+spec names any; and a manual price set by an operator of the market's group (two-factor,
+audited), for the demo and for emergencies. A pushed or read price is refused when its
+signer is not one of the market's, it is older than the spec's `oracle_max_age_seconds`
+(or not newer than the last one taken), or it moves the index by more than
+`oracle_max_move_bps`; every refusal is kept for the operators. A market whose last
 price grows older than its policy halts by itself (`oracles_halt_stale`, scheduled) and
 resumes when a fresh price arrives; both moves are audited status changes. The engine
 re-marks positions and liquidates after each price; funding runs on its own clock.
@@ -22,7 +25,7 @@ from django.utils import timezone
 from engine.core.markets import BPS
 from engine.selectors import market_get
 from engine.services import command_submit, shard_of
-from governance.risk_groups.models import MarketType
+from governance.risk_groups.models import PRICE_FEED_ORACLE, MarketType
 from xip_portal.audit import audit_record
 from xip_portal.bounded_values import bounded_decimal
 from xip_portal.errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
@@ -38,6 +41,7 @@ DEFAULT_MAX_MOVE_BPS = 2000
 # how far ahead of the portal's clock a signed timestamp may be
 CLOCK_SKEW = timedelta(seconds=30)
 STALE_REASON = "Oracle price stale"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def oracle_message(*, symbol: str, price: str, timestamp: int) -> str:
@@ -106,7 +110,7 @@ def oracle_price_push(
         oracle_message(symbol=market.symbol, price=price_text, timestamp=timestamp), signature
     )
     source = f"signed by {signer}" if signer else "unsigned push"
-    signers = {address.lower() for address in market.spec.get("oracle_signers") or []}
+    signers = _signers(market)
     if not signer or signer.lower() not in signers:
         _refuse(
             market,
@@ -116,6 +120,21 @@ def oracle_price_push(
             reason="The signature is not one of the market's oracle signers'.",
         )
     observed = datetime.fromtimestamp(min(timestamp, 10**11), tz=UTC)
+    _check_fresh_and_in_band(market, price=number, source=source, observed=observed, now=now)
+    return _take(market, number, source=source, observed=observed, actor=None, now=now)
+
+
+def _signers(market: Market) -> set[str]:
+    return {address.lower() for address in market.spec.get("oracle_signers") or []}
+
+
+def _check_fresh_and_in_band(
+    market: Market, *, price: Decimal, source: str, observed: datetime, now: datetime
+) -> None:
+    """Refuses (and keeps) a price observed outside the market's max age (or ahead of the
+    clock), not newer than the last one taken, moving the index out of band, or that is
+    not a whole number of the engine's price unit."""
+    price_text = f"{price.normalize():f}"
     last = OracleState.objects.filter(market=market).first()
     if observed < now - oracle_max_age(market) or observed > now + CLOCK_SKEW:
         _refuse(
@@ -124,7 +143,7 @@ def oracle_price_push(
             price=price_text,
             code=MarketError.ORACLE_PRICE_STALE,
             reason=f"The price was observed at {observed:%Y-%m-%d %H:%M:%S} UTC, outside the "
-            f"market's {oracle_max_age(market).seconds} s.",
+            f"market's {oracle_max_age(market).total_seconds():.0f} s.",
         )
     if last is not None and observed <= last.price_at:
         _refuse(
@@ -135,7 +154,7 @@ def oracle_price_push(
             reason="The price is not newer than the last one taken.",
         )
     max_move = market.spec.get("oracle_max_move_bps") or DEFAULT_MAX_MOVE_BPS
-    if last is not None and abs(number - last.index_price) * BPS > last.index_price * max_move:
+    if last is not None and abs(price - last.index_price) * BPS > last.index_price * max_move:
         _refuse(
             market,
             source=source,
@@ -144,7 +163,68 @@ def oracle_price_push(
             reason=f"{price_text} moves the index ({last.index_price.normalize():f}) by more "
             f"than {max_move} bps.",
         )
-    return _take(market, number, source=source, observed=observed, actor=None, now=now)
+    try:
+        market_engine_config(market).price(price)
+    except ApplicationError as exc:
+        _refuse(market, source=source, price=price_text, code=str(exc.code), reason=exc.message)
+
+
+def price_feed_source(feed: str, round_: int) -> str:
+    """How a PriceFeed round is named as a price's source (and in a refusal of it)."""
+    return f"PriceFeed {feed} round {round_}"
+
+
+def oracle_price_feed_read(*, market: Market, now: datetime | None = None) -> OracleState | None:
+    """Takes the latest round of the market's on-chain PriceFeed (its spec's
+    `oracle_source`), once: None when the feed has no round the market has not seen.
+    Refused (and kept) like a push when the round's pusher is not one of the market's
+    oracle signers (if the spec names any), it is stale or it jumps out of band."""
+    # Imported on first use: web3 raises the interpreter's recursion limit for the whole
+    # process (engine.chain.provider), which the URLconf's import must not do.
+    from engine.chain.price_feed import price_feed_latest
+
+    now = now or timezone.now()
+    _perp(market)
+    latest = price_feed_latest(feed=str(market.spec.get("oracle_source") or ""))
+    if latest is None:
+        return None
+    source = price_feed_source(latest.feed, latest.round)
+    state = OracleState.objects.filter(market=market).first()
+    if (state is not None and state.source == source) or market.oracle_refusals.filter(
+        source=source
+    ).exists():
+        return None
+    signers = _signers(market)
+    if signers and latest.signer.lower() not in signers:
+        _refuse(
+            market,
+            source=source,
+            price=f"{latest.price.normalize():f}",
+            code=MarketError.ORACLE_BAD_SIGNATURE,
+            reason=f"The round was pushed by {latest.signer}, not one of the market's oracle "
+            "signers.",
+        )
+    observed = EPOCH + timedelta(milliseconds=latest.timestamp_ms)
+    _check_fresh_and_in_band(market, price=latest.price, source=source, observed=observed, now=now)
+    return _take(market, latest.price, source=source, observed=observed, actor=None, now=now)
+
+
+def oracles_read_price_feeds(*, now: datetime | None = None) -> int:
+    """Reads the PriceFeed of every live or halted perpetual of oracle kind `pricefeed`
+    (scheduled): a new round becomes the index, a refused one is kept for the operators.
+    Returns how many prices were taken."""
+    taken = 0
+    markets = Market.objects.filter(
+        market_type=MarketType.PERP,
+        status__in=(MarketStatus.LIVE, MarketStatus.HALTED),
+        spec__oracle_kind=PRICE_FEED_ORACLE,
+    ).select_related("risk_group")
+    for market in markets.order_by("pk"):
+        try:
+            taken += oracle_price_feed_read(market=market, now=now) is not None
+        except ApplicationError:
+            continue  # refused and kept for the operators
+    return taken
 
 
 def oracle_price_set(

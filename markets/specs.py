@@ -11,10 +11,17 @@ from typing import Any
 
 from django.utils import timezone
 
+from engine.chain.price_feed import FEED_MAX_LENGTH
 from engine.core.markets import BPS
-from governance.risk_groups.models import MarketBounds, MarketType, RiskGroup
+from governance.risk_groups.models import PRICE_FEED_ORACLE, MarketBounds, MarketType, RiskGroup
 from xip_portal.models import Institution
-from xip_portal.specs import SpecChecker, SpecError, decimal_text, is_multiple
+from xip_portal.specs import (
+    SPEC_DECIMAL_PLACES,
+    SpecChecker,
+    SpecError,
+    decimal_text,
+    is_multiple,
+)
 
 from .models import Asset, Market, MarketStatus
 
@@ -235,6 +242,14 @@ def market_spec_clean(
             f"{risk_group.name} allows {', '.join(bounds.allowed_oracle_kinds)} oracles only.",
         )
     oracle_source = check.text("oracle_source", required=oracle_required, max_length=300)
+    if oracle_kind == PRICE_FEED_ORACLE and oracle_source:
+        if market_type != MarketType.PERP:
+            check.fail("oracle_kind", "Only perpetual markets read an on-chain PriceFeed.")
+        elif len(oracle_source) > FEED_MAX_LENGTH or not oracle_source.isascii():
+            check.fail(
+                "oracle_source",
+                f"The PriceFeed's feed name: at most {FEED_MAX_LENGTH} ASCII characters.",
+            )
     if oracle_kind or oracle_source:
         spec["oracle_kind"] = oracle_kind
         spec["oracle_source"] = oracle_source
@@ -261,9 +276,12 @@ def market_spec_clean(
         if resolver:
             spec["resolver"] = resolver
         if check.has("dispute_bond"):
-            bond = check.decimal("dispute_bond")
+            # the bond is locked in the quote asset: exact in its smallest unit
+            decimals = Asset.objects.filter(symbol=quote).values_list("decimals", flat=True)
+            places = min(next(iter(decimals), SPEC_DECIMAL_PLACES), SPEC_DECIMAL_PLACES)
+            bond = check.decimal("dispute_bond", decimal_places=places)
             if bond is not None and bond < 0:
-                check.fail("dispute_bond", "Must not be negative.")
+                check.fail("dispute_bond", "dispute_bond: must not be negative.")
             elif bond is not None:
                 spec["dispute_bond"] = decimal_text(bond)
     else:

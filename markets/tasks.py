@@ -25,3 +25,11 @@ def oracles_halt_stale() -> int:
     from .oracles import oracles_halt_stale as halt_stale
 
     return halt_stale()
+
+
+@shared_task(name="markets.tasks.oracles_read_price_feeds", ignore_result=True)
+def oracles_read_price_feeds() -> int:
+    """Perpetuals whose oracle is the on-chain PriceFeed take each new round."""
+    from .oracles import oracles_read_price_feeds as read_price_feeds
+
+    return read_price_feeds()

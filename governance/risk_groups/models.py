@@ -13,7 +13,9 @@ from django_countries import countries
 from engine.core.markets import BPS, MarketKind
 from xip_portal.models import TimeStampedModel
 
-ORACLE_KINDS = ("chainlink", "pyth", "manual", "uma")
+# the on-chain PriceFeed contract (engine.chain.price_feed), read by a scheduled task
+PRICE_FEED_ORACLE = "pricefeed"
+ORACLE_KINDS = ("chainlink", "pyth", "manual", "uma", PRICE_FEED_ORACLE)
 
 
 class MarketType(models.TextChoices):

@@ -1,6 +1,7 @@
-"""Oracle prices of perpetuals: signed pushes checked (signer, staleness, band) and refusals
-kept for the operators; a manual operator price, audited; a stale market halts by itself
-and resumes on a fresh price; the engine re-marks and liquidates after a price."""
+"""Oracle prices of perpetuals: signed pushes and on-chain PriceFeed rounds checked (signer,
+staleness, band) and refusals kept for the operators; a manual operator price, audited; a
+stale market halts by itself and resumes on a fresh price; the engine re-marks and
+liquidates after a price."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,11 +13,20 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from engine import selectors, services, tasks
+from engine.chain.deployment import chain_deploy
+from engine.chain.price_feed import price_feed_push
 from engine.services import command_submit, shard_of
 from governance.proposals.models import ProposalStatus
 from governance.risk_groups.models import RiskGroup
+from markets import tasks as markets_tasks
 from markets.models import Market, MarketStatus, OracleRefusal, OracleState
-from markets.oracles import oracle_message, oracle_price_push, oracle_price_set, oracles_halt_stale
+from markets.oracles import (
+    oracle_message,
+    oracle_price_push,
+    oracle_price_set,
+    oracles_halt_stale,
+    oracles_read_price_feeds,
+)
 from markets.services import market_engine_config, market_list_from_xip, market_status_change
 from tests.markets.factories import engine_deposit, member_create, perp_spec, proposal_make
 from xip_portal.errors import ApplicationError
@@ -186,3 +196,88 @@ def test_a_price_move_liquidates_a_position_below_maintenance(perp, open_group):
     price_command = shard.commands.filter(kind="OraclePrice").order_by("-seq").first()
     liquidated = [e for e in price_command.outcome["events"] if e["type"] == "Liquidated"]
     assert [event["account"] for event in liquidated] == [long.pk]
+
+
+@pytest.fixture
+def feed_perp(open_group: RiskGroup, operator: User) -> Market:
+    """A perpetual whose oracle is the on-chain PriceFeed "ETH-USD" (fresh contracts on the
+    embedded chain; the deployment's operator pushes)."""
+    chain_deploy()
+    spec = perp_spec(
+        oracle_kind="pricefeed",
+        oracle_source="ETH-USD",
+        oracle_max_age_seconds=60,
+        oracle_max_move_bps=1000,
+    )
+    market = market_list_from_xip(
+        proposal=proposal_make(group=open_group, status=ProposalStatus.FINAL, spec=spec)
+    )
+    for move in ("schedule", "launch"):
+        market_status_change(
+            actor=operator, market=market, move=move, reason="go", launch_at=timezone.now()
+        )
+    process(open_group)
+    market.refresh_from_db()
+    return market
+
+
+def feed_push(price: str, at) -> None:
+    price_feed_push(feed="ETH-USD", price=Decimal(price), timestamp_ms=int(at.timestamp() * 1000))
+
+
+def test_the_price_feed_kind_takes_each_new_round_once_and_refuses_stale_and_jumps(feed_perp):
+    now = timezone.now()
+    assert oracles_read_price_feeds(now=now) == 0  # nothing pushed yet
+    feed_push("3000.12345678", now - timedelta(seconds=5))
+
+    assert markets_tasks.oracles_read_price_feeds.run() == 1
+    assert oracles_read_price_feeds(now=now) == 0  # the same round is taken once
+    state = OracleState.objects.get(market=feed_perp)
+    assert (state.index_price, state.source) == (
+        Decimal("3000.12345678"),
+        "PriceFeed ETH-USD round 1",
+    )
+    process(feed_perp.risk_group)
+    assert mark(feed_perp) == market_engine_config(feed_perp).price(Decimal("3000.12345678"))
+
+    # a round observed long ago, then one that jumps out of band: each refused once, kept
+    feed_push("3001", now - timedelta(seconds=4))  # round 2: never read, round 3 is latest
+    feed_push("3002", now - timedelta(seconds=3))  # round 3: read only at +70 s, stale
+    assert oracles_read_price_feeds(now=now + timedelta(seconds=70)) == 0
+    feed_push("3500", now + timedelta(seconds=71))  # round 4: +16% against a 10% band
+    for _ in range(2):
+        assert oracles_read_price_feeds(now=now + timedelta(seconds=72)) == 0
+    refusals = OracleRefusal.objects.filter(market=feed_perp).order_by("id")
+    assert [(r.source, r.code) for r in refusals] == [
+        ("PriceFeed ETH-USD round 3", "oracle_price_stale"),
+        ("PriceFeed ETH-USD round 4", "oracle_price_out_of_band"),
+    ]
+    assert OracleState.objects.get(market=feed_perp).index_price == Decimal("3000.12345678")
+    assert feed_perp.risk_group.engine_shard.commands.filter(kind="OraclePrice").count() == 1
+
+
+def test_a_feed_round_pushed_by_a_stranger_to_the_market_is_refused(feed_perp):
+    feed_perp.spec["oracle_signers"] = [SIGNER.address.lower()]
+    feed_perp.save(update_fields=["spec"])
+    feed_push("3000", timezone.now())
+
+    assert oracles_read_price_feeds() == 0
+    refusal = OracleRefusal.objects.get(market=feed_perp)
+    assert refusal.code == "oracle_bad_signature"
+    assert not OracleState.objects.filter(market=feed_perp).exists()
+
+
+def test_a_market_fed_from_the_chain_halts_when_the_feed_stops_and_resumes_on_a_round(feed_perp):
+    now = timezone.now()
+    feed_push("3000", now)
+    assert oracles_read_price_feeds(now=now) == 1
+    assert oracles_halt_stale(now=now + timedelta(seconds=61)) == 1
+    feed_perp.refresh_from_db()
+    assert feed_perp.status == MarketStatus.HALTED
+
+    later = now + timedelta(seconds=90)
+    feed_push("3010", later)
+    assert oracles_read_price_feeds(now=later) == 1
+    feed_perp.refresh_from_db()
+    assert feed_perp.status == MarketStatus.LIVE
+    assert feed_perp.status_changes.last().reason == "Oracle prices returned"

@@ -284,6 +284,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "market-resolutions": {"task": "markets.tasks.resolutions_settle", "schedule": 10},
     # a perpetual whose oracle price is older than its policy halts (and resumes on a price)
     "market-oracles-stale": {"task": "markets.tasks.oracles_halt_stale", "schedule": 10},
+    # perpetuals of oracle kind "pricefeed" read the on-chain PriceFeed (once per new round)
+    "market-oracles-price-feeds": {"task": "markets.tasks.oracles_read_price_feeds", "schedule": 5},
     # the scheduled time tick of every risk group's engine (GTD expiries, funding, closes)
     "engine-time-tick": {"task": "engine.tasks.shards_tick", "schedule": 1.0},
     "engine-transfers": {"task": "engine.tasks.transfers_advance", "schedule": 5.0},

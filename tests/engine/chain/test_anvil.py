@@ -2,7 +2,7 @@
 tests on a free port. Deployment, the registry of a listed then halted market, a batch whose
 root the standalone script verifies for every account (and not for a forged leaf), a deposit
 credited once after N confirmations and never after a reorganisation drops it, a withdrawal
-paid once, a second claim and a forged proof refused."""
+paid once, a second claim and a forged proof refused; a perpetual fed by the PriceFeed."""
 
 import json
 import socket
@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from eth_account import Account
 from web3 import Web3
 
@@ -21,11 +23,14 @@ from engine.chain.deployment import chain_deploy
 from engine.chain.deposits import deposits_scan
 from engine.chain.models import ChainDeposit, Withdrawal
 from engine.chain.operator import contract_at, operator_account
+from engine.chain.price_feed import price_feed_push
 from engine.chain.provider import chain_web3
 from engine.chain.registry import registry_entry_on_chain, registry_sync_run
 from engine.chain.settlement import settlement_run
 from engine.chain.withdrawals import withdrawal_claim, withdrawal_proof, withdrawal_request
 from governance.risk_groups.models import RiskGroup
+from markets.models import OracleState
+from markets.oracles import oracles_read_price_feeds
 from markets.services import market_status_change
 from tests.factories import UserFactory
 from tests.markets import test_engine_sync
@@ -99,6 +104,22 @@ def test_deploy_and_a_listed_then_halted_market_on_chain(on_anvil, open_group, o
     market.refresh_from_db()
     entry = registry_entry_on_chain(market_id=market.symbol)
     assert (entry.config_hash, entry.status) == (market.config_hash, "halted")
+
+
+def test_a_price_feed_market_takes_its_rounds_from_a_real_node(on_anvil, open_group, operator):
+    chain_deploy()
+    market = test_engine_sync.live(
+        open_group, operator, perp_spec(oracle_kind="pricefeed", oracle_source="ETH-USD")
+    )
+    now = timezone.now()
+    price_feed_push(
+        feed="ETH-USD", price=Decimal("3000.5"), timestamp_ms=int(now.timestamp() * 1000)
+    )
+
+    assert oracles_read_price_feeds(now=now) == 1
+    assert oracles_read_price_feeds(now=now) == 0
+    state = OracleState.objects.get(market=market)
+    assert (state.index_price, state.source) == (Decimal("3000.5"), "PriceFeed ETH-USD round 1")
 
 
 def vault_deposit(w3, deployment, group_id, account, amount):
