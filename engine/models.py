@@ -369,3 +369,73 @@ class Transfer(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Transfer {self.transfer_id} of {self.account} ({self.status})"
+
+
+class InsuranceEntry(models.Model):
+    """One move of a risk group's insurance fund, or one auto-deleveraging, from the
+    engine's events. `amount` is what the fund gained (negative: paid out), in the
+    collateral's engine units; the fund's balance is the sum of them.
+
+    kind `fund`: paid in (FundInsurance, a forfeited bond; `reference` says which);
+    `liquidation_fee` (Liquidated: `account` was closed out); `funding` (FundingApplied:
+    what payers paid beyond what receivers got); `deficit` (DeficitCovered: the fund paid
+    `-amount` of `account`'s deficit, `clawed_back` came from profitable positions and
+    `bad_debt` from nobody); `deleveraged` (Deleveraged: `size` of `account`'s position
+    in `market_id` taken over by `counterparty` at `price`); `clawed_back` (ProfitClawedBack:
+    `clawed_back` of `account`'s unrealised profit in `market_id`)."""
+
+    class Kind(models.TextChoices):
+        FUND = "fund", "Paid in"
+        LIQUIDATION_FEE = "liquidation_fee", "Liquidation fee"
+        FUNDING = "funding", "Funding remainder"
+        DEFICIT = "deficit", "Deficit covered"
+        DELEVERAGED = "deleveraged", "Auto-deleveraged"
+        CLAWED_BACK = "clawed_back", "Profit clawed back"
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="insurance")
+    seq = models.BigIntegerField()
+    index = models.PositiveIntegerField()
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    amount = amount_field(default=0)
+    account = models.BigIntegerField(default=0)
+    counterparty = models.BigIntegerField(default=0)
+    market_id = models.CharField(max_length=80, blank=True)
+    size = amount_field(default=0)
+    price = amount_field(default=0)
+    clawed_back = amount_field(default=0)
+    bad_debt = amount_field(default=0)
+    reference = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["shard", "seq", "index", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "seq", "index"], name="engine_insurance_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} (seq {self.seq})"
+
+
+class FundingEntry(models.Model):
+    """One funding payment of a perpetual market, from the engine's FundingApplied:
+    `rate_ppm` of notional at `mark` (positive: longs paid shorts); payers paid `paid`,
+    receivers got `received` (engine units of the collateral)."""
+
+    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="funding")
+    seq = models.BigIntegerField()
+    index = models.PositiveIntegerField()
+    market_id = models.CharField(max_length=80)
+    rate_ppm = models.BigIntegerField()
+    mark = amount_field()
+    paid = amount_field()
+    received = amount_field()
+
+    class Meta:
+        ordering = ["shard", "seq", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["shard", "seq", "index"], name="engine_funding_once")
+        ]
+        indexes = [models.Index(fields=["shard", "market_id", "seq"], name="engine_funding_market")]
+
+    def __str__(self) -> str:
+        return f"{self.market_id}: {self.rate_ppm} ppm (seq {self.seq})"

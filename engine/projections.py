@@ -29,6 +29,7 @@ from engine.core.events import (
     Deleveraged,
     Event,
     Fill,
+    FundingApplied,
     FundingPaid,
     Liquidated,
     MarketChanged,
@@ -193,6 +194,8 @@ class ProjectionBatch:
     orders: dict[int, OrderChange] = field(default_factory=dict)
     fills: list[tuple[Any, ...]] = field(default_factory=list)  # FILL_COLUMNS
     statement: list[tuple[Any, ...]] = field(default_factory=list)  # STATEMENT_COLUMNS
+    insurance: list[tuple[Any, ...]] = field(default_factory=list)  # INSURANCE_COLUMNS
+    funding: list[tuple[Any, ...]] = field(default_factory=list)  # FUNDING_COLUMNS
     # touched accounts and markets -> the last sequence number that touched them
     accounts: dict[int, int] = field(default_factory=dict)
     markets: dict[str, int] = field(default_factory=dict)
@@ -296,6 +299,8 @@ class ProjectionBatch:
         elif isinstance(event, BalanceMoved):
             if event.account:
                 self._touch(seq, event.account)
+            elif event.kind == "insurance":
+                self._insurance(seq, index, "fund", event.amount, reference=event.reference)
             self._statement(
                 seq,
                 index,
@@ -319,6 +324,7 @@ class ProjectionBatch:
             self._touch(seq, event.account, event.market)
         elif isinstance(event, Liquidated):
             self._touch(seq, event.account)
+            self._insurance(seq, index, "liquidation_fee", event.fee, account=event.account)
             if event.fee:
                 self._statement(
                     seq, index, event.account, "liquidation_fee", collateral, -event.fee
@@ -327,12 +333,57 @@ class ProjectionBatch:
             self._touch(seq, event.account)
             covered = event.insurance_used + event.clawed_back + event.bad_debt
             self._statement(seq, index, event.account, "deficit_covered", collateral, covered)
+            self._insurance(
+                seq,
+                index,
+                "deficit",
+                -event.insurance_used,
+                account=event.account,
+                clawed_back=event.clawed_back,
+                bad_debt=event.bad_debt,
+            )
         elif isinstance(event, ProfitClawedBack):
             # profit taken back from an open position: its entry moves, not its cash
             self._touch(seq, event.account, event.market)
+            self._insurance(
+                seq,
+                index,
+                "clawed_back",
+                0,
+                account=event.account,
+                market_id=event.market,
+                clawed_back=event.amount,
+            )
         elif isinstance(event, Deleveraged):
             self._touch(seq, event.account, event.market)
             self._touch(seq, event.counterparty, event.market)
+            self._insurance(
+                seq,
+                index,
+                "deleveraged",
+                0,
+                account=event.account,
+                counterparty=event.counterparty,
+                market_id=event.market,
+                size=event.size,
+                price=event.price,
+            )
+        elif isinstance(event, FundingApplied):
+            self.funding.append(
+                (
+                    self.shard_id,
+                    seq,
+                    index,
+                    event.market,
+                    event.rate_ppm,
+                    event.mark,
+                    event.paid,
+                    event.received,
+                )
+            )
+            self._insurance(
+                seq, index, "funding", event.paid - event.received, market_id=event.market
+            )
         elif isinstance(event, (MarketChanged, MarketConfigured, MarkPriceSet)):
             for market_id in state.market_ids(event.market):
                 self.markets[market_id] = seq
@@ -384,6 +435,40 @@ class ProjectionBatch:
             (self.shard_id, seq, index, account, kind, asset, amount, market_id, reference)
         )
 
+    def _insurance(
+        self,
+        seq: int,
+        index: int,
+        kind: str,
+        amount: int,
+        *,
+        account: int = 0,
+        counterparty: int = 0,
+        market_id: str = "",
+        size: int = 0,
+        price: int = 0,
+        clawed_back: int = 0,
+        bad_debt: int = 0,
+        reference: str = "",
+    ) -> None:
+        self.insurance.append(
+            (
+                self.shard_id,
+                seq,
+                index,
+                kind,
+                amount,
+                account,
+                counterparty,
+                market_id,
+                size,
+                price,
+                clawed_back,
+                bad_debt,
+                reference,
+            )
+        )
+
     # ------------------------------------------------------------------ writing
 
     def write(self, state: ProjectionState) -> None:
@@ -391,6 +476,8 @@ class ProjectionBatch:
         self._write_orders(state.ledger)
         _insert(models.Fill, FILL_COLUMNS, self.fills)
         _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
+        _insert(models.InsuranceEntry, INSURANCE_COLUMNS, self.insurance)
+        _insert(models.FundingEntry, FUNDING_COLUMNS, self.funding)
         self._write_accounts(state)
         self._write_markets(state)
 
@@ -534,6 +621,31 @@ STATEMENT_COLUMNS = (
     "amount",
     "market_id",
     "reference",
+)
+INSURANCE_COLUMNS = (
+    "shard_id",
+    "seq",
+    "index",
+    "kind",
+    "amount",
+    "account",
+    "counterparty",
+    "market_id",
+    "size",
+    "price",
+    "clawed_back",
+    "bad_debt",
+    "reference",
+)
+FUNDING_COLUMNS = (
+    "shard_id",
+    "seq",
+    "index",
+    "market_id",
+    "rate_ppm",
+    "mark",
+    "paid",
+    "received",
 )
 ORDER_COLUMNS = (
     "shard_id",

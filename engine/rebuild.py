@@ -25,6 +25,8 @@ PROJECTIONS = (
     models.Position,
     models.Holding,
     models.StatementEntry,
+    models.InsuranceEntry,
+    models.FundingEntry,
     models.MarketView,
 )
 

@@ -434,7 +434,8 @@ DAY_MS = 86_400_000
 
 
 def fill_time() -> Subquery:
-    """For annotating fills: the engine time (ms) of the command that made the fill."""
+    """For annotating fills (and other rows of a command: insurance, funding): the engine
+    time (ms) of the command that made the row."""
     return Subquery(
         models.Command.objects.filter(shard=OuterRef("shard"), seq=OuterRef("seq")).values("ts")[
             :1
@@ -505,3 +506,70 @@ def fees_by_day(*, market_ids: list[str], since_ms: int = 0) -> list[FeeDay]:
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class InsuranceFund:
+    """A risk group's insurance fund as its events left it (engine units of the
+    collateral): the balance, what flowed in (paid in, liquidation fees, funding
+    remainders) and out (deficits covered), the bad debt nobody covered, and how many
+    liquidations and auto-deleveragings there were. `as_of`: the last sequence number
+    that touched it."""
+
+    balance: int
+    inflows: int
+    payouts: int
+    bad_debt: int
+    liquidations: int
+    deleveragings: int
+    as_of: int
+
+
+def insurance_fund_of(*, shard: models.Shard) -> InsuranceFund:
+    """One aggregate query over the shard's insurance entries."""
+    kind = models.InsuranceEntry.Kind
+
+    def total(name: str, only: Q | None = None) -> Coalesce:
+        return Coalesce(Sum(name, filter=only), Value(0), output_field=models.amount_field())
+
+    totals = models.InsuranceEntry.objects.filter(shard=shard).aggregate(
+        balance=total("amount"),
+        inflows=total("amount", Q(amount__gt=0)),
+        payouts=total("amount", Q(amount__lt=0)),
+        bad_debt=total("bad_debt"),
+        liquidations=Count("id", filter=Q(kind=kind.LIQUIDATION_FEE)),
+        deleveragings=Count("id", filter=Q(kind__in=(kind.DELEVERAGED, kind.CLAWED_BACK))),
+        as_of=Coalesce(Max("seq"), 0),
+    )
+    return InsuranceFund(
+        balance=int(totals["balance"]),
+        inflows=int(totals["inflows"]),
+        payouts=-int(totals["payouts"]),
+        bad_debt=int(totals["bad_debt"]),
+        liquidations=int(totals["liquidations"]),
+        deleveragings=int(totals["deleveragings"]),
+        as_of=int(totals["as_of"]),
+    )
+
+
+def insurance_entries_of(*, shard: models.Shard) -> QuerySet[models.InsuranceEntry]:
+    """The fund's moves and auto-deleveragings, newest first, each with the engine time
+    (`ts`, ms) of the command that made it."""
+    return (
+        models.InsuranceEntry.objects.filter(shard=shard).annotate(ts=fill_time()).order_by("-id")
+    )
+
+
+def funding_of(
+    *, shard: models.Shard, market_id: str, after_ms: int = 0, before_ms: int = 0
+) -> QuerySet[models.FundingEntry]:
+    """A perpetual's funding payments, newest first, each with the engine time (`ts`, ms)
+    it was paid at; only those paid after `after_ms` and before `before_ms` when given."""
+    entries = models.FundingEntry.objects.filter(shard=shard, market_id=market_id).annotate(
+        ts=fill_time()
+    )
+    if after_ms:
+        entries = entries.filter(ts__gt=after_ms)
+    if before_ms:
+        entries = entries.filter(ts__lt=before_ms)
+    return entries.order_by("-id")

@@ -86,6 +86,12 @@ PUBLIC = {
     # signers authenticates the price (markets.api.OraclePriceApi, tested with the oracles)
     "api_market_oracle_prices",
     "settlement",  # a group's settlement batches, public on the chain anyway
+    # a group's insurance fund and a perpetual's funding, from the engine's events (no
+    # accounts named: tests/markets/test_perp_schedule.py)
+    "insurance_fund",
+    "api_insurance_fund",
+    "api_insurance_fund_entries",
+    "api_funding",
     "api_book",  # /api/v1/ market data
     "api_trades",
     "api_candles",
@@ -98,6 +104,7 @@ PUBLIC = {
     "api/v5/public/instruments",
     "api/v5/public/mark-price",
     "api/v5/public/funding-rate",
+    "api/v5/public/funding-rate-history",
     "api/v5/market/books",
     "api/v5/market/ticker",
     "api/v5/market/tickers",

@@ -1,12 +1,16 @@
 """The project's own trading API (/api/v1/), public market data: a market's book, its
-latest trades and candles, and tickers. Prices and sizes are decimal strings (sizes in
+latest trades and candles, tickers, a perpetual's funding history and a risk group's
+insurance fund. Prices and sizes are decimal strings (sizes in
 the base, perpetuals too); times are engine milliseconds since the epoch (UTC)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -15,8 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engine.core import Side
+from engine.models import InsuranceEntry
+from governance.risk_groups.models import RiskGroup
 from xip_portal.bounded_values import bounded_integer
 from xip_portal.errors import ApplicationError
+from xip_portal.pagination import MAX_PAGE_SIZE, api_cursor_page, cursor_page_serializer
 
 from .api_requests import decimal_text
 from .instruments import Tradable, tradable_get, tradables
@@ -28,6 +35,13 @@ from .market_data import (
     ticker_of,
     trades_between,
     trades_of,
+)
+from .selectors import (
+    funding_history,
+    funding_lines,
+    insurance_entries,
+    insurance_fund,
+    insurance_lines,
 )
 
 MAX_DEPTH = 400
@@ -226,3 +240,123 @@ class TickerApi(MarketDataApi):
     def get(self, request: Request, market: str) -> Response:
         tradable = tradable_get(market)
         return Response(TickerOutput(_ticker_row(tradable, _now_ms())).data)
+
+
+class FundingOutput(serializers.Serializer[Any]):
+    seq = serializers.IntegerField(help_text="The journal sequence number that paid it.")
+    ts = serializers.IntegerField()
+    rate = serializers.CharField(help_text="Of notional at mark; positive: longs paid shorts.")
+    mark = serializers.CharField()
+    paid = serializers.CharField(help_text="What payers paid, in the collateral.")
+    received = serializers.CharField(help_text="What receivers got; the rest went to insurance.")
+
+
+def _funding_rows(tradable: Tradable) -> Callable[[list[Any]], list[dict[str, Any]]]:
+    def rows(entries: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "seq": line.seq,
+                "ts": line.ts,
+                "rate": decimal_text(line.rate),
+                "mark": decimal_text(line.mark),
+                "paid": decimal_text(line.paid),
+                "received": decimal_text(line.received),
+            }
+            for line in funding_lines(tradable, entries)
+        ]
+
+    return rows
+
+
+class FundingHistoryApi(MarketDataApi):
+    @extend_schema(
+        operation_id="funding_history",
+        parameters=[OpenApiParameter("limit", int, description=f"1 to {MAX_PAGE_SIZE}.")],
+        responses=cursor_page_serializer(FundingOutput),
+        summary="A perpetual's funding payments from its engine's events, newest first",
+    )
+    def get(self, request: Request, market: str) -> Response:
+        tradable = tradable_get(market)
+        if tradable.kind != "perp":
+            raise ApplicationError(f"{market[:80]} is not a perpetual market.", field="market")
+        entries = funding_history(tradable=tradable)
+        return api_cursor_page(request, self, entries, FundingOutput, rows=_funding_rows(tradable))
+
+
+class InsuranceFundOutput(serializers.Serializer[Any]):
+    risk_group = serializers.CharField()
+    asset = serializers.CharField()
+    balance = serializers.CharField()
+    inflows = serializers.CharField(help_text="Paid in, liquidation fees, funding remainders.")
+    payouts = serializers.CharField(help_text="Deficits of liquidated accounts covered.")
+    bad_debt = serializers.CharField(help_text="What neither the fund nor ADL covered.")
+    liquidations = serializers.IntegerField()
+    deleveragings = serializers.IntegerField(help_text="Auto-deleveraging events.")
+    as_of = serializers.IntegerField(help_text="The last journal sequence number counted.")
+
+
+class InsuranceEntryOutput(serializers.Serializer[Any]):
+    seq = serializers.IntegerField()
+    ts = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=InsuranceEntry.Kind.choices)
+    amount = serializers.CharField(help_text="What the fund gained (negative: paid out).")
+    market = serializers.CharField(source="market_id")
+    size = serializers.CharField(allow_null=True, help_text="Auto-deleveraged size.")
+    price = serializers.CharField(allow_null=True, help_text="Auto-deleveraging price.")
+    clawed_back = serializers.CharField()
+    bad_debt = serializers.CharField()
+    reference = serializers.CharField()
+
+
+def _group(slug: str) -> RiskGroup:
+    return get_object_or_404(RiskGroup, slug=slug[:100])
+
+
+class InsuranceFundApi(MarketDataApi):
+    @extend_schema(
+        operation_id="insurance_fund",
+        responses=InsuranceFundOutput,
+        summary="A risk group's insurance fund from its engine's events",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        group = _group(slug)
+        fund = insurance_fund(risk_group=group)
+        answer = {
+            "risk_group": group.slug,
+            "asset": fund.asset,
+            "balance": decimal_text(fund.balance),
+            "inflows": decimal_text(fund.inflows),
+            "payouts": decimal_text(fund.payouts),
+            "bad_debt": decimal_text(fund.bad_debt),
+            "liquidations": fund.liquidations,
+            "deleveragings": fund.deleveragings,
+            "as_of": fund.as_of,
+        }
+        return Response(InsuranceFundOutput(answer).data)
+
+
+class InsuranceEntryListApi(MarketDataApi):
+    @extend_schema(
+        operation_id="insurance_fund_entries",
+        parameters=[OpenApiParameter("limit", int, description=f"1 to {MAX_PAGE_SIZE}.")],
+        responses=cursor_page_serializer(InsuranceEntryOutput),
+        summary="The moves of a risk group's insurance fund and its auto-deleveragings",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        fund = insurance_fund(risk_group=_group(slug))
+        entries = insurance_entries(fund)
+
+        def rows(page: list[Any]) -> list[dict[str, Any]]:
+            return [
+                {
+                    **asdict(line),
+                    "amount": decimal_text(line.amount),
+                    "size": decimal_text(line.size) if line.size is not None else None,
+                    "price": decimal_text(line.price) if line.price is not None else None,
+                    "clawed_back": decimal_text(line.clawed_back),
+                    "bad_debt": decimal_text(line.bad_debt),
+                }
+                for line in insurance_lines(fund, page)
+            ]
+
+        return api_cursor_page(request, self, entries, InsuranceEntryOutput, rows=rows)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, api_account, api_market_data, api_orders, onchain
+from . import api, api_account, api_market_data, api_orders, api_resolutions, onchain
 
 urlpatterns = [
     path("api-keys/", api.ApiKeyListApi.as_view(), name="api_api_keys"),
@@ -23,10 +23,47 @@ urlpatterns = [
     path("statement/", api_account.StatementApi.as_view(), name="api_statement"),
     path("transfers/", api_account.TransferListApi.as_view(), name="api_transfers"),
     path("faucet/", api_account.FaucetApi.as_view(), name="api_faucet"),
+    # a prediction market's resolution
+    path(
+        "markets/<str:symbol>/resolution/",
+        api_resolutions.ResolutionApi.as_view(),
+        name="api_market_resolution",
+    ),
+    path(
+        "markets/<str:symbol>/resolution/propose/",
+        api_resolutions.ResolutionProposeApi.as_view(),
+        name="api_market_resolution_propose",
+    ),
+    path(
+        "markets/<str:symbol>/resolution/dispute/",
+        api_resolutions.ResolutionDisputeApi.as_view(),
+        name="api_market_resolution_dispute",
+    ),
+    path(
+        "markets/<str:symbol>/resolution/decide/",
+        api_resolutions.ResolutionDecideApi.as_view(),
+        name="api_market_resolution_decide",
+    ),
+    path(
+        "markets/<str:symbol>/resolution/approve/",
+        api_resolutions.ResolutionApproveApi.as_view(),
+        name="api_market_resolution_approve",
+    ),
     # public market data
     path("books/<str:market>/", api_market_data.BookApi.as_view(), name="api_book"),
     path("trades/<str:market>/", api_market_data.TradeListApi.as_view(), name="api_trades"),
     path("candles/<str:market>/", api_market_data.CandleListApi.as_view(), name="api_candles"),
     path("tickers/", api_market_data.TickerListApi.as_view(), name="api_tickers"),
     path("tickers/<str:market>/", api_market_data.TickerApi.as_view(), name="api_ticker"),
+    path("funding/<str:market>/", api_market_data.FundingHistoryApi.as_view(), name="api_funding"),
+    path(
+        "risk-groups/<slug:slug>/insurance-fund/",
+        api_market_data.InsuranceFundApi.as_view(),
+        name="api_insurance_fund",
+    ),
+    path(
+        "risk-groups/<slug:slug>/insurance-fund/entries/",
+        api_market_data.InsuranceEntryListApi.as_view(),
+        name="api_insurance_fund_entries",
+    ),
 ]

@@ -13,7 +13,9 @@ class TradingConfig(AppConfig):
 
         from .live import topic_register
         from .market_page import MARKET_TOPIC, MINE_TOPIC, market_section
+        from .risk_views import funding_section
 
         market_section_register(market_section)
+        market_section_register(funding_section)
         topic_register(MARKET_TOPIC)
         topic_register(MINE_TOPIC)

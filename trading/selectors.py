@@ -3,7 +3,7 @@ look them up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -12,15 +12,23 @@ from django.db.models import F, QuerySet
 
 from engine import models as engine
 from engine.core.reasons import Reason
-from engine.selectors import balances_of, shards_of, statement_of
+from engine.selectors import (
+    balances_of,
+    funding_of,
+    insurance_entries_of,
+    insurance_fund_of,
+    shards_of,
+    statement_of,
+)
 from engine.services import shard_of
 from engine.specs import asset_unit
+from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
 from xip_portal.errors import ApplicationError
 from xip_portal.models import User
 
 from .errors import TradingError
-from .instruments import Tradable, trading_shards
+from .instruments import Tradable, tradables_of, trading_shards
 from .models import ApiKey, IdempotentAnswer
 
 
@@ -146,3 +154,142 @@ def order_find(
 def answer_kept(*, user: User, key: str) -> IdempotentAnswer | None:
     """The answer kept under the user's Idempotency-Key, if any."""
     return IdempotentAnswer.objects.filter(user=user, key=key).first()
+
+
+@dataclass(frozen=True)
+class InsuranceFundView:
+    """A risk group's insurance fund in decimals of its collateral (engine.selectors'
+    InsuranceFund), with the entries' conversion."""
+
+    asset: str
+    balance: Decimal
+    inflows: Decimal
+    payouts: Decimal
+    bad_debt: Decimal
+    liquidations: int
+    deleveragings: int
+    as_of: int
+    shard: engine.Shard | None
+
+
+@dataclass(frozen=True)
+class InsuranceLine:
+    """One move of the fund or one auto-deleveraging, for pages and the API. Accounts are
+    left out: the fund's history is public, who was liquidated is not."""
+
+    seq: int
+    ts: int
+    kind: str
+    label: str
+    amount: Decimal
+    market_id: str
+    size: Decimal | None
+    price: Decimal | None
+    clawed_back: Decimal
+    bad_debt: Decimal
+    reference: str
+
+
+def insurance_fund(*, risk_group: RiskGroup) -> InsuranceFundView:
+    """The group's insurance fund from its engine's events (zero before it has one)."""
+    shard = engine.Shard.objects.filter(risk_group=risk_group).first()
+    asset = shard.collateral if shard is not None else ""
+    if shard is None:
+        return InsuranceFundView(asset, *(Decimal(0),) * 4, 0, 0, 0, None)
+    fund = insurance_fund_of(shard=shard)
+    unit = asset_units(shard)(shard.collateral)
+
+    def money(units: int) -> Decimal:
+        return (Decimal(units) * unit).normalize()
+
+    return InsuranceFundView(
+        asset,
+        money(fund.balance),
+        money(fund.inflows),
+        money(fund.payouts),
+        money(fund.bad_debt),
+        fund.liquidations,
+        fund.deleveragings,
+        fund.as_of,
+        shard,
+    )
+
+
+def insurance_entries(fund: InsuranceFundView) -> QuerySet[engine.InsuranceEntry]:
+    """The fund's entries, newest first (with `ts`)."""
+    if fund.shard is None:
+        return engine.InsuranceEntry.objects.none()
+    return insurance_entries_of(shard=fund.shard)
+
+
+def insurance_lines(
+    fund: InsuranceFundView, entries: Iterable[engine.InsuranceEntry]
+) -> list[InsuranceLine]:
+    """The fund's entries (insurance_entries_of) in decimals: amounts of the collateral, an
+    auto-deleveraging's size and price in its market's units."""
+    if fund.shard is None:
+        return []
+    unit = asset_units(fund.shard)(fund.shard.collateral)
+    entries = list(entries)
+    markets = tradables_of(entry.market_id for entry in entries if entry.market_id)
+    labels = dict(engine.InsuranceEntry.Kind.choices)
+    lines = []
+    for entry in entries:
+        tradable = markets.get(entry.market_id) if entry.market_id else None
+        lines.append(
+            InsuranceLine(
+                int(entry.seq),
+                int(getattr(entry, "ts", 0) or 0),
+                entry.kind,
+                str(labels.get(entry.kind, entry.kind)),
+                (entry.amount * unit).normalize(),
+                entry.market_id,
+                tradable.size(entry.size) if tradable and entry.size else None,
+                tradable.price(entry.price) if tradable and entry.price else None,
+                (entry.clawed_back * unit).normalize(),
+                (entry.bad_debt * unit).normalize(),
+                entry.reference,
+            )
+        )
+    return lines
+
+
+@dataclass(frozen=True)
+class FundingLine:
+    """One funding payment of a perpetual: `rate` of notional at `mark` (positive: longs
+    paid shorts), what payers paid and receivers got, at engine time `ts` (ms)."""
+
+    seq: int
+    ts: int
+    rate: Decimal
+    mark: Decimal
+    paid: Decimal
+    received: Decimal
+
+
+def funding_lines(tradable: Tradable, entries: Iterable[engine.FundingEntry]) -> list[FundingLine]:
+    """A perpetual's funding entries (funding_of) in its decimals."""
+    return [
+        FundingLine(
+            int(entry.seq),
+            int(getattr(entry, "ts", 0) or 0),
+            Decimal(entry.rate_ppm).scaleb(-6).normalize(),
+            tradable.price(entry.mark),
+            tradable.money(entry.paid),
+            tradable.money(entry.received),
+        )
+        for entry in entries
+    ]
+
+
+def funding_history(
+    *, tradable: Tradable, after_ms: int = 0, before_ms: int = 0
+) -> QuerySet[engine.FundingEntry]:
+    """The perpetual's funding entries, newest first (with `ts`), paid after `after_ms`
+    and before `before_ms` when given."""
+    return funding_of(
+        shard=shard_of(risk_group=tradable.risk_group_id),
+        market_id=tradable.engine_market,
+        after_ms=after_ms,
+        before_ms=before_ms,
+    )

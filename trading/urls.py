@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import live, market_views, onchain, views
+from . import live, market_views, onchain, risk_views, views
 
 urlpatterns = [
     path("world-cup/", views.world_cup, name="world_cup"),
@@ -40,4 +40,9 @@ urlpatterns = [
     ),
     path("account/verify-balance/", onchain.verify_balance, name="verify_balance"),
     path("settlement/<slug:slug>/", onchain.settlement, name="settlement"),
+    path(
+        "risk-groups/<slug:slug>/insurance-fund/",
+        risk_views.insurance_fund_page,
+        name="insurance_fund",
+    ),
 ]

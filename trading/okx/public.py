@@ -1,4 +1,5 @@
-"""OKX v5 public endpoints: instruments, order books, tickers, trades, candles, mark price.
+"""OKX v5 public endpoints: instruments, order books, tickers, trades, candles, mark price,
+funding rate and its history.
 Limited per address as OKX documents them."""
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from ..market_data import (
     trades_between,
     trades_of,
 )
+from ..selectors import funding_history, funding_lines
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_row, instruments
 
 INST_TYPES = ("SPOT", "SWAP", "MARGIN", "FUTURES", "OPTION")
 MAX_DEPTH = 400
+MAX_FUNDING_ROWS = 100
+TIME_MAX_MS = 10**15
 
 
 def _now_ms() -> int:
@@ -234,5 +238,36 @@ class FundingRateView(OkxView):
                     "method": "current_period",
                     "ts": str(_now_ms()),
                 }
+            ]
+        )
+
+
+class FundingRateHistoryView(OkxView):
+    """A perp's funding payments, newest first, from its engine's events (what ccxt's
+    fetchFundingRateHistory reads): `before` keeps those paid after that time (ms),
+    `after` those paid before it; `limit` 1 to 100."""
+
+    def get(self, request: Request) -> Response:
+        instrument = instrument_get(request.query_params.get("instId"))
+        if not instrument.is_swap:
+            raise ApplicationError("Funding rates are for SWAP instruments.", field="instId")
+        limit = _int_param(request, "limit", MAX_FUNDING_ROWS, low=1, high=MAX_FUNDING_ROWS)
+        entries = funding_history(
+            tradable=instrument.tradable,
+            after_ms=_int_param(request, "before", 0, low=0, high=TIME_MAX_MS),
+            before_ms=_int_param(request, "after", 0, low=0, high=TIME_MAX_MS),
+        )
+        return okx_ok(
+            [
+                {
+                    "instType": "SWAP",
+                    "instId": instrument.inst_id,
+                    "formulaType": "noRate",
+                    "fundingRate": f"{line.rate:f}",
+                    "realizedRate": f"{line.rate:f}",
+                    "fundingTime": str(line.ts),
+                    "method": "current_period",
+                }
+                for line in funding_lines(instrument.tradable, entries[:limit])
             ]
         )

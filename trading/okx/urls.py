@@ -8,6 +8,7 @@ urlpatterns = [
     path("public/instruments", public.InstrumentsView.as_view()),
     path("public/mark-price", public.MarkPriceView.as_view()),
     path("public/funding-rate", public.FundingRateView.as_view()),
+    path("public/funding-rate-history", public.FundingRateHistoryView.as_view()),
     path("market/books", public.BooksView.as_view()),
     path("market/ticker", public.TickerView.as_view()),
     path("market/tickers", public.TickersView.as_view()),
