@@ -92,6 +92,7 @@ PUBLIC = {
     "api_insurance_fund",
     "api_insurance_fund_entries",
     "api_funding",
+    "api_market_resolution",  # a prediction market's resolution state and timeline
     "api_book",  # /api/v1/ market data
     "api_trades",
     "api_candles",
@@ -162,6 +163,12 @@ MATRIX: dict[str, dict[str, str]] = {
     # order 1 is no one's here: refused to all (another user's live order: tests/trading)
     "api_order": _only(),
     "market_resolution_action": SIGNED_IN,
+    # the resolution API: the services check resolver, membership and staff role (2FA)
+    # (tests/trading/test_api_resolutions.py)
+    "api_market_resolution_propose": SIGNED_IN,
+    "api_market_resolution_dispute": SIGNED_IN,
+    "api_market_resolution_decide": SIGNED_IN,
+    "api_market_resolution_approve": SIGNED_IN,
     "proposal_action": SIGNED_IN,
     "api_proposal_action": SIGNED_IN,
     "api_proposal_objection_uphold": SIGNED_IN,

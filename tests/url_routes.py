@@ -102,6 +102,10 @@ def world(open_group: RiskGroup, regulated_group: RiskGroup, make_staff: Any) ->
         "api_insurance_fund": groups,
         "api_insurance_fund_entries": groups,
         "api_funding": [{"market": market.symbol}],
+        **{
+            f"api_market_resolution{step}": [{"symbol": market.symbol}]
+            for step in ("", "_propose", "_dispute", "_decide", "_approve")
+        },
         "market_order_place": [{"symbol": market.symbol}],
         "market_order_preview": [{"symbol": market.symbol}],
         "api_order": [{"order_id": 1}],
