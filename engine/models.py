@@ -410,7 +410,7 @@ class InsuranceEntry(models.Model):
         DELEVERAGED = "deleveraged", "Auto-deleveraged"
         CLAWED_BACK = "clawed_back", "Profit clawed back"
 
-    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="insurance")
+    shard = projection_shard("insurance")
     seq = models.BigIntegerField()
     index = models.PositiveIntegerField()
     kind = models.CharField(max_length=24, choices=Kind.choices)
@@ -439,7 +439,7 @@ class FundingEntry(models.Model):
     `rate_ppm` of notional at `mark` (positive: longs paid shorts); payers paid `paid`,
     receivers got `received` (engine units of the collateral)."""
 
-    shard = models.ForeignKey(Shard, on_delete=models.CASCADE, related_name="funding")
+    shard = projection_shard("funding")
     seq = models.BigIntegerField()
     index = models.PositiveIntegerField()
     market_id = models.CharField(max_length=80)
