@@ -238,6 +238,7 @@ def run(
     anvil_port: int,
 ) -> dict[str, Any]:
     from eth_account import Account
+    from web3.types import RPCEndpoint
 
     operator = Account.create()
     os.environ.update(
@@ -262,7 +263,9 @@ def run(
     from engine.sequencer import ShardWriter
     from engine.worker_process import shard_worker_start
 
-    chain_web3().provider.make_request("anvil_setBalance", [operator.address, hex(10**21)])
+    chain_web3().provider.make_request(
+        RPCEndpoint("anvil_setBalance"), [operator.address, hex(10**21)]
+    )
     venue = venue_setup(args.traders)
     deployment = chain_deploy()
     log = work / "worker.log"
