@@ -28,6 +28,7 @@ import math
 import random
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,12 +37,14 @@ from typing import Any, Protocol
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engine.errors import CommandRefused
 from engine.services import BatchItem, command_submit, commands_submit, shard_of
 from engine.tasks import shard_process
 from governance.risk_groups.models import RiskGroup
-from markets.models import Market
+from markets.models import Market, MarketStatus
 from markets.resolutions import outcome_eliminate, resolution_propose, resolutions_settle_due
 from markets.services import market_engine_config, market_status_change, markets_timers_run
+from xip_portal.mail import mails_discarded
 from xip_portal.models import Institution, User
 
 from .demo import HOUSE, WORLD_CUP_TEAMS, _final, world_cup_binary_spec, world_cup_winner_spec
@@ -268,9 +271,35 @@ class WorldCupClock:
     def kickoff(self, number: int) -> datetime:
         return self.start + number * self.step
 
-    def wait_for(self, moment: datetime) -> None:
-        if self.realtime:
-            time.sleep(max((moment - timezone.now()).total_seconds(), 0))
+    def winner_close(self) -> datetime:
+        """When the winner market closes: at the final's kick-off; in real time, where a
+        busy machine may push the final later (`catch_up`), a tournament's length after
+        it, the operator closing it at the final whistle."""
+        final = self.kickoff(MATCHES)
+        return final + (final - self.start if self.realtime else timedelta(0))
+
+    def catch_up(self, number: int) -> None:
+        """In real time, a simulation that fell behind the wall clock (a busy machine)
+        moves its calendar so that match `number` kicks off a step from now: its market
+        is listed and traded before it closes."""
+        if self.realtime and self.kickoff(number) < timezone.now() + self.step:
+            self.start = timezone.now() + self.step - number * self.step
+
+    def wait_for(self, moment: datetime) -> datetime:
+        """`moment`, once it has come; in real time, the wall clock's time then (a late
+        step happens at the time it happens: the engine's clock, ticked by the wall
+        clock, is there already)."""
+        if not self.realtime:
+            return moment
+        time.sleep(max((moment - timezone.now()).total_seconds(), 0))
+        return max(moment, timezone.now())
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """The transaction of one step. In real time (the demo) the server's threads write
+        the same shard meanwhile (the market maker, the time tick): each service then
+        commits on its own, so that no writer sequences commands after a journal another
+        thread has not committed."""
+        return nullcontext() if self.realtime else transaction.atomic()
 
 
 @dataclass
@@ -305,14 +334,14 @@ class WorldCupRun:
 
     def begin(self, tournament: Tournament, chances: dict[str, float]) -> None:
         symbol = f"{SYMBOL_PREFIX}S{self.seed}-WINNER"
-        with transaction.atomic():
+        with self.clock.transaction():
             self.winner = self._list(
                 title="List the winner market of a simulated 2026 World Cup",
                 body=f"Who wins the simulated tournament of seed {self.seed}. A team knocked "
                 "out resolves NO as the tournament goes; the champion resolves YES.",
                 spec=world_cup_winner_spec(
                     symbol=symbol,
-                    close=self.clock.kickoff(MATCHES),
+                    close=self.clock.winner_close(),
                     source="The simulation's match reports",
                     dispute_window_hours=0,
                 ),
@@ -327,8 +356,9 @@ class WorldCupRun:
             if match.knockout
             else f"{match.home.name} beat {match.away.name}"
         )
+        self.clock.catch_up(match.number)
         kickoff = self.clock.kickoff(match.number)
-        with transaction.atomic():
+        with self.clock.transaction():
             market = self.markets[match.number] = self._list(
                 title=f"List a 2026 World Cup match market: {question}",
                 body=f"{match.stage}, match {match.number} of the simulated tournament "
@@ -344,28 +374,44 @@ class WorldCupRun:
             )
             shard_process(self.shard.pk)  # the market is in the engine: orders may name it
             cents = min(max(round(probability * 100), 5), 95)
-            self._trade(market, [(market.symbol, Decimal(cents) / 100)])
+            try:
+                self._trade(market, [(market.symbol, Decimal(cents) / 100)])
+            except CommandRefused:
+                if not self.clock.realtime:
+                    raise
+                # in real time on a busy machine the match kicked off while it was being
+                # listed: it is played untraded
+                logger.warning("%s closed before the traders got to it", market.symbol)
 
     def after(self, match: Match) -> None:
         kickoff = self.clock.kickoff(match.number)
-        self.now = kickoff + FULL_TIME
-        self.clock.wait_for(self.now)
-        with transaction.atomic():
+        self.now = self.clock.wait_for(kickoff + FULL_TIME)
+        with self.clock.transaction():
             market = self.markets.pop(match.number)
             self._close_and_resolve(market, match, kickoff)
             if match.knockout and match.stage != THIRD_PLACE:
                 self._eliminate([match.loser], EVIDENCE.format(seed=self.seed, number=match.number))
             if match.stage == FINAL:
                 winner = self._winner()
+                winner.refresh_from_db()
+                if winner.status != MarketStatus.CLOSED:  # a late final (see winner_close)
+                    market_status_change(
+                        actor=self.cast.operator,
+                        market=winner,
+                        move="close",
+                        reason="The final was played",
+                        now=self.now,
+                    )
+                    shard_process(self.shard.pk)
                 self._resolve(winner, match.winner.name, match.number)
 
     def knocked_out(self, teams: list[Team]) -> None:
-        with transaction.atomic():
+        with self.clock.transaction():
             self._eliminate(teams, EVIDENCE.format(seed=self.seed, number="groups"))
 
     def round_over(self, chances: dict[str, float]) -> None:
         if len(chances) > 1:
-            with transaction.atomic():
+            with self.clock.transaction():
                 self._trade_winner(chances)
 
     def _winner(self) -> Market:
@@ -505,9 +551,11 @@ def worldcup_simulate(
     realtime: bool = False,
     stdout: Console | None = None,
 ) -> Tournament:
-    """Plays the tournament of `seed` to the end (see the module's docstring)."""
+    """Plays the tournament of `seed` to the end (see the module's docstring). The XIPs'
+    notification emails, a few per match, are not sent."""
     clock = WorldCupClock(start or timezone.now(), step, realtime)
-    return tournament_play(seed, WorldCupRun(cast, seed, clock), stdout)
+    with mails_discarded():
+        return tournament_play(seed, WorldCupRun(cast, seed, clock), stdout)
 
 
 def worldcup_demo_start(*, step: timedelta, stdout: Console) -> threading.Thread:

@@ -6,10 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.test.utils import override_settings
 
 from governance.proposals.worldcup import worldcup_cast, worldcup_simulate
-from xip_portal.management.commands.seed_demo import DISCARD_EMAIL
 
 
 class Command(BaseCommand):
@@ -30,15 +28,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        # the XIPs' notification emails go nowhere (as in seed_demo), not to the console
-        with override_settings(EMAIL_BACKEND=DISCARD_EMAIL):
-            tournament = worldcup_simulate(
-                seed=options["seed"],
-                cast=worldcup_cast(),
-                step=timedelta(seconds=options["step_seconds"]),
-                realtime=options["realtime"],
-                stdout=self.stdout,
-            )
+        tournament = worldcup_simulate(
+            seed=options["seed"],
+            cast=worldcup_cast(),
+            step=timedelta(seconds=options["step_seconds"]),
+            realtime=options["realtime"],
+            stdout=self.stdout,
+        )
         self.stdout.write(
             f"{len(tournament.matches)} matches and the winner market, every market settled, in "
             f"{time.monotonic() - started:.1f} s."
