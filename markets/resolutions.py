@@ -71,11 +71,16 @@ def market_resolver(market: Market) -> Institution | None:
 
 
 def market_outcome_choices(market: Market) -> tuple[str, ...]:
-    """What a resolution of the market may say (not an eliminated outcome)."""
+    """What a resolution of the market may say."""
+    return (*market.outcomes, VOID) if market.outcomes else BINARY_OUTCOMES
+
+
+def _outcomes_open(market: Market) -> tuple[str, ...]:
+    """What a resolution of the market may say now: not an outcome eliminated before."""
     if not market.outcomes:
         return BINARY_OUTCOMES
     eliminated = set(market.eliminations.values_list("outcome", flat=True))
-    return (*(name for name in market.outcomes if name not in eliminated), VOID)
+    return tuple(name for name in market_outcome_choices(market) if name not in eliminated)
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,7 @@ def resolution_propose(
         raise ApplicationError(
             f"{market.symbol} is not a prediction market.", code=MarketError.NOT_A_PREDICTION_MARKET
         )
-    choices = market_outcome_choices(market)
+    choices = _outcomes_open(market)
     if market.outcomes:
         outcome = next((name for name in market.outcomes if name == outcome), outcome)
     else:
@@ -384,7 +389,7 @@ def resolution_decide(
             raise TransitionError(
                 f"The outcome of {market.symbol} is not disputed.", code=MarketError.NOT_DISPUTED
             )
-        choices = market_outcome_choices(market)
+        choices = _outcomes_open(market)
         decided = outcome.strip() if market.outcomes else outcome.strip().lower()
         if decided not in choices:
             raise ApplicationError(

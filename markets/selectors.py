@@ -77,7 +77,9 @@ def market_timeline(market: Market, resolution: Resolution | None) -> list[Timel
             f"by {elimination.eliminated_by}; its NO shares paid 1, its YES shares 0",
             elimination.evidence_url,
         )
-        for elimination in market.eliminations.select_related("eliminated_by")
+        for elimination in (
+            market.eliminations.select_related("eliminated_by") if market.outcomes else ()
+        )
     ]
     if resolution is not None:
         entries.append(
