@@ -81,9 +81,11 @@ def _registry_sync() -> int:
     return registry_sync_run(deployment=deployment) if deployment else 0
 
 
-def _settlement() -> int:
+def _settlement(risk_group_id: int | None) -> int:
     deployment = _deployment()
-    return len(settlement_run(deployment=deployment)) if deployment else 0
+    if deployment is None:
+        return 0
+    return len(settlement_run(deployment=deployment, risk_group_id=risk_group_id))
 
 
 def _deposits() -> int:
@@ -97,8 +99,12 @@ def registry_sync() -> int:
 
 
 @shared_task(autoretry_for=RETRIED, retry_backoff=2, max_retries=5)
-def settlement_commit_due() -> int:
-    return _run("settlement_commit_due", _settlement)
+def settlement_commit_due(risk_group_id: int | None = None) -> int:
+    """Every risk group's batch (beat's clock), or one group's (its writer, every
+    CHAIN_SETTLEMENT_COMMANDS commands)."""
+    return _run(
+        f"settlement_commit_due:{risk_group_id or 'all'}", lambda: _settlement(risk_group_id)
+    )
 
 
 @shared_task(autoretry_for=RETRIED, retry_backoff=2, max_retries=5)

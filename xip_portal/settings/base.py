@@ -237,6 +237,9 @@ CHAIN_OPERATOR_KEY = env("CHAIN_OPERATOR_KEY", default="")
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
 # Seconds between two settlement batches of a risk group (and between two deposit scans).
 CHAIN_SETTLEMENT_SECONDS = env.float("CHAIN_SETTLEMENT_SECONDS", default=5.0)
+# A risk group's settlement is also queued as soon as its journal has grown this many
+# commands past the last batch queued (0: on the clock only).
+CHAIN_SETTLEMENT_COMMANDS = env.int("CHAIN_SETTLEMENT_COMMANDS", default=10_000)
 
 # Celery: JSON only, acks after the task ran for engine work, bounded run time, named queues.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")

@@ -10,9 +10,11 @@ from django.core.management import CommandError, call_command
 from engine import models as engine_models
 from engine.chain.journal_verify import journal_verify
 from engine.chain.merkle import leaf_hash, proof_verify
+from engine.chain.models import SettlementBatch
 from engine.chain.operator import contract_at
 from engine.chain.settlement import BALANCE_TYPES, balance_tree, settlement_run
 from engine.models import Balance
+from xip_portal.celery import app
 
 
 def trade(desk):
@@ -82,3 +84,41 @@ def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one
     assert [check.reproduced for check in checks] == [False]
     with pytest.raises(CommandError, match="not reproduced"):
         call_command("journal_verify", group.slug, stdout=StringIO())
+
+
+@pytest.fixture
+def eager_chain_queue():
+    """The chain queue's tasks run at once in this thread, as the chain worker would run them."""
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+def test_every_n_commands_the_writer_queues_one_settlement_of_its_group(
+    desk, deployment, settings, eager_chain_queue
+):
+    # Given settlement every 4 commands, on top of the clock
+    settings.CHAIN_SETTLEMENT_COMMANDS = 4
+    deposit = {"asset": "USDC", "amount": 10**15}
+    for account in (1, 2, 3):
+        desk.do(account, "Deposit", external_id=f"d{account}", **deposit)
+    assert not SettlementBatch.objects.exists()
+
+    # When the fourth command is committed, the writer queues the group's settlement
+    desk.do(4, "Deposit", external_id="d4", **deposit)
+    [first] = SettlementBatch.objects.all()
+    assert (first.number, first.first_seq, first.last_seq, first.committed) == (1, 1, 4, True)
+
+    # Then the next batch waits for four more: seven commands in one writer batch queue one
+    for account in (1, 2, 3):
+        desk.submit(account, "Deposit", external_id=f"e{account}", **deposit)
+    desk.process()
+    assert SettlementBatch.objects.count() == 1
+    for account in (4, 5, 6, 7):
+        desk.submit(account, "Deposit", external_id=f"e{account}", **deposit)
+    desk.process()
+    second = SettlementBatch.objects.get(number=2)
+    assert (second.first_seq, second.last_seq, second.committed) == (5, 11, True)
+    ledger = contract_at("SettlementLedger", deployment.ledger)
+    assert ledger.functions.latest_batch(desk.group.pk).call() == 2
