@@ -117,27 +117,30 @@ def withdrawals_in(
     return leaves, refused
 
 
+def fill_values(seq: int, index: int, market: str, fill: Any) -> tuple[Any, ...]:
+    """A fill's values of FILL_TYPES: `fill` is the engine's Fill event or its projection
+    row (the same fields), the `index`-th event of the command at `seq`."""
+    return (
+        seq,
+        index,
+        market,
+        fill.maker_order_id,
+        fill.taker_order_id,
+        fill.maker_account,
+        fill.taker_account,
+        fill.taker_buys,
+        int(fill.price),
+        int(fill.size),
+        int(fill.maker_fee),
+        int(fill.taker_fee),
+    )
+
+
 def _fills(shard_id: int, first_seq: int, last_seq: int) -> list[tuple[Any, ...]]:
     rows = engine_models.Fill.objects.filter(
         shard_id=shard_id, seq__gte=first_seq, seq__lte=last_seq
     ).order_by("seq", "index")
-    return [
-        (
-            f.seq,
-            f.index,
-            f.market_id,
-            f.maker_order_id,
-            f.taker_order_id,
-            f.maker_account,
-            f.taker_account,
-            f.taker_buys,
-            int(f.price),
-            int(f.size),
-            int(f.maker_fee),
-            int(f.taker_fee),
-        )
-        for f in rows
-    ]
+    return [fill_values(f.seq, f.index, f.market_id, f) for f in rows]
 
 
 def _balances(shard_id: int) -> list[list[Any]]:

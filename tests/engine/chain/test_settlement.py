@@ -72,7 +72,7 @@ def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one
 
     out = StringIO()
     call_command("journal_verify", group.slug, stdout=out)
-    assert "2 committed roots reproduced" in out.getvalue()
+    assert "2 committed batches reproduced" in out.getvalue()
 
     # a journal entry changed after the fact no longer gives the committed roots
     deposit = engine_models.Command.objects.filter(shard=spot_desk.shard, kind="Deposit").first()
@@ -84,6 +84,26 @@ def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one
     assert [check.reproduced for check in checks] == [False]
     with pytest.raises(CommandError, match="not reproduced"):
         call_command("journal_verify", group.slug, stdout=StringIO())
+
+
+def test_journal_verify_rehashes_the_fills_and_notices_a_batch_cut_from_altered_fills(
+    spot_desk, deployment
+):
+    # Given a fill whose projection row was altered before the batch was cut: the batch's
+    # balances are right, its fills hash is not the journal's
+    trade(spot_desk)
+    fill = engine_models.Fill.objects.get(shard=spot_desk.shard)
+    fill.price += 10
+    fill.save(update_fields=["price"])
+    [batch] = settlement_run(deployment=deployment)
+    assert batch.fill_count == 1
+
+    # When the journal is replayed, then that batch is not reproduced, for its fills
+    [check] = journal_verify(deployment=deployment, risk_group_id=spot_desk.group.pk)
+    assert not check.reproduced
+    assert check.problem == "the replay's fills (1) give another fills hash"
+    with pytest.raises(CommandError, match="not reproduced"):
+        call_command("journal_verify", spot_desk.group.slug, stdout=StringIO())
 
 
 @pytest.fixture
