@@ -352,7 +352,7 @@ def _journal_rows(
     yield from rows.iterator(chunk_size=5000)
 
 
-JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome", "order_id")
+JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome")
 
 
 def _journal_write(shard_id: int, applied: list[Applied]) -> None:
@@ -365,7 +365,6 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
             a.command.ts,
             json.dumps(command_to_record(a.command), separators=(",", ":")),
             a.outcome,
-            a.outcome["order_id"] if a.payload["type"] == "PlaceOrder" else None,
         )
         for a in applied
     ]
@@ -376,11 +375,11 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
                 cursor,
                 "engine_command",
                 JOURNAL_COLUMNS,
-                [(*row[:4], json.dumps(row[4]), row[5]) for row in rows],
+                [(*row[:4], json.dumps(row[4])) for row in rows],
             )
             cursor.execute(
                 f"UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
-                f"outcome = s.outcome, order_id = s.order_id FROM {stage} AS s "
+                f"outcome = s.outcome FROM {stage} AS s "
                 "WHERE c.id = s.id AND c.shard_id = %s AND c.seq IS NULL",
                 [shard_id],
             )

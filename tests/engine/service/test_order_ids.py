@@ -24,7 +24,7 @@ def test_the_order_id_is_known_at_the_ack_and_used_everywhere(spot_desk):
     shard = spot_desk.shard
     journal = models.Command.objects.get(pk=ask.command_id)
     recorded = command_from_record(json.loads(journal.record))
-    assert recorded.order_id == ask.order_id == journal.outcome["order_id"] == journal.order_id
+    assert recorded.order_id == ask.order_id == journal.outcome["order_id"] == journal.pk
     resting = selectors.order_by_command(command_id=ask.command_id)
     assert resting is not None and (resting.order_id, resting.status) == (ask.order_id, "open")
     (fill,) = selectors.fills_of(shard=shard, account=1)
