@@ -1,7 +1,7 @@
 """The chain's Celery tasks (queue `chain`, see CELERY_TASK_ROUTES): thin, idempotent, and
 retried with backoff when a transaction fails or the node is unreachable. Each works on the
-active deployment; on the embedded chain they deploy first (a new process has a new chain),
-on any other chain they wait for `manage.py chain_deploy`.
+active deployment; on the embedded chain (a new process has a new chain), or with
+CHAIN_DEPLOY_IF_MISSING, they deploy first; otherwise they wait for `manage.py chain_deploy`.
 
 On the embedded default Celery runs tasks eagerly in the caller's thread (beat's, or a
 request's). The chain's work (a node, the compiler at first use) then runs in a thread of its
@@ -68,7 +68,7 @@ def _run(name: str, work: Callable[[], int]) -> int:
 
 
 def _deployment() -> Deployment | None:
-    if settings.CHAIN_RPC_URL == EMBEDDED:
+    if settings.CHAIN_RPC_URL == EMBEDDED or settings.CHAIN_DEPLOY_IF_MISSING:
         return deployment_ensure()
     deployment = deployment_active()
     if deployment is None:
