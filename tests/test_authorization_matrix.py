@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from engine import tasks
 from engine.chain.models import Deployment, SettlementBatch, Withdrawal
+from engine.services import command_submit, shard_of
 from governance.kyc.models import KycApplication
 from governance.risk_groups.models import RiskGroup
 from tests.factories import UserFactory
@@ -470,3 +473,60 @@ def test_api_v5_serves_a_key_only_what_its_scopes_allow(
         ):
             unmet.append(f"{method} {path} with a trade key: {full.content!r}")
     assert not unmet, "\n".join(unmet)
+
+
+def test_api_v5_never_serves_one_users_orders_fills_or_balances_to_another(
+    open_group: RiskGroup,
+    spot_market: Any,
+    make_api_key: Callable[..., Credentials],
+    okx: Callable[..., Any],
+) -> None:
+    # Alice's resting sell is half filled by Carol; Bob, signing with his own key, is told
+    # of none of it, and her order's id is "no such order" to him
+    alice, bob, carol = (member_create(open_group) for _ in range(3))
+    deposits = {alice: ("BTC", 10**6), bob: ("USDC", 5 * 10**12), carol: ("USDC", 10**12)}
+    for user, (asset, amount) in deposits.items():
+        command = {"type": "Deposit", "asset": asset, "amount": amount, "external_id": user.email}
+        command_submit(risk_group=open_group, account=user.pk, command=command)
+    shard_id = shard_of(risk_group=open_group).pk
+    tasks.shard_process(shard_id)
+    keys = {user: make_api_key(user) for user in (alice, bob, carol)}
+    sell = {"instId": "BTC-USDC", "tdMode": "cash", "side": "sell", "ordType": "limit"}
+    placed = okx(keys[alice], "POST", "/api/v5/trade/order", sell | {"sz": "0.002", "px": "100"})
+    ord_id = placed.json()["data"][0]["ordId"]
+    tasks.shard_process(shard_id)
+    buy = sell | {"side": "buy", "sz": "0.001", "px": "100"}
+    assert okx(keys[carol], "POST", "/api/v5/trade/order", buy).json()["code"] == "0"
+    tasks.shard_process(shard_id)
+
+    reads = (
+        "/api/v5/trade/orders-pending",
+        "/api/v5/trade/orders-history",
+        "/api/v5/trade/fills",
+        "/api/v5/trade/fills-history",
+        "/api/v5/account/positions",
+    )
+    for path in reads:
+        assert okx(keys[bob], "GET", path).json() == {"code": "0", "msg": "", "data": []}, path
+    assert ord_id in okx(keys[alice], "GET", "/api/v5/trade/orders-pending").content.decode()
+    assert ord_id in okx(keys[alice], "GET", "/api/v5/trade/fills").content.decode()
+    (bobs,) = okx(keys[bob], "GET", "/api/v5/account/balance").json()["data"]
+    assert [(d["ccy"], Decimal(d["cashBal"])) for d in bobs["details"]] == [("USDC", 5)]
+    no_such_order = "51603"  # OKX's "order does not exist"
+    one = f"/api/v5/trade/order?instId=BTC-USDC&ordId={ord_id}"
+    assert okx(keys[bob], "GET", one).json()["code"] == no_such_order
+    target = {"instId": "BTC-USDC", "ordId": ord_id}
+    for path, body in (
+        ("/api/v5/trade/cancel-order", target),
+        ("/api/v5/trade/cancel-batch-orders", [target]),
+        ("/api/v5/trade/amend-order", target | {"newSz": "0.001"}),
+    ):
+        (item,) = okx(keys[bob], "POST", path, body).json()["data"]
+        assert item["sCode"] == no_such_order, path
+    tasks.shard_process(shard_id)
+    (still,) = okx(keys[alice], "GET", one).json()["data"]
+    assert (still["state"], still["sz"], still["accFillSz"]) == (
+        "partially_filled",
+        "0.002",
+        "0.001",
+    )

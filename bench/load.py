@@ -1,0 +1,259 @@
+"""The whole stack under load (issue 16): market makers quoting and takers trading through
+the signed OKX v5-compatible API, and signed-in visitors reading the market page and their
+portfolio, all at once, for a sustained period, driven by locust (users in `load_users.py`).
+
+    .venv/bin/python bench/load.py [--seconds 60] [--makers 10] [--takers 10] [--visitors 10]
+                                   [--rate 1000] [--page-rate 2] [--compiled DIR]
+
+The stack is the production one on this machine: uvicorn with 2 workers (the Procfile's web
+process) under production settings, PostgreSQL, Redis, and a real engine worker (Celery
+`-P solo`) for the risk group's shard, in its own database (BENCH_DATABASE, default
+bench_load; set-up shared with the other HTTP benches in `venue.py`). Makers and takers
+together are asked for `--rate` orders/s (each user paced at its share; a user whose
+answers come slower just goes as fast as they come), each visitor for `--page-rate`
+pages/s. OKX's request limits are off, as in `http_orders.py`.
+
+It prints orders/s sustained (acknowledged orders over the run, and the slowest 5 s of
+it), order ack p50/p99 (the signed request's answer: the order journaled, durable), the
+rate at which the engine applied them, page p50/p95, every error, the CPU each part of the
+stack used, and the goal (1,000 orders/s, 0 errors, ack p99 <= 50 ms, page p95 <= 100 ms).
+The last line is one JSON object with every figure.
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from venue import bench_configure  # noqa: E402
+
+DATABASE = bench_configure("bench_load")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psutil  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.test import Client  # noqa: E402
+from venue import (  # noqa: E402
+    SYMBOL,
+    keys_warm,
+    percentile,
+    venue_setup,
+    wait_applied,
+    web_server_start,
+)
+
+from engine.worker_process import shard_worker_start  # noqa: E402
+from xip_portal.models import User  # noqa: E402
+
+GOAL = {"orders_per_s": 1000, "errors": 0, "ack_p99_ms": 50, "page_p95_ms": 100}
+PAGES = (f"/markets/{SYMBOL}/", "/portfolio/")
+WINDOW = 5  # seconds: the slowest such stretch of the run is reported
+
+
+def session_cookie(user_id: int) -> str:
+    """A signed-in session of the user, as the Cookie header a browser would send."""
+    client = Client()
+    client.force_login(User.objects.get(pk=user_id))
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def pages_warm(port: int, cookies: list[str]) -> None:
+    """Each page a few times on fresh connections, so every web process has loaded its
+    templates and code before anything is measured."""
+
+    def read(path_and_cookie: tuple[str, str]) -> None:
+        path, cookie = path_and_cookie
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        request.add_header("Cookie", cookie)
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 - our server
+            answer.read()
+
+    visits = [(path, cookie) for path in PAGES for cookie in cookies[:1] * 6]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(read, visits))
+
+
+def cpu_seconds(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each process and its children."""
+    used = {}
+    for name, process in processes.items():
+        try:
+            parent = psutil.Process(process.pid)
+            tree = [parent, *parent.children(recursive=True)]
+            used[name] = sum(sum(p.cpu_times()[:2]) for p in tree)
+        except psutil.NoSuchProcess:
+            used[name] = 0.0
+    return used
+
+
+def figures(samples: dict[str, list[list[Any]]], seconds: float) -> dict[str, Any]:
+    """The run's figures from every request's (time sent, seconds, ok)."""
+    orders = samples.get("order", [])
+    pages = samples.get("page market", []) + samples.get("page portfolio", [])
+    every = [sample for named in samples.values() for sample in named]
+    start = min((at for at, _, _ in every), default=0.0)
+    acknowledged = [at for at, _, ok in orders if ok]
+    windows = [0] * max(1, int(seconds) // WINDOW)
+    for at in acknowledged:
+        slot = int((at - start) // WINDOW)
+        if slot < len(windows):
+            windows[slot] += 1
+    return {
+        "orders_acknowledged": len(acknowledged),
+        "orders_per_s": round(len(acknowledged) / seconds, 1),
+        "orders_per_s_slowest_5s": round(min(windows) / WINDOW, 1),
+        "ack_p50_ms": percentile([s for _, s, _ in orders], 0.5),
+        "ack_p99_ms": percentile([s for _, s, _ in orders], 0.99),
+        "cancels": len(samples.get("cancel", [])),
+        "cancel_p99_ms": percentile([s for _, s, _ in samples.get("cancel", [])], 0.99),
+        "pages": len(pages),
+        "pages_per_s": round(len(pages) / seconds, 1),
+        "page_p50_ms": percentile([s for _, s, _ in pages], 0.5),
+        "page_p95_ms": percentile([s for _, s, _ in pages], 0.95),
+        "market_page_p95_ms": percentile([s for _, s, _ in samples.get("page market", [])], 0.95),
+        "portfolio_p95_ms": percentile([s for _, s, _ in samples.get("page portfolio", [])], 0.95),
+        "errors": sum(1 for _, _, ok in every if not ok),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--makers", type=int, default=10)
+    parser.add_argument("--takers", type=int, default=10)
+    parser.add_argument("--visitors", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=1000.0, help="orders/s asked in all")
+    parser.add_argument("--page-rate", type=float, default=2.0, help="pages/s per visitor")
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "gunicorn"),
+        default="uvicorn",
+        help="the Procfile's ASGI server, or gunicorn's threaded WSGI workers for comparison",
+    )
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--compiled", metavar="DIR", help="the compiled engine core")
+    args = parser.parse_args()
+    traders = args.makers + args.takers + args.visitors
+    venue = venue_setup(traders, keyless=args.visitors)
+    makers = venue.traders[: args.makers]
+    takers = venue.traders[args.makers : args.makers + args.takers]
+    visitors = venue.traders[args.makers + args.takers :]
+    work = Path(tempfile.mkdtemp(prefix=f"{DATABASE}-"))
+    plan = {
+        "makers": [(t.key, t.secret) for t in makers],
+        "takers": [(t.key, t.secret) for t in takers],
+        "visitors": [session_cookie(t.user_id) for t in visitors],
+        "order_rate_per_user": args.rate / max(1, args.makers + args.takers),
+        "page_rate_per_user": args.page_rate,
+    }
+    (work / "plan.json").write_text(json.dumps(plan))
+    worker = shard_worker_start([venue.shard_id], log=work / "worker.log")
+    server = web_server_start(port=args.port, server=args.server, workers=2)
+    try:
+        wait_applied(venue.shard_id)
+        keys_warm(args.port, makers + takers)
+        pages_warm(args.port, plan["visitors"])
+        parts = {"web": server, "engine_worker": worker}
+        before = cpu_seconds(parts)
+        started = time.perf_counter()
+        locust = subprocess.Popen(  # noqa: S603 - a fixed command line
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(BENCH / "load_users.py"),
+                "--headless",
+                "--users",
+                str(traders),
+                "--spawn-rate",
+                str(traders),
+                "--run-time",
+                f"{args.seconds}s",
+                "--stop-timeout",
+                "5",
+                "--host",
+                f"http://127.0.0.1:{args.port}",
+                "--only-summary",
+                "--loglevel",
+                "ERROR",
+            ],
+            env={
+                **os.environ,
+                "LOAD_PLAN": str(work / "plan.json"),
+                "LOAD_RESULTS": str(work / "results.json"),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "locust.log").open("wb"),
+        )
+        parts["load_generator"] = locust
+        used = cpu_seconds(parts)
+        while locust.poll() is None:  # the CPU of the whole run, sampled before it exits
+            used = cpu_seconds(parts)
+            time.sleep(0.5)
+        ran = time.perf_counter() - started
+        wait_applied(venue.shard_id, timeout=600)
+        applied = time.perf_counter() - started
+        load_average = os.getloadavg()[0]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait()
+        worker.kill()
+        worker.wait()
+    results = json.loads((work / "results.json").read_text())
+    result = figures(results["samples"], args.seconds)
+    result["applied_per_s"] = round(result["orders_acknowledged"] / applied, 1)
+    result["cpu_cores_used"] = {
+        name: round((used[name] - before.get(name, 0.0)) / ran, 2) for name in parts
+    }
+    result["load_average"] = round(load_average, 1)
+    result["first_errors"] = results["first_errors"]
+    result["goal_met"] = (
+        result["orders_per_s"] >= GOAL["orders_per_s"]
+        and result["errors"] == GOAL["errors"]
+        and result["ack_p99_ms"] <= GOAL["ack_p99_ms"]
+        and result["page_p95_ms"] <= GOAL["page_p95_ms"]
+    )
+    print(
+        f"orders   {result['orders_per_s']}/s sustained over {args.seconds} s "
+        f"(slowest {WINDOW} s: {result['orders_per_s_slowest_5s']}/s), "
+        f"ack p50 {result['ack_p50_ms']} ms p99 {result['ack_p99_ms']} ms; "
+        f"applied {result['applied_per_s']}/s"
+    )
+    print(
+        f"pages    {result['pages_per_s']}/s, p50 {result['page_p50_ms']} ms "
+        f"p95 {result['page_p95_ms']} ms"
+    )
+    print(f"errors   {result['errors']} {result['first_errors']}")
+    print(f"cpu      {result['cpu_cores_used']} cores (load average {result['load_average']})")
+    print(f"goal     {'met' if result['goal_met'] else 'not met'} {GOAL}")
+    print(
+        json.dumps(
+            {
+                "bench": "load",
+                "database": DATABASE,
+                "server": args.server,
+                "seconds": args.seconds,
+                "goal": GOAL,
+                **result,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
