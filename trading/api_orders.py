@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from engine import models as engine
 from engine.core import OrderType, Outcome, Side, TimeInForce
 from engine.selectors import fills_of, order_by_command, orders_of
-from engine.services import CommandReceipt
+from engine.services import CommandReceipt, command_receipt
 from xip_portal.api_input import unknown_fields_refuse
 from xip_portal.bounded_values import BoundedTimeSerializerField
 from xip_portal.errors import ApplicationError, ErrorCode
@@ -184,6 +184,14 @@ def _receipt_answer(receipt: CommandReceipt, *, order: engine.Order | None = Non
     return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+def _receipt_now(body: Any, *, user: Any = None, order_id: int = 0) -> Response:
+    """The answer to a repeat of a write whose kept answer was 202 (`body`, a receipt):
+    its command's outcome now, with the order it amended or cancelled (`order_id`)."""
+    receipt = command_receipt(command_id=int(body["command_id"]))
+    order = order_find(user=user, order_id=order_id) if order_id else None
+    return _receipt_answer(receipt, order=order)
+
+
 # ---------------------------------------------------------------------------- inputs
 
 
@@ -296,7 +304,7 @@ class OrderListApi(TradingApiView):
             )
             return _receipt_answer(receipt)
 
-        return self.idempotent(request, place)
+        return self.idempotent(request, place, refresh=_receipt_now)
 
 
 class OrderBatchApi(TradingApiView):
@@ -451,7 +459,9 @@ class OrderDetailApi(TradingApiView):
             )
             return _receipt_answer(receipt, order=order)
 
-        return self.idempotent(request, amend)
+        return self.idempotent(
+            request, amend, refresh=lambda body: _receipt_now(body, user=user, order_id=order_id)
+        )
 
     @extend_schema(
         operation_id="order_cancel",
@@ -468,7 +478,9 @@ class OrderDetailApi(TradingApiView):
             receipt = order_cancel(user=user, order=order, idempotency_key=key)
             return _receipt_answer(receipt, order=order)
 
-        return self.idempotent(request, cancel)
+        return self.idempotent(
+            request, cancel, refresh=lambda body: _receipt_now(body, user=user, order_id=order_id)
+        )
 
 
 class CancelAllApi(TradingApiView):

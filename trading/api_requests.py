@@ -33,7 +33,7 @@ from .models import ApiKey
 from .okx.authentication import KeyScope, OkxSignatureAuthentication
 from .rate_limits import rate_limit_take
 from .selectors import answer_kept
-from .services import answer_keep
+from .services import answer_keep, answer_settle
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -139,12 +139,23 @@ class TradingApiView(APIView):
                 http_status=429,
             )
 
-    def idempotent(self, request: Request, write: Callable[[str], Response]) -> Response:
+    def idempotent(
+        self,
+        request: Request,
+        write: Callable[[str], Response],
+        *,
+        refresh: Callable[[Any], Response] | None = None,
+    ) -> Response:
         """Runs `write(engine_key)` once per Idempotency-Key: a repeat of the request gets
         the kept answer (a refusal is not kept: nothing was done, a repeat asks again),
         the key on another request is refused. `engine_key` is what the
         write passes to the engine service so its commands are journaled once even when
-        the answer was lost."""
+        the answer was lost.
+
+        A kept 202 (journaled, not applied yet) is not the last word: with `refresh`, a
+        repeat answers `refresh(kept body)`, the same command's outcome as the engine has
+        it now (201/200, or the engine's refusal), and keeps that once it is final, as
+        OKX and Stripe answer a repeat with the same resource as it is now."""
         key = request.headers.get("Idempotency-Key", "")
         if not IDEMPOTENCY_KEY.fullmatch(key):
             raise ApplicationError(
@@ -179,6 +190,11 @@ class TradingApiView(APIView):
                 code=TradingError.IDEMPOTENCY_KEY_REUSED,
                 field="Idempotency-Key",
             )
+        if kept.status == status.HTTP_202_ACCEPTED and refresh is not None:
+            now = refresh(kept.body)
+            if now.status_code != status.HTTP_202_ACCEPTED:
+                answer_settle(answer=kept, status=now.status_code, body=now.data)
+            return now
         return Response(kept.body, status=kept.status)
 
 

@@ -565,3 +565,9 @@ def answer_keep(
             )
     except IntegrityError:
         return IdempotentAnswer.objects.get(user=user, key=key)
+
+
+def answer_settle(*, answer: IdempotentAnswer, status: int, body: Any) -> None:
+    """Replaces a kept provisional (202) answer with the final one the same request now
+    gets (`TradingApiView.idempotent`); a refusal is never kept."""
+    IdempotentAnswer.objects.filter(pk=answer.pk, status=202).update(status=status, body=body)

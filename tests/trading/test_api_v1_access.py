@@ -173,6 +173,44 @@ def test_a_repeat_gets_the_first_answer_and_a_reused_key_is_refused(trader: User
     assert engine.Command.objects.filter(account=trader.pk, kind="PlaceOrder").count() == 1
 
 
+def test_a_repeat_of_a_pending_answer_gets_the_outcome_once_applied(
+    trader: User, open_group: Any
+) -> None:
+    api = token_client(trader)
+    pending = post(api, "/api/v1/orders/", ORDER, key="place")
+    # a post-only buy that would take the resting ask: only the engine refuses it
+    post(api, "/api/v1/orders/", ORDER | {"side": "sell", "price": "101"}, key="ask")
+    crossing = ORDER | {"price": "101", "post_only": True}
+    refused_later = post(api, "/api/v1/orders/", crossing, key="cross")
+    still_pending = post(api, "/api/v1/orders/", ORDER, key="place")
+
+    apply(open_group)
+    placed = post(api, "/api/v1/orders/", ORDER, key="place")
+    kept = post(api, "/api/v1/orders/", ORDER, key="place")
+    refused = post(api, "/api/v1/orders/", crossing, key="cross")
+    cancel_path = f"/api/v1/orders/{pending.json()['order_id']}/"
+    cancel_pending = api.delete(cancel_path, HTTP_IDEMPOTENCY_KEY="cancel")
+    apply(open_group)
+    cancelled = api.delete(cancel_path, HTTP_IDEMPOTENCY_KEY="cancel")
+
+    # journaled, not applied: 202, and the same while the engine has not applied it
+    assert (pending.status_code, pending.json()["status"]) == (202, "pending")
+    assert refused_later.status_code == 202
+    assert (still_pending.status_code, still_pending.json()) == (202, pending.json())
+    # once applied, a repeat answers the same order as it is now, and that answer is kept
+    assert placed.status_code == 201, placed.content
+    assert placed.json()["order_id"] == pending.json()["order_id"]
+    assert (placed.json()["status"], placed.json()["order"]["status"]) == ("applied", "open")
+    assert (kept.status_code, kept.json()) == (201, placed.json())
+    assert (refused.status_code, refused.json()["code"]) == (409, "post_only_would_cross")
+    assert cancel_pending.status_code == 202
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["order"]["status"] == "cancelled"
+    # and nothing was journaled twice
+    assert engine.Command.objects.filter(account=trader.pk, kind="PlaceOrder").count() == 3
+    assert engine.Command.objects.filter(account=trader.pk, kind="CancelOrder").count() == 1
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -37,6 +37,8 @@ WRITE_TOOLS = {
     "trade_place_batch_orders",
     "trade_amend_order",
     "trade_cancel_order",
+    "trade_cancel_batch_orders",
+    "trade_cancel_all_orders",
 }
 
 
@@ -202,6 +204,57 @@ def test_an_agent_places_sees_and_cancels_a_resting_order(trading_venue, make_ap
 
     refused = agent_session(make_api_key(outsider), outsider_steps)
     assert f"{MembershipError.TERMS_NOT_ACCEPTED}: Join {group.name} first" in refused["error"]
+
+
+def test_an_agent_cancels_chosen_orders_in_a_batch_then_all_the_rest(
+    trading_venue, make_api_key
+) -> None:
+    group, shard, alice, bob = trading_venue
+
+    async def steps(session: ClientSession) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        ladder = [
+            {"market": "BTC-USDC", "side": "buy", "size": "0.1", "price": price}
+            for price in ("97", "98", "99")
+        ]
+        ladder.append({"market": "ETH-PERP", "side": "buy", "size": "1", "price": "1900"})
+        placed = await call(session, "trade_place_batch_orders", orders=ladder)
+        ids = [order["order_id"] for order in placed["orders"]]
+        seen["batch"] = await call(
+            session,
+            "trade_cancel_batch_orders",
+            orders=[
+                {"market": "BTC-USDC", "order_id": ids[0]},
+                {"market": "BTC-USDC", "order_id": "999999"},
+                {"market": "NOPE", "order_id": ids[1]},
+            ],
+        )
+        seen["open"] = await call(session, "trade_get_open_orders")
+        seen["one_market"] = await call(session, "trade_cancel_all_orders", market="BTC-USDC")
+        seen["open_perp"] = await call(session, "trade_get_open_orders")
+        seen["everywhere"] = await call(session, "trade_cancel_all_orders")
+        seen["open_none"] = await call(session, "trade_get_open_orders")
+        seen["nothing_left"] = await call(session, "trade_cancel_all_orders")
+        seen["ids"] = ids
+        return seen
+
+    seen = agent_session(make_api_key(alice), steps)
+
+    ids = seen["ids"]
+    # each order of the batch has its own answer; a bad one does not stop the others
+    cancelled, unknown, no_market = seen["batch"]["orders"]
+    assert (cancelled["order_id"], cancelled["status"]) == (ids[0], "applied")
+    assert "unknown_order: Order does not exist." in unknown["error"]
+    assert "unknown_market: No tradable market 'NOPE'." in no_market["error"]
+    assert {o["order_id"] for o in seen["open"]["orders"]} == set(ids[1:])
+    # all of one market's orders, then everything else
+    assert seen["one_market"]["market"] == "BTC-USDC"
+    assert [c["status"] for c in seen["one_market"]["cancellations"]] == ["applied"]
+    assert [o["order_id"] for o in seen["open_perp"]["orders"]] == [ids[3]]
+    assert [c["status"] for c in seen["everywhere"]["cancellations"]] == ["applied"]
+    assert seen["open_none"] == {"orders": []}
+    # with nothing open there is nothing to send
+    assert seen["nothing_left"] == {"market": "", "cancellations": []}
 
 
 def revoke(credentials: Credentials) -> None:

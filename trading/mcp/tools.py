@@ -37,7 +37,15 @@ from ..errors import TradingError
 from ..instruments import Tradable, tradable_get, tradables, trading_shards
 from ..market_data import book_of, ticker_of
 from ..selectors import account_balances, account_statement, order_find
-from ..services import MAX_BATCH, OrderRequest, order_amend, order_cancel, order_place, orders_place
+from ..services import (
+    MAX_BATCH,
+    OrderRequest,
+    order_amend,
+    order_cancel,
+    order_place,
+    orders_cancel_all,
+    orders_place,
+)
 from .session import AgentSession, refusal_text
 
 MAX_ROWS = 100
@@ -96,6 +104,14 @@ ClientOrderId = Annotated[
 OrderId = Annotated[
     str, Field(description="The order id returned when it was placed.", max_length=20)
 ]
+
+
+class OrderToCancel(BaseModel):
+    """One order of trade_cancel_batch_orders, named by order id or client order id."""
+
+    market: MarketName
+    order_id: OrderId = ""
+    client_order_id: ClientOrderId = ""
 
 
 class BatchOrder(BaseModel):
@@ -308,6 +324,8 @@ class TradingTools:
                 (self.trade_place_batch_orders, PLACE),
                 (self.trade_amend_order, AMEND),
                 (self.trade_cancel_order, CANCEL),
+                (self.trade_cancel_batch_orders, CANCEL),
+                (self.trade_cancel_all_orders, CANCEL),
             ]
         for tool, hints in tools:
             server.add_tool(
@@ -606,6 +624,53 @@ class TradingTools:
                 return order_cancel(user=user, order=order)
 
             return _order_change(user, market, order_id, client_order_id, change)
+
+        return await self.session.run("trade", cancel)
+
+    async def trade_cancel_batch_orders(
+        self,
+        orders: Annotated[
+            list[OrderToCancel],
+            Field(description="1 to 20 orders.", min_length=1, max_length=MAX_BATCH),
+        ],
+    ) -> dict[str, Any]:
+        """Cancel up to 20 of your open orders in one call, each named by order id or
+        client order id: one answer per order, in order; an order that cannot be cancelled
+        (unknown, already done) does not stop the others. Do not use it for one order (use
+        trade_cancel_order) or for all your orders in a market (use
+        trade_cancel_all_orders)."""
+
+        def cancel(user: User) -> dict[str, Any]:
+            def change(tradable: Tradable, order: engine.Order) -> CommandReceipt:
+                return order_cancel(user=user, order=order)
+
+            answers = []
+            for order in orders:
+                try:
+                    answers.append(
+                        _order_change(
+                            user, order.market, order.order_id, order.client_order_id, change
+                        )
+                    )
+                except ApplicationError as refusal:
+                    answers.append({"market": order.market, "error": refusal_text(refusal)})
+            return {"orders": answers}
+
+        return await self.session.run("trade", cancel)
+
+    async def trade_cancel_all_orders(self, market: OptionalMarket = "") -> dict[str, Any]:
+        """Cancel all your open orders in one market, or (market empty) in every market
+        of every risk group; what they reserved is released. Answers one result per risk
+        group the cancellation went to (none when nothing was open). Do not use it to take
+        down a few chosen orders (use trade_cancel_batch_orders)."""
+
+        def cancel(user: User) -> dict[str, Any]:
+            tradable = tradable_get(market) if market else None
+            receipts = orders_cancel_all(user=user, tradable=tradable)
+            return {
+                "market": tradable.engine_market if tradable is not None else "",
+                "cancellations": [_receipt_row(receipt) for receipt in receipts],
+            }
 
         return await self.session.run("trade", cancel)
 
