@@ -49,6 +49,16 @@ class Shard(TimeStampedModel):
         return f"Engine shard of risk group {self.risk_group_id}"
 
 
+class CommandQuerySet(models.QuerySet["Command"]):
+    def idempotent(self, *, shard_id: int, account: int, key: str) -> CommandQuerySet:
+        """The command submitted under `key` (at most one). The key's condition is spelled
+        as the unique index's own, so that SQLite too searches that partial index rather
+        than scan the shard's journal in its default order."""
+        return self.filter(shard_id=shard_id, account=account, idempotency_key=key).exclude(
+            idempotency_key=""
+        )
+
+
 class Command(models.Model):
     """One journal entry. `payload` is the command as submitted (`command_to_dict`, no
     `ts` but an AdvanceTime's). When the writer sequences it, it writes the command as the
@@ -73,6 +83,8 @@ class Command(models.Model):
         default=False, help_text="The submitter waits: publish the outcome on its channel."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CommandQuerySet.as_manager()
 
     class Meta:
         ordering = ["shard", "seq", "id"]

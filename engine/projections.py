@@ -44,7 +44,7 @@ from engine.core.events import (
     SetsMerged,
 )
 from engine.core.ledger import Ledger, OpenOrder
-from engine.core.markets import MarketKind
+from engine.core.markets import MarketKind, MarketStatus
 from engine.core.perp import Position
 from engine.core.prediction import Holding
 
@@ -52,6 +52,7 @@ OPEN = models.Order.Status.OPEN
 FILLED = models.Order.Status.FILLED
 CANCELLED = models.Order.Status.CANCELLED
 REJECTED = models.Order.Status.REJECTED
+MARKET_SETTLED = str(MarketStatus.SETTLED)
 
 
 @dataclass
@@ -157,14 +158,19 @@ class ProjectionState:
                     previous = markets.get(child)
                     markets[child] = MarketRow(
                         str(config.kind),
-                        status,
+                        # an eliminated outcome stays settled
+                        previous.status
+                        if previous is not None and previous.status == MARKET_SETTLED
+                        else status,
                         {**config.to_dict(), "market_id": child, "outcomes": []},
                         0,
                         previous.last_price if previous is not None else 0,
                     )
             elif isinstance(event, MarketChanged):
                 for market_id in self.market_ids(event.market):
-                    markets[market_id].status = event.status
+                    # an outcome eliminated before the rest keeps its settled status
+                    if markets[market_id].status != MARKET_SETTLED:
+                        markets[market_id].status = event.status
 
     def market_ids(self, market_id: str) -> list[str]:
         """The market and, for a categorical market, its outcomes' markets."""

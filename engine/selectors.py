@@ -433,6 +433,20 @@ def market_summaries(*, market_ids: list[str], since_ms: int) -> dict[str, Marke
 DAY_MS = 86_400_000
 
 
+def seq_before(shard_id: int, ms: int) -> Coalesce:
+    """The last sequence number the shard's journal stamped before engine time `ms` (0 if
+    none): the journal's time grows with its sequence, so "at or after `ms`" is "after
+    this number", read walking the (shard, seq) index backwards."""
+    return Coalesce(
+        Subquery(
+            models.Command.objects.filter(shard_id=shard_id, seq__isnull=False, ts__lt=ms)
+            .order_by("-seq")
+            .values("seq")[:1]
+        ),
+        0,
+    )
+
+
 def fill_time() -> Subquery:
     """For annotating fills: the engine time (ms) of the command that made the fill."""
     return Subquery(

@@ -374,7 +374,7 @@ def command_receipt(*, command_id: int) -> CommandReceipt:
 
 def _existing(shard_id: int, account: int, key: str) -> CommandReceipt | None:
     row = (
-        models.Command.objects.filter(shard_id=shard_id, account=account, idempotency_key=key)
+        models.Command.objects.idempotent(shard_id=shard_id, account=account, key=key)
         .values_list("pk", "kind", "outcome")
         .first()
     )

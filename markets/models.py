@@ -215,6 +215,30 @@ class Resolution(TimeStampedModel):
         return self.status == ResolutionStatus.PROPOSED and now < self.dispute_until
 
 
+class OutcomeElimination(TimeStampedModel):
+    """One outcome of a categorical market resolved NO before the market's end (a team
+    knocked out of the tournament), entered by a member of the market's resolver with
+    evidence: the outcome's trading stopped, its NO shares paid one unit each and its YES
+    shares nothing, while the other outcomes trade on (the engine's EliminateOutcome)."""
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="eliminations")
+    outcome = models.CharField(max_length=80)
+    evidence_url = models.URLField(max_length=500)
+    eliminated_by = models.ForeignKey("xip_portal.User", on_delete=models.PROTECT, related_name="+")
+    eliminated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["eliminated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["market", "outcome"], name="market_outcome_eliminated_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market}: {self.outcome} eliminated"
+
+
 class ResolutionDispute(TimeStampedModel):
     """A member's dispute of a proposed resolution, backed by a bond held in the group's
     engine; the bond goes to whoever the decision proves right."""

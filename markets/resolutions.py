@@ -31,6 +31,7 @@ from engine.bonds import (
     bond_pay,
 )
 from engine.core.markets import MarketKind
+from engine.models import Command
 from engine.services import command_submit, shard_of
 from governance.memberships.services import membership_require
 from xip_portal.audit import audit_record
@@ -45,6 +46,7 @@ from .models import (
     Asset,
     Market,
     MarketStatus,
+    OutcomeElimination,
     Resolution,
     ResolutionDispute,
     ResolutionStatus,
@@ -71,6 +73,14 @@ def market_resolver(market: Market) -> Institution | None:
 def market_outcome_choices(market: Market) -> tuple[str, ...]:
     """What a resolution of the market may say."""
     return (*market.outcomes, VOID) if market.outcomes else BINARY_OUTCOMES
+
+
+def _outcomes_open(market: Market) -> tuple[str, ...]:
+    """What a resolution of the market may say now: not an outcome eliminated before."""
+    if not market.outcomes:
+        return BINARY_OUTCOMES
+    eliminated = set(market.eliminations.values_list("outcome", flat=True))
+    return tuple(name for name in market_outcome_choices(market) if name not in eliminated)
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ def resolution_propose(
         raise ApplicationError(
             f"{market.symbol} is not a prediction market.", code=MarketError.NOT_A_PREDICTION_MARKET
         )
-    choices = market_outcome_choices(market)
+    choices = _outcomes_open(market)
     if market.outcomes:
         outcome = next((name for name in market.outcomes if name == outcome), outcome)
     else:
@@ -156,25 +166,10 @@ def resolution_propose(
             code=MarketError.BAD_RESOLUTION_OUTCOME,
             field="outcome",
         )
-    parts = urlsplit(evidence_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(evidence_url) > 500:
-        raise ApplicationError(
-            "Link the evidence (an http or https address).",
-            code=MarketError.EVIDENCE_REQUIRED,
-            field="evidence_url",
-        )
+    _evidence_check(evidence_url)
     with transaction.atomic():
         market = _locked_market(market)
-        resolver = market_resolver(market)
-        if (
-            resolver is None
-            or not InstitutionMembership.objects.filter(institution=resolver, user=actor).exists()
-        ):
-            raise PermissionDenied(
-                f"Only members of {resolver.name if resolver else 'the resolver'} propose the "
-                f"outcome of {market.symbol}.",
-                code=MarketError.NOT_THE_RESOLVER,
-            )
+        _resolver_require(actor, market)
         if market.status != MarketStatus.CLOSED:
             raise Conflict(
                 f"{market.symbol} is {market.get_status_display().lower()}: an outcome is "
@@ -212,6 +207,101 @@ def resolution_propose(
             },
         )
     return resolution
+
+
+def _evidence_check(evidence_url: str) -> None:
+    parts = urlsplit(evidence_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(evidence_url) > 500:
+        raise ApplicationError(
+            "Link the evidence (an http or https address).",
+            code=MarketError.EVIDENCE_REQUIRED,
+            field="evidence_url",
+        )
+
+
+def _resolver_require(actor: User, market: Market) -> None:
+    resolver = market_resolver(market)
+    if (
+        resolver is None
+        or not InstitutionMembership.objects.filter(institution=resolver, user=actor).exists()
+    ):
+        raise PermissionDenied(
+            f"Only members of {resolver.name if resolver else 'the resolver'} resolve the "
+            f"outcomes of {market.symbol}.",
+            code=MarketError.NOT_THE_RESOLVER,
+        )
+
+
+ELIMINABLE = (MarketStatus.LIVE, MarketStatus.HALTED, MarketStatus.CLOSED)
+
+
+def outcome_eliminate(
+    *, actor: User, market: Market, outcome: str, evidence_url: str, now: datetime | None = None
+) -> OutcomeElimination:
+    """The resolver's member settles one outcome of a categorical market as NO before the
+    market's end (a team knocked out), with an evidence link: its trading stops, its NO
+    shares pay one unit and its YES shares nothing, and the other outcomes trade on.
+    Final at once (an elimination is a published result, not a judgement to dispute); the
+    last outcome left is not eliminated but proposed as the market's outcome. Journals the
+    engine's EliminateOutcome in the same transaction, and audits it."""
+    now = now or timezone.now()
+    outcome = (outcome or "").strip()
+    evidence_url = (evidence_url or "").strip()
+    if market.market_type != MarketKind.PREDICTION or not market.outcomes:
+        raise ApplicationError(
+            f"{market.symbol} has no outcomes to eliminate: only a categorical market's are.",
+            code=MarketError.NOT_A_PREDICTION_MARKET,
+        )
+    if outcome not in market.outcomes:
+        raise ApplicationError(
+            f"The outcome must be one of {', '.join(market.outcomes)}.",
+            code=MarketError.BAD_RESOLUTION_OUTCOME,
+            field="outcome",
+        )
+    _evidence_check(evidence_url)
+    with transaction.atomic():
+        market = _locked_market(market)
+        _resolver_require(actor, market)
+        if market.status not in ELIMINABLE or Resolution.objects.filter(market=market).exists():
+            raise Conflict(
+                f"{market.symbol} is {market.get_status_display().lower()}"
+                f"{' and resolved' if market.status in ELIMINABLE else ''}: "
+                "no outcome of it can be eliminated now.",
+                code=MarketError.ALREADY_RESOLVED,
+            )
+        eliminated = set(market.eliminations.values_list("outcome", flat=True))
+        if outcome in eliminated:
+            raise Conflict(
+                f"{outcome} was already eliminated from {market.symbol}.",
+                code=MarketError.ALREADY_RESOLVED,
+            )
+        if len(market.outcomes) - len(eliminated) <= 1:
+            raise ApplicationError(
+                f"{outcome} is the last outcome left: propose it as the outcome of "
+                f"{market.symbol} once it has closed.",
+                code=MarketError.BAD_RESOLUTION_OUTCOME,
+                field="outcome",
+            )
+        elimination = OutcomeElimination.objects.create(
+            market=market,
+            outcome=outcome,
+            evidence_url=evidence_url,
+            eliminated_by=actor,
+            eliminated_at=now,
+        )
+        command_submit(
+            risk_group=market.risk_group_id,
+            account=0,
+            command={"type": "EliminateOutcome", "market": market.symbol, "outcome": outcome},
+            idempotency_key=f"elimination:{elimination.pk}",
+        )
+        audit_record(
+            actor=actor,
+            action="market.outcome_eliminated",
+            obj=market,
+            new={"eliminated": outcome, "evidence_url": evidence_url},
+        )
+    return elimination
 
 
 def resolution_dispute(
@@ -299,7 +389,7 @@ def resolution_decide(
             raise TransitionError(
                 f"The outcome of {market.symbol} is not disputed.", code=MarketError.NOT_DISPUTED
             )
-        choices = market_outcome_choices(market)
+        choices = _outcomes_open(market)
         decided = outcome.strip() if market.outcomes else outcome.strip().lower()
         if decided not in choices:
             raise ApplicationError(
@@ -401,7 +491,7 @@ def _engine_window_over(resolution: Resolution, now: datetime) -> bool:
     opened it when it applied the proposal, a little after the portal did)."""
     shard = shard_of(risk_group=resolution.market.risk_group_id)
     outcome = (
-        shard.commands.filter(idempotency_key=_key(resolution, "propose"))
+        Command.objects.idempotent(shard_id=shard.pk, account=0, key=_key(resolution, "propose"))
         .values_list("outcome", flat=True)
         .first()
     )

@@ -59,9 +59,9 @@ def market_resolution(market: Market) -> Resolution | None:
 
 
 def market_timeline(market: Market, resolution: Resolution | None) -> list[TimelineEntry]:
-    """The market's status moves and every step of its `resolution` (market_resolution),
-    oldest first (the settlement is the status move to settled, whose reason names the
-    outcome)."""
+    """The market's status moves, its outcomes' eliminations and every step of its
+    `resolution` (market_resolution), oldest first (the settlement is the status move to
+    settled, whose reason names the outcome)."""
     entries = [
         TimelineEntry(
             change.created_at,
@@ -69,6 +69,17 @@ def market_timeline(market: Market, resolution: Resolution | None) -> list[Timel
             f"{change.actor or 'automatic'}{': ' + change.reason if change.reason else ''}",
         )
         for change in market.status_changes.select_related("actor")
+    ]
+    entries += [
+        TimelineEntry(
+            elimination.eliminated_at,
+            f"Outcome eliminated: {elimination.outcome}",
+            f"by {elimination.eliminated_by}; its NO shares paid 1, its YES shares 0",
+            elimination.evidence_url,
+        )
+        for elimination in (
+            market.eliminations.select_related("eliminated_by") if market.outcomes else ()
+        )
     ]
     if resolution is not None:
         entries.append(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,12 +13,11 @@ from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.bounded_values import bounded_time
 from xip_portal.errors import errors_as_messages
 from xip_portal.models import StaffRole
-from xip_portal.pagination import page_of
 from xip_portal.roles import acting_user, has_role, staff_role_required, two_factor_require
 
 from .models import Market, MarketStatus, Resolution, ResolutionStatus
 from .oracles import oracle_facts, oracle_price_set
-from .pages import market_sections
+from .pages import market_sections, registry_listing
 from .resolutions import (
     dispute_bond,
     market_outcome_choices,
@@ -30,35 +27,17 @@ from .resolutions import (
     resolution_dispute,
     resolution_propose,
 )
-from .selectors import REGISTRY_SORTS, market_resolution, market_timeline, registry_rows
-from .selectors import market_list as markets_filtered
+from .selectors import market_resolution, market_timeline
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
 
 
 def market_list(request: HttpRequest) -> HttpResponse:
-    query = {name: request.GET.get(name, "")[:100] for name in ("q", "type", "group", "status")}
-    filters = {
-        "market_type": request.GET.get("type", ""),
-        "risk_group": request.GET.get("group", ""),
-        "status": request.GET.get("status", ""),
-        "q": request.GET.get("q", "")[:100],
-    }
-    sort = request.GET.get("sort", "")
-    if sort.removeprefix("-") not in REGISTRY_SORTS:
-        sort = ""
-    rows = registry_rows(list(markets_filtered(**filters)), now=timezone.now(), sort=sort)
-    page = page_of(request, rows)
     return render(
         request,
         "markets/list.html",
         {
-            "page": page,
-            "sort": sort,
-            "sort_query": "".join(
-                f"{urlencode({name: value})}&" for name, value in query.items() if value
-            ),
-            "filters": filters,
+            **registry_listing(request.GET),
             "types": MarketType.choices,
             "statuses": MarketStatus.choices,
             "groups": RiskGroup.objects.order_by("name").values_list("slug", "name"),

@@ -24,9 +24,8 @@ from .market_data import (
     BARS_MS,
     Level,
     book_of,
-    candles_of,
+    candles_between,
     ticker_of,
-    trades_between,
     trades_of,
 )
 
@@ -162,7 +161,6 @@ class CandleListApi(MarketDataApi):
         limit = _param(request, "limit", 100, low=1, high=MAX_CANDLES)
         before = _param(request, "before", now, low=0, high=now)
         start = (before // BARS_MS[bar] - limit + 1) * BARS_MS[bar]
-        fills = trades_between(tradable, start_ms=start, end_ms=before)
         rows = [
             {
                 "start": candle.start,
@@ -173,7 +171,9 @@ class CandleListApi(MarketDataApi):
                 "volume": decimal_text(tradable.size(candle.volume)),
                 "quote_volume": decimal_text(tradable.money(candle.turnover)),
             }
-            for candle in reversed(candles_of(fills, width_ms=BARS_MS[bar]))
+            for candle in reversed(
+                candles_between(tradable, start_ms=start, end_ms=before, width_ms=BARS_MS[bar])
+            )
         ]
         return Response(CandleOutput(rows, many=True).data)
 

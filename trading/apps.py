@@ -12,8 +12,16 @@ class TradingConfig(AppConfig):
         from markets.pages import market_section_register
 
         from .live import topic_register
+        from .live_topics import BOARD_TOPIC, HOLDINGS_TOPIC, PORTFOLIO_TOPIC, REGISTRY_TOPIC
         from .market_page import MARKET_TOPIC, MINE_TOPIC, market_section
 
         market_section_register(market_section)
-        topic_register(MARKET_TOPIC)
-        topic_register(MINE_TOPIC)
+        for topic in (
+            MARKET_TOPIC,
+            MINE_TOPIC,
+            BOARD_TOPIC,
+            HOLDINGS_TOPIC,
+            PORTFOLIO_TOPIC,
+            REGISTRY_TOPIC,
+        ):
+            topic_register(topic)

@@ -41,7 +41,7 @@ from xip_portal.models import User
 logger = logging.getLogger(__name__)
 
 MAX_TOPICS = 24
-MAX_KEY = 120
+MAX_KEY = 400  # a registry list's query (markets.pages.REGISTRY_LIVE_QUERY)
 # a comment this often keeps proxies from closing an idle stream and finds dead clients
 KEEPALIVE_SECONDS = 15.0
 # how long the browser waits before it reconnects a stream that broke (ms)

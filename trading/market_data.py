@@ -1,20 +1,25 @@
 """Market data of one tradable, read from the engine's projections: the book (resting
-orders by price level), the latest trades with their engine time, and the day's ticker.
-A prediction book is the engine's merged one: a resting NO order at p is a YES order on
-the other side at payout - p."""
+orders by price level), the latest trades with their engine time, candles and the day's
+ticker. A prediction book is the engine's merged one: a resting NO order at p is a YES
+order on the other side at payout - p.
+
+The database does the grouping (levels by price, candles by bar, the day's range), so a
+page or an API call reads one row per level or bar, never one per order or fill; a time
+range becomes a range of sequence numbers (the journal's time grows with its sequence),
+read along the fills' (shard, seq) index."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, F, Max, Min, QuerySet, Sum
+from django.db.models.expressions import CombinedExpression
 
 from engine import models as engine
 from engine.core.perp import funding_rate_ppm
-from engine.selectors import fill_time
+from engine.selectors import fill_time, seq_before
 from engine.services import shard_of
 
 from .instruments import Tradable
@@ -57,20 +62,22 @@ def book_of(tradable: Tradable, *, depth: int) -> tuple[list[Level], list[Level]
         engine.Order.objects.filter(
             shard=_shard(tradable), market_id=tradable.engine_market, status="open"
         )
-        .values_list("side", "outcome", "price", "remaining")
-        .iterator()
+        .values("side", "outcome", "price")
+        .annotate(size=Sum("remaining"), orders=Count("pk"))
+        .order_by()
+        .values_list("side", "outcome", "price", "size", "orders")
     )
     sides: dict[str, dict[int, list[int]]] = {
         "buy": defaultdict(lambda: [0, 0]),
         "sell": defaultdict(lambda: [0, 0]),
     }
-    for side, outcome, price, remaining in rows:
+    for side, outcome, price, size, orders in rows:
         price = int(price)
         if outcome == "no":
             side, price = ("sell" if side == "buy" else "buy"), payout - price
         level = sides[side][price]
-        level[0] += int(remaining)
-        level[1] += 1
+        level[0] += int(size)
+        level[1] += orders
     bids = [Level(p, s, n) for p, (s, n) in sorted(sides["buy"].items(), reverse=True)]
     asks = [Level(p, s, n) for p, (s, n) in sorted(sides["sell"].items())]
     return bids[:depth], asks[:depth]
@@ -90,30 +97,30 @@ def trades_of(tradable: Tradable, *, limit: int) -> list[Any]:
 
 def trades_between(tradable: Tradable, *, start_ms: int, end_ms: int) -> QuerySet[Any]:
     """The trades from `start_ms` to `end_ms` (engine time), oldest first."""
-    return _fills(tradable).filter(ts__gte=start_ms, ts__lte=end_ms).order_by("seq", "index")
+    shard = _shard(tradable)
+    return (
+        _fills(tradable)
+        .filter(seq__gt=seq_before(shard.pk, start_ms), seq__lte=seq_before(shard.pk, end_ms + 1))
+        .order_by("seq", "index")
+    )
 
 
-def ticker_of(tradable: Tradable, *, now_ms: int) -> dict[str, Any]:
-    """Last price, best bid and ask, and the last 24 hours' open, high, low and volume."""
-    bids, asks = book_of(tradable, depth=1)
-    day = [
-        (int(fill.price), int(fill.size))
-        for fill in trades_between(tradable, start_ms=now_ms - DAY_MS, end_ms=now_ms)
-    ]
-    market = engine.MarketView.objects.filter(
-        shard=_shard(tradable), market_id=tradable.engine_market
-    ).first()
-    last = int(market.last_price) if market is not None else 0
-    return {
-        "last": last,
-        "bid": bids[0] if bids else None,
-        "ask": asks[0] if asks else None,
-        "open": day[0][0] if day else last,
-        "high": max((p for p, _ in day), default=last),
-        "low": min((p for p, _ in day), default=last),
-        "volume": sum(s for _, s in day),
-        "mark": int(market.mark) if market is not None else 0,
-    }
+# a fill's place in the journal as one number (seq, then its index among the command's events)
+PLACE = 1 << 20
+
+
+def _place() -> CombinedExpression:
+    return F("seq") * PLACE + F("index")
+
+
+def _prices_at(tradable: Tradable, places: set[int]) -> dict[int, int]:
+    """The prices of the fills at `places` (one query, along the (shard, seq) index)."""
+    rows = engine.Fill.objects.filter(
+        shard=_shard(tradable),
+        market_id=tradable.engine_market,
+        seq__in={place // PLACE for place in places},
+    ).values_list("seq", "index", "price")
+    return {seq * PLACE + index: int(price) for seq, index, price in rows}
 
 
 @dataclass
@@ -130,22 +137,82 @@ class Candle:
     turnover: int
 
 
-def candles_of(fills: Iterable[Any], *, width_ms: int) -> list[Candle]:
-    """Bars of `width_ms` built from fills annotated with `ts` (oldest first), oldest
-    first; bars without trades are left out."""
-    candles: dict[int, Candle] = {}
-    for fill in fills:
-        start = int(fill.ts) // width_ms * width_ms
-        price, size = int(fill.price), int(fill.size)
-        candle = candles.get(start)
-        if candle is None:
-            candles[start] = Candle(start, price, price, price, price, size, price * size)
-            continue
-        candle.high, candle.low = max(candle.high, price), min(candle.low, price)
-        candle.close = price
-        candle.volume += size
-        candle.turnover += price * size
-    return [candles[start] for start in sorted(candles)]
+def candles_between(
+    tradable: Tradable, *, start_ms: int, end_ms: int, width_ms: int
+) -> list[Candle]:
+    """Bars of `width_ms` of the trades from `start_ms` to `end_ms`, oldest first; bars
+    without trades are left out. Two queries, one row per bar."""
+    bars = list(
+        trades_between(tradable, start_ms=start_ms, end_ms=end_ms)
+        .order_by()
+        .annotate(start=F("ts") / width_ms * width_ms)
+        .values("start")
+        .annotate(
+            high=Max("price"),
+            low=Min("price"),
+            volume=Sum("size"),
+            turnover=Sum(F("price") * F("size")),
+            first=Min(_place()),
+            last=Max(_place()),
+        )
+        .order_by("start")
+    )
+    prices = _prices_at(tradable, {bar[end] for bar in bars for end in ("first", "last")})
+    return [
+        Candle(
+            start=int(bar["start"]),
+            open=prices[bar["first"]],
+            high=int(bar["high"]),
+            low=int(bar["low"]),
+            close=prices[bar["last"]],
+            volume=int(bar["volume"]),
+            turnover=int(bar["turnover"]),
+        )
+        for bar in bars
+    ]
+
+
+@dataclass(frozen=True)
+class Day:
+    """The last 24 hours' trading in engine units (None: no trade)."""
+
+    open: int | None
+    high: int | None
+    low: int | None
+    volume: int
+
+
+def day_of(tradable: Tradable, *, now_ms: int) -> Day:
+    """The 24 hours before `now_ms`: first price, range and volume. Two queries."""
+    day = (
+        trades_between(tradable, start_ms=now_ms - DAY_MS, end_ms=now_ms)
+        .order_by()
+        .aggregate(high=Max("price"), low=Min("price"), volume=Sum("size"), first=Min(_place()))
+    )
+    if day["first"] is None:
+        return Day(None, None, None, 0)
+    opened = _prices_at(tradable, {day["first"]})[day["first"]]
+    return Day(opened, int(day["high"]), int(day["low"]), int(day["volume"]))
+
+
+def ticker_of(tradable: Tradable, *, now_ms: int) -> dict[str, Any]:
+    """Last price, best bid and ask, and the last 24 hours' open, high, low and volume."""
+    bids, asks = book_of(tradable, depth=1)
+    day = day_of(tradable, now_ms=now_ms)
+    market = engine.MarketView.objects.filter(
+        shard=_shard(tradable), market_id=tradable.engine_market
+    ).first()
+    last = int(market.last_price) if market is not None else 0
+    return {
+        "last": last,
+        "bid": bids[0] if bids else None,
+        "ask": asks[0] if asks else None,
+        "open": day.open if day.open is not None else last,
+        "high": day.high if day.high is not None else last,
+        "low": day.low if day.low is not None else last,
+        "volume": day.volume,
+        "mark": int(market.mark) if market is not None else 0,
+    }
 
 
 def funding_rate_now(tradable: Tradable, bids: list[Level], asks: list[Level], mark: int) -> int:

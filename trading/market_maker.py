@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import models as engine
+from engine.errors import CommandRefused
 from governance.memberships.services import MembershipRequired
 from xip_portal.errors import ApplicationError
 from xip_portal.models import User
@@ -81,7 +82,9 @@ class MarketMaker:
                 quotes_submit(user=self.maker, risk_group=group, commands=quotes)
                 if takes and self.taker is not None:
                     quotes_submit(user=self.taker, risk_group=group, commands=takes)
-            except MembershipRequired as refused:
+            except (MembershipRequired, CommandRefused) as refused:
+                # not a member, or a market closed since the cycle read it (the demo's
+                # World Cup closes one at every kick-off): the next cycle quotes again
                 logger.warning("market maker skips %s: %s", group.name, refused.message)
                 continue
             submitted[markets[0].shard_id] = len(quotes) + len(takes)

@@ -37,10 +37,10 @@ from .market_data import (
     DAY_MS,
     Level,
     book_of,
-    candles_of,
+    candles_between,
+    day_of,
     funding_rate_now,
     open_interest_of,
-    trades_between,
     trades_of,
 )
 from .order_form import OrderForm
@@ -165,19 +165,20 @@ def _money(tradable: Tradable, units: int) -> str:
 
 def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
     """What every visitor sees of one tradable; a fixed number of queries (book, trades,
-    two days of fills, the engine's market, and a perp's open interest)."""
+    candles, the day's range, the engine's market, and a perp's open interest)."""
     now = now if now is not None else now_ms()
     bids, asks = book_of(tradable, depth=BOOK_LEVELS)
     recent = trades_of(tradable, limit=TRADES_SHOWN)
-    fills = list(trades_between(tradable, start_ms=now - CANDLE_SPAN_MS, end_ms=now))
+    candles = candles_between(
+        tradable, start_ms=now - CANDLE_SPAN_MS, end_ms=now, width_ms=CANDLE_MS
+    )
+    day = day_of(tradable, now_ms=now)
     view = engine_selectors.market_get(
         shard=shard_of(risk_group=tradable.risk_group_id), market_id=tradable.engine_market
     )
     last = int(view.last_price) if view is not None else 0
     mark = int(view.mark) if view is not None else 0
-    day = [fill for fill in fills if int(fill.ts) >= now - DAY_MS]
-    opened = int(day[0].price) if day else last
-    volume = sum(int(fill.size) for fill in day)
+    opened = day.open if day.open is not None else last
     price, size = tradable.price, tradable.size
     stats = [
         ("Last", text(price(last)) if last else "—"),
@@ -187,9 +188,9 @@ def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
             if opened and last
             else "—",
         ),
-        ("24 h high", text(price(max(int(f.price) for f in day))) if day else "—"),
-        ("24 h low", text(price(min(int(f.price) for f in day))) if day else "—"),
-        ("24 h volume", text(size(volume))),
+        ("24 h high", text(price(day.high)) if day.high is not None else "—"),
+        ("24 h low", text(price(day.low)) if day.low is not None else "—"),
+        ("24 h volume", text(size(day.volume))),
     ]
     data = MarketData(
         tradable=tradable,
@@ -217,7 +218,7 @@ def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
                 "close": str(price(candle.close)),
                 "volume": str(size(candle.volume)),
             }
-            for candle in candles_of(fills, width_ms=CANDLE_MS)
+            for candle in candles
         ],
         stats=stats,
     )

@@ -87,4 +87,9 @@ def cursor_page_serializer(
 def page_of(request: HttpRequest, queryset: QuerySet[Any] | Sequence[Any]) -> Page[Any]:
     """The page of `queryset` (or a list) that ?page= asks for (the last for a number past
     the end, the first for anything that is not a number)."""
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page_numbered(queryset, request.GET.get("page"))
+
+
+def page_numbered(queryset: QuerySet[Any] | Sequence[Any], number: str | None) -> Page[Any]:
+    """The page `number` of `queryset` outside a request (as `page_of` reads ?page=)."""
+    return Paginator(queryset, PAGE_SIZE).get_page(number)

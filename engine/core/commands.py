@@ -132,6 +132,21 @@ class ProposeResolution:
 
 
 @dataclass(frozen=True, slots=True)
+class EliminateOutcome:
+    """One outcome of a categorical market resolved NO before the rest (a team knocked
+    out of the tournament): its trading stops, each of its NO shares pays one payout and
+    its YES shares nothing, and the other outcomes trade on. The last outcome left cannot
+    be eliminated: it is the winner, resolved with the market by ProposeResolution."""
+
+    market: str
+    outcome: str
+    ts: int = 0
+
+    def __post_init__(self) -> None:
+        check_field_types(self)
+
+
+@dataclass(frozen=True, slots=True)
 class DisputeResolution:
     market: str
     ts: int = 0
@@ -341,6 +356,7 @@ Command = (
     | SettleMarket
     | OraclePrice
     | ProposeResolution
+    | EliminateOutcome
     | DisputeResolution
     | Deposit
     | Withdraw
@@ -365,6 +381,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         SettleMarket,
         OraclePrice,
         ProposeResolution,
+        EliminateOutcome,
         DisputeResolution,
         Deposit,
         Withdraw,
@@ -427,7 +444,8 @@ def command_from_dict(data: dict[str, Any]) -> Command:
     if "config" in values:
         values["config"] = MarketConfig.from_dict(values["config"])
     for name, enum in _ENUM_FIELDS.items():
-        if name in values and cls is not ProposeResolution:
+        # a resolution's or an elimination's outcome may be a categorical outcome's name
+        if name in values and cls is not ProposeResolution and cls is not EliminateOutcome:
             values[name] = enum(values[name])
     return cls(**values)
 

@@ -26,6 +26,7 @@ from engine.core.commands import (
     Command,
     Deposit,
     DisputeResolution,
+    EliminateOutcome,
     FundInsurance,
     HaltMarket,
     OraclePrice,
@@ -143,6 +144,7 @@ class Engine:
             OraclePrice: self._oracle_price,
             ProposeResolution: self._propose_resolution,
             DisputeResolution: self._dispute_resolution,
+            EliminateOutcome: self._eliminate_outcome,
             AdvanceTime: self._advance_time,
         }
 
@@ -1222,10 +1224,13 @@ class Engine:
     # ------------------------------------------------------------------ market control
 
     def _market_ids(self, market_id: str) -> list[str] | None:
-        """The binary markets a market id names: itself, or a categorical's outcomes."""
+        """The binary markets a market id names: itself, or a categorical's outcomes that
+        are still open (all of them once none is: the whole market settled)."""
         children = self.categorical.get(market_id)
         if children is not None:
-            return list(children)
+            markets = self.markets
+            open_ = [child for child in children if markets[child].status is not SETTLED]
+            return open_ or list(children)
         return [market_id] if market_id in self.markets else None
 
     def _add_market(self, cmd: AddMarket, events: list[Event]) -> None:
@@ -1441,7 +1446,8 @@ class Engine:
             elif any(market.status is not CLOSED for market in markets):
                 reason = Reason.BAD_MARKET_STATE
             elif cmd.market in self.categorical:
-                if cmd.outcome != Outcome.VOID and cmd.outcome not in self._outcomes_of(cmd.market):
+                # an eliminated outcome cannot win; void pays the outcomes still open
+                if cmd.outcome != Outcome.VOID and f"{cmd.market}:{cmd.outcome}" not in market_ids:
                     reason = Reason.BAD_OUTCOME
             elif cmd.outcome not in (Outcome.YES, Outcome.NO, Outcome.VOID):
                 reason = Reason.BAD_OUTCOME
@@ -1463,6 +1469,31 @@ class Engine:
                 market.resolution = cmd.outcome
             market.resolution_ts = opened
         events.append(ResolutionProposed(cmd.market, cmd.outcome, opened + window))
+
+    def _eliminate_outcome(self, cmd: EliminateOutcome, events: list[Event]) -> None:
+        market_ids = self._market_ids(cmd.market)
+        market_id = f"{cmd.market}:{cmd.outcome}"
+        reason = None
+        if market_ids is None:
+            reason = Reason.UNKNOWN_MARKET
+        elif cmd.market not in self.categorical or cmd.outcome not in self._outcomes_of(cmd.market):
+            reason = Reason.BAD_OUTCOME
+        elif market_id not in market_ids or self.markets[market_id].resolution:
+            # already eliminated or settled, or the market's outcome is proposed
+            reason = Reason.BAD_MARKET_STATE
+        elif len(market_ids) < 2:
+            # the last outcome left is the winner
+            reason = Reason.BAD_OUTCOME
+        if reason is not None:
+            events.append(Rejected("EliminateOutcome", reason, 0, cmd.market))
+            return
+        market = self.markets[market_id]
+        self._stop_trading(market, events)
+        market.resolution = Outcome.NO
+        market.resolution_ts = self.now
+        self._pay_out(market, events)
+        market.status = SETTLED
+        events.append(MarketChanged(market_id, "eliminate", str(SETTLED)))
 
     def _dispute_resolution(self, cmd: DisputeResolution, events: list[Event]) -> None:
         market_ids = self._market_ids(cmd.market)

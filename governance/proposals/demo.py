@@ -165,6 +165,33 @@ def world_cup_binary_spec(
     }
 
 
+def world_cup_winner_spec(
+    *, symbol: str, close: datetime, source: str, dispute_window_hours: int
+) -> dict[str, Any]:
+    """The spec of a "2026 World Cup winner" market of the house: one outcome per team,
+    exactly one of which resolves YES (the seeded one or a simulated tournament's)."""
+    return {
+        "market_type": "prediction",
+        "symbol": symbol,
+        "name": "2026 World Cup winner",
+        "quote_asset": "USDC",
+        "outcomes": WORLD_CUP_TEAMS,
+        "tick": "0.001",
+        "lot": "1",
+        "min_size": "1",
+        "price_band_bps": 0,
+        "maker_fee_bps": 0,
+        "taker_fee_bps": 20,
+        "deployer_share_bps": 0,
+        "oracle_kind": "manual",
+        "oracle_source": "FIFA official match report of the final",
+        "close_time": _iso(close),
+        "resolution_source": source,
+        "resolver": HOUSE,
+        "dispute_window_hours": dispute_window_hours,
+    }
+
+
 def demo_faucet(group: RiskGroup, users: list[User]) -> None:
     """Today's simulated USDC from the group's faucet for each user, as a trader would take
     it, applied at once (the seed runs in one transaction, so no worker would see the
@@ -274,25 +301,12 @@ def _markets_seed(stdout: TextIO, now: datetime) -> None:
             "## Resolution\n\nThe winner of the final, as published in FIFA's official match "
             "report. Disputes are heard for 48 hours after the proposed resolution."
         ),
-        spec={
-            "market_type": "prediction",
-            "symbol": WORLD_CUP_SYMBOL,
-            "name": "2026 World Cup winner",
-            "quote_asset": "USDC",
-            "outcomes": WORLD_CUP_TEAMS,
-            "tick": "0.001",
-            "lot": "1",
-            "min_size": "1",
-            "price_band_bps": 0,
-            "maker_fee_bps": 0,
-            "taker_fee_bps": 20,
-            "deployer_share_bps": 0,
-            "oracle_kind": "manual",
-            "oracle_source": "FIFA official match report of the final",
-            "close_time": _iso(close),
-            "resolution_source": "fifa.com: final match report",
-            "dispute_window_hours": 48,
-        },
+        spec=world_cup_winner_spec(
+            symbol=WORLD_CUP_SYMBOL,
+            close=close,
+            source="fifa.com: final match report",
+            dispute_window_hours=48,
+        ),
         now=start,
     )
     _final(wc, author=house_member, editor=editor, operator=operator, voters=[trader], start=start)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests
 # make around it are still synchronous, so Django's async guard is relaxed here only.
@@ -50,3 +50,15 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def contexts(browser: Browser, asgi_server: str) -> Iterator[list[BrowserContext]]:
+    """Two separate browsers (no shared cookies) on the ASGI server, which serves the live
+    streams as production does."""
+    opened = [browser.new_context(base_url=asgi_server) for _ in range(2)]
+    for context in opened:
+        context.set_default_timeout(15_000)
+    yield opened
+    for context in opened:
+        context.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from engine import services as engine_services
 from engine import tasks
@@ -67,15 +67,6 @@ def venue(transactional_db: Any, tmp_path: Path) -> Iterator[Venue]:
     worker.wait()
     tasks._writers.clear()
     engine_services._shards.clear()
-
-
-@pytest.fixture
-def contexts(browser: Browser, asgi_server: str) -> Iterator[list[BrowserContext]]:
-    """Two separate browsers (no shared cookies) on the ASGI server."""
-    opened = [browser.new_context(base_url=asgi_server) for _ in range(2)]
-    yield opened
-    for context in opened:
-        context.close()
 
 
 def market_page(context: BrowserContext, user: User) -> Page:

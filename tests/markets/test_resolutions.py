@@ -15,6 +15,7 @@ from governance.proposals.models import ProposalStatus
 from governance.risk_groups.models import RiskGroup
 from markets.models import Market, MarketStatus, Resolution, ResolutionDispute
 from markets.resolutions import (
+    outcome_eliminate,
     resolution_decide,
     resolution_decision_approve,
     resolution_dispute,
@@ -51,9 +52,13 @@ def fresh_engine_memory():
 
 class Venue:
     """A live binary market in `group`, resolved by `resolver`'s institution, on which
-    `yes_buyer` holds 10 YES bought at 0.40 from `no_buyer` (10 NO at 0.60)."""
+    `yes_buyer` holds 10 YES bought at 0.40 from `no_buyer` (10 NO at 0.60); with
+    `outcome`, a categorical market (the spec overrides name its outcomes) on which they
+    hold that outcome's shares."""
 
-    def __init__(self, group: RiskGroup, operator: User, spec_overrides: dict) -> None:
+    def __init__(
+        self, group: RiskGroup, operator: User, spec_overrides: dict, outcome: str = ""
+    ) -> None:
         self.group = group
         self.operator = operator
         house = InstitutionFactory()
@@ -64,6 +69,7 @@ class Venue:
             group=group, status=ProposalStatus.FINAL, spec=spec, institution=house
         )
         self.market = market_list_from_xip(proposal=proposal)
+        self.traded = f"{self.market.symbol}:{outcome}" if outcome else self.market.symbol
         market_status_change(
             actor=operator,
             market=self.market,
@@ -85,7 +91,7 @@ class Venue:
             account=user.pk,
             command={
                 "type": "PlaceOrder",
-                "market": self.market.symbol,
+                "market": self.traded,
                 "side": "buy",
                 "size": 10,
                 "price": cents * UNIT // 100,
@@ -353,3 +359,64 @@ def test_the_market_page_shows_the_resolution_and_takes_its_steps(open_venue, lo
     assert "Set up two-factor" in refused.content.decode()
     assert Resolution.objects.get(market=venue.market).status == "disputed"
     assert disputer_page.post(f"/markets/{venue.market.symbol}/resolution/nope/").status_code == 404
+
+
+def test_a_knocked_out_team_resolves_no_at_once_while_the_others_trade_on(
+    make_staff: Callable[..., User], open_group: RiskGroup
+):
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
+    teams = {"symbol": "WC26-WINNER", "outcomes": ["Argentina", "Brazil", "France"]}
+    venue = Venue(open_group, operator, teams | {"dispute_window_hours": 0}, outcome="Brazil")
+    for actor, outcome, evidence, code in (
+        (venue.yes_buyer, "Brazil", EVIDENCE, "not_the_resolver"),
+        (venue.resolver, "Germany", EVIDENCE, "bad_resolution_outcome"),
+        (venue.resolver, "Brazil", "", "evidence_required"),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            outcome_eliminate(
+                actor=actor, market=venue.market, outcome=outcome, evidence_url=evidence
+            )
+        assert refused.value.code == code
+    no_before = venue.free(venue.no_buyer)
+
+    outcome_eliminate(
+        actor=venue.resolver, market=venue.market, outcome="Brazil", evidence_url=EVIDENCE
+    )
+    venue.process()
+
+    # Brazil's NO pays 1 a share, its YES nothing, and the market trades on
+    assert venue.free(venue.no_buyer) == no_before + 10 * UNIT
+    assert ("payout", 0) in venue.statement(venue.yes_buyer)
+    assert venue.refresh().status == MarketStatus.LIVE
+    steps = market_timeline(venue.market, market_resolution(venue.market))
+    assert (steps[-1].title, steps[-1].link) == ("Outcome eliminated: Brazil", EVIDENCE)
+    assert AuditEntry.objects.filter(
+        object_id=str(venue.market.pk), action="market.outcome_eliminated"
+    ).exists()
+    with pytest.raises(ApplicationError) as twice:
+        outcome_eliminate(
+            actor=venue.resolver, market=venue.market, outcome="Brazil", evidence_url=EVIDENCE
+        )
+    assert twice.value.code == "already_resolved"
+    outcome_eliminate(
+        actor=venue.resolver, market=venue.market, outcome="France", evidence_url=EVIDENCE
+    )
+    with pytest.raises(ApplicationError) as last:
+        outcome_eliminate(
+            actor=venue.resolver, market=venue.market, outcome="Argentina", evidence_url=EVIDENCE
+        )
+    assert last.value.code == "bad_resolution_outcome"  # the last team left is the winner
+    venue.close()
+    with pytest.raises(ApplicationError) as knocked_out:
+        resolution_propose(
+            actor=venue.resolver, market=venue.market, outcome="Brazil", evidence_url=EVIDENCE
+        )
+    assert knocked_out.value.code == "bad_resolution_outcome"
+    resolution_propose(
+        actor=venue.resolver, market=venue.market, outcome="Argentina", evidence_url=EVIDENCE
+    )
+    venue.process()
+    assert resolutions_settle_due() == 1
+    venue.process()
+    assert venue.refresh().status == MarketStatus.SETTLED
+    assert venue.free(venue.no_buyer) == no_before + 10 * UNIT

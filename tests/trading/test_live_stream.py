@@ -5,9 +5,11 @@ the shard's writer); a private topic reaches only its own user; a reconnect catc
 from __future__ import annotations
 
 import http.client
+import json
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import pytest
 from django.test import Client
@@ -64,15 +66,16 @@ def trader(open_group: RiskGroup, spot_market: Market) -> Callable[[], User]:
     return make
 
 
-def _bid(group: RiskGroup, user: User, price: int) -> None:
-    """A resting bid, applied by the shard's writer in this process (it publishes on Redis)."""
+def _bid(group: RiskGroup, user: User, price: int, side: str = "buy") -> None:
+    """A resting bid (or an ask, `side="sell"`) of 0.1 BTC, applied by the shard's writer in
+    this process (it publishes on Redis)."""
     command_submit(
         risk_group=group,
         account=user.pk,
         command={
             "type": "PlaceOrder",
             "market": "BTC-USDC",
-            "side": "buy",
+            "side": side,
             "price": price,
             "size": 100_000,
             "order_type": "limit",
@@ -143,3 +146,69 @@ def test_a_stream_that_cannot_be_served_is_refused_before_it_opens(
     assert response.status == status
     assert response.getheader("Content-Type") != "text/event-stream"
     connection.close()
+
+
+def _both(stream: SseClient, *names: str) -> dict[str, str]:
+    """The next event of each of `names` (a batch's topics come in no set order)."""
+    seen: dict[str, str] = {}
+    stream.events_until(
+        lambda name, data: bool(seen.update({name: data})) or set(names) <= set(seen)
+    )
+    return seen
+
+
+def test_the_board_its_holdings_and_the_portfolio_follow_the_engine(
+    asgi_server: str, world_cup: Any, client: Client
+) -> None:
+    # Given the maker quotes every team and a trader holds nothing yet
+    world_cup.quote()
+    buyer = member_create(world_cup.group, UserFactory())
+    engine_deposit(group=world_cup.group, user=buyer, amount=Decimal(1_000))
+    client.force_login(buyer)
+    board = SseClient(
+        asgi_server,
+        "/stream/?topic=board:WC26-WINNER&topic=holdings:WC26-WINNER",
+        session=session_of(client),
+    )
+    portfolio = SseClient(asgi_server, "/stream/?topic=portfolio:", session=session_of(client))
+    # the state at once: every team's figures, most likely first, and the sum
+    state = _both(board, "board", "holdings")
+    figures = json.loads(state["board"])
+    assert figures["order"] == [f"WC26-WINNER:{team}" for team in ("Argentina", "Brazil", "France")]
+    assert figures["rows"]["WC26-WINNER:Brazil"]["cells"]["ask"] == "0.31"
+    assert figures["totals"]["probability-sum"] == "100.0%"
+    assert json.loads(state["holdings"])["rows"]["WC26-WINNER:Brazil"]["cells"]["holding"] == "–"
+    assert "No fills yet." in dict(portfolio.events_until(lambda n, d: n == "history"))["history"]
+
+    # When the trader buys 5 YES of Brazil (the maker's whole ask at 0.31)
+    world_cup.order(buyer, "WC26-WINNER:Brazil", "buy", 5, "0.31")
+    world_cup.process()
+    # Then the board shows the new ask, the day's volume and the trader's holding
+    state = _both(board, "board", "holdings")
+    brazil = json.loads(state["board"])["rows"]["WC26-WINNER:Brazil"]["cells"]
+    assert (brazil["ask"], brazil["volume"]) == ("–", "5")
+    assert json.loads(state["holdings"])["rows"]["WC26-WINNER:Brazil"]["cells"]["holding"] == (
+        "5 YES"
+    )
+    # and the portfolio shows the fill and the holding
+    history = portfolio.events_until(lambda name, data: name == "history")[-1][1]
+    assert "WC26-WINNER:Brazil" in history and "0.31" in history
+    board.close()
+    portfolio.close()
+
+
+def test_the_registry_list_follows_the_engine(
+    asgi_server: str, trader: Callable[[], User], open_group: RiskGroup
+) -> None:
+    alice, bob = trader(), trader()
+    engine_deposit(group=open_group, user=bob, amount=Decimal(1), asset="BTC")
+    stream = SseClient(asgi_server, "/stream/?topic=registry:" + quote("sort=-volume&page="))
+    name, rows = stream.next_event()
+    assert name == "registry" and "BTC-USDC" in rows
+    # a trade moves the market's last price and volume: the rows are sent again
+    _bid(open_group, alice, 6_000_000)
+    _bid(open_group, bob, 6_000_000, side="sell")
+    traded = '<td class="num">0.1</td>'  # the day's volume: one fill of 0.1 BTC
+    rows = stream.events_until(lambda name, data: name == "registry" and traded in data)[-1][1]
+    assert "BTC-USDC" in rows
+    stream.close()

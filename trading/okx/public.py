@@ -16,10 +16,9 @@ from ..errors import TradingError
 from ..market_data import (
     BARS_MS,
     book_of,
-    candles_of,
+    candles_between,
     funding_rate_now,
     ticker_of,
-    trades_between,
     trades_of,
 )
 from .envelope import OkxView, okx_ok
@@ -161,10 +160,11 @@ class CandlesView(OkxView):
         before = _int_param(request, "after", now, low=0, high=now)
         start = (before // width - limit + 1) * width
         tradable = instrument.tradable
-        fills = trades_between(tradable, start_ms=start, end_ms=before)
         current = now // width * width
         rows = []
-        for candle in reversed(candles_of(fills, width_ms=width)):
+        for candle in reversed(
+            candles_between(tradable, start_ms=start, end_ms=before, width_ms=width)
+        ):
             base = tradable.size(candle.volume)
             quote = tradable.money(candle.turnover)
             rows.append(

@@ -28,6 +28,16 @@ CELERY_BEAT_SCHEDULE = {
 # The server's threads and the scheduler's share one SQLite file: a writer waits for another
 # rather than failing after SQLite's default 5 s.
 DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # Write-ahead logging: readers (pages, the chain's thread) don't wait for the writer,
+    # and a commit appends to the log instead of syncing the whole file (synchronous=NORMAL
+    # is safe in WAL: a crash may lose the last commits, never corrupt the file). A
+    # transaction takes the write lock when it begins, so two writers queue on the timeout
+    # instead of one failing with "database is locked" when it upgrades its read lock.
+    DATABASES["default"]["OPTIONS"] |= {  # noqa: F405
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
 # The in-process scheduler runs tasks every few seconds: the console keeps to what a person
 # reads (requests, warnings), not a line per scheduled task.
 LOGGING["loggers"] |= {  # noqa: F405

@@ -36,6 +36,6 @@ class Command(BaseCommand):
             stdout=self.stdout,
         )
         self.stdout.write(
-            f"{len(tournament.matches)} matches, every market settled, in "
+            f"{len(tournament.matches)} matches and the winner market, every market settled, in "
             f"{time.monotonic() - started:.1f} s."
         )

@@ -19,10 +19,12 @@ from engine.core import (
     Command,
     Deposit,
     DisputeResolution,
+    EliminateOutcome,
     Engine,
     FundInsurance,
     Ledger,
     MarginTier,
+    MarketChanged,
     MarketConfig,
     MarketKind,
     OraclePrice,
@@ -104,6 +106,9 @@ def risky_stream(seed: int, length: int) -> list[Command]:
     commands += [OraclePrice(market, 100) for market in marks]
     ts = 0
     for step in range(length):
+        if step == length // 2:
+            # FRA is knocked out while the other outcomes trade on
+            commands.append(EliminateOutcome("W", "FRA", ts=ts))
         ts += rng.randint(0, 4)
         roll = rng.random()
         account = rng.choice(ACCOUNTS)
@@ -157,7 +162,7 @@ def risky_stream(seed: int, length: int) -> list[Command]:
     ts = max(ts, 900)
     commands.append(AdvanceTime(ts))
     commands.append(ProposeResolution("B", rng.choice(("yes", "no", "void")), ts=ts))
-    commands.append(ProposeResolution("W", rng.choice(("ARG", "BRA", "FRA", "void")), ts=ts))
+    commands.append(ProposeResolution("W", rng.choice(("ARG", "BRA", "void")), ts=ts))
     if rng.random() < 0.5:
         commands.append(DisputeResolution("W", ts=ts + 1))
         commands.append(ProposeResolution("W", rng.choice(("ARG", "void")), ts=ts + 2))
@@ -225,7 +230,10 @@ def test_the_streams_reach_the_paths_they_are_meant_to_stress():
     for seed in range(40):
         engine = Engine("rg", "USDC")
         for command in risky_stream(seed, 250):
-            seen.update(type(event).__name__ for event in engine.apply(command))
+            for event in engine.apply(command):
+                seen.add(type(event).__name__)
+                if isinstance(event, MarketChanged) and event.change == "eliminate":
+                    seen.add("eliminated")
     wanted = {
         "Liquidated",
         "Deleveraged",
@@ -235,5 +243,6 @@ def test_the_streams_reach_the_paths_they_are_meant_to_stress():
         "Payout",
         "ResolutionDisputed",
         "OrderReserveChanged",
+        "eliminated",
     }
     assert wanted <= seen, wanted - seen

@@ -4,6 +4,7 @@ from engine.core import (
     AdvanceTime,
     CancelOrder,
     DisputeResolution,
+    EliminateOutcome,
     Fill,
     MarketChanged,
     OrderCancelled,
@@ -183,3 +184,39 @@ def test_a_categorical_outcome_can_be_voided_as_a_whole(world_cup):
     world_cup.apply(SettleMarket("WC26", ts=CLOSE + WINDOW))
     assert world_cup.accounts[1].balance("USDC").free == START - 2_000 + 5_000
     assert world_cup.accounts[2].balance("USDC").free == START - 8_000 + 5_000
+
+
+def test_a_knocked_out_outcome_pays_its_no_holders_while_the_others_trade_on(world_cup):
+    mint(world_cup, "WC26:BRA", price=300)
+    world_cup.apply(PlaceOrder(1, "WC26:BRA", BUY, 5, price=200))  # still resting
+    events = world_cup.apply(EliminateOutcome("WC26", "BRA", ts=START))
+    # the resting order is cancelled; account 2's NO shares pay, account 1's YES nothing
+    assert [e.reason for e in events if isinstance(e, OrderCancelled)] == [Reason.MARKET_STOPPED]
+    assert {e.account: e.amount for e in events if isinstance(e, Payout)} == {1: 0, 2: 10_000}
+    assert events[-1] == MarketChanged("WC26:BRA", "eliminate", "settled")
+    assert world_cup.accounts[1].balance("USDC").free == START - 3_000
+    assert world_cup.accounts[2].balance("USDC").free == START - 7_000 + 10_000
+    assert world_cup.markets["WC26:BRA"].escrow == 0
+    # BRA no longer trades, ARG does
+    refused = world_cup.apply(PlaceOrder(1, "WC26:BRA", BUY, 1, price=10))
+    assert refused[0].reason == Reason.MARKET_CLOSED
+    mint(world_cup, "WC26:ARG", price=600)
+    assert shares(world_cup, 1, "WC26:ARG") == (10, 0)
+
+
+def test_an_eliminated_outcome_cannot_win_and_the_last_one_left_is_the_winner(world_cup):
+    world_cup.apply(EliminateOutcome("WC26", "BRA"))
+    again = world_cup.apply(EliminateOutcome("WC26", "BRA"))
+    assert again[0].reason == Reason.BAD_MARKET_STATE
+    assert world_cup.apply(EliminateOutcome("WC26", "GER"))[0].reason == Reason.BAD_OUTCOME
+    world_cup.apply(EliminateOutcome("WC26", "FRA"))
+    assert world_cup.apply(EliminateOutcome("WC26", "ARG"))[0].reason == Reason.BAD_OUTCOME
+    mint(world_cup, "WC26:ARG", price=500)
+    world_cup.apply(AdvanceTime(CLOSE))
+    assert world_cup.markets["WC26:BRA"].status == "settled"  # not closed again
+    assert world_cup.apply(ProposeResolution("WC26", "BRA"))[0].reason == Reason.BAD_OUTCOME
+    world_cup.apply(ProposeResolution("WC26", "ARG"))
+    settled = world_cup.apply(SettleMarket("WC26", ts=CLOSE + WINDOW))
+    assert {e.market for e in settled if isinstance(e, Payout)} == {"WC26:ARG"}
+    assert world_cup.accounts[1].balance("USDC").free == START - 5_000 + 10_000
+    assert all(m.status == "settled" for m in world_cup.markets.values())

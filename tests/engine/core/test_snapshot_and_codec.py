@@ -19,6 +19,7 @@ from engine.core import (
     Command,
     Deposit,
     DisputeResolution,
+    EliminateOutcome,
     Engine,
     FundInsurance,
     HaltMarket,
@@ -84,6 +85,7 @@ def test_commands_round_trip_through_plain_json(configs):
         PlaceOrder(1, "WC26:ARG", Side.SELL, 5, price=10, outcome=Outcome.NO, ts=3),
         AmendOrder(1, 4, price=20),
         ProposeResolution("WC26", "ARG"),
+        EliminateOutcome("WC26", "BRA"),
         Withdraw(1, "USDC", 5, "w"),
     ]
     for command in commands:
@@ -102,6 +104,7 @@ def test_every_command_round_trips_through_its_journal_record(configs):
         OraclePrice("P", 99, ts=7),
         ProposeResolution("WC26", "ARG", ts=8),
         DisputeResolution("WC26", ts=9),
+        EliminateOutcome("WC26", "BRA", ts=9),
         Deposit(3, "USDC", 10**30, "tx", ts=10),
         Withdraw(3, "USDC", 5, "w", ts=11),
         TransferOut(3, "USDC", 5, "t", "rg-2", ts=12),
