@@ -56,6 +56,7 @@ stack: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 stack: export SECURE_SSL_REDIRECT ?= false
 stack: export SECURE_COOKIES ?= false
 stack: export CHAIN_RPC_URL ?= http://127.0.0.1:8545
+stack: export CHAIN_DEPLOY_IF_MISSING ?= true
 stack: install engine-core stack.env
 	set -a; . ./stack.env; set +a; \
 	  $(PY) -c "import psycopg; c = psycopg.connect('postgres://postgres@127.0.0.1:5432/postgres', autocommit=True); \

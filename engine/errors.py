@@ -37,6 +37,7 @@ class EngineError(StrEnum):
     CHAIN_NOT_DEPLOYED = "chain_not_deployed"
     NO_COMMITTED_BALANCE = "no_committed_balance"
     WITHDRAWAL_NOT_COMMITTED = "withdrawal_not_committed"
+    CLAIM_FAILED = "claim_failed"
 
 
 class CommandRefused(ApplicationError):

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from engine import models, outcomes
+from engine.chain.settlement import settlement_queue_if_due
 from engine.core import (
     Command,
     Engine,
@@ -136,6 +137,7 @@ class ShardWriter:
 
     def __init__(self, shard: models.Shard) -> None:
         self.shard_id = shard.pk
+        self.risk_group_id = shard.risk_group_id
         self.engine = Engine(str(shard.risk_group_id), collateral=shard.collateral)
         self.state = ProjectionState(shard.collateral)
         self.high_water = 0
@@ -242,6 +244,7 @@ class ShardWriter:
                 raise RuntimeError(f"shard {self.shard_id} was advanced by another writer")
         self.high_water = seq
         outcomes.publish(self.shard_id, seq, [(a.command_id, a.outcome) for a in applied], waiting)
+        settlement_queue_if_due(risk_group_id=self.risk_group_id, high_water=seq)
         return applied
 
     # ------------------------------------------------------------------ snapshots

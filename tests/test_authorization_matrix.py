@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from engine import tasks
+from engine.chain.models import Deployment, SettlementBatch, Withdrawal
 from engine.services import command_submit, shard_of
 from governance.kyc.models import KycApplication
 from governance.risk_groups.models import RiskGroup
@@ -189,6 +190,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "api_kyc_submit": OWN,
     "api_key_revoke": OWN,
     "api_api_key": OWN,
+    # Alice's withdrawal: its state, its claim's proof, the portal's claim (POST)
+    "api_withdrawal": OWN,
+    "api_withdrawal_proof": OWN,
+    "api_withdrawal_claim": OWN,
     # staff pages: a staff role and two-factor authentication
     "staff_dashboard": STAFF_ROLE,
     "proposal_edit": STAFF_ONLY,
@@ -254,6 +259,7 @@ class Alice:
     user: User
     application: KycApplication
     credentials: Credentials
+    withdrawal: Withdrawal
 
     def kwargs(self) -> dict[str, list[dict[str, Any]]]:
         """Paths naming her private objects."""
@@ -263,6 +269,7 @@ class Alice:
         doc = {"pk": document.pk}
         with_doc = {"pk": self.application.pk, "document_pk": document.pk}
         key = {"key": self.credentials.key}
+        withdrawal = {"withdrawal_id": self.withdrawal.withdrawal_id}
         return {
             "kyc_application": [app],
             "kyc_document_upload": [app],
@@ -281,6 +288,9 @@ class Alice:
             "api_kyc_review_document": [doc],
             "api_key_revoke": [key],
             "api_api_key": [key],
+            "api_withdrawal": [withdrawal],
+            "api_withdrawal_proof": [withdrawal],
+            "api_withdrawal_claim": [withdrawal],
         }
 
     def identifiers(self) -> list[str]:
@@ -288,7 +298,13 @@ class Alice:
         names = [
             document.file.name.rsplit("/", 1)[-1] for document in self.application.documents.all()
         ]
-        return [self.credentials.key, self.application.legal_name, self.user.email, *names]
+        return [
+            self.credentials.key,
+            self.application.legal_name,
+            self.user.email,
+            self.withdrawal.withdrawal_id,
+            *names,
+        ]
 
 
 @pytest.fixture
@@ -297,7 +313,44 @@ def alice(
 ) -> Alice:
     user = member_create(world.open_group)
     application = with_documents(KycApplicationFactory(risk_group=regulated_group, applicant=user))
-    return Alice(user, application, make_api_key(user, scopes=("read",)))
+    # a withdrawal of hers that a committed batch holds (its proof is served)
+    address = "0x" + "b2" * 20
+    deployment = Deployment.objects.create(
+        chain_id=1,
+        genesis_hash="0x" + "00" * 32,
+        **dict.fromkeys(
+            ("operator", "token", "registry", "ledger", "vault", "price_feed"), address
+        ),
+        block_number=1,
+    )
+    withdrawal_id = "0x" + "a1" * 32
+    batch = SettlementBatch.objects.create(
+        deployment=deployment,
+        risk_group=world.open_group,
+        number=1,
+        first_seq=1,
+        last_seq=1,
+        fill_count=0,
+        fills_hash="0x" + "00" * 32,
+        balance_root="0x" + "00" * 32,
+        withdrawals_root="0x" + "00" * 32,
+        previous_root="0x" + "00" * 32,
+        leaves=[],
+        withdrawals=[[withdrawal_id, address, "1"]],
+        committed=True,
+    )
+    withdrawal = Withdrawal.objects.create(
+        withdrawal_id=withdrawal_id,
+        risk_group=world.open_group,
+        account=user.pk,
+        recipient=address,
+        amount=10**12,
+        token_amount=1,
+        command_id=0,
+        status=Withdrawal.Status.COMMITTED,
+        batch=batch,
+    )
+    return Alice(user, application, make_api_key(user, scopes=("read",)), withdrawal)
 
 
 @pytest.fixture

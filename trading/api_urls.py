@@ -7,6 +7,21 @@ urlpatterns = [
     path("api-keys/<str:key>/", api.ApiKeyDetailApi.as_view(), name="api_api_key"),
     path("accounts/proof/", onchain.ProofApi.as_view(), name="api_account_proof"),
     path("accounts/withdrawals/", onchain.WithdrawalListApi.as_view(), name="api_withdrawals"),
+    path(
+        "accounts/withdrawals/<str:withdrawal_id>/",
+        onchain.WithdrawalDetailApi.as_view(),
+        name="api_withdrawal",
+    ),
+    path(
+        "accounts/withdrawals/<str:withdrawal_id>/proof/",
+        onchain.WithdrawalProofApi.as_view(),
+        name="api_withdrawal_proof",
+    ),
+    path(
+        "accounts/withdrawals/<str:withdrawal_id>/claim/",
+        onchain.WithdrawalClaimApi.as_view(),
+        name="api_withdrawal_claim",
+    ),
     path("revenue/", api.RevenueApi.as_view(), name="api_revenue"),
     # trading: orders and fills
     path("orders/", api_orders.OrderListApi.as_view(), name="api_orders"),

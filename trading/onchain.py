@@ -4,6 +4,7 @@ group's settlement batches. The chain work itself is engine.chain's."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -15,43 +16,41 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from engine.chain.deployment import deployment_active
 from engine.chain.models import Withdrawal
 from engine.chain.operator import ChainTransactionFailed
 from engine.chain.selectors import (
+    WITHDRAWAL_STEPS,
+    WithdrawalStep,
     balance_proof,
     batches_committed,
+    chain_head,
     deposits_of,
+    withdrawal_state,
+    withdrawal_steps,
     withdrawals_of,
 )
-from engine.chain.withdrawals import withdrawal_claim, withdrawal_request
+from engine.chain.withdrawals import withdrawal_claim, withdrawal_proof, withdrawal_request
 from engine.errors import EngineError
 from governance.risk_groups.models import RiskGroup
 from xip_portal.api_input import input_validated
 from xip_portal.errors import (
     ApplicationError,
-    NotAuthenticated,
+    Conflict,
     NotFound,
-    PermissionDenied,
     form_add_application_error,
 )
 from xip_portal.pagination import api_page
 from xip_portal.roles import acting_user
 
-from .errors import TradingError
+from .api_requests import IDEMPOTENCY_PARAMETER, DecimalText, TradingApiView
 from .forms import WithdrawalForm
-from .models import ApiKey
-from .okx.authentication import OkxSignatureAuthentication
 
 
 def _risk_group(slug: Any) -> RiskGroup:
@@ -74,48 +73,11 @@ def _proof(user_id: int, group: RiskGroup, asset: str = "") -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ API
 
 
-class SignedKeyIfPresent(OkxSignatureAuthentication):
-    """An OKX-signed API key when the request carries one; otherwise the next method."""
+class FundsApi(TradingApiView):
+    """Reads need an API key's "read" scope, withdrawing and claiming its "withdraw" scope
+    (a session or the API token acts with the user's own rights)."""
 
-    def authenticate(self, request: Request) -> Any:
-        if not request.META.get("HTTP_OK_ACCESS_KEY"):
-            return None
-        return super().authenticate(request)
-
-
-class SignedKeySchema(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    """How the OpenAPI schema names the signed-key method."""
-
-    target_class = SignedKeyIfPresent
-    name = "okxSignedKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "OK-ACCESS-KEY",
-            "description": "An API key, signed as OKX v5 signs (OK-ACCESS-SIGN and the rest).",
-        }
-
-
-class FundsScope(BasePermission):
-    """A signed-in person, or an API key with "read" (GET) or "withdraw" (POST)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if not request.user or not request.user.is_authenticated:
-            raise NotAuthenticated("Log in, or sign the request with an API key.")
-        if isinstance(request.auth, ApiKey):
-            wanted = "read" if request.method == "GET" else "withdraw"
-            if wanted not in request.auth.scopes:
-                raise PermissionDenied(
-                    f"This API key has no {wanted!r} scope.", code=TradingError.SCOPE_MISSING
-                )
-        return True
-
-
-class FundsApi(APIView):
-    authentication_classes = [SignedKeyIfPresent, TokenAuthentication, SessionAuthentication]
-    permission_classes = [FundsScope]
+    key_scope = "withdraw"
 
 
 class ProofApi(FundsApi):
@@ -133,9 +95,19 @@ class ProofApi(FundsApi):
         return Response(_proof(user.pk, group, str(request.query_params.get("asset", ""))))
 
 
+class WithdrawalStepOutput(serializers.Serializer[WithdrawalStep]):
+    name = serializers.ChoiceField(choices=["requested", "debited", "committed", "paid"])
+    state = serializers.ChoiceField(choices=["done", "waiting", "refused"])
+    detail = serializers.CharField()
+    tx_hash = serializers.CharField(help_text="The step's transaction (0x…), if it has one.")
+    block = serializers.IntegerField(allow_null=True)
+    confirmations = serializers.IntegerField(allow_null=True)
+
+
 class WithdrawalOutput(serializers.ModelSerializer[Withdrawal]):
     risk_group = serializers.CharField(source="risk_group.slug", read_only=True)
     amount = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
     batch = serializers.SerializerMethodField()
 
     class Meta:
@@ -155,14 +127,48 @@ class WithdrawalOutput(serializers.ModelSerializer[Withdrawal]):
     def get_amount(self, withdrawal: Withdrawal) -> str:
         return f"{Decimal(withdrawal.token_amount).scaleb(-6).normalize():f}"
 
+    @extend_schema_field(serializers.ChoiceField(choices=[*WITHDRAWAL_STEPS, "refused"]))
+    def get_status(self, withdrawal: Withdrawal) -> str:
+        return withdrawal_state(withdrawal_steps(withdrawal, head=None))
+
     def get_batch(self, withdrawal: Withdrawal) -> int | None:
         return withdrawal.batch.number if withdrawal.batch else None
 
 
+class WithdrawalDetailOutput(WithdrawalOutput):
+    """A withdrawal with each step's state, transaction and confirmations (`context`'s
+    `head` is the chain's latest block)."""
+
+    steps = serializers.SerializerMethodField()
+
+    class Meta(WithdrawalOutput.Meta):
+        fields = [*WithdrawalOutput.Meta.fields, "steps"]
+
+    @extend_schema_field(WithdrawalStepOutput(many=True))
+    def get_steps(self, withdrawal: Withdrawal) -> list[dict[str, Any]]:
+        steps = withdrawal_steps(withdrawal, head=self.context["head"])
+        return [dataclasses.asdict(step) for step in steps]
+
+
 class WithdrawalInput(serializers.Serializer[Any]):
     risk_group = serializers.SlugField(max_length=60)
-    amount = serializers.CharField(max_length=40)
+    amount = DecimalText(max_length=40, help_text="Collateral, at most 6 decimals.")
     recipient = serializers.CharField(max_length=42)
+
+
+def _withdrawal(request: Request, withdrawal_id: str) -> Withdrawal:
+    withdrawal = (
+        withdrawals_of(account=acting_user(request).pk).filter(withdrawal_id=withdrawal_id).first()
+    )
+    if withdrawal is None:
+        raise NotFound("You have no such withdrawal.", field="withdrawal_id")
+    return withdrawal
+
+
+def _withdrawal_detail(withdrawal: Withdrawal, **kwargs: Any) -> Response:
+    return Response(
+        WithdrawalDetailOutput(withdrawal, context={"head": chain_head()}).data, **kwargs
+    )
 
 
 class WithdrawalListApi(FundsApi):
@@ -172,20 +178,75 @@ class WithdrawalListApi(FundsApi):
         return api_page(request, self, rows, WithdrawalOutput)
 
     @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=WithdrawalInput,
-        responses={201: WithdrawalOutput},
-        summary="Withdraw collateral to an address (the engine debits it; the next batch "
-        "commits it; then claim it from the vault with its proof)",
+        responses={201: WithdrawalDetailOutput},
+        summary="Withdraw collateral to an address",
+        description=(
+            "Exactly once per Idempotency-Key. The engine debits it, the next settlement "
+            "batch commits it; then claim it from the vault with its proof "
+            "(`withdrawals/<id>/proof/`), or let the portal claim it (`withdrawals/<id>/claim/`)."
+        ),
     )
     def post(self, request: Request) -> Response:
-        data = input_validated(request, WithdrawalInput)
-        withdrawal = withdrawal_request(
-            risk_group=_risk_group(data["risk_group"]),
-            user=acting_user(request),
-            amount=data["amount"],
-            recipient=data["recipient"],
-        )
-        return Response(WithdrawalOutput(withdrawal).data, status=status.HTTP_201_CREATED)
+        def withdraw(_key: str) -> Response:
+            data = input_validated(request, WithdrawalInput)
+            withdrawal = withdrawal_request(
+                risk_group=_risk_group(data["risk_group"]),
+                user=acting_user(request),
+                amount=data["amount"],
+                recipient=data["recipient"],
+            )
+            return _withdrawal_detail(withdrawal, status=status.HTTP_201_CREATED)
+
+        return self.idempotent(request, withdraw)
+
+
+class WithdrawalDetailApi(FundsApi):
+    @extend_schema(
+        responses=WithdrawalDetailOutput,
+        summary="One of your withdrawals, with each step's state and confirmations",
+    )
+    def get(self, request: Request, withdrawal_id: str) -> Response:
+        return _withdrawal_detail(_withdrawal(request, withdrawal_id))
+
+
+class WithdrawalProofApi(FundsApi):
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="A committed withdrawal's claim: CollateralVault.claim's arguments and proof",
+        description=(
+            "`vault_address`, `risk_group_id`, `batch`, `withdrawal_id`, `recipient`, `amount` "
+            "(token units) and `proof` are `claim`'s arguments, from any wallet; `leaf.types` "
+            "and `root` let you check the proof first. 409 `withdrawal_not_committed` until a "
+            "committed batch holds it."
+        ),
+    )
+    def get(self, request: Request, withdrawal_id: str) -> Response:
+        return Response(withdrawal_proof(withdrawal=_withdrawal(request, withdrawal_id)))
+
+
+class WithdrawalClaimApi(FundsApi):
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=None,
+        responses=WithdrawalDetailOutput,
+        summary="Have the portal claim a committed withdrawal from the vault for you",
+        description="The vault pays the withdrawal's recipient, once; 409 until it is committed.",
+    )
+    def post(self, request: Request, withdrawal_id: str) -> Response:
+        withdrawal = _withdrawal(request, withdrawal_id)
+
+        def claim(_key: str) -> Response:
+            try:
+                withdrawal_claim(withdrawal=withdrawal)
+            except ChainTransactionFailed as exc:
+                raise Conflict(
+                    f"The vault did not pay it: {exc}", code=EngineError.CLAIM_FAILED
+                ) from exc
+            return _withdrawal_detail(_withdrawal(request, withdrawal_id))
+
+        return self.idempotent(request, claim)
 
 
 # ---------------------------------------------------------------------------------- pages
@@ -207,9 +268,11 @@ def verify_balance(request: HttpRequest) -> HttpResponse:
         response = JsonResponse(document, json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="balance-proof-{slug}.json"'
         return response
+    # the portfolio loads the proof alone into its "verify my balance" (htmx)
+    htmx = request.headers.get("HX-Request") == "true"
     return render(
         request,
-        "trading/verify_balance.html",
+        "trading/includes/balance_proof.html" if htmx else "trading/verify_balance.html",
         {
             "groups": groups,
             "slug": slug,
@@ -238,16 +301,22 @@ def funds(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Withdrawal requested: the engine debits it now.")
             return redirect("funds")
+    deployment = deployment_active()
+    head = chain_head() if deployment else None
+    withdrawals = []
+    for withdrawal in withdrawals_of(account=user.pk)[:50]:
+        steps = withdrawal_steps(withdrawal, head=head)
+        withdrawals.append((withdrawal, steps, withdrawal_state(steps)))
     return render(
         request,
         "trading/funds.html",
         {
             "form": form,
-            "deployment": deployment_active(),
+            "deployment": deployment,
             "confirmations": settings.CHAIN_CONFIRMATIONS,
             "groups": RiskGroup.objects.order_by("name"),
             "deposits": deposits_of(account=user.pk)[:50],
-            "withdrawals": withdrawals_of(account=user.pk)[:50],
+            "withdrawals": withdrawals,
         },
     )
 

@@ -1,18 +1,27 @@
 """`journal_verify`: replay a risk group's journal from genesis and check that every batch
-committed on the chain is reproduced: its sequence range follows the previous one, and the
-balances after its last command give its balance root, the withdrawals in its range its
-withdrawals root."""
+committed on the chain is reproduced: its sequence range follows the previous one, the
+fills the replay makes in that range give its fills hash and count, the balances after its
+last command its balance root, and the withdrawals in its range its withdrawals root."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine import models as engine_models
+from engine.core.events import Event, Fill
 from engine.sequencer import ShardWriter
 
 from .models import Deployment
 from .operator import contract_at
-from .settlement import balance_root_of, hex32, withdrawals_in, withdrawals_root_of
+from .settlement import (
+    balance_root_of,
+    fill_values,
+    fills_hash,
+    hex32,
+    withdrawals_in,
+    withdrawals_root_of,
+)
 
 
 @dataclass(frozen=True)
@@ -30,18 +39,28 @@ def journal_verify(*, deployment: Deployment, risk_group_id: int) -> list[BatchC
     ledger = contract_at("SettlementLedger", deployment.ledger)
     shard = engine_models.Shard.objects.get(risk_group_id=risk_group_id)
     writer = ShardWriter(shard)
+    fills: list[tuple[Any, ...]] = []
+
+    def collect_fills(seq: int, _id: int, _payload: Any, events: list[Event], _out: Any) -> None:
+        fills.extend(
+            fill_values(seq, index, event.market, event)
+            for index, event in enumerate(events)
+            if isinstance(event, Fill)
+        )
+
     checks: list[BatchCheck] = []
     expected_first = 1
     for number in range(1, ledger.functions.latest_batch(risk_group_id).call() + 1):
-        first_seq, last_seq, _, _, balance_root, withdrawals_root, _, _ = ledger.functions.batches(
-            risk_group_id, number
-        ).call()
+        first_seq, last_seq, committed_fills, fill_count, balance_root, withdrawals_root, _, _ = (
+            ledger.functions.batches(risk_group_id, number).call()
+        )
         committed = hex32(balance_root)
         problem = ""
         if first_seq != expected_first or last_seq > shard.high_water:
             problem = f"range {first_seq}-{last_seq} is not the journal's next"
         else:
-            writer.replay(until=last_seq)
+            fills.clear()
+            writer.replay(until=last_seq, on_applied=collect_fills)
             balances = writer.state.ledger.balances
             leaves = [
                 [account, asset, str(held.free + held.locked)]
@@ -50,7 +69,9 @@ def journal_verify(*, deployment: Deployment, risk_group_id: int) -> list[BatchC
                 if held.free + held.locked
             ]
             withdrawals, _ = withdrawals_in(shard.pk, first_seq, last_seq)
-            if balance_root_of(risk_group_id, leaves) != committed:
+            if (len(fills), fills_hash(fills)) != (fill_count, hex32(committed_fills)):
+                problem = f"the replay's fills ({len(fills)}) give another fills hash"
+            elif balance_root_of(risk_group_id, leaves) != committed:
                 problem = "the replayed balances give another root"
             elif withdrawals_root_of(risk_group_id, withdrawals) != hex32(withdrawals_root):
                 problem = "the journal's withdrawals give another root"

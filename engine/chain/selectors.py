@@ -3,15 +3,18 @@ deposits and withdrawals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
+from engine import models as engine_models
 from engine.services import shard_of
 from governance.risk_groups.models import RiskGroup
 
 from .deployment import deployment_active
 from .models import ChainDeposit, SettlementBatch, Withdrawal
+from .provider import chain_web3
 from .settlement import BALANCE_TYPES, balance_tree
 
 
@@ -78,4 +81,70 @@ def deposits_of(*, account: int) -> QuerySet[ChainDeposit]:
 
 
 def withdrawals_of(*, account: int) -> QuerySet[Withdrawal]:
-    return Withdrawal.objects.filter(account=account).select_related("risk_group", "batch")
+    """The account's withdrawals, newest first, each with what the engine answered its
+    Withdraw command (`debit_result`: applied, rejected, or None while pending;
+    `debit_reason`)."""
+    command = engine_models.Command.objects.filter(pk=OuterRef("command_id"))
+    return (
+        Withdrawal.objects.filter(account=account)
+        .select_related("risk_group", "batch__transaction")
+        .annotate(
+            debit_result=Subquery(command.values("outcome__result")),
+            debit_reason=Subquery(command.values("outcome__reason")),
+        )
+    )
+
+
+def chain_head() -> int:
+    """The chain's latest block number (confirmations are counted from it)."""
+    return int(chain_web3().eth.block_number)
+
+
+@dataclass(frozen=True)
+class WithdrawalStep:
+    """One step of a withdrawal: `state` is done, waiting or refused; a step done by a
+    transaction names it, its block and its confirmations."""
+
+    name: str
+    state: str
+    detail: str = ""
+    tx_hash: str = ""
+    block: int | None = None
+    confirmations: int | None = None
+
+
+DONE, WAITING, REFUSED = "done", "waiting", "refused"
+WITHDRAWAL_STEPS = ("requested", "debited", "committed", "paid")
+
+
+def withdrawal_steps(withdrawal: Withdrawal, *, head: int | None) -> list[WithdrawalStep]:
+    """Requested, debited by the engine, committed in a settlement batch, paid by the
+    vault, for a withdrawal read through `withdrawals_of`; confirmations from `head`."""
+    steps = [WithdrawalStep("requested", DONE)]
+    debit = getattr(withdrawal, "debit_result", None)
+    if debit == "rejected" or withdrawal.status == Withdrawal.Status.REFUSED:
+        reason = withdrawal.reason or getattr(withdrawal, "debit_reason", None) or ""
+        return [*steps, WithdrawalStep("debited", REFUSED, reason)]
+    steps.append(WithdrawalStep("debited", DONE if debit == "applied" else WAITING))
+    batch = withdrawal.batch
+    tx = batch.transaction if batch is not None and batch.committed else None
+    if batch is None or tx is None:
+        steps.append(WithdrawalStep("committed", WAITING, "in the next settlement batch"))
+    else:
+        block = tx.block_number
+        confirmations = head - block + 1 if head is not None and block is not None else None
+        steps.append(
+            WithdrawalStep(
+                "committed", DONE, f"batch {batch.number}", tx.tx_hash, block, confirmations
+            )
+        )
+    paid = withdrawal.status == Withdrawal.Status.PAID
+    steps.append(WithdrawalStep("paid", DONE if paid else WAITING, "", withdrawal.claim_tx_hash))
+    return steps
+
+
+def withdrawal_state(steps: list[WithdrawalStep]) -> str:
+    """The withdrawal's state: its last step done, or refused."""
+    if steps[-1].state == REFUSED:
+        return REFUSED
+    return [step.name for step in steps if step.state == DONE][-1]

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
@@ -115,27 +117,30 @@ def withdrawals_in(
     return leaves, refused
 
 
+def fill_values(seq: int, index: int, market: str, fill: Any) -> tuple[Any, ...]:
+    """A fill's values of FILL_TYPES: `fill` is the engine's Fill event or its projection
+    row (the same fields), the `index`-th event of the command at `seq`."""
+    return (
+        seq,
+        index,
+        market,
+        fill.maker_order_id,
+        fill.taker_order_id,
+        fill.maker_account,
+        fill.taker_account,
+        fill.taker_buys,
+        int(fill.price),
+        int(fill.size),
+        int(fill.maker_fee),
+        int(fill.taker_fee),
+    )
+
+
 def _fills(shard_id: int, first_seq: int, last_seq: int) -> list[tuple[Any, ...]]:
     rows = engine_models.Fill.objects.filter(
         shard_id=shard_id, seq__gte=first_seq, seq__lte=last_seq
     ).order_by("seq", "index")
-    return [
-        (
-            f.seq,
-            f.index,
-            f.market_id,
-            f.maker_order_id,
-            f.taker_order_id,
-            f.maker_account,
-            f.taker_account,
-            f.taker_buys,
-            int(f.price),
-            int(f.size),
-            int(f.maker_fee),
-            int(f.taker_fee),
-        )
-        for f in rows
-    ]
+    return [fill_values(f.seq, f.index, f.market_id, f) for f in rows]
 
 
 def _balances(shard_id: int) -> list[list[Any]]:
@@ -219,13 +224,44 @@ def settlement_commit(*, batch: SettlementBatch) -> SettlementBatch:
     return batch
 
 
-def settlement_run(*, deployment: Deployment) -> list[SettlementBatch]:
-    """Cut and commit one batch per risk group with anything new; returns those committed."""
+def settlement_run(
+    *, deployment: Deployment, risk_group_id: int | None = None
+) -> list[SettlementBatch]:
+    """Cut and commit one batch per risk group (or of `risk_group_id` alone) with anything
+    new; returns those committed."""
+    shards = engine_models.Shard.objects.order_by("risk_group_id")
+    if risk_group_id is not None:
+        shards = shards.filter(risk_group_id=risk_group_id)
     committed = []
-    for group_id in engine_models.Shard.objects.order_by("risk_group_id").values_list(
-        "risk_group_id", flat=True
-    ):
+    for group_id in shards.values_list("risk_group_id", flat=True):
         batch = settlement_cut(deployment=deployment, risk_group_id=group_id)
         if batch is not None:
             committed.append(settlement_commit(batch=batch))
     return committed
+
+
+# the journal sequence number up to which this process queued each risk group's settlement
+_queued_up_to: dict[int, int] = {}
+
+
+def settlement_queue_if_due(*, risk_group_id: int, high_water: int) -> bool:
+    """Queue the risk group's settlement once its journal has grown CHAIN_SETTLEMENT_COMMANDS
+    past the last batch cut or queued (the shard's writer calls this after each commit), on
+    top of the clock's every CHAIN_SETTLEMENT_SECONDS. Coalesced: one task per that many
+    commands, however many batches the writer commits meanwhile. True if it queued one."""
+    every: int = settings.CHAIN_SETTLEMENT_COMMANDS
+    if every <= 0:
+        return False
+    since = _queued_up_to.get(risk_group_id)
+    if since is None:  # first sight in this process: where the last batch ended
+        last = SettlementBatch.objects.filter(risk_group_id=risk_group_id).aggregate(
+            last=Max("last_seq")
+        )["last"]
+        since = _queued_up_to[risk_group_id] = last or 0
+    if high_water - since < every:
+        return False
+    _queued_up_to[risk_group_id] = high_water
+    from .tasks import settlement_commit_due
+
+    settlement_commit_due.delay(risk_group_id)
+    return True

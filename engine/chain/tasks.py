@@ -1,7 +1,7 @@
 """The chain's Celery tasks (queue `chain`, see CELERY_TASK_ROUTES): thin, idempotent, and
 retried with backoff when a transaction fails or the node is unreachable. Each works on the
-active deployment; on the embedded chain they deploy first (a new process has a new chain),
-on any other chain they wait for `manage.py chain_deploy`.
+active deployment; on the embedded chain (a new process has a new chain), or with
+CHAIN_DEPLOY_IF_MISSING, they deploy first; otherwise they wait for `manage.py chain_deploy`.
 
 On the embedded default Celery runs tasks eagerly in the caller's thread (beat's, or a
 request's). The chain's work (a node, the compiler at first use) then runs in a thread of its
@@ -68,7 +68,7 @@ def _run(name: str, work: Callable[[], int]) -> int:
 
 
 def _deployment() -> Deployment | None:
-    if settings.CHAIN_RPC_URL == EMBEDDED:
+    if settings.CHAIN_RPC_URL == EMBEDDED or settings.CHAIN_DEPLOY_IF_MISSING:
         return deployment_ensure()
     deployment = deployment_active()
     if deployment is None:
@@ -81,9 +81,11 @@ def _registry_sync() -> int:
     return registry_sync_run(deployment=deployment) if deployment else 0
 
 
-def _settlement() -> int:
+def _settlement(risk_group_id: int | None) -> int:
     deployment = _deployment()
-    return len(settlement_run(deployment=deployment)) if deployment else 0
+    if deployment is None:
+        return 0
+    return len(settlement_run(deployment=deployment, risk_group_id=risk_group_id))
 
 
 def _deposits() -> int:
@@ -97,8 +99,12 @@ def registry_sync() -> int:
 
 
 @shared_task(autoretry_for=RETRIED, retry_backoff=2, max_retries=5)
-def settlement_commit_due() -> int:
-    return _run("settlement_commit_due", _settlement)
+def settlement_commit_due(risk_group_id: int | None = None) -> int:
+    """Every risk group's batch (beat's clock), or one group's (its writer, every
+    CHAIN_SETTLEMENT_COMMANDS commands)."""
+    return _run(
+        f"settlement_commit_due:{risk_group_id or 'all'}", lambda: _settlement(risk_group_id)
+    )
 
 
 @shared_task(autoretry_for=RETRIED, retry_backoff=2, max_retries=5)

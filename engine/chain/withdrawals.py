@@ -19,6 +19,7 @@ from engine.errors import CommandRefused, EngineError
 from engine.services import command_submit, shard_of, units_exact
 from governance.risk_groups.models import RiskGroup
 from xip_portal.audit import audit_record
+from xip_portal.errors import Conflict
 from xip_portal.models import User
 
 from .deployment import deployment_active
@@ -85,10 +86,10 @@ def withdrawal_request(
 
 def withdrawal_proof(*, withdrawal: Withdrawal) -> dict[str, Any]:
     """The claim's arguments for `CollateralVault.claim`, with the leaf and its proof.
-    Raises CommandRefused until a committed batch holds the withdrawal."""
+    Raises Conflict until a committed batch holds the withdrawal."""
     batch = withdrawal.batch
     if batch is None or not batch.committed:
-        raise CommandRefused(
+        raise Conflict(
             "This withdrawal is not in a committed batch yet.",
             code=EngineError.WITHDRAWAL_NOT_COMMITTED,
         )
@@ -113,7 +114,7 @@ def withdrawal_claim(*, withdrawal: Withdrawal) -> ChainTransaction:
     claim = withdrawal_proof(withdrawal=withdrawal)
     batch = withdrawal.batch
     if batch is None:  # withdrawal_proof refused it already; this tells the type checker
-        raise CommandRefused("No batch.", code=EngineError.WITHDRAWAL_NOT_COMMITTED)
+        raise Conflict("No batch.", code=EngineError.WITHDRAWAL_NOT_COMMITTED)
     tx = operator_transact(
         deployment=batch.deployment,
         purpose=f"claim:{withdrawal.withdrawal_id}",

@@ -87,7 +87,8 @@ OKX_CODES: dict[str, OkxCode] = {
     EngineError.BAD_ADDRESS: PARAMETER_ERROR,
     EngineError.CHAIN_NOT_DEPLOYED: OkxCode("50001", 503),
     EngineError.NO_COMMITTED_BALANCE: OkxCode("51000", 404),
-    EngineError.WITHDRAWAL_NOT_COMMITTED: PARAMETER_ERROR,
+    EngineError.WITHDRAWAL_NOT_COMMITTED: OkxCode("51000", 409),
+    EngineError.CLAIM_FAILED: OkxCode("51000", 409),
     # the engine core's reasons
     Reason.UNKNOWN_MARKET: OkxCode("51001"),
     Reason.UNKNOWN_ACCOUNT: OkxCode("51008"),  # an account never funded has no balance

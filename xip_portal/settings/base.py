@@ -233,10 +233,17 @@ CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="embedded")
 # The key that deploys the contracts and signs registry, settlement and price transactions
 # (hex). The embedded chain uses its first funded test account when it is empty.
 CHAIN_OPERATOR_KEY = env("CHAIN_OPERATOR_KEY", default="")
+# Whether the chain tasks deploy the contracts themselves to a JSON-RPC chain that has none
+# (a local node: the demo pointed at anvil, `make stack`); otherwise `manage.py chain_deploy`
+# does it, once. The embedded chain, new in every process, is always deployed to.
+CHAIN_DEPLOY_IF_MISSING = env.bool("CHAIN_DEPLOY_IF_MISSING", default=False)
 # Blocks a vault deposit must be buried under before it is credited (its own included).
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=3)
 # Seconds between two settlement batches of a risk group (and between two deposit scans).
 CHAIN_SETTLEMENT_SECONDS = env.float("CHAIN_SETTLEMENT_SECONDS", default=5.0)
+# A risk group's settlement is also queued as soon as its journal has grown this many
+# commands past the last batch queued (0: on the clock only).
+CHAIN_SETTLEMENT_COMMANDS = env.int("CHAIN_SETTLEMENT_COMMANDS", default=10_000)
 
 # Celery: JSON only, acks after the task ran for engine work, bounded run time, named queues.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")

@@ -13,6 +13,8 @@ from .base import env  # noqa: E402
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 CELERY_TASK_ALWAYS_EAGER = True
+# `make demo` deploys by itself to the chain it is given (CHAIN_RPC_URL), not only the embedded
+CHAIN_DEPLOY_IF_MISSING = env.bool("CHAIN_DEPLOY_IF_MISSING", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = "memory://"
 TRADING_RATE_LIMIT_URL = "memory://"

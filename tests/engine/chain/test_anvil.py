@@ -19,7 +19,7 @@ from django.utils import timezone
 from eth_account import Account
 from web3 import Web3
 
-from engine.chain.deployment import chain_deploy
+from engine.chain.deployment import chain_deploy, deployment_active
 from engine.chain.deposits import deposits_scan
 from engine.chain.models import ChainDeposit, Withdrawal
 from engine.chain.operator import contract_at, operator_account
@@ -27,6 +27,7 @@ from engine.chain.price_feed import price_feed_push
 from engine.chain.provider import chain_web3
 from engine.chain.registry import registry_entry_on_chain, registry_sync_run
 from engine.chain.settlement import settlement_run
+from engine.chain.tasks import registry_sync
 from engine.chain.withdrawals import withdrawal_claim, withdrawal_proof, withdrawal_request
 from governance.risk_groups.models import RiskGroup
 from markets.models import OracleState
@@ -220,4 +221,20 @@ def verify_script(w3, proof_file):
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def test_the_chain_tasks_deploy_to_a_node_without_contracts_only_when_told(on_anvil, settings, db):
+    # (`make stack` and the demo pointed at a node say so; a real chain waits for chain_deploy)
+    settings.CHAIN_DEPLOY_IF_MISSING = False
+    assert registry_sync() == 0
+    assert deployment_active() is None
+
+    settings.CHAIN_DEPLOY_IF_MISSING = True
+    registry_sync()
+
+    deployment = deployment_active()
+    assert deployment is not None
+    assert contract_at("SettlementLedger", deployment.ledger).functions.settler().call() == (
+        operator_account().address
     )

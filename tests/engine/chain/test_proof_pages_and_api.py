@@ -10,13 +10,16 @@ import pytest
 from django.urls import reverse
 from eth_account import Account
 
+from engine.chain.deposits import deposits_scan
 from engine.chain.models import Withdrawal
+from engine.chain.operator import contract_at
 from engine.chain.provider import chain_web3
 from engine.chain.registry import registry_sync_run
 from engine.chain.settlement import settlement_run
 from governance.proposals.models import ProposalStatus
 from markets.models import Market
 from markets.services import market_list_from_xip
+from tests.engine.chain.test_funds import vault_deposit
 from tests.factories import UserFactory
 from tests.markets.factories import proposal_make, spot_spec
 
@@ -95,6 +98,7 @@ def test_a_withdrawal_by_api_is_listed_and_reaches_the_next_batch(
         reverse("api_withdrawals"),
         {"risk_group": desk.group.slug, "amount": "12.5", "recipient": recipient},
         format="json",
+        headers={"Idempotency-Key": "w1"},
     )
     assert response.status_code == 201, response.json()
     desk.process()
@@ -106,6 +110,7 @@ def test_a_withdrawal_by_api_is_listed_and_reaches_the_next_batch(
         reverse("api_withdrawals"),
         {"risk_group": desk.group.slug, "amount": "1", "recipient": "0x1234"},
         format="json",
+        headers={"Idempotency-Key": "w2"},
     )
     assert (bad.status_code, bad.json()["code"]) == (400, "bad_address")
 
@@ -114,14 +119,23 @@ def test_only_an_api_key_with_the_withdraw_scope_withdraws(desk, traders, make_a
     body = {"risk_group": desk.group.slug, "amount": "1", "recipient": Account.create().address}
     path = reverse("api_withdrawals")
 
-    refused = okx(make_api_key(traders[0], scopes=("read", "trade")), "POST", path, body)
+    key = {"HTTP_IDEMPOTENCY_KEY": "k1"}
+    read_and_trade = make_api_key(traders[0], scopes=("read", "trade"))
+
+    refused = okx(read_and_trade, "POST", path, body, **key)
     assert (refused.status_code, refused.json()["code"]) == (403, "scope_missing")
     assert "withdraw" in refused.json()["message"]
     assert not Withdrawal.objects.exists()
 
-    allowed = okx(make_api_key(traders[0], scopes=("read", "withdraw")), "POST", path, body)
+    allowed = okx(make_api_key(traders[0], scopes=("read", "withdraw")), "POST", path, body, **key)
     assert allowed.status_code == 201
-    assert Withdrawal.objects.get().account == traders[0].pk
+    withdrawal = Withdrawal.objects.get()
+    assert withdrawal.account == traders[0].pk
+    # the read scope reads it; claiming it, like withdrawing, needs the withdraw scope
+    detail = reverse("api_withdrawal", args=[withdrawal.withdrawal_id])
+    assert okx(read_and_trade, "GET", detail).json()["withdrawal_id"] == withdrawal.withdrawal_id
+    claim = okx(read_and_trade, "POST", detail + "claim/", None, **key)
+    assert (claim.status_code, claim.json()["code"]) == (403, "scope_missing")
 
 
 def test_the_pages_show_proof_batches_and_claim(desk, traders, deployment, client):
@@ -163,3 +177,113 @@ def test_the_market_page_shows_its_on_chain_entry(open_group, deployment, client
 
     page = client.get(reverse("market_detail", args=[market.symbol])).content.decode()
     assert "✓ matches" in page and Market.objects.get().config_hash in page
+
+
+def test_a_withdrawal_by_api_shows_each_step_and_is_claimed_once_with_its_proof(
+    desk, deployment, api_client
+):
+    # Given a trader whose deposit came through the vault
+    trader = UserFactory()
+    vault_deposit(deployment, desk.group.pk, trader.pk, 10 * 10**6)
+    chain_web3().provider.ethereum_tester.mine_blocks(2)
+    deposits_scan(deployment=deployment)
+    desk.process()
+    api_client.force_authenticate(trader)
+    recipient = Account.create().address
+    body = {"risk_group": desk.group.slug, "amount": "4", "recipient": recipient}
+
+    # When they withdraw (twice with one Idempotency-Key: one withdrawal)
+    made = [
+        api_client.post(
+            reverse("api_withdrawals"), body, format="json", headers={"Idempotency-Key": "once"}
+        )
+        for _ in range(2)
+    ]
+    assert [response.status_code for response in made] == [201, 201]
+    assert made[0].json() == made[1].json()
+    assert Withdrawal.objects.count() == 1
+    withdrawal_id = made[0].json()["withdrawal_id"]
+    detail = reverse("api_withdrawal", args=[withdrawal_id])
+    proof = reverse("api_withdrawal_proof", args=[withdrawal_id])
+
+    def steps():
+        return {step["name"]: step for step in api_client.get(detail).json()["steps"]}
+
+    # Then it is requested, then debited by the engine; no proof before a batch commits it
+    assert made[0].json()["status"] == "requested"
+    desk.process()
+    assert api_client.get(detail).json()["status"] == "debited"
+    assert [step["state"] for step in steps().values()] == ["done", "done", "waiting", "waiting"]
+    early = api_client.get(proof)
+    assert (early.status_code, early.json()["code"]) == (409, "withdrawal_not_committed")
+
+    [batch] = settlement_run(deployment=deployment)
+    committed = steps()["committed"]
+    assert (committed["state"], committed["detail"]) == ("done", "batch 1")
+    assert committed["tx_hash"] == batch.transaction.tx_hash
+    assert committed["block"] == batch.transaction.block_number
+    assert committed["confirmations"] == chain_web3().eth.block_number - committed["block"] + 1
+
+    # The claim's data is everything CollateralVault.claim needs, from any wallet
+    claim = api_client.get(proof).json()
+    assert (claim["recipient"], claim["amount"], claim["root"]) == (
+        recipient,
+        "4000000",
+        batch.withdrawals_root,
+    )
+    vault = contract_at("CollateralVault", claim["vault_address"])
+    arguments = (
+        int(claim["risk_group_id"]),
+        int(claim["batch"]),
+        bytes.fromhex(claim["withdrawal_id"][2:]),
+        claim["recipient"],
+        int(claim["amount"]),
+        [bytes.fromhex(node[2:]) for node in claim["proof"]],
+    )
+    wallet = chain_web3().eth.accounts[3]
+
+    # The portal claims it for the trader: paid once, to the recipient
+    paid = api_client.post(
+        reverse("api_withdrawal_claim", args=[withdrawal_id]),
+        format="json",
+        headers={"Idempotency-Key": "claim"},
+    )
+    assert paid.status_code == 200, paid.json()
+    assert paid.json()["status"] == "paid" and paid.json()["claim_tx_hash"]
+    token = contract_at("SimulatedUSDC", deployment.token)
+    assert token.functions.balanceOf(recipient).call() == 4 * 10**6
+    # and a second claim with the same proof, from any wallet, pays nothing
+    with pytest.raises(Exception, match="already paid"):
+        vault.functions.claim(*arguments).transact({"from": wallet})
+    assert token.functions.balanceOf(recipient).call() == 4 * 10**6
+
+    other = UserFactory()
+    api_client.force_authenticate(other)
+    assert api_client.get(detail).status_code == 404
+
+
+def test_the_portfolio_and_the_navigation_lead_to_verify_my_balance_and_the_funds(
+    world_cup, trader, deployment, client
+):
+    # Given a trader whose balance a committed batch holds
+    [batch] = settlement_run(deployment=deployment)
+    client.force_login(trader)
+
+    page = client.get(reverse("portfolio")).content.decode()
+
+    # Then the navigation leads to the funds and "verify my balance", and the group's
+    # section of the portfolio holds the proof (loaded when opened), its download and the
+    # one command that checks it
+    verify = reverse("verify_balance")
+    group = world_cup.group.slug
+    assert f'href="{verify}"' in page and f'href="{reverse("funds")}"' in page
+    assert f'hx-get="{verify}?risk_group={group}"' in page
+    assert f"{verify}?risk_group={group}&amp;download=1" in page
+    command = "python scripts/verify_balance.py --rpc &lt;RPC URL of the chain&gt;"
+    assert f"{command} balance-proof-{group}.json" in page
+    assert reverse("settlement", args=[group]) in page
+    fragment = client.get(verify, {"risk_group": group}, headers={"HX-Request": "true"})
+    assert batch.balance_root in fragment.content.decode()
+    assert "<html" not in fragment.content.decode()
+    download = client.get(verify, {"risk_group": group, "download": 1})
+    assert json.loads(download.content)["leaf"]["values"][1] == str(trader.pk)

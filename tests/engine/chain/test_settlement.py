@@ -10,9 +10,11 @@ from django.core.management import CommandError, call_command
 from engine import models as engine_models
 from engine.chain.journal_verify import journal_verify
 from engine.chain.merkle import leaf_hash, proof_verify
+from engine.chain.models import SettlementBatch
 from engine.chain.operator import contract_at
 from engine.chain.settlement import BALANCE_TYPES, balance_tree, settlement_run
 from engine.models import Balance
+from xip_portal.celery import app
 
 
 def trade(desk):
@@ -70,7 +72,7 @@ def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one
 
     out = StringIO()
     call_command("journal_verify", group.slug, stdout=out)
-    assert "2 committed roots reproduced" in out.getvalue()
+    assert "2 committed batches reproduced" in out.getvalue()
 
     # a journal entry changed after the fact no longer gives the committed roots
     deposit = engine_models.Command.objects.filter(shard=spot_desk.shard, kind="Deposit").first()
@@ -82,3 +84,61 @@ def test_journal_verify_reproduces_every_committed_root_and_notices_a_forged_one
     assert [check.reproduced for check in checks] == [False]
     with pytest.raises(CommandError, match="not reproduced"):
         call_command("journal_verify", group.slug, stdout=StringIO())
+
+
+def test_journal_verify_rehashes_the_fills_and_notices_a_batch_cut_from_altered_fills(
+    spot_desk, deployment
+):
+    # Given a fill whose projection row was altered before the batch was cut: the batch's
+    # balances are right, its fills hash is not the journal's
+    trade(spot_desk)
+    fill = engine_models.Fill.objects.get(shard=spot_desk.shard)
+    fill.price += 10
+    fill.save(update_fields=["price"])
+    [batch] = settlement_run(deployment=deployment)
+    assert batch.fill_count == 1
+
+    # When the journal is replayed, then that batch is not reproduced, for its fills
+    [check] = journal_verify(deployment=deployment, risk_group_id=spot_desk.group.pk)
+    assert not check.reproduced
+    assert check.problem == "the replay's fills (1) give another fills hash"
+    with pytest.raises(CommandError, match="not reproduced"):
+        call_command("journal_verify", spot_desk.group.slug, stdout=StringIO())
+
+
+@pytest.fixture
+def eager_chain_queue():
+    """The chain queue's tasks run at once in this thread, as the chain worker would run them."""
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+def test_every_n_commands_the_writer_queues_one_settlement_of_its_group(
+    desk, deployment, settings, eager_chain_queue
+):
+    # Given settlement every 4 commands, on top of the clock
+    settings.CHAIN_SETTLEMENT_COMMANDS = 4
+    deposit = {"asset": "USDC", "amount": 10**15}
+    for account in (1, 2, 3):
+        desk.do(account, "Deposit", external_id=f"d{account}", **deposit)
+    assert not SettlementBatch.objects.exists()
+
+    # When the fourth command is committed, the writer queues the group's settlement
+    desk.do(4, "Deposit", external_id="d4", **deposit)
+    [first] = SettlementBatch.objects.all()
+    assert (first.number, first.first_seq, first.last_seq, first.committed) == (1, 1, 4, True)
+
+    # Then the next batch waits for four more: seven commands in one writer batch queue one
+    for account in (1, 2, 3):
+        desk.submit(account, "Deposit", external_id=f"e{account}", **deposit)
+    desk.process()
+    assert SettlementBatch.objects.count() == 1
+    for account in (4, 5, 6, 7):
+        desk.submit(account, "Deposit", external_id=f"e{account}", **deposit)
+    desk.process()
+    second = SettlementBatch.objects.get(number=2)
+    assert (second.first_seq, second.last_seq, second.committed) == (5, 11, True)
+    ledger = contract_at("SettlementLedger", deployment.ledger)
+    assert ledger.functions.latest_batch(desk.group.pk).call() == 2

@@ -9,8 +9,8 @@ from governance.risk_groups.models import RiskGroup
 
 class Command(BaseCommand):
     help = (
-        "Replay a risk group's journal from genesis and check that every settlement root "
-        "committed on the chain is reproduced."
+        "Replay a risk group's journal from genesis and check that every settlement batch "
+        "committed on the chain is reproduced: its fills hash, balance root and withdrawals root."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -30,5 +30,8 @@ class Command(BaseCommand):
                 f"batch {check.batch} (to seq {check.last_seq}) {check.balance_root}: {state}"
             )
         if any(not check.reproduced for check in checks):
-            raise CommandError(f"{group.name}: a committed root is not reproduced.")
-        self.stdout.write(f"{group.name}: {len(checks)} committed roots reproduced.")
+            raise CommandError(f"{group.name}: a committed batch is not reproduced.")
+        self.stdout.write(
+            f"{group.name}: {len(checks)} committed batches reproduced (fills, balances, "
+            "withdrawals)."
+        )
