@@ -171,6 +171,10 @@ REACHED_OTHERWISE = {
     "api_key_revoke",
     "api_api_key",
     "withdrawal_claim",
+    # a withdrawal of the trader's own (tests/engine/chain/test_proof_pages_and_api.py)
+    "api_withdrawal",
+    "api_withdrawal_proof",
+    "api_withdrawal_claim",
     # an open order's buttons on a live market's page (tests/trading, tests/browser)
     "market_order_cancel",
     "market_order_amend",

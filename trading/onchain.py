@@ -26,7 +26,6 @@ from engine.chain.deployment import deployment_active
 from engine.chain.models import Withdrawal
 from engine.chain.operator import ChainTransactionFailed
 from engine.chain.selectors import (
-    WITHDRAWAL_STEPS,
     WithdrawalStep,
     balance_proof,
     batches_committed,
@@ -127,7 +126,7 @@ class WithdrawalOutput(serializers.ModelSerializer[Withdrawal]):
     def get_amount(self, withdrawal: Withdrawal) -> str:
         return f"{Decimal(withdrawal.token_amount).scaleb(-6).normalize():f}"
 
-    @extend_schema_field(serializers.ChoiceField(choices=[*WITHDRAWAL_STEPS, "refused"]))
+    @extend_schema_field(serializers.ChoiceField(choices=Withdrawal.Status.choices))
     def get_status(self, withdrawal: Withdrawal) -> str:
         return withdrawal_state(withdrawal_steps(withdrawal, head=None))
 

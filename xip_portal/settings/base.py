@@ -208,6 +208,7 @@ SPECTACULAR_SETTINGS = {
         "OrderSideEnum": [("buy", "buy"), ("sell", "sell")],
         "OrderStatusEnum": "engine.models.Order.Status",
         "TransferStatusEnum": "engine.models.Transfer.Status",
+        "WithdrawalStatusEnum": "engine.chain.models.Withdrawal.Status",
         "ReceiptStatusEnum": [("applied", "applied"), ("pending", "pending")],
     },
 }
