@@ -180,10 +180,33 @@ def error_body(
     return {"code": code, "message": message, "fields": fields or {}}
 
 
+# An API under its own path prefix that answers errors in another shape (the trading
+# room's OKX v5-compatible /api/v5/): (prefix, body of (code, message)), registered by it.
+_api_error_bodies: list[tuple[str, Callable[[str, str], dict[str, Any]]]] = []
+
+
+def api_error_body_register(prefix: str, body: Callable[[str, str], dict[str, Any]]) -> None:
+    _api_error_bodies.append((prefix, body))
+
+
+def api_error_response(
+    request: HttpRequest,
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+) -> JsonResponse:
+    """An error of an API request, in the shape its API answers errors."""
+    for prefix, body in _api_error_bodies:
+        if request.path.startswith(prefix):
+            return JsonResponse(body(code, message), status=status)
+    return JsonResponse(error_body(code, message, fields), status=status)
+
+
 def error_response(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     """The error as the caller reads it: JSON under /api/, the error page elsewhere."""
     if is_api_request(request):
-        return JsonResponse(error_body(code, message), status=status)
+        return api_error_response(request, status, code, message)
     context = {"title": message, "message": "", "code": code}
     return render(request, "error.html", context, status=status)
 
@@ -242,7 +265,7 @@ class ApplicationErrorMiddleware:
         if not isinstance(exc, ApplicationError):
             return None
         if is_api_request(request):
-            return JsonResponse(exc.as_dict(), status=exc.http_status)
+            return api_error_response(request, exc.http_status, exc.code, exc.message, exc.fields)
         return render(
             request,
             "error.html",

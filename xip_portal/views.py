@@ -21,7 +21,7 @@ from .errors import (
     ApplicationError,
     ErrorCode,
     RequestTooLarge,
-    error_body,
+    api_error_response,
     error_response,
     form_add_application_error,
     is_api_request,
@@ -178,5 +178,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """Rendered without the request context: the failure may be the database itself."""
     if is_api_request(request):
         message = "Something went wrong on our side; it has been logged."
-        return JsonResponse(error_body(ErrorCode.SERVER_ERROR, message), status=500)
+        return api_error_response(request, 500, ErrorCode.SERVER_ERROR, message)
     return HttpResponse(render_to_string("500.html"), status=500)

@@ -63,11 +63,17 @@ def okx_timestamp(moment: datetime | None = None) -> str:
 
 
 def okx_headers(
-    credentials: Credentials, method: str, path: str, body: str = "", *, timestamp: str = ""
+    credentials: Credentials,
+    method: str,
+    path: str,
+    body: str | bytes = "",
+    *,
+    timestamp: str = "",
 ) -> dict[str, str]:
     """The headers ccxt's okx.sign() sends (`path` with its query string)."""
     timestamp = timestamp or okx_timestamp()
-    prehash = f"{timestamp}{method}{path}{body}".encode()
+    raw = body if isinstance(body, bytes) else body.encode()
+    prehash = f"{timestamp}{method}{path}".encode() + raw
     digest = hmac.new(credentials.secret.encode(), prehash, hashlib.sha256).digest()
     return {
         "HTTP_OK_ACCESS_KEY": credentials.key,

@@ -6,6 +6,7 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,6 +17,7 @@ from ..instruments import trading_shards
 from ..selectors import account_balances
 from .envelope import OkxView, okx_ok
 from .instruments import instrument_of_engine
+from .openapi import CCY, INST_ID, INST_TYPE, okx_schema, row
 
 CHAIN = "X Layer"  # where deposits and withdrawals of every collateral asset settle
 
@@ -26,6 +28,22 @@ class AssetCurrenciesView(OkxView):
     private = True
     rate_limit = (6, 1.0)
 
+    @okx_schema(
+        "Currencies",
+        tag="account",
+        summary="The registry's currencies",
+        parameters=[CCY],
+        private=True,
+        data=row(
+            "OkxCurrency",
+            *("ccy", "name", "chain", "minDep", "minWd", "maxWd", "wdTickSz", "minFee"),
+            *("maxFee", "logoLink"),
+            **{
+                name: serializers.BooleanField()
+                for name in ("canDep", "canWd", "canInternal", "mainNet")
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
         assets = Asset.objects.order_by("symbol")
         wanted = request.query_params.get("ccy")
@@ -62,6 +80,26 @@ class BalanceView(OkxView):
     private = True
     rate_limit = (10, 2.0)
 
+    @okx_schema(
+        "Balance",
+        tag="account",
+        summary="The unified account's balances",
+        parameters=[CCY],
+        private=True,
+        data=row(
+            "OkxBalance",
+            "totalEq",
+            "adjEq",
+            "uTime",
+            details=serializers.ListField(
+                child=row(
+                    "OkxBalanceDetail",
+                    *("ccy", "eq", "cashBal", "availBal", "availEq", "frozenBal"),
+                    *("ordFrozen", "upl", "uTime"),
+                )
+            ),
+        ),
+    )
     def get(self, request: Request) -> Response:
         user = self.trader(request)
         totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
@@ -111,6 +149,19 @@ class PositionsView(OkxView):
     private = True
     rate_limit = (10, 2.0)
 
+    @okx_schema(
+        "Positions",
+        tag="account",
+        summary="Open perpetual positions",
+        parameters=[INST_TYPE, INST_ID],
+        private=True,
+        data=row(
+            "OkxPosition",
+            *("instType", "instId", "posId", "posSide", "pos", "availPos", "ccy", "mgnMode"),
+            *("avgPx", "markPx", "liqPx", "upl", "realizedPnl", "fundingFee", "imr", "mmr"),
+            *("margin", "notionalUsd", "lever", "cTime", "uTime"),
+        ),
+    )
     def get(self, request: Request) -> Response:
         user = self.trader(request)
         inst_type = request.query_params.get("instType")

@@ -17,6 +17,7 @@ from engine.selectors import account_caught_up
 from xip_portal.client_address import client_address
 from xip_portal.errors import ApplicationError, NotAuthenticated
 from xip_portal.models import User
+from xip_portal.request_limits import BoundedJSONParser
 
 from ..errors import TradingError
 from ..models import ApiKey
@@ -29,12 +30,13 @@ def okx_ok(data: Sequence[Any]) -> Response:
     return Response({"code": "0", "msg": "", "data": list(data)})
 
 
+def okx_error_body(code: str, message: str) -> dict[str, Any]:
+    """A refusal in OKX's envelope: OKX's code, the project's own code in `msg`."""
+    return {"code": okx_code(code).code, "msg": f"{message} ({code})", "data": []}
+
+
 def okx_refusal(exc: ApplicationError) -> Response:
-    okx = okx_code(exc.code)
-    return Response(
-        {"code": okx.code, "msg": f"{exc.message} ({exc.code})", "data": []},
-        status=okx.http_status,
-    )
+    return Response(okx_error_body(exc.code, exc.message), status=okx_code(exc.code).http_status)
 
 
 class OkxView(APIView):
@@ -47,7 +49,7 @@ class OkxView(APIView):
     # OKX's documented limit: (requests, seconds), per key (per address when public)
     rate_limit: tuple[int, float] = (20, 2.0)
     throttle_classes: Sequence[type] = ()
-    schema = None  # OKX's own documentation describes these; the OpenAPI schema is /api/v1's
+    parser_classes = [BoundedJSONParser]  # OKX's bodies are JSON
 
     def get_authenticators(self) -> list[Any]:
         return [OkxSignatureAuthentication()] if self.private else []

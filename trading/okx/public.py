@@ -25,8 +25,23 @@ from ..market_data import (
 from ..selectors import funding_history, funding_lines
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_row, instruments
+from .openapi import (
+    BAR,
+    CANDLE,
+    DEPTH,
+    INST_ID,
+    INST_ID_REQUIRED,
+    INST_TYPE,
+    INST_TYPE_REQUIRED,
+    INST_TYPES,
+    LEVELS,
+    LIMIT,
+    TICKER_ROW,
+    ms,
+    okx_schema,
+    row,
+)
 
-INST_TYPES = ("SPOT", "SWAP", "MARGIN", "FUTURES", "OPTION")
 MAX_DEPTH = 400
 MAX_FUNDING_ROWS = 100
 TIME_MAX_MS = 10**15
@@ -61,6 +76,19 @@ def _of_type(inst_type: str) -> list[Instrument]:
 
 
 class InstrumentsView(OkxView):
+    @okx_schema(
+        "Instruments",
+        tag="public",
+        summary="Instruments of a type",
+        parameters=[INST_TYPE_REQUIRED, INST_ID],
+        data=row(
+            "OkxInstrument",
+            *("instType", "instId", "uly", "instFamily", "baseCcy", "quoteCcy", "settleCcy"),
+            *("ctVal", "ctMult", "ctValCcy", "ctType", "tickSz", "lotSz", "minSz"),
+            *("maxLmtSz", "maxMktSz", "lever", "listTime", "expTime", "state", "category"),
+            *("ruleType", "outcome"),
+        ),
+    )
     def get(self, request: Request) -> Response:
         inst_type = _inst_type(request)
         listed = _of_type(inst_type)
@@ -73,6 +101,13 @@ class InstrumentsView(OkxView):
 class BooksView(OkxView):
     rate_limit = (40, 2.0)
 
+    @okx_schema(
+        "Books",
+        tag="public",
+        summary="An instrument's order book",
+        parameters=[INST_ID_REQUIRED, DEPTH],
+        data=row("OkxBook", "ts", asks=LEVELS, bids=LEVELS),
+    )
     def get(self, request: Request) -> Response:
         instrument = instrument_get(request.query_params.get("instId"))
         depth = _int_param(request, "sz", 1, low=1, high=MAX_DEPTH)
@@ -114,12 +149,26 @@ def _ticker_row(instrument: Instrument, now: int) -> dict[str, str]:
 
 
 class TickerView(OkxView):
+    @okx_schema(
+        "Ticker",
+        tag="public",
+        summary="An instrument's ticker",
+        parameters=[INST_ID_REQUIRED],
+        data=TICKER_ROW,
+    )
     def get(self, request: Request) -> Response:
         instrument = instrument_get(request.query_params.get("instId"))
         return okx_ok([_ticker_row(instrument, _now_ms())])
 
 
 class TickersView(OkxView):
+    @okx_schema(
+        "Tickers",
+        tag="public",
+        summary="Tickers of a type",
+        parameters=[INST_TYPE_REQUIRED],
+        data=TICKER_ROW,
+    )
     def get(self, request: Request) -> Response:
         now = _now_ms()
         return okx_ok([_ticker_row(i, now) for i in _of_type(_inst_type(request))])
@@ -128,6 +177,13 @@ class TickersView(OkxView):
 class TradesView(OkxView):
     rate_limit = (100, 2.0)
 
+    @okx_schema(
+        "Trades",
+        tag="public",
+        summary="An instrument's last trades",
+        parameters=[INST_ID_REQUIRED, LIMIT],
+        data=row("OkxTrade", "instId", "tradeId", "px", "sz", "side", "ts"),
+    )
     def get(self, request: Request) -> Response:
         instrument = instrument_get(request.query_params.get("instId"))
         limit = _int_param(request, "limit", 100, low=1, high=500)
@@ -152,6 +208,13 @@ class CandlesView(OkxView):
 
     rate_limit = (40, 2.0)
 
+    @okx_schema(
+        "Candles",
+        tag="public",
+        summary="An instrument's candles",
+        parameters=[INST_ID_REQUIRED, BAR, ms("after", "Candles before this time"), LIMIT],
+        data=CANDLE,
+    )
     def get(self, request: Request) -> Response:
         instrument = instrument_get(request.query_params.get("instId"))
         bar = str(request.query_params.get("bar", "1m"))
@@ -188,6 +251,13 @@ class CandlesView(OkxView):
 
 
 class MarkPriceView(OkxView):
+    @okx_schema(
+        "MarkPrice",
+        tag="public",
+        summary="Mark prices (instType or instId)",
+        parameters=[INST_TYPE, INST_ID],
+        data=row("OkxMarkPrice", "instType", "instId", "markPx", "ts"),
+    )
     def get(self, request: Request) -> Response:
         wanted = request.query_params.get("instId")
         if wanted:
@@ -213,6 +283,17 @@ class FundingRateView(OkxView):
     over the mark (the oracle index), capped; 0 while either side of the book is empty.
     The engine pays funding at every multiple of the market's interval (UTC epoch)."""
 
+    @okx_schema(
+        "FundingRate",
+        tag="public",
+        summary="A perpetual's funding rate now",
+        parameters=[INST_ID_REQUIRED],
+        data=row(
+            "OkxFundingRate",
+            *("instType", "instId", "fundingRate", "nextFundingRate", "fundingTime"),
+            *("nextFundingTime", "maxFundingRate", "minFundingRate", "method", "ts"),
+        ),
+    )
     def get(self, request: Request) -> Response:
         instrument = instrument_get(request.query_params.get("instId"))
         if not instrument.is_swap:
@@ -247,6 +328,22 @@ class FundingRateHistoryView(OkxView):
     fetchFundingRateHistory reads): `before` keeps those paid after that time (ms),
     `after` those paid before it; `limit` 1 to 100."""
 
+    @okx_schema(
+        "FundingRateHistory",
+        tag="public",
+        summary="A perpetual's funding payments",
+        parameters=[
+            INST_ID_REQUIRED,
+            ms("before", "Payments after this time"),
+            ms("after", "Payments before this time"),
+            LIMIT,
+        ],
+        data=row(
+            "OkxFundingPayment",
+            *("instType", "instId", "formulaType", "fundingRate", "realizedRate"),
+            *("fundingTime", "method"),
+        ),
+    )
     def get(self, request: Request) -> Response:
         instrument = instrument_get(request.query_params.get("instId"))
         if not instrument.is_swap:

@@ -38,6 +38,23 @@ from ..services import (
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine
+from .openapi import (
+    AMEND_RESULT_ROW,
+    CL_ORD_ID,
+    FILL_ROW,
+    INST_ID,
+    INST_ID_REQUIRED,
+    INST_TYPE,
+    LIMIT,
+    ORD_ID,
+    ORDER_RESULT_ROW,
+    ORDER_ROW,
+    AmendOrderInput,
+    OrderRefInput,
+    PlaceOrderInput,
+    batch,
+    okx_schema,
+)
 
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
 # OKX ordType -> the engine's (order_type, tif, post_only)
@@ -169,6 +186,14 @@ class PlaceOrderView(OkxView):
     places_orders = True
     rate_limit = (60, 2.0)
 
+    @okx_schema(
+        "PlaceOrder",
+        tag="trade",
+        summary="Place an order",
+        request=PlaceOrderInput,
+        private=True,
+        data=ORDER_RESULT_ROW,
+    )
     def post(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
         return _answer([self.place(request, data)])
@@ -187,6 +212,15 @@ class PlaceOrderView(OkxView):
             return _refused_item(data, refusal)
         return _receipt_item(data, receipt, done="Order placed")
 
+    @okx_schema(
+        "Order",
+        tag="trade",
+        summary="One order by ordId or clOrdId",
+        parameters=[INST_ID_REQUIRED, ORD_ID, CL_ORD_ID],
+        private=True,
+        not_found=True,
+        data=ORDER_ROW,
+    )
     def get(self, request: Request) -> Response:
         """trade/order GET: one order by ordId or clOrdId."""
         user = self.trader(request)
@@ -213,6 +247,14 @@ class BatchOrdersView(OkxView):
     def instrument_of(self, request: Request) -> str:
         return ""  # counted per instrument by order count in post()
 
+    @okx_schema(
+        "BatchOrders",
+        tag="trade",
+        summary="Place up to 20 orders",
+        request=batch(PlaceOrderInput),
+        private=True,
+        data=ORDER_RESULT_ROW,
+    )
     def post(self, request: Request) -> Response:
         user = self.trader(request)
         orders = request.data
@@ -271,6 +313,14 @@ class CancelOrderView(OkxView):
     key_scope = "trade"
     rate_limit = (60, 2.0)
 
+    @okx_schema(
+        "CancelOrder",
+        tag="trade",
+        summary="Cancel an order",
+        request=OrderRefInput,
+        private=True,
+        data=ORDER_RESULT_ROW,
+    )
     def post(self, request: Request) -> Response:
         user = self.trader(request)
         data = request.data if isinstance(request.data, dict) else {}
@@ -285,6 +335,14 @@ class CancelBatchOrdersView(OkxView):
     def instrument_of(self, request: Request) -> str:
         return ""
 
+    @okx_schema(
+        "CancelBatchOrders",
+        tag="trade",
+        summary="Cancel up to 20 orders",
+        request=batch(OrderRefInput),
+        private=True,
+        data=ORDER_RESULT_ROW,
+    )
     def post(self, request: Request) -> Response:
         user = self.trader(request)
         orders = request.data
@@ -305,6 +363,14 @@ class AmendOrderView(OkxView):
     key_scope = "trade"
     rate_limit = (60, 2.0)
 
+    @okx_schema(
+        "AmendOrder",
+        tag="trade",
+        summary="Amend an order's size or price",
+        request=AmendOrderInput,
+        private=True,
+        data=AMEND_RESULT_ROW,
+    )
     def post(self, request: Request) -> Response:
         user = self.trader(request)
         data = request.data if isinstance(request.data, dict) else {}
@@ -426,6 +492,14 @@ class OrdersView(OkxView):
     private = True
     pending = True
 
+    @okx_schema(
+        "Orders",
+        tag="trade",
+        summary="Your open orders (orders-pending) or finished ones (orders-history)",
+        parameters=[INST_TYPE, INST_ID, LIMIT],
+        private=True,
+        data=ORDER_ROW,
+    )
     def get(self, request: Request) -> Response:
         user = self.trader(request)
         orders = _user_orders(user, request).select_related("command")
@@ -442,6 +516,14 @@ class FillsView(OkxView):
     private = True
     rate_limit = (60, 2.0)
 
+    @okx_schema(
+        "Fills",
+        tag="trade",
+        summary="Your fills, newest first",
+        parameters=[INST_TYPE, INST_ID, LIMIT],
+        private=True,
+        data=FILL_ROW,
+    )
     def get(self, request: Request) -> Response:
         user = self.trader(request)
         orders = _user_orders(user, request)
