@@ -60,7 +60,7 @@ class ApiKeySignature(OkxSignatureAuthentication):
         return super().authenticate(request)
 
 
-class ApiKeySignatureScheme(OkxSignatureScheme):
+class ApiKeySignatureScheme(OkxSignatureScheme):  # type: ignore[no-untyped-call]
     """The same four headers as /api/v5's; a component of their own, as the class differs."""
 
     target_class = ApiKeySignature

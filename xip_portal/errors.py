@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     INVALID_CHARACTERS = "invalid_characters"
     BAD_REQUEST = "bad_request"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
     USER_NOT_FOUND = "user_not_found"
     INSTITUTION_EXISTS = "institution_exists"
     ALREADY_MEMBER = "already_member"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 from allauth.mfa.totp.views import ActivateTOTPView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -174,9 +177,27 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return error_response(request, 404, ErrorCode.NOT_FOUND, "There is nothing here.")
 
 
+# An error that means the database did not answer (refused, shut down, connection lost):
+# the request may succeed when retried, so 503, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Rendered without the request context: the failure may be the database itself."""
-    if is_api_request(request):
+    """Rendered without the request context: the failure may be the database itself.
+    Django calls this while handling the uncaught exception, which sys.exc_info() names."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        status, code = 503, ErrorCode.SERVICE_UNAVAILABLE
+        message = "The service is temporarily unavailable: its database did not answer."
+        template = "503.html"
+    else:
+        status, code = 500, ErrorCode.SERVER_ERROR
         message = "Something went wrong on our side; it has been logged."
-        return api_error_response(request, 500, ErrorCode.SERVER_ERROR, message)
-    return HttpResponse(render_to_string("500.html"), status=500)
+        template = "500.html"
+    if is_api_request(request):
+        response: HttpResponse = api_error_response(request, status, code, message)
+    else:
+        response = HttpResponse(render_to_string(template), status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

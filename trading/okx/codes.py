@@ -48,6 +48,7 @@ OKX_CODES: dict[str, OkxCode] = {
     ErrorCode.INVALID_REQUEST: PARAMETER_ERROR,
     ErrorCode.BAD_REQUEST: OkxCode("50002"),
     ErrorCode.SERVER_ERROR: OkxCode("50026", 500),
+    ErrorCode.SERVICE_UNAVAILABLE: OkxCode("50001", 503),
     # the membership gate of a risk group
     MembershipError.MEMBERSHIP_REQUIRED: OkxCode("51009"),
     MembershipError.KYC_REQUIRED: OkxCode("51009"),

@@ -6,7 +6,8 @@ the four OK-ACCESS-* headers of a signed request as one security requirement."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +18,7 @@ from ..market_data import BARS_MS
 from ..services import MAX_BATCH
 from .authentication import HEADERS, OkxSignatureAuthentication
 
+View = TypeVar("View", bound=Callable[..., Any])
 INST_TYPES = ("SPOT", "SWAP", "MARGIN", "FUTURES", "OPTION")
 TAGS = {"public": "OKX v5 market data", "trade": "OKX v5 trade", "account": "OKX v5 account"}
 
@@ -49,13 +51,15 @@ def _text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(allow_blank=True, **kwargs)
 
 
-def row(name: str, *names: str, **fields: serializers.Field) -> serializers.Serializer[Any]:
+def row(
+    name: str, *names: str, **fields: serializers.Field[Any, Any, Any, Any]
+) -> serializers.Serializer[Any]:
     """One element of `data`: the text fields `names` (OKX sends numbers as strings) and
     the other `fields`."""
     return inline_serializer(name, {**{n: _text() for n in names}, **fields})
 
 
-def envelope(name: str, data: serializers.Field) -> serializers.Serializer[Any]:
+def envelope(name: str, data: serializers.Field[Any, Any, Any, Any]) -> serializers.Serializer[Any]:
     return inline_serializer(
         name,
         {
@@ -74,12 +78,12 @@ def okx_schema(
     *,
     tag: str,
     summary: str,
-    data: serializers.Field,
+    data: serializers.Field[Any, Any, Any, Any],
     parameters: list[OpenApiParameter] | None = None,
     request: Any = None,
     private: bool = False,
     not_found: bool = False,
-) -> Any:
+) -> Callable[[View], View]:
     """extend_schema for an /api/v5 operation answering `data` items in the envelope
     (component `Okx<name>Answer`)."""
     refusals = [400, 429, 503, *([401] if private else []), *([404] if not_found else [])]
