@@ -14,10 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from eth_account import Account
@@ -258,9 +260,13 @@ def test_the_chain_tasks_deploy_to_a_node_without_contracts_only_when_told(on_an
 
 def test_only_the_settler_key_commits_a_batch_the_registrar_key_is_reverted(on_anvil, db):
     # Given a deployment: the registrar is the operator's key, the settler another key
-    deployment = chain_deploy()
+    out = StringIO()
+    call_command("chain_deploy", stdout=out)
+    deployment = Deployment.objects.get()
     registrar, settler = operator_account(), settler_account()
     assert registrar.address != settler.address
+    assert f"operator   {registrar.address}" in out.getvalue()
+    assert f"settler    {settler.address}" in out.getvalue()
     registry = contract_at("MarketRegistry", deployment.registry)
     ledger = contract_at("SettlementLedger", deployment.ledger)
     assert registry.functions.registrar().call() == registrar.address == deployment.operator
