@@ -185,7 +185,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Propose markets through XIPs, review KYC applications, and trade spot, perpetual and "
         "prediction markets. Authenticate with a session or with `Authorization: Token <key>`. "
-        "Errors are JSON objects `{code, message, fields}`."
+        "Errors are JSON objects `{code, message, fields}`. The OKX v5-compatible API under "
+        "/api/v5 answers in OKX's envelope `{code, msg, data}`, signed with OK-ACCESS-* headers."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
