@@ -46,7 +46,8 @@ demo: install
 # The full stack on this machine (README, "Full stack"): production settings, the machine's
 # PostgreSQL and Redis, every process of the Procfile under honcho. Secrets are made once
 # into stack.env (not in git): the Django and API-key secrets, and the local chain's mnemonic
-# whose first account is the operator; anything already in the environment wins.
+# whose first account is the operator and second the settler (a stack.env from before the
+# settler had its own key gets it added); anything already in the environment wins.
 STACK_DB ?= xip_portal
 stack: export DJANGO_SETTINGS_MODULE = xip_portal.settings.production
 stack: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(STACK_DB)
@@ -58,6 +59,8 @@ stack: export SECURE_COOKIES ?= false
 stack: export CHAIN_RPC_URL ?= http://127.0.0.1:8545
 stack: export CHAIN_DEPLOY_IF_MISSING ?= true
 stack: install engine-core stack.env
+	@grep -q '^CHAIN_SETTLER_KEY=' stack.env || { set -a; . ./stack.env; \
+	  echo "CHAIN_SETTLER_KEY=$$($(call chain_key,1))" >> stack.env; echo "Added CHAIN_SETTLER_KEY to stack.env"; }
 	set -a; . ./stack.env; set +a; \
 	  $(PY) -c "import psycopg; c = psycopg.connect('postgres://postgres@127.0.0.1:5432/postgres', autocommit=True); \
 	    c.execute('SELECT 1 FROM pg_database WHERE datname = %s', ['$(STACK_DB)']).fetchone() or c.execute('CREATE DATABASE $(STACK_DB)')" && \
@@ -67,13 +70,22 @@ stack: install engine-core stack.env
 	  ENGINE_CORE_BUILD=$${ENGINE_CORE_BUILD:-$(ENGINE_CORE_BUILD)} exec $(VENV)/bin/honcho start
 
 stack.env: | $(PY)
-	@umask 077; { \
+	@umask 077; export CHAIN_MNEMONIC="$$($(PY) -c 'from eth_account import Account; \
+	  Account.enable_unaudited_hdwallet_features(); print(Account.create_with_mnemonic()[1])')"; { \
 	  echo "SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
 	  echo "API_KEY_ENCRYPTION_KEYS=$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"; \
-	  $(PY) -c 'from eth_account import Account; Account.enable_unaudited_hdwallet_features(); \
-	    account, words = Account.create_with_mnemonic(); \
-	    print(f"CHAIN_MNEMONIC=\"{words}\""); print("CHAIN_OPERATOR_KEY=0x" + account.key.hex().removeprefix("0x"))'; \
+	  echo "CHAIN_MNEMONIC=\"$$CHAIN_MNEMONIC\""; \
+	  echo "CHAIN_OPERATOR_KEY=$$($(call chain_key,0))"; \
+	  echo "CHAIN_SETTLER_KEY=$$($(call chain_key,1))"; \
 	} > $@; echo "Made $@ (secrets for the local full stack; keep it out of git)"
+
+# The key of account $(1) of the local chain's mnemonic (CHAIN_MNEMONIC; anvil funds its
+# first ten accounts): 0 is the operator (registrar), 1 the settler, never the same key.
+chain_key = $(PY) -c 'import os, sys; from eth_account import Account; \
+  from eth_account.hdaccount import ETHEREUM_DEFAULT_PATH as first; \
+  Account.enable_unaudited_hdwallet_features(); \
+  account = Account.from_mnemonic(os.environ["CHAIN_MNEMONIC"], account_path=first[:-1] + sys.argv[1]); \
+  print("0x" + account.key.hex().removeprefix("0x"))' $(1)
 
 # The compiled engine core is built (when its sources changed) while lint and types run,
 # so the test comparing it with the pure source runs here too at little extra time.

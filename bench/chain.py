@@ -55,22 +55,23 @@ def main() -> None:
     from eth_account import Account
 
     process, url = anvil_start()
-    operator = Account.create()
+    operator, settler = Account.create(), Account.create()
     os.environ["CHAIN_RPC_URL"] = url
     os.environ["CHAIN_OPERATOR_KEY"] = operator.key.hex()
+    os.environ["CHAIN_SETTLER_KEY"] = settler.key.hex()
     os.environ["CHAIN_CONFIRMATIONS"] = "3"
     import django
 
     django.setup()
     try:
-        figures = run(args.repeat, operator.address)
+        figures = run(args.repeat, operator.address, settler.address)
     finally:
         process.terminate()
         process.wait(timeout=10)
     print(json.dumps(figures))
 
 
-def run(repeat: int, operator: str) -> dict[str, object]:
+def run(repeat: int, operator: str, settler: str) -> dict[str, object]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -88,7 +89,8 @@ def run(repeat: int, operator: str) -> dict[str, object]:
     from xip_portal.models import User
 
     w3: Any = chain_web3()  # web3's types do not follow a contract's ABI
-    w3.provider.make_request("anvil_setBalance", [operator, hex(10**22)])
+    for sender in (operator, settler):
+        w3.provider.make_request("anvil_setBalance", [sender, hex(10**22)])
     deployment = chain_deploy()
     group = cast(RiskGroup, PermissionlessGroupFactory())  # type: ignore[no-untyped-call]
     shard = shard_of(risk_group=group)

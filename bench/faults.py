@@ -240,12 +240,13 @@ def run(
     from eth_account import Account
     from web3.types import RPCEndpoint
 
-    operator = Account.create()
+    operator, settler = Account.create(), Account.create()
     os.environ.update(
         DATABASE_URL=postgres.url,
         CELERY_BROKER_URL=redis.url,
         CHAIN_RPC_URL=f"http://127.0.0.1:{anvil_port}",
         CHAIN_OPERATOR_KEY=operator.key.hex(),
+        CHAIN_SETTLER_KEY=settler.key.hex(),
     )
     bench_configure("bench_faults")
     import django
@@ -263,9 +264,10 @@ def run(
     from engine.sequencer import ShardWriter
     from engine.worker_process import shard_worker_start
 
-    chain_web3().provider.make_request(
-        RPCEndpoint("anvil_setBalance"), [operator.address, hex(10**21)]
-    )
+    for sender in (operator, settler):
+        chain_web3().provider.make_request(
+            RPCEndpoint("anvil_setBalance"), [sender.address, hex(10**21)]
+        )
     venue = venue_setup(args.traders)
     deployment = chain_deploy()
     log = work / "worker.log"

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from .compiled import contracts_compiled
 from .models import Deployment
-from .operator import ChainTransactionFailed, operator_account, operator_transact
+from .operator import ChainTransactionFailed, chain_transact, operator_account, settler_account
 from .provider import chain_web3
 
 DEPLOY_TIMEOUT = 60.0
@@ -48,13 +48,16 @@ def _deploy(name: str, *args: object) -> tuple[str, int]:
 
 def chain_deploy() -> Deployment:
     """Deploy the token, registry, ledger, vault and price feed with the operator as
-    registrar, settler and feed admin (and first feed signer), and record their addresses.
-    Every call deploys afresh: the new deployment becomes the active one."""
+    registrar and feed admin (and first feed signer) and the settler key as the ledger's
+    settler, and record their addresses. Every call deploys afresh: the new deployment
+    becomes the active one. Raises ImproperlyConfigured, before deploying anything, when a
+    key is missing or the two are the same."""
     chain_id, genesis = _chain_identity()
     operator = operator_account().address
+    settler = settler_account().address
     token, _ = _deploy("SimulatedUSDC")
     registry, _ = _deploy("MarketRegistry", operator)
-    ledger, _ = _deploy("SettlementLedger", operator)
+    ledger, _ = _deploy("SettlementLedger", settler)
     vault, _ = _deploy("CollateralVault", token, ledger)
     price_feed, block = _deploy("PriceFeed", operator)
     with transaction.atomic():
@@ -62,6 +65,7 @@ def chain_deploy() -> Deployment:
             chain_id=chain_id,
             genesis_hash=genesis,
             operator=operator,
+            settler=settler,
             token=token,
             registry=registry,
             ledger=ledger,
@@ -69,8 +73,10 @@ def chain_deploy() -> Deployment:
             price_feed=price_feed,
             block_number=block,
             deposits_final_block=block,
+            payouts_final_block=block,
         )
-    operator_transact(
+    chain_transact(
+        account=operator_account(),
         deployment=deployment,
         purpose=f"feed-signer:{operator}:1",
         contract="PriceFeed",

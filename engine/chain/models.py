@@ -20,7 +20,8 @@ class Deployment(TimeStampedModel):
 
     chain_id = models.BigIntegerField()
     genesis_hash = models.CharField(max_length=66)
-    operator = models.CharField(max_length=42, help_text="Registrar, settler, feed admin.")
+    operator = models.CharField(max_length=42, help_text="Registrar, feed admin, deployer.")
+    settler = models.CharField(max_length=42, help_text="The SettlementLedger's settler.")
     token = models.CharField(max_length=42)
     registry = models.CharField(max_length=42)
     ledger = models.CharField(max_length=42)
@@ -29,6 +30,9 @@ class Deployment(TimeStampedModel):
     block_number = models.BigIntegerField(help_text="The block of the last deployment.")
     deposits_final_block = models.BigIntegerField(
         default=0, help_text="Deposits up to this block are final (credited or refused)."
+    )
+    payouts_final_block = models.BigIntegerField(
+        default=0, help_text="The vault's payouts up to this block are marked paid."
     )
 
     class Meta:
@@ -39,9 +43,10 @@ class Deployment(TimeStampedModel):
 
 
 class ChainTransaction(TimeStampedModel):
-    """One transaction the operator signs, once per `purpose` ("batch:3:12",
-    "registry:BTC-USDT:2", ...). Its signed bytes are kept: a retry sends the same
-    transaction again (same nonce, same content) until it is mined or its nonce is taken."""
+    """One transaction the portal signs, once per `purpose` ("batch:3:12",
+    "registry:BTC-USDT:2", ...), from `sender` (the operator's or the settler's address, whose
+    nonce it takes). Its signed bytes are kept: a retry sends the same transaction again (same
+    nonce, same content) until it is mined or its nonce is taken."""
 
     class Status(models.TextChoices):
         SENT = "sent"
@@ -53,6 +58,7 @@ class ChainTransaction(TimeStampedModel):
     purpose = models.CharField(max_length=120)
     contract = models.CharField(max_length=32)
     function = models.CharField(max_length=32)
+    sender = models.CharField(max_length=42)
     nonce = models.BigIntegerField()
     tx_hash = models.CharField(max_length=66)
     raw = models.TextField()

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from .deployment import deployment_ensure
 from .models import ChainTransaction
-from .operator import contract_at, operator_transact
+from .operator import chain_transact, contract_at, operator_account
 
 PRICE_DECIMALS = 8
 FEED_MAX_LENGTH = 32
@@ -51,7 +51,8 @@ def price_feed_push(*, feed: str, price: Decimal, timestamp_ms: int) -> ChainTra
         raise PriceNotPushable(f"feed name must be 1 to {FEED_MAX_LENGTH} ASCII characters")
     if timestamp_ms <= 0:
         raise PriceNotPushable("timestamp_ms must be positive")
-    return operator_transact(
+    return chain_transact(
+        account=operator_account(),
         deployment=deployment_ensure(),
         purpose=f"price:{feed}:{timestamp_ms}",
         contract="PriceFeed",

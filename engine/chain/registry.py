@@ -10,7 +10,7 @@ from django.db import transaction
 
 from .deployment import deployment_active
 from .models import ChainTransaction, Deployment, RegistryEntry
-from .operator import contract_at, operator_transact
+from .operator import chain_transact, contract_at, operator_account
 
 
 def registry_entry_record(
@@ -59,7 +59,8 @@ def registry_sync_run(*, deployment: Deployment) -> int:
     for entry in RegistryEntry.objects.order_by("updated_at", "id"):
         if entry.purpose in sent:
             continue
-        operator_transact(
+        chain_transact(
+            account=operator_account(),
             deployment=deployment,
             purpose=entry.purpose,
             contract="MarketRegistry",

@@ -27,7 +27,7 @@ from engine.specs import COLLATERAL_EXTRA_DIGITS
 
 from .merkle import StandardMerkleTree
 from .models import Deployment, SettlementBatch, Withdrawal
-from .operator import operator_transact
+from .operator import chain_transact, settler_account
 
 BALANCE_TYPES = ("uint256", "uint256", "string", "int256")
 WITHDRAWAL_TYPES = ("uint256", "bytes32", "address", "uint256")
@@ -197,7 +197,8 @@ def settlement_cut(*, deployment: Deployment, risk_group_id: int) -> SettlementB
 def settlement_commit(*, batch: SettlementBatch) -> SettlementBatch:
     """Send the batch to the SettlementLedger (once; a retry resends the same transaction)
     and mark it and its withdrawals committed. Raises ChainTransactionFailed."""
-    tx = operator_transact(
+    tx = chain_transact(
+        account=settler_account(),
         deployment=batch.deployment,
         purpose=batch.purpose,
         contract="SettlementLedger",

@@ -26,6 +26,7 @@ from .operator import ChainTransactionFailed
 from .provider import EMBEDDED
 from .registry import registry_sync_run
 from .settlement import settlement_run
+from .withdrawals import withdrawals_paid_scan
 
 logger = logging.getLogger(__name__)
 RETRIED = (ChainTransactionFailed, ConnectionError, TimeoutError)
@@ -88,9 +89,13 @@ def _settlement(risk_group_id: int | None) -> int:
     return len(settlement_run(deployment=deployment, risk_group_id=risk_group_id))
 
 
-def _deposits() -> int:
+def _vault_scan() -> int:
     deployment = _deployment()
-    return deposits_scan(deployment=deployment).credited if deployment else 0
+    if deployment is None:
+        return 0
+    credited = deposits_scan(deployment=deployment).credited
+    withdrawals_paid_scan(deployment=deployment)
+    return credited
 
 
 @shared_task(autoretry_for=RETRIED, retry_backoff=2, max_retries=5)
@@ -109,4 +114,6 @@ def settlement_commit_due(risk_group_id: int | None = None) -> int:
 
 @shared_task(autoretry_for=RETRIED, retry_backoff=2, max_retries=5)
 def deposits_index() -> int:
-    return _run("deposits_index", _deposits)
+    """The vault's logs: deposits to credit, and payouts to mark paid (a trader may claim
+    from their own wallet). Returns the deposits credited."""
+    return _run("deposits_index", _vault_scan)

@@ -2,7 +2,9 @@
 the recipient), the next settlement batch commits it in its withdrawals root, and the vault
 pays the recipient against the leaf's proof, once per withdrawal id. The trader may claim
 with any wallet, using `withdrawal_proof`; the portal claims for them as relayer with
-`withdrawal_claim` (the money goes to the recipient either way).
+`withdrawal_claim` (the money goes to the recipient either way). Either way the withdrawal
+shows paid: at once after the portal's claim, after the payout's confirmations otherwise
+(`withdrawals_paid_scan`, with the deposit indexer).
 
 Amounts: the simulated USDC token has 6 decimals, like the collateral asset it stands for."""
 
@@ -12,6 +14,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from eth_utils.address import is_address, to_checksum_address
 
@@ -22,9 +25,9 @@ from xip_portal.audit import audit_record
 from xip_portal.errors import Conflict
 from xip_portal.models import User
 
-from .deployment import deployment_active
-from .models import ChainTransaction, Withdrawal
-from .operator import contract_at, operator_transact
+from .models import ChainTransaction, Deployment, Withdrawal
+from .operator import chain_transact, contract_at, operator_account
+from .provider import chain_web3
 from .settlement import TOKEN_UNIT, WITHDRAWAL_TYPES, withdrawal_external_id, withdrawal_tree
 
 TOKEN_DECIMALS = 6
@@ -115,7 +118,8 @@ def withdrawal_claim(*, withdrawal: Withdrawal) -> ChainTransaction:
     batch = withdrawal.batch
     if batch is None:  # withdrawal_proof refused it already; this tells the type checker
         raise Conflict("No batch.", code=EngineError.WITHDRAWAL_NOT_COMMITTED)
-    tx = operator_transact(
+    tx = chain_transact(
+        account=operator_account(),
         deployment=batch.deployment,
         purpose=f"claim:{withdrawal.withdrawal_id}",
         contract="CollateralVault",
@@ -136,14 +140,28 @@ def withdrawal_claim(*, withdrawal: Withdrawal) -> ChainTransaction:
     return tx
 
 
-def withdrawal_paid_on_chain(*, withdrawal: Withdrawal) -> bool:
-    """Whether the active deployment's vault has paid this withdrawal (by anyone's claim)."""
-    deployment = deployment_active()
-    if deployment is None:
-        return False
-    paid: bool = (
-        contract_at("CollateralVault", deployment.vault)
-        .functions.paid(bytes.fromhex(withdrawal.withdrawal_id[2:]))
-        .call()
-    )
-    return paid
+def withdrawals_paid_scan(*, deployment: Deployment) -> int:
+    """Mark paid every withdrawal the deployment's vault paid (WithdrawalPaid), whoever sent
+    the claim (the trader's own wallet, the portal as relayer), with the claim's transaction
+    hash, once the payout has CHAIN_CONFIRMATIONS blocks. Reads the blocks that became final
+    since the last scan; idempotent. Returns how many it marked."""
+    final = chain_web3().eth.block_number - max(1, settings.CHAIN_CONFIRMATIONS) + 1
+    start = deployment.payouts_final_block + 1
+    if final < start:
+        return 0
+    vault = contract_at("CollateralVault", deployment.vault)
+    marked = 0
+    for log in vault.events.WithdrawalPaid().get_logs(from_block=start, to_block=final):
+        # the vault pays only committed leaves: a paid id is past debited and committed
+        withdrawal_id = "0x" + bytes(log["args"]["withdrawal_id"]).hex()
+        marked += (
+            Withdrawal.objects.filter(withdrawal_id=withdrawal_id)
+            .exclude(status=Withdrawal.Status.PAID)
+            .update(
+                status=Withdrawal.Status.PAID,
+                claim_tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+            )
+        )
+    Deployment.objects.filter(pk=deployment.pk).update(payouts_final_block=final)
+    deployment.payouts_final_block = final
+    return marked

@@ -231,9 +231,14 @@ CONTENT_SECURITY_POLICY = {
 
 # The chain provider: "embedded" is web3's in-process tester chain; otherwise a JSON-RPC URL.
 CHAIN_RPC_URL = env("CHAIN_RPC_URL", default="embedded")
-# The key that deploys the contracts and signs registry, settlement and price transactions
-# (hex). The embedded chain uses its first funded test account when it is empty.
+# The operator's key (hex): it deploys the contracts, is the registry's registrar and the price
+# feed's admin, and relays withdrawal claims. The embedded chain uses its first funded test
+# account when it is empty.
 CHAIN_OPERATOR_KEY = env("CHAIN_OPERATOR_KEY", default="")
+# The settler's key (hex): the only one that commits settlement batches, whose withdrawal roots
+# the vault pays against; it must differ from the operator's, so the registrar cannot move
+# vault funds. The embedded chain uses its second funded test account when it is empty.
+CHAIN_SETTLER_KEY = env("CHAIN_SETTLER_KEY", default="")
 # Whether the chain tasks deploy the contracts themselves to a JSON-RPC chain that has none
 # (a local node: the demo pointed at anvil, `make stack`); otherwise `manage.py chain_deploy`
 # does it, once. The embedded chain, new in every process, is always deployed to.

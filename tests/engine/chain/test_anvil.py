@@ -2,7 +2,10 @@
 tests on a free port. Deployment, the registry of a listed then halted market, a batch whose
 root the standalone script verifies for every account (and not for a forged leaf), a deposit
 credited once after N confirmations and never after a reorganisation drops it, a withdrawal
-paid once, a second claim and a forged proof refused; a perpetual fed by the PriceFeed."""
+paid once, a second claim and a forged proof refused; a perpetual fed by the PriceFeed. The
+registrar's key and the settler's are two keys: the registrar's commit reverts, and a
+deployment with one key for both is refused. A withdrawal claimed from the trader's own
+wallet shows paid once the payout is confirmed."""
 
 import json
 import socket
@@ -11,9 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from eth_account import Account
@@ -21,13 +27,19 @@ from web3 import Web3
 
 from engine.chain.deployment import chain_deploy, deployment_active
 from engine.chain.deposits import deposits_scan
-from engine.chain.models import ChainDeposit, Withdrawal
-from engine.chain.operator import contract_at, operator_account
+from engine.chain.models import ChainDeposit, Deployment, Withdrawal
+from engine.chain.operator import (
+    ChainTransactionFailed,
+    chain_transact,
+    contract_at,
+    operator_account,
+    settler_account,
+)
 from engine.chain.price_feed import price_feed_push
 from engine.chain.provider import chain_web3
 from engine.chain.registry import registry_entry_on_chain, registry_sync_run
 from engine.chain.settlement import settlement_run
-from engine.chain.tasks import registry_sync
+from engine.chain.tasks import deposits_index, registry_sync
 from engine.chain.withdrawals import withdrawal_claim, withdrawal_proof, withdrawal_request
 from governance.risk_groups.models import RiskGroup
 from markets.models import OracleState
@@ -73,20 +85,26 @@ def anvil() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def _keys_forget() -> None:
+    chain_web3.cache_clear()
+    operator_account.cache_clear()
+    settler_account.cache_clear()
+
+
 @pytest.fixture
 def on_anvil(anvil: str, settings) -> Iterator[Web3]:
-    """The portal pointed at anvil, with a fresh operator key funded by anvil."""
-    operator = Account.create()
+    """The portal pointed at anvil, with fresh operator and settler keys funded by anvil."""
+    operator, settler = Account.create(), Account.create()
     settings.CHAIN_RPC_URL = anvil
     settings.CHAIN_OPERATOR_KEY = operator.key.hex()
+    settings.CHAIN_SETTLER_KEY = settler.key.hex()
     settings.CHAIN_CONFIRMATIONS = 3
-    chain_web3.cache_clear()
-    operator_account.cache_clear()
+    _keys_forget()
     w3 = chain_web3()
-    w3.provider.make_request("anvil_setBalance", [operator.address, hex(10**21)])
+    for sender in (operator, settler):
+        w3.provider.make_request("anvil_setBalance", [sender.address, hex(10**21)])
     yield w3
-    chain_web3.cache_clear()
-    operator_account.cache_clear()
+    _keys_forget()
 
 
 @pytest.fixture
@@ -236,5 +254,145 @@ def test_the_chain_tasks_deploy_to_a_node_without_contracts_only_when_told(on_an
     deployment = deployment_active()
     assert deployment is not None
     assert contract_at("SettlementLedger", deployment.ledger).functions.settler().call() == (
-        operator_account().address
+        settler_account().address
     )
+
+
+def test_only_the_settler_key_commits_a_batch_the_registrar_key_is_reverted(on_anvil, db):
+    # Given a deployment: the registrar is the operator's key, the settler another key
+    out = StringIO()
+    call_command("chain_deploy", stdout=out)
+    deployment = Deployment.objects.get()
+    registrar, settler = operator_account(), settler_account()
+    assert registrar.address != settler.address
+    assert f"operator   {registrar.address}" in out.getvalue()
+    assert f"settler    {settler.address}" in out.getvalue()
+    registry = contract_at("MarketRegistry", deployment.registry)
+    ledger = contract_at("SettlementLedger", deployment.ledger)
+    assert registry.functions.registrar().call() == registrar.address == deployment.operator
+    assert ledger.functions.settler().call() == settler.address == deployment.settler
+    commit = [7, 1, 1, 1, b"\x00" * 32, 0, b"\x01" * 32, b"\x02" * 32]
+
+    # When the registrar's key sends a commit (with gas, so no estimate refuses it first)
+    tx = ledger.functions.commit(*commit).build_transaction(
+        {
+            "from": registrar.address,
+            "nonce": on_anvil.eth.get_transaction_count(registrar.address),
+            "gas": 300_000,
+            "chainId": deployment.chain_id,
+        }
+    )
+    sent = on_anvil.eth.send_raw_transaction(registrar.sign_transaction(tx).raw_transaction)
+
+    # Then it reverts and commits nothing; the portal's own path refuses it as well
+    assert on_anvil.eth.wait_for_transaction_receipt(sent)["status"] == 0
+    assert ledger.functions.latest_batch(7).call() == 0
+    with pytest.raises(ChainTransactionFailed, match="only the settler"):
+        chain_transact(
+            account=registrar,
+            deployment=deployment,
+            purpose="registrar-commit",
+            contract="SettlementLedger",
+            function="commit",
+            args=commit,
+        )
+
+    # And the settler's commit is mined, from the settler, with the settler's first nonce
+    row = chain_transact(
+        account=settler,
+        deployment=deployment,
+        purpose="settler-commit",
+        contract="SettlementLedger",
+        function="commit",
+        args=commit,
+    )
+    assert (row.status, row.sender, row.nonce) == ("mined", settler.address, 0)
+    assert ledger.functions.withdrawals_root(7, 1).call() == b"\x02" * 32
+
+
+def test_a_json_rpc_chain_refuses_one_key_for_registrar_and_settler(on_anvil, settings, db):
+    registrar = operator_account()
+    settings.CHAIN_SETTLER_KEY = settings.CHAIN_OPERATOR_KEY
+    settler_account.cache_clear()
+    with pytest.raises(ImproperlyConfigured, match="CHAIN_SETTLER_KEY must differ"):
+        chain_deploy()
+
+    settings.CHAIN_SETTLER_KEY = ""
+    settler_account.cache_clear()
+    with pytest.raises(ImproperlyConfigured, match="CHAIN_SETTLER_KEY is required"):
+        chain_deploy()
+
+    # nothing was deployed
+    assert not Deployment.objects.exists()
+    assert on_anvil.eth.get_transaction_count(registrar.address) == 0
+
+
+def test_a_withdrawal_claimed_from_the_traders_own_wallet_shows_paid(
+    on_anvil, desk, api_client, client
+):
+    # Given a committed withdrawal
+    deployment = chain_deploy()
+    trader = UserFactory()
+    vault_deposit(on_anvil, deployment, desk.group.pk, trader.pk, 10 * USDC)
+    on_anvil.provider.make_request("anvil_mine", [hex(2)])
+    deposits_scan(deployment=deployment)
+    desk.process()
+    recipient = Account.create().address
+    withdrawal = withdrawal_request(
+        risk_group=desk.group, user=trader, amount="4", recipient=recipient
+    )
+    desk.process()
+    settlement_run(deployment=deployment)
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == Withdrawal.Status.COMMITTED
+
+    # When the trader claims it with its proof from their own wallet, not through the portal
+    wallet = Account.create()
+    on_anvil.provider.make_request("anvil_setBalance", [wallet.address, hex(10**18)])
+    claim = withdrawal_proof(withdrawal=withdrawal)
+    tx = (
+        contract_at("CollateralVault", claim["vault_address"])
+        .functions.claim(
+            int(claim["risk_group_id"]),
+            int(claim["batch"]),
+            bytes.fromhex(claim["withdrawal_id"][2:]),
+            claim["recipient"],
+            int(claim["amount"]),
+            [bytes.fromhex(node[2:]) for node in claim["proof"]],
+        )
+        .build_transaction(
+            {
+                "from": wallet.address,
+                "nonce": 0,
+                "chainId": deployment.chain_id,
+            }
+        )
+    )
+    sent = on_anvil.eth.send_raw_transaction(wallet.sign_transaction(tx).raw_transaction)
+    assert on_anvil.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    claim_hash = "0x" + bytes(sent).hex()
+
+    # Then the chain task marks it paid once the payout has its confirmations, with the claim
+    deposits_index()
+    assert Withdrawal.objects.get().status == Withdrawal.Status.COMMITTED
+    on_anvil.provider.make_request("anvil_mine", [hex(2)])
+    deposits_index()
+    deposits_index()
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, withdrawal.claim_tx_hash) == (Withdrawal.Status.PAID, claim_hash)
+    api_client.force_authenticate(trader)
+    detail = api_client.get(reverse("api_withdrawal", args=[withdrawal.withdrawal_id])).json()
+    assert detail["status"] == "paid"
+    assert detail["steps"][-1] == detail["steps"][-1] | {
+        "name": "paid",
+        "state": "done",
+        "tx_hash": claim_hash,
+    }
+    client.force_login(trader)
+    page = client.get(reverse("funds")).content.decode()
+    assert "status-paid" in page and claim_hash in page
+    # and the portal's own claim pays nothing a second time
+    with pytest.raises(ChainTransactionFailed, match="already paid"):
+        withdrawal_claim(withdrawal=withdrawal)
+    token = contract_at("SimulatedUSDC", deployment.token)
+    assert token.functions.balanceOf(recipient).call() == 4 * USDC

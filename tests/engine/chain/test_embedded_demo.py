@@ -1,6 +1,7 @@
 """`make demo` runs the chain by itself: on the embedded default (SQLite, eager Celery, beat
 in a thread of the server) the chain tasks deploy the contracts to the in-process chain at
-their first run and commit the trades' batch, with nothing started by hand."""
+their first run and commit the trades' batch with the settler's key (the tester's second
+account), with nothing started by hand."""
 
 from tests.engine.service import test_embedded_demo
 
@@ -34,6 +35,9 @@ try:
     print("deployed", Deployment.objects.count())
     # the six commands above, and any time tick the scheduler journaled before the cut
     print("batch", batch.number, batch.fill_count, batch.last_seq >= 6)
+    deployment = Deployment.objects.get()
+    # committed by the settler, a key apart from the operator's (the registrar)
+    print("settler", batch.transaction.sender == deployment.settler != deployment.operator)
 finally:
     service.stop()
 """
@@ -42,4 +46,4 @@ finally:
 def test_the_demo_deploys_and_commits_a_batch_by_itself(tmp_path):
     lines = test_embedded_demo.run_embedded(CHAIN_SCRIPT, tmp_path)
 
-    assert lines[-2:] == ["deployed 1", "batch 1 1 True"], lines
+    assert lines[-3:] == ["deployed 1", "batch 1 1 True", "settler True"], lines

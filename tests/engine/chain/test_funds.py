@@ -1,17 +1,16 @@
 """Money in and out through the vault, on the embedded chain: a deposit is credited once after
 enough confirmations and never if a reorganisation drops it first; a withdrawal is debited,
 committed in the next batch, paid once against its proof; a forged proof pays nothing; the
-operator (registrar and settler) has no way to move deposited funds."""
+registrar (the operator's key) is not the settler and has no way to move deposited funds."""
 
 import pytest
 from eth_account import Account
 
 from engine import models as engine_models
-from engine.chain.compiled import contracts_compiled
 from engine.chain.deposits import deposits_scan
 from engine.chain.merkle import StandardMerkleTree
 from engine.chain.models import ChainDeposit, Withdrawal
-from engine.chain.operator import contract_at
+from engine.chain.operator import contract_at, operator_account, settler_account
 from engine.chain.provider import chain_web3
 from engine.chain.settlement import TOKEN_UNIT, WITHDRAWAL_TYPES, settlement_run
 from engine.chain.withdrawals import withdrawal_claim, withdrawal_proof, withdrawal_request
@@ -179,44 +178,39 @@ def test_the_vault_moves_tokens_only_by_deposit_and_claim(deployment):
         if item["type"] == "function" and item["stateMutability"] not in ("view", "pure")
     }
     assert writes == {"deposit", "claim"}
-    # the operator (registrar, settler) cannot claim without a committed root
+    # the operator (registrar) cannot claim without a committed root
     with pytest.raises(Exception, match="no such batch"):
         vault.functions.claim(1, 1, b"\x01" * 32, deployment.operator, 1, []).call(
             {"from": deployment.operator}
         )
 
 
-def test_a_registrar_key_that_is_not_the_settler_cannot_move_vault_funds(db):
-    # Given contracts whose registrar and settler are two keys, and a deposit in the vault
-    w3 = chain_web3()
-    registrar, settler, depositor = w3.eth.accounts[4:7]
-    compiled = contracts_compiled()
+def test_the_registrar_key_is_not_the_settler_and_cannot_move_vault_funds(deployment, trader):
+    # Given the portal's deployment, and a deposit in the vault
+    registrar = deployment.operator
+    registry = contract_at("MarketRegistry", deployment.registry)
+    ledger = contract_at("SettlementLedger", deployment.ledger)
+    vault = contract_at("CollateralVault", deployment.vault)
+    token = contract_at("SimulatedUSDC", deployment.token)
+    vault_deposit(deployment, 1, trader.pk, 5 * USDC)
+    before = token.functions.balanceOf(registrar).call()
 
-    def deploy(name, *args, sender):
-        contract = w3.eth.contract(abi=compiled[name].abi, bytecode=compiled[name].bytecode)
-        receipt = w3.eth.wait_for_transaction_receipt(
-            contract.constructor(*args).transact({"from": sender})
-        )
-        return w3.eth.contract(address=receipt["contractAddress"], abi=compiled[name].abi)
-
-    token = deploy("SimulatedUSDC", sender=depositor)
-    registry = deploy("MarketRegistry", registrar, sender=registrar)
-    ledger = deploy("SettlementLedger", settler, sender=settler)
-    vault = deploy("CollateralVault", token.address, ledger.address, sender=depositor)
-    token.functions.mint(depositor, 5 * USDC).transact({"from": depositor})
-    token.functions.approve(vault.address, 5 * USDC).transact({"from": depositor})
-    vault.functions.deposit(1, 1, 5 * USDC).transact({"from": depositor})
-    registry.functions.record("BTC-USDC", b"\x01" * 32, "live", 1, 1).transact({"from": registrar})
+    # Then its registrar (the operator's key) is not the ledger's settler
+    assert registry.functions.registrar().call() == registrar == operator_account().address
+    assert ledger.functions.settler().call() == deployment.settler == settler_account().address
+    assert deployment.settler != registrar
 
     # When the registrar tries to commit a withdrawals root paying itself, or to claim
     leaf = StandardMerkleTree([[1, b"\x09" * 32, registrar, 5 * USDC]], WITHDRAWAL_TYPES)
     with pytest.raises(Exception, match="only the settler"):
-        ledger.functions.commit(1, 1, 1, 1, b"\x00" * 32, 0, b"\x00" * 32, leaf.root).call(
+        ledger.functions.commit(1, 1, 1, 1, b"\x00" * 32, 0, b"\x00" * 32, leaf.root).transact(
             {"from": registrar}
         )
     with pytest.raises(Exception, match="no such batch"):
-        vault.functions.claim(1, 1, b"\x09" * 32, registrar, 5 * USDC, []).call({"from": registrar})
+        vault.functions.claim(1, 1, b"\x09" * 32, registrar, 5 * USDC, []).transact(
+            {"from": registrar}
+        )
 
     # Then the deposit stays in the vault
-    assert token.functions.balanceOf(vault.address).call() == 5 * USDC
-    assert token.functions.balanceOf(registrar).call() == 0
+    assert token.functions.balanceOf(deployment.vault).call() == 5 * USDC
+    assert token.functions.balanceOf(registrar).call() == before

@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 from engine import models as engine_models
 from engine.chain.journal_verify import journal_verify
 from engine.chain.merkle import leaf_hash, proof_verify
-from engine.chain.models import SettlementBatch
-from engine.chain.operator import contract_at
+from engine.chain.models import ChainTransaction, SettlementBatch
+from engine.chain.operator import contract_at, settler_account
+from engine.chain.provider import chain_web3
 from engine.chain.settlement import BALANCE_TYPES, balance_tree, settlement_run
 from engine.models import Balance
 from xip_portal.celery import app
@@ -43,6 +44,32 @@ def test_trades_make_one_batch_whose_root_proves_every_balance(spot_desk, deploy
         assert proof_verify(
             root=on_chain[4], leaf=leaf_hash(BALANCE_TYPES, values), proof=tree.proof(index)
         )
+
+
+def test_the_settler_signs_with_its_own_nonces_whatever_the_operator_has_in_flight(
+    spot_desk, deployment
+):
+    # Given an operator transaction still in flight with a high nonce
+    ChainTransaction.objects.create(
+        deployment=deployment,
+        purpose="registry:IN-FLIGHT:1",
+        contract="MarketRegistry",
+        function="record",
+        sender=deployment.operator,
+        nonce=50,
+        tx_hash="0x" + "ab" * 32,
+        raw="0x00",
+    )
+    settler = settler_account().address
+    expected = chain_web3().eth.get_transaction_count(settler)
+    trade(spot_desk)
+
+    # When a batch is committed
+    [batch] = settlement_run(deployment=deployment)
+
+    # Then the settler sent it, with the settler's next nonce
+    assert (batch.transaction.sender, batch.transaction.nonce) == (settler, expected)
+    assert batch.transaction.status == ChainTransaction.Status.MINED
 
 
 def test_nothing_new_commits_nothing_and_the_next_batch_chains_to_the_last(spot_desk, deployment):

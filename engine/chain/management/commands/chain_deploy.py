@@ -12,5 +12,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         deployment = chain_deploy()
         self.stdout.write(f"Deployed to {chain_describe()} (chain id {deployment.chain_id}):")
-        for field in ("token", "registry", "ledger", "vault", "price_feed"):
+        for field in ("operator", "settler", "token", "registry", "ledger", "vault", "price_feed"):
             self.stdout.write(f"  {field:<10} {getattr(deployment, field)}")
