@@ -1,9 +1,14 @@
-"""Orders through the OKX v5-compatible HTTP API on the production server setup: gunicorn
-with 2 workers of 16 threads (production settings), PostgreSQL, Redis, one real engine worker
-(Celery, -P solo) for the risk group's shard, and a load generator beside them that signs
-every request as ccxt's okx class does (HMAC-SHA256, OK-ACCESS-* headers).
+"""Orders through the OKX v5-compatible HTTP API on the production server setup: the
+Procfile's uvicorn (2 workers, production settings with their database connection pool),
+PostgreSQL, Redis, one real engine worker (Celery, -P solo) for the risk group's shard, and
+a load generator beside them that signs every request as ccxt's okx class does
+(HMAC-SHA256, OK-ACCESS-* headers).
 
-    .venv/bin/python bench/http_orders.py [--seconds S] [--connections C] [--rate R]
+    .venv/bin/python bench/http_orders.py [--seconds S] [--connections C] [--rate R] \
+        [--server uvicorn] [--server gunicorn]
+
+Each `--server` is measured in turn on the same venue and engine worker (default: uvicorn
+alone; gunicorn is 2 workers of 16 threads, WSGI, for comparison).
 
 It makes its own database (BENCH_DATABASE, default bench_http_orders), lists BTC-USDC in a
 permissionless group, funds 50 traders with an API key each, and measures:
@@ -16,12 +21,14 @@ permissionless group, funds 50 traders with an API key each, and measures:
             `single` reached if less).
 Errors are answers that are not HTTP 200 with code "0". OKX's request limits are off
 (TRADING_RATE_LIMITS=False), as they would refuse one key's 61st order in 2 s. The last
-line is one JSON object with every figure.
+line is one JSON object with every figure, per server, and the machine's load average
+before and after (the machine may be shared).
 """
 
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import sys
@@ -142,65 +149,87 @@ async def run(
     }
 
 
+def measure(
+    traders: list[Trader], shard_id: int, args: argparse.Namespace
+) -> dict[str, dict[str, float | str]]:
+    """The three phases against the server listening on PORT."""
+    results: dict[str, dict[str, float | str]] = {}
+    for phase, batch in (("single", False), ("batched", True)):
+        results[phase] = asyncio.run(
+            run(traders, shard_id, seconds=args.seconds, connections=args.connections, batch=batch)
+        )
+    reached = float(results["single"]["orders_per_s"])
+    pace = min(args.rate, reached * 0.9) or args.rate
+    results["paced"] = {
+        "rate": round(pace, 1),
+        **asyncio.run(
+            run(
+                traders,
+                shard_id,
+                seconds=args.seconds,
+                connections=args.connections,
+                batch=False,
+                rate=pace,
+            )
+        ),
+    }
+    return results
+
+
+def load_average() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--server",
+        action="append",
+        choices=("uvicorn", "gunicorn"),
+        help="the web server to measure; repeat to compare (default: uvicorn)",
+    )
     args = parser.parse_args()
     global PORT
     PORT = args.port
+    servers = list(dict.fromkeys(args.server or ["uvicorn"]))
     venue = venue_setup(TRADERS)
     shard_id = venue.shard_id
     log = Path(tempfile.gettempdir()) / f"{DATABASE}-worker.log"
     worker = shard_worker_start([shard_id], log=log)
-    server = web_server_start(port=PORT, server="gunicorn", threads=THREADS)
+    load_before = load_average()
+    results: dict[str, dict[str, dict[str, float | str]]] = {}
     try:
         wait_applied(shard_id)
-        keys_warm(PORT, venue.traders)
-        results: dict[str, dict[str, float | str]] = {}
-        results["single"] = asyncio.run(
-            run(
-                venue.traders,
-                shard_id,
-                seconds=args.seconds,
-                connections=args.connections,
-                batch=False,
-            )
-        )
-        results["batched"] = asyncio.run(
-            run(
-                venue.traders,
-                shard_id,
-                seconds=args.seconds,
-                connections=args.connections,
-                batch=True,
-            )
-        )
-        reached = float(results["single"]["orders_per_s"])
-        pace = min(args.rate, reached * 0.9) or args.rate
-        results["paced"] = {
-            "rate": round(pace, 1),
-            **asyncio.run(
-                run(
-                    venue.traders,
-                    shard_id,
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    batch=False,
-                    rate=pace,
-                )
-            ),
-        }
+        for name in servers:
+            server = web_server_start(port=PORT, server=name, threads=THREADS)
+            try:
+                keys_warm(PORT, venue.traders)
+                results[name] = measure(venue.traders, shard_id, args)
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait()
         worker.kill()
         worker.wait()
-    for name, figures in results.items():
-        print(f"{name:8} {figures}")
-    print(json.dumps({"bench": "http_orders", "database": DATABASE, **results}))
+    load_after = load_average()
+    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
+    for name, phases in results.items():
+        for phase, figures in phases.items():
+            print(f"{name:8} {phase:8} {figures}")
+    print(
+        json.dumps(
+            {
+                "bench": "http_orders",
+                "database": DATABASE,
+                "load_average": {"before": load_before, "after": load_after},
+                **results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ decrypts, so a key is rotated by putting the new one first and re-encrypting."""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
@@ -25,3 +25,12 @@ def secret_encrypt(secret: str) -> str:
 
 def secret_decrypt(token: str) -> str:
     return vault().decrypt(token.encode()).decode()
+
+
+@lru_cache(maxsize=4096)
+def key_secret(*, key_id: int, secret_encrypted: str) -> str:
+    """An API key's secret, decrypted once per process for every signed request after the
+    first. Keyed by the ciphertext too: a key given a new secret is decrypted anew. The
+    caller has read the key as active in this request, so a revoked key is never signed
+    with."""
+    return secret_decrypt(secret_encrypted)

@@ -54,7 +54,7 @@ from xip_portal.models import User
 
 from .errors import TradingError
 from .instruments import Tradable, tradables
-from .key_vault import secret_decrypt, secret_encrypt
+from .key_vault import key_secret, secret_encrypt
 from .models import ApiKey, IdempotentAnswer
 from .selectors import api_key_active
 
@@ -222,7 +222,8 @@ def api_key_authenticate(*, key: str, passphrase: str, address: str) -> ApiKey:
 def api_key_secret_require(*, api_key: ApiKey, secret: str) -> None:
     """NotAuthenticated (bad_secret) unless `secret` is the key's: for a caller that holds
     the secret in its own process rather than signing requests with it."""
-    if not hmac.compare_digest(secret_decrypt(api_key.secret_encrypted).encode(), secret.encode()):
+    held = key_secret(key_id=api_key.pk, secret_encrypted=api_key.secret_encrypted)
+    if not hmac.compare_digest(held.encode(), secret.encode()):
         raise NotAuthenticated("API key secret incorrect.", code=TradingError.BAD_SECRET)
 
 
@@ -296,13 +297,19 @@ def orders_place(
         )
     answers: list[CommandReceipt | ApplicationError | None] = [None] * len(orders)
     groups: dict[int, list[int]] = defaultdict(list)
+    refusals: dict[int, ApplicationError | None] = {}  # membership, checked once per group
     for index, order in enumerate(orders):
-        try:
-            trade_require(user=user, risk_group=order.tradable.market.risk_group)
-        except ApplicationError as refusal:
-            answers[index] = refusal
+        group_id = order.tradable.risk_group_id
+        if group_id not in refusals:
+            try:
+                trade_require(user=user, risk_group=order.tradable.market.risk_group)
+                refusals[group_id] = None
+            except ApplicationError as refusal:
+                refusals[group_id] = refusal
+        if refusals[group_id] is not None:
+            answers[index] = refusals[group_id]
             continue
-        groups[order.tradable.risk_group_id].append(index)
+        groups[group_id].append(index)
     for group_id, indexes in groups.items():
         try:
             receipts = commands_submit(

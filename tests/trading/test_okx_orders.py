@@ -13,6 +13,7 @@ from tests.markets.factories import member_create
 pytestmark = pytest.mark.django_db
 
 ORDER = "/api/v5/trade/order"
+BATCH = "/api/v5/trade/batch-orders"
 BUY = {"instId": "BTC-USDC", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "1"}
 
 
@@ -75,3 +76,20 @@ def test_an_order_the_engine_refuses_after_the_answer_shows_canceled_with_why(
     apply_all(spot_market)
 
     assert order_state(okx, buyer, item["ordId"]) == ("canceled", "post_only_would_cross")
+
+
+@pytest.mark.django_db(transaction=True)  # outside a test's transaction, as a server runs it
+def test_a_signed_order_costs_a_few_queries_and_a_batch_no_more_per_order(
+    spot_market, make_api_key, okx, django_assert_max_num_queries
+) -> None:
+    credentials = make_api_key(funded_member(spot_market))
+    okx(credentials, "POST", ORDER, {**BUY, "px": "100"})  # the key's passphrase is checked once
+
+    # key and user; live markets' version; membership; market; free balances; the journal row
+    with django_assert_max_num_queries(6):
+        answer = okx(credentials, "POST", ORDER, {**BUY, "px": "99"}).json()
+    assert answer["data"][0]["sCode"] == "0"
+    # the same for 20 orders, in one transaction
+    with django_assert_max_num_queries(6 + 2):
+        batch = okx(credentials, "POST", BATCH, [{**BUY, "px": "98"}] * 20).json()
+    assert [item["sCode"] for item in batch["data"]] == ["0"] * 20

@@ -8,7 +8,8 @@ import pytest
 
 from engine import models as engine_models
 from tests.markets.factories import member_create
-from tests.trading.fixtures import okx_headers, okx_timestamp
+from tests.trading.fixtures import Credentials, okx_headers, okx_timestamp
+from trading.key_vault import secret_encrypt
 from trading.models import ApiKey
 from trading.okx.account import AssetCurrenciesView
 from trading.services import api_key_revoke
@@ -209,3 +210,19 @@ def test_a_batch_answers_per_order(spot_market, make_api_key, okx) -> None:
     assert answer["data"][0]["ordId"] == str(placed.pk)
     assert too_many["code"] == "51111"
     assert journaled() == 1
+
+
+def test_a_key_revoked_or_given_a_new_secret_is_refused_at_once(user, make_api_key, okx) -> None:
+    credentials = make_api_key(user)
+    other = make_api_key(user)
+    assert okx(credentials, "GET", CURRENCIES).status_code == 200  # its secret now known here
+    assert okx(other, "GET", CURRENCIES).status_code == 200
+
+    api_key_revoke(user=user, key=credentials.key)
+    # a new secret for the other key, as re-issuing it would store
+    ApiKey.objects.filter(key=other.key).update(secret_encrypted=secret_encrypt("a-new-secret"))
+
+    assert refusal(okx(credentials, "GET", CURRENCIES)) == (401, "50111")
+    assert refusal(okx(other, "GET", CURRENCIES)) == (401, "50113")
+    renewed = Credentials(ApiKey.objects.get(key=other.key), "a-new-secret")
+    assert okx(renewed, "GET", CURRENCIES).status_code == 200

@@ -44,3 +44,23 @@ def test_production_refuses_to_start_without_each_required_variable() -> None:
 
         assert result.returncode != 0, f"started without {missing}"
         assert missing in result.stderr, result.stderr
+
+
+def test_the_web_server_borrows_connections_from_a_pool_and_celery_keeps_its_own() -> None:
+    show = (
+        "from django.db import connection; connection.ensure_connection(); "
+        "pool = connection.pool; "
+        "print(pool and pool.max_size, connection.settings_dict['CONN_MAX_AGE'])"
+    )
+    web = {**PRODUCTION_ENV, "WEB_SERVER_PROCESS": "True", "WEB_DATABASE_POOL": "5"}
+
+    pooled = manage("shell", "--verbosity", "0", "-c", show, env=web)
+    # a Celery process does not import the web entry points: its own connection per thread
+    kept = manage("shell", "--verbosity", "0", "-c", show, env=PRODUCTION_ENV)
+    unpooled = manage(
+        "shell", "--verbosity", "0", "-c", show, env={**web, "WEB_DATABASE_POOL": "0"}
+    )
+
+    assert pooled.stdout.split() == ["5", "0"], pooled.stdout + pooled.stderr
+    assert kept.stdout.split() == ["None", "60"], kept.stdout + kept.stderr
+    assert unpooled.stdout.split() == ["None", "60"], unpooled.stdout + unpooled.stderr

@@ -21,7 +21,7 @@ from xip_portal.errors import NotAuthenticated
 from xip_portal.models import User
 
 from ..errors import TradingError
-from ..key_vault import secret_decrypt
+from ..key_vault import key_secret
 from ..models import ApiKey
 from ..services import api_key_authenticate, api_key_mark_used, api_key_scope_require
 
@@ -70,7 +70,8 @@ class OkxSignatureAuthentication(BaseAuthentication):
         )
         django_request = request._request
         prehash = (timestamp + django_request.method + django_request.get_full_path()).encode()
-        expected = signature(secret_decrypt(api_key.secret_encrypted), prehash + request.body)
+        secret = key_secret(key_id=api_key.pk, secret_encrypted=api_key.secret_encrypted)
+        expected = signature(secret, prehash + request.body)
         if not hmac.compare_digest(expected.encode(), signed.encode()):
             raise NotAuthenticated("Invalid signature.", code=TradingError.BAD_SIGNATURE)
         api_key_mark_used(api_key=api_key)

@@ -96,9 +96,15 @@ def instruments() -> list[Instrument]:
     return list(_tables()[0].values())
 
 
-def instrument_get(inst_id: Any) -> Instrument:
-    """The instrument named `instId`, or the refusal OKX gives (51001)."""
-    instrument = _tables()[0].get(str(inst_id or ""))
+def instruments_by_id() -> dict[str, Instrument]:
+    """Every instrument by its instId, for a request that looks up several."""
+    return _tables()[0]
+
+
+def instrument_get(inst_id: Any, listed: dict[str, Instrument] | None = None) -> Instrument:
+    """The instrument named `instId` (in `listed`, what instruments_by_id() gave this
+    request, or read now), or the refusal OKX gives (51001)."""
+    instrument = (_tables()[0] if listed is None else listed).get(str(inst_id or ""))
     if instrument is None:
         raise ApplicationError(
             f"Instrument ID {inst_id!r} does not exist.", code=Reason.UNKNOWN_MARKET, field="instId"

@@ -37,7 +37,7 @@ from ..services import (
 )
 from .codes import NOT_APPLIED_YET, OPERATION_FAILED, PARAMETER_ERROR, PARTIAL, okx_code
 from .envelope import OkxView, okx_ok
-from .instruments import Instrument, instrument_get, instrument_of_engine
+from .instruments import Instrument, instrument_get, instrument_of_engine, instruments_by_id
 from .openapi import (
     AMEND_RESULT_ROW,
     CL_ORD_ID,
@@ -272,12 +272,13 @@ class BatchOrdersView(OkxView):
             self.limit_take(request, cost=count, instrument=inst_id)
         items: list[dict[str, Any] | None] = []
         requests: list[OrderRequest] = []
+        listed = instruments_by_id()
         for data in orders:
             if not isinstance(data, dict):
                 items.append(_item({}, s_code=PARAMETER_ERROR.code, msg="An order is an object."))
                 continue
             try:
-                instrument = instrument_get(data.get("instId"))
+                instrument = instrument_get(data.get("instId"), listed)
                 command = _place_command(instrument, data)
             except ApplicationError as refusal:
                 items.append(_refused_item(data, refusal))
