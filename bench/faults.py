@@ -10,6 +10,8 @@ Nothing shared is touched: the script starts its own PostgreSQL cluster (initdb 
 folder, run as the `postgres` system user when this is root), its own Redis and its own
 anvil, each on a free port, and stops them at the end. `--outage` is how long the chain
 node stays unreachable (stopped with SIGSTOP: connections hang, as with a lost network).
+The engine's time tick runs every second, as beat runs it in production: a wake-up lost with
+Redis (a command acknowledged while Redis was down) is picked up by the next tick's.
 
 Afterwards it checks: every acknowledged order was applied exactly once, no fill is
 duplicated, the projections equal a clean replay of the journal (engine.rebuild.shard_verify,
@@ -133,6 +135,27 @@ class PrivateRedis:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+
+class TimeTick(threading.Thread):
+    """Beat's `engine-time-tick`: an AdvanceTime per shard every second, through faults."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.running = True
+        self.start()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from engine.tasks import shards_tick
+
+        while self.running:
+            try:
+                shards_tick()
+            except Exception:  # noqa: BLE001 - PostgreSQL may be down: tick again later
+                connection.close()
+            time.sleep(1.0)
 
 
 class OrderStream:
@@ -287,6 +310,7 @@ def run(
         wait_applied(venue.shard_id)
         keys_warm(web_port, venue.traders)
         settle("start")
+        tick = TimeTick()
         stream = OrderStream(web_port, venue.traders)
         for fault in faults:
             time.sleep(args.stream_seconds)
@@ -317,6 +341,8 @@ def run(
             settle(fault)
         stream.stop()
         wait_applied(venue.shard_id, timeout=300)
+        tick.running = False
+        tick.join()
         time.sleep(2)  # a snapshot child may still be writing
         settle("end")
     finally:
