@@ -16,8 +16,9 @@ PRODUCTION_ENV = {
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    # The browser tests relax Django's async guard in this process; a deployment never does.
-    inherited = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # The browser tests relax Django's async guard in this process, and their ASGI server
+    # marks it a web server's; a deployment's process is told neither.
+    inherited = {*PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE", "WEB_SERVER_PROCESS"}
     clean = {key: value for key, value in os.environ.items() if key not in inherited}
     return subprocess.run(
         [sys.executable, "manage.py", *args],

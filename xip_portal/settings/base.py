@@ -274,7 +274,15 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An engine worker turns Redis's ack emulation off (CELERY_ACK_EMULATION=false, set by the
+# Procfile and engine.worker_process): its only task, a writer's wake-up, is acknowledged on
+# receipt and the journal is the truth, so emulation guarded nothing there; and when Redis
+# goes away mid-acknowledgement its restore path stops the worker for good (kombu 5.7:
+# "Couldn't ack", then "Unrecoverable error: AttributeError").
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "ack_emulation": env.bool("CELERY_ACK_EMULATION", default=True),
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "xip_portal.tasks.sessions_clear_expired", "schedule": 3600},
     "kyc-memberships-expire": {
