@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from web3.contract import Contract
 
 RECEIPT_TIMEOUT = 30.0
+GAS_MARGIN_PERCENT = 125
 # one sender per process (the row lock covers other processes; SQLite has none)
 _sending = threading.Lock()
 
@@ -171,6 +172,9 @@ def chain_transact(
                     )
                 except (ContractLogicError, TransactionFailed) as exc:
                     raise ChainTransactionFailed(f"{purpose}: the chain refuses it: {exc}") from exc
+                # the node's estimate is the least that worked on the state it saw; a margin
+                # keeps the transaction from running out when it is mined on another
+                tx["gas"] = tx["gas"] * GAS_MARGIN_PERCENT // 100
                 tx_hash, raw = _sign(account, tx)
                 row = ChainTransaction.objects.create(
                     deployment=deployment,
