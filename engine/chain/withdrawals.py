@@ -112,6 +112,19 @@ def withdrawal_proof(*, withdrawal: Withdrawal) -> dict[str, Any]:
     }
 
 
+def claim_arguments(claim: dict[str, Any]) -> list[Any]:
+    """The vault's `claim(risk_group, batch, withdrawal_id, recipient, amount, proof)`
+    arguments from a proof document (`withdrawal_proof`), as any wallet sends them."""
+    return [
+        int(claim["risk_group_id"]),
+        int(claim["batch"]),
+        bytes.fromhex(claim["withdrawal_id"][2:]),
+        claim["recipient"],
+        int(claim["amount"]),
+        [bytes.fromhex(node[2:]) for node in claim["proof"]],
+    ]
+
+
 def withdrawal_claim(*, withdrawal: Withdrawal) -> ChainTransaction:
     """Claim a committed withdrawal from the vault as relayer (once); marks it paid."""
     claim = withdrawal_proof(withdrawal=withdrawal)
@@ -124,14 +137,7 @@ def withdrawal_claim(*, withdrawal: Withdrawal) -> ChainTransaction:
         purpose=f"claim:{withdrawal.withdrawal_id}",
         contract="CollateralVault",
         function="claim",
-        args=[
-            batch.risk_group_id,
-            batch.number,
-            bytes.fromhex(withdrawal.withdrawal_id[2:]),
-            withdrawal.recipient,
-            int(withdrawal.token_amount),
-            [bytes.fromhex(node[2:]) for node in claim["proof"]],
-        ],
+        args=claim_arguments(claim),
     )
     Withdrawal.objects.filter(pk=withdrawal.pk).update(
         status=Withdrawal.Status.PAID, claim_tx_hash=tx.tx_hash

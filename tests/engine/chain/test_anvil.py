@@ -40,7 +40,12 @@ from engine.chain.provider import chain_web3
 from engine.chain.registry import registry_entry_on_chain, registry_sync_run
 from engine.chain.settlement import settlement_run
 from engine.chain.tasks import deposits_index, registry_sync
-from engine.chain.withdrawals import withdrawal_claim, withdrawal_proof, withdrawal_request
+from engine.chain.withdrawals import (
+    claim_arguments,
+    withdrawal_claim,
+    withdrawal_proof,
+    withdrawal_request,
+)
 from governance.risk_groups.models import RiskGroup
 from markets.models import OracleState
 from markets.oracles import oracles_read_price_feeds
@@ -210,14 +215,7 @@ def test_deposits_batches_proofs_and_withdrawals_on_a_real_node(
     assert Withdrawal.objects.get().status == Withdrawal.Status.PAID
     claim = withdrawal_proof(withdrawal=withdrawal)
     vault = contract_at("CollateralVault", deployment.vault)
-    args = [
-        int(claim["risk_group_id"]),
-        int(claim["batch"]),
-        bytes.fromhex(claim["withdrawal_id"][2:]),
-        claim["recipient"],
-        int(claim["amount"]),
-        [bytes.fromhex(node[2:]) for node in claim["proof"]],
-    ]
+    args = claim_arguments(claim)
     with pytest.raises(Exception, match="already paid"):
         vault.functions.claim(*args).call()
     args[2], args[4] = b"\x07" * 32, 26 * USDC
@@ -352,14 +350,7 @@ def test_a_withdrawal_claimed_from_the_traders_own_wallet_shows_paid(
     claim = withdrawal_proof(withdrawal=withdrawal)
     tx = (
         contract_at("CollateralVault", claim["vault_address"])
-        .functions.claim(
-            int(claim["risk_group_id"]),
-            int(claim["batch"]),
-            bytes.fromhex(claim["withdrawal_id"][2:]),
-            claim["recipient"],
-            int(claim["amount"]),
-            [bytes.fromhex(node[2:]) for node in claim["proof"]],
-        )
+        .functions.claim(*claim_arguments(claim))
         .build_transaction(
             {
                 "from": wallet.address,

@@ -16,6 +16,7 @@ from engine.chain.operator import contract_at
 from engine.chain.provider import chain_web3
 from engine.chain.registry import registry_sync_run
 from engine.chain.settlement import settlement_run
+from engine.chain.withdrawals import claim_arguments
 from governance.proposals.models import ProposalStatus
 from markets.models import Market
 from markets.services import market_list_from_xip
@@ -232,14 +233,7 @@ def test_a_withdrawal_by_api_shows_each_step_and_is_claimed_once_with_its_proof(
         batch.withdrawals_root,
     )
     vault = contract_at("CollateralVault", claim["vault_address"])
-    arguments = (
-        int(claim["risk_group_id"]),
-        int(claim["batch"]),
-        bytes.fromhex(claim["withdrawal_id"][2:]),
-        claim["recipient"],
-        int(claim["amount"]),
-        [bytes.fromhex(node[2:]) for node in claim["proof"]],
-    )
+    arguments = claim_arguments(claim)
     wallet = chain_web3().eth.accounts[3]
 
     # The portal claims it for the trader: paid once, to the recipient
