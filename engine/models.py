@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
 
 from xip_portal.models import TimeStampedModel
 
@@ -109,6 +110,15 @@ class Command(models.Model):
                 fields=["shard", "id"],
                 condition=models.Q(seq__isnull=True),
                 name="engine_command_pending",
+            ),
+            # a client order id placed and not applied yet (CLIENT_ORDER_IDS_OPEN_SQL): the
+            # account's pending orders by that id, never every pending command of the shard
+            models.Index(
+                "shard",
+                "account",
+                KeyTextTransform("client_order_id", "payload"),
+                condition=models.Q(seq__isnull=True, kind="PlaceOrder"),
+                name="engine_command_pending_client",
             ),
         ]
 

@@ -8,13 +8,16 @@ touched. Live pages (trading.live) re-read what a change touched; nothing else i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+import weakref
 from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import redis
+import redis.asyncio
 from django.conf import settings
 from django.db import connection
 
@@ -35,6 +38,21 @@ def redis_client(url: str) -> redis.Redis:
 
 def client() -> redis.Redis:
     return redis_client(settings.CELERY_BROKER_URL)
+
+
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def async_client() -> redis.asyncio.Redis:
+    """The broker's Redis for the running event loop (an asyncio client's connections
+    belong to one loop)."""
+    loop = asyncio.get_running_loop()
+    held = _async_clients.get(loop)
+    if held is None:
+        held = _async_clients[loop] = redis.asyncio.Redis.from_url(settings.CELERY_BROKER_URL)
+    return held
 
 
 def _channels() -> str:

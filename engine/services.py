@@ -175,7 +175,7 @@ def command_submit(
         if existing is not None:
             return existing
     markets: dict[str, models.MarketView] = {}
-    payload = _checked(shard, account, command, markets)
+    payload = command_checked(shard, account, command, markets)
     waiting = wait > 0 and not connection.in_atomic_block
     if waiting and wait_unless_covered:
         waiting = not orders_covered(shard, account, [payload], markets)[0]
@@ -251,7 +251,7 @@ def commands_submit(
         if existing is not None:
             continue
         try:
-            payload = _checked(shard, item.account, item.command, markets)
+            payload = command_checked(shard, item.account, item.command, markets)
         except CommandRefused as refusal:
             refusal.message = f"Command {index}: {refusal.message}"
             raise
@@ -285,10 +285,10 @@ def commands_submit(
             for row, ok in zip(mine, covered, strict=True):
                 if ok:
                     del wanted[row.pk]
-    return _outcomes_waited(shard.pk, answers, wanted, wait) if wanted else answers
+    return outcomes_waited(shard.pk, answers, wanted, wait) if wanted else answers
 
 
-def _outcomes_waited(
+def outcomes_waited(
     shard_id: int, receipts: list[CommandReceipt], wanted: dict[int, str], wait: float
 ) -> list[CommandReceipt]:
     """The receipts, with the outcomes of the `wanted` commands (id -> kind) that the
@@ -313,20 +313,25 @@ def orders_covered(
     account: int,
     payloads: list[dict[str, Any]],
     markets: dict[str, models.MarketView],
+    free: dict[str, int] | None = None,
 ) -> list[bool]:
     """For each checked command: whether it is a limit order that the account's free
     balances, as last projected and less what the orders before it lock, cover. Shares
     it may sell and a perp account's unrealised PnL are not counted, nor are commands
     still in the inbox: a hint for answering without waiting, never a refusal (the
-    engine alone decides). `markets` holds the orders' markets (read by the checks)."""
+    engine alone decides). `markets` holds the orders' markets (read by the checks);
+    `free` the account's free balances by asset, when the caller read them already."""
     if not any(p["type"] == "PlaceOrder" for p in payloads):
         return [False] * len(payloads)
-    free = {
-        asset: int(amount)
-        for asset, amount in models.Balance.objects.filter(
-            shard=shard, account=account
-        ).values_list("asset", "free")
-    }
+    if free is None:
+        free = {
+            asset: int(amount)
+            for asset, amount in models.Balance.objects.filter(
+                shard=shard, account=account
+            ).values_list("asset", "free")
+        }
+    else:
+        free = dict(free)
     answers = []
     for payload in payloads:
         if payload["type"] != "PlaceOrder" or payload.get("order_type") == OrderType.MARKET:
@@ -392,13 +397,17 @@ def _wake(shard_id: int) -> None:
 # ---------------------------------------------------------------------- validation
 
 
-def _checked(
+def command_checked(
     shard: models.Shard,
     account: int,
     command: Mapping[str, Any],
     markets: dict[str, models.MarketView] | None = None,
+    *,
+    client_order_id_open_check: bool = True,
 ) -> dict[str, Any]:
-    """The command as the journal stores it, or CommandRefused naming the problem."""
+    """The command as the journal stores it, or CommandRefused naming the problem.
+    Without `client_order_id_open_check`, the caller checks that an order's client order
+    id is not open in the statement that journals it (CLIENT_ORDER_IDS_OPEN_SQL)."""
     if not isinstance(command, Mapping):
         raise CommandRefused("A command is an object with a type.", code=EngineError.BAD_COMMAND)
     kind = command.get("type")
@@ -442,7 +451,7 @@ def _checked(
     if kind in ("AddMarket", "UpdateMarket"):
         _check_config(payload)
     elif kind == "PlaceOrder":
-        _check_order(shard, account, payload, markets)
+        _check_order(shard, account, payload, markets, client_order_id_open_check)
     elif kind in ("CancelAll",) and payload.get("market"):
         _market(shard, payload["market"], markets)
     elif kind in ("AmendOrder", "CancelOrder"):
@@ -527,6 +536,7 @@ def _check_order(
     account: int,
     payload: dict[str, Any],
     markets: dict[str, models.MarketView] | None = None,
+    client_order_id_open_check: bool = True,
 ) -> None:
     market = _market(shard, payload.get("market", ""), markets)
     if market.status != "live":
@@ -572,7 +582,11 @@ def _check_order(
             "A GTD order needs expiry_ts.", code=Reason.BAD_EXPIRY, field="expiry_ts"
         )
     client_order_id = payload.get("client_order_id", "")
-    if client_order_id and _client_order_id_open(shard.pk, account, client_order_id):
+    if (
+        client_order_id
+        and client_order_id_open_check
+        and _client_order_id_open(shard.pk, account, client_order_id)
+    ):
         raise CommandRefused(
             f"Client order id {client_order_id!r} is already open.",
             code=Reason.DUPLICATE_CLIENT_ORDER_ID,
@@ -580,8 +594,28 @@ def _check_order(
         )
 
 
+# The client order ids of `ids` (an array) that the account has open in the shard: open
+# in the projection, or placed and not applied yet. PostgreSQL; the order fast path
+# (trading.okx.fast_path) runs the same text inside its journal INSERT.
+CLIENT_ORDER_IDS_OPEN_SQL = (
+    "SELECT client_order_id FROM engine_order WHERE shard_id = %(shard)s "
+    "AND account = %(account)s AND status = 'open' AND client_order_id = ANY(%(ids)s) "
+    "UNION ALL SELECT payload->>'client_order_id' FROM engine_command "
+    "WHERE shard_id = %(shard)s AND account = %(account)s AND seq IS NULL "
+    "AND kind = 'PlaceOrder' AND payload->>'client_order_id' = ANY(%(ids)s)"
+)
+
+
 def _client_order_id_open(shard_id: int, account: int, client_order_id: str) -> bool:
     """Open in the projection, or placed and not applied yet."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT EXISTS ({CLIENT_ORDER_IDS_OPEN_SQL})",  # noqa: S608 - a constant
+                {"shard": shard_id, "account": account, "ids": [client_order_id]},
+            )
+            return bool(cursor.fetchone()[0])
+    # the embedded demo's SQLite: the same question through the ORM
     if models.Order.objects.filter(
         shard_id=shard_id, account=account, client_order_id=client_order_id, status="open"
     ).exists():

@@ -8,6 +8,7 @@ costs one task, not one per command.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -49,11 +50,24 @@ def shard_wake(shard_id: int) -> None:
     if outcomes.in_process():
         shard_run.apply_async((shard_id,))
         return
-    pipe = outcomes.client().pipeline(transaction=False)
+    if _wake_nudged(outcomes.client().pipeline(transaction=False), shard_id).execute()[1]:
+        shard_run.apply_async((shard_id,), queue=shard_queue(shard_id))
+
+
+async def shard_wake_async(shard_id: int) -> None:
+    """`shard_wake` for a caller on an event loop (the order fast path), through Redis
+    (not in process: the embedded demo's eager writer runs where it is called)."""
+    pipe = outcomes.async_client().pipeline(transaction=False)
+    if (await _wake_nudged(pipe, shard_id).execute())[1]:
+        await asyncio.to_thread(shard_run.apply_async, (shard_id,), queue=shard_queue(shard_id))
+
+
+def _wake_nudged(pipe: Any, shard_id: int) -> Any:
+    """The wake-up on a Redis pipeline (blocking or asyncio): nudge a running writer,
+    and the flag's answer says whether a task must be queued."""
     pipe.rpush(_wake_list(shard_id), 1)
     pipe.set(_wake_flag(shard_id), 1, nx=True, px=WAKE_FLAG_MS)
-    if pipe.execute()[1]:
-        shard_run.apply_async((shard_id,), queue=shard_queue(shard_id))
+    return pipe
 
 
 def shard_writer(shard: models.Shard) -> ShardWriter:

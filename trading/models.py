@@ -73,3 +73,17 @@ class IdempotentAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key} ({self.status})"
+
+
+class OrderGate(models.Model):
+    """One row whose `version` moves whenever something the order fast path
+    (trading.okx.fast_path) keeps in memory changes: an API key (but for its last use), a
+    user (but for their last login), a membership, a risk group, a market, or the engine's
+    view of a market's status and config. PostgreSQL triggers move it in the changing
+    transaction itself (migration 0003), so no code path can forget to. The fast path's
+    journal INSERT names the version its memory holds and inserts nothing once it moved."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"order gate v{self.version}"

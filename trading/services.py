@@ -39,6 +39,7 @@ from engine.services import (
 )
 from engine.specs import asset_unit
 from engine.transfers import transfer_advance, transfer_between_groups
+from governance.memberships.models import Membership
 from governance.memberships.services import membership_require
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset, Market
@@ -190,7 +191,7 @@ def _passphrase_ok(api_key: ApiKey, passphrase: str) -> bool:
     return True
 
 
-def _address_allowed(api_key: ApiKey, address: str) -> bool:
+def api_key_address_allowed(api_key: ApiKey, address: str) -> bool:
     if not api_key.ip_allowlist:
         return True
     try:
@@ -208,7 +209,7 @@ def api_key_authenticate(*, key: str, passphrase: str, address: str) -> ApiKey:
     api_key = api_key_active(key=key)
     if api_key is None:
         raise NotAuthenticated("Invalid API key.", code=TradingError.UNKNOWN_KEY)
-    if not _address_allowed(api_key, address):
+    if not api_key_address_allowed(api_key, address):
         raise NotAuthenticated(
             "This address is not in the key's IP allow-list.", code=TradingError.IP_NOT_ALLOWED
         )
@@ -242,10 +243,10 @@ WAIT_SECONDS = 2.0
 MAX_BATCH = 20
 
 
-def trade_require(*, user: User, risk_group: RiskGroup) -> None:
-    """Only members of a risk group trade in it (MembershipRequired naming the missing
-    step otherwise)."""
-    membership_require(user=user, risk_group=risk_group, action="trade")
+def trade_require(*, user: User, risk_group: RiskGroup) -> Membership:
+    """Only members of a risk group trade in it: the membership that lets `user` trade
+    (MembershipRequired naming the missing step otherwise)."""
+    return membership_require(user=user, risk_group=risk_group, action="trade")
 
 
 def order_place(

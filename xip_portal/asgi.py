@@ -9,4 +9,9 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xip_portal.settings.local")
 # production settings give the web server's processes a connection pool
 os.environ.setdefault("WEB_SERVER_PROCESS", "True")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from trading.okx.fast_path import OrderFastPath  # noqa: E402 - needs Django set up
+
+# OKX's order endpoints take a leaner path for the common case (trading.okx.fast_path)
+application = OrderFastPath(django_application)

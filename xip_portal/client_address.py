@@ -13,9 +13,16 @@ from django.http import HttpRequest
 
 
 def client_address(request: HttpRequest) -> str:
-    peer = str(request.META.get("REMOTE_ADDR", ""))
+    return client_address_of(
+        str(request.META.get("REMOTE_ADDR", "")),
+        str(request.META.get("HTTP_X_FORWARDED_FOR", "")),
+    )
+
+
+def client_address_of(peer: str, forwarded: str) -> str:
+    """The client's address from the connection's peer and the X-Forwarded-For header (for
+    a server that reads them off the connection itself, as the order fast path does)."""
     proxies: int = settings.TRUSTED_PROXY_COUNT
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
     if proxies <= 0 or not forwarded:
         return peer
     hops = [hop.strip() for hop in forwarded.split(",")]

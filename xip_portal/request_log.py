@@ -26,8 +26,7 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        supplied = request.headers.get("X-Request-ID", "")
-        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = request_id_of(request.headers.get("X-Request-ID", ""))
         token = current_request_id.set(request_id)
         started = time.perf_counter()
         try:
@@ -36,15 +35,34 @@ class RequestLogMiddleware:
             current_request_id.reset(token)
         response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
-        logger.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "user": user.pk if user is not None and user.is_authenticated else None,
-            },
+        request_log(
+            request_id=request_id,
+            method=str(request.method),
+            path=request.path,
+            status=response.status_code,
+            started=started,
+            user=user.pk if user is not None and user.is_authenticated else None,
         )
         return response
+
+
+def request_id_of(supplied: str) -> str:
+    """The caller's X-Request-ID when it is well formed, a new one otherwise."""
+    return supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def request_log(
+    *, request_id: str, method: str, path: str, status: int, started: float, user: int | None
+) -> None:
+    """The one log line of a request (`started`: its time.perf_counter())."""
+    logger.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "user": user,
+        },
+    )

@@ -181,6 +181,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 # the request may succeed when retried, so 503, not 500.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The service is temporarily unavailable: its database did not answer."
+)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -188,7 +191,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Django calls this while handling the uncaught exception, which sys.exc_info() names."""
     if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
         status, code = 503, ErrorCode.SERVICE_UNAVAILABLE
-        message = "The service is temporarily unavailable: its database did not answer."
+        message = DATABASE_UNAVAILABLE_MESSAGE
         template = "503.html"
     else:
         status, code = 500, ErrorCode.SERVER_ERROR

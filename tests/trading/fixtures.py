@@ -190,7 +190,7 @@ def asgi_server(transactional_db: Any) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
-        "xip_portal.asgi:application", lifespan="off", access_log=False, log_level="warning"
+        "xip_portal.asgi:application", lifespan="on", access_log=False, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -1,4 +1,5 @@
-"""The real, unmodified ccxt `okx` class pointed at the live test server trades here: it
+"""The real, unmodified ccxt `okx` class pointed at the production ASGI server (its order
+fast path included) trades here: it
 loads the three kinds of market, reads books, tickers and balances, places, amends,
 lists and cancels orders, sends a batch of 20, trades against a second key and sees the
 fills on both sides, opens a perp position, and gets its own exception classes for the
@@ -18,22 +19,22 @@ from trading.services import api_key_create
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def client_of(live_server, user, *, secret: str | None = None) -> ccxt.okx:
+def client_of(server: str, user, *, secret: str | None = None) -> ccxt.okx:
     api_key, real_secret = api_key_create(
         user=user, name="ccxt", passphrase=PASSPHRASE, scopes=("read", "trade")
     )
     exchange = ccxt.okx(
         {"apiKey": api_key.key, "secret": secret or real_secret, "password": PASSPHRASE}
     )
-    exchange.urls["api"]["rest"] = live_server.url
+    exchange.urls["api"]["rest"] = server
     exchange.enableRateLimit = False
     return exchange
 
 
-def test_ccxt_okx_trades_here(trading_venue, live_server, monkeypatch) -> None:
+def test_ccxt_okx_trades_here(trading_venue, asgi_server, monkeypatch) -> None:
     group, shard, alice, bob = trading_venue
-    maker = client_of(live_server, alice)
-    taker = client_of(live_server, bob)
+    maker = client_of(asgi_server, alice)
+    taker = client_of(asgi_server, bob)
 
     markets = maker.load_markets()
 
@@ -115,7 +116,7 @@ def test_ccxt_okx_trades_here(trading_venue, live_server, monkeypatch) -> None:
             }
         )
     with pytest.raises(ccxt.AuthenticationError):
-        client_of(live_server, alice, secret="0" * 32).fetch_balance()
+        client_of(asgi_server, alice, secret="0" * 32).fetch_balance()
     # ccxt places single orders through trade/batch-orders, limited by order count
     monkeypatch.setattr(BatchOrdersView, "rate_limit", (1, 60.0))
     maker.create_order("BTC/USDC", "limit", "buy", 0.01, 190)

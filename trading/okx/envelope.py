@@ -39,6 +39,21 @@ def okx_refusal(exc: ApplicationError) -> Response:
     return Response(okx_error_body(exc.code, exc.message), status=okx_code(exc.code).http_status)
 
 
+# set in an ASGI request's scope by the order fast path (trading.okx.fast_path) once it
+# took the request's limits, when it then hands the request to Django
+LIMITS_TAKEN = "okx_limits_taken"
+
+
+def okx_limit_take(view: type[OkxView], *, who: str, instrument: str, cost: int) -> bool:
+    """Takes `cost` from the view's OKX request limit for the key (or address) `who` and
+    `instrument`; False if that would exceed it (always True with the limits off)."""
+    if not settings.TRADING_RATE_LIMITS:
+        return True
+    limit, window = view.rate_limit
+    bucket = f"okx:{view.__name__}:{who}:{instrument}"
+    return rate_limit_take(bucket=bucket, cost=cost, limit=limit, window=window)
+
+
 class OkxView(APIView):
     """Public by default; a private view sets `private = True` (and `key_scope`)."""
 
@@ -81,16 +96,14 @@ class OkxView(APIView):
         return str(data.get("instId", "")) if isinstance(data, dict) else ""
 
     def limit_take(self, request: Request, *, cost: int, instrument: str = "") -> None:
-        if not settings.TRADING_RATE_LIMITS:
-            return
-        limit, window = self.rate_limit
+        if getattr(request._request, "scope", {}).get(LIMITS_TAKEN):
+            return  # the order fast path counted this request before handing it over
         who = (
             request.auth.key
             if isinstance(request.auth, ApiKey)
             else client_address(request._request)
         )
-        bucket = f"okx:{type(self).__name__}:{who}:{instrument}"
-        if not rate_limit_take(bucket=bucket, cost=cost, limit=limit, window=window):
+        if not okx_limit_take(type(self), who=who, instrument=instrument, cost=cost):
             raise ApplicationError("Too Many Requests", code=TradingError.RATE_LIMITED)
 
     def handle_exception(self, exc: Exception) -> Response:

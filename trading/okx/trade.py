@@ -90,7 +90,7 @@ def _client_order_id(data: dict[str, Any]) -> str:
     return value
 
 
-def _place_command(instrument: Instrument, data: dict[str, Any]) -> dict[str, Any]:
+def place_command(instrument: Instrument, data: dict[str, Any]) -> dict[str, Any]:
     """An OKX order as the engine's PlaceOrder."""
     side = _text(data, "side")
     if side not in ("buy", "sell"):
@@ -142,7 +142,7 @@ def _refused_item(data: dict[str, Any], refusal: ApplicationError) -> dict[str, 
     )
 
 
-def _receipt_item(
+def receipt_item(
     data: dict[str, Any], receipt: CommandReceipt, *, done: str, order_id: Any = None
 ) -> dict[str, Any]:
     if receipt.status != "applied":
@@ -167,17 +167,23 @@ def _receipt_item(
     return _item(data, ord_id=order_id or receipt.order_id, msg=done)
 
 
-def _answer(items: list[dict[str, Any]]) -> Response:
+def answer_body(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The envelope of a write's items: code 0 when every item succeeded, 1 when all
+    failed, 2 when some did (OKX's batch codes)."""
     failed = sum(1 for item in items if item["sCode"] != "0")
     if not failed:
-        return okx_ok(items)
+        return {"code": "0", "msg": "", "data": items}
     code = OPERATION_FAILED if failed == len(items) else PARTIAL
     msg = (
         "All operations failed"
         if code == OPERATION_FAILED
         else "Bulk operation partially succeeded"
     )
-    return Response({"code": code, "msg": msg, "data": items})
+    return {"code": code, "msg": msg, "data": items}
+
+
+def _answer(items: list[dict[str, Any]]) -> Response:
+    return Response(answer_body(items))
 
 
 class PlaceOrderView(OkxView):
@@ -205,12 +211,12 @@ class PlaceOrderView(OkxView):
             receipt = order_place(
                 user=user,
                 tradable=instrument.tradable,
-                command=_place_command(instrument, data),
+                command=place_command(instrument, data),
                 wait_unless_covered=True,
             )
         except ApplicationError as refusal:
             return _refused_item(data, refusal)
-        return _receipt_item(data, receipt, done="Order placed")
+        return receipt_item(data, receipt, done="Order placed")
 
     @okx_schema(
         "Order",
@@ -279,7 +285,7 @@ class BatchOrdersView(OkxView):
                 continue
             try:
                 instrument = instrument_get(data.get("instId"), listed)
-                command = _place_command(instrument, data)
+                command = place_command(instrument, data)
             except ApplicationError as refusal:
                 items.append(_refused_item(data, refusal))
                 continue
@@ -295,7 +301,7 @@ class BatchOrdersView(OkxView):
             if isinstance(outcome, ApplicationError):
                 answer.append(_refused_item(data, outcome))
             else:
-                answer.append(_receipt_item(data, outcome, done="Order placed"))
+                answer.append(receipt_item(data, outcome, done="Order placed"))
         return _answer(answer)
 
 
@@ -306,7 +312,7 @@ def _cancel_one(user: User, data: dict[str, Any]) -> dict[str, Any]:
         receipt = order_cancel(user=user, order=order)
     except ApplicationError as refusal:
         return _refused_item(data, refusal)
-    return _receipt_item(data, receipt, done="Order cancelled", order_id=order.order_id)
+    return receipt_item(data, receipt, done="Order cancelled", order_id=order.order_id)
 
 
 class CancelOrderView(OkxView):
@@ -387,7 +393,7 @@ class AmendOrderView(OkxView):
             )
         except ApplicationError as refusal:
             return _answer([{**_refused_item(data, refusal), "reqId": _text(data, "reqId")}])
-        item = _receipt_item(data, receipt, done="Order amended", order_id=order.order_id)
+        item = receipt_item(data, receipt, done="Order amended", order_id=order.order_id)
         return _answer([{**item, "reqId": _text(data, "reqId")}])
 
 

@@ -332,6 +332,11 @@ API_KEY_ENCRYPTION_KEYS: list[str] = env.list("API_KEY_ENCRYPTION_KEYS")
 TRADING_RATE_LIMIT_URL = env("TRADING_RATE_LIMIT_URL", default=CELERY_BROKER_URL)
 # OKX's request limits per key and instrument; off only to measure (bench/http_orders.py)
 TRADING_RATE_LIMITS = env.bool("TRADING_RATE_LIMITS", default=True)
+# The order fast path (trading.okx.fast_path): OKX's order endpoints answered by the ASGI
+# server outside Django's request cycle, on PostgreSQL, through a pool of this many
+# connections per web process.
+ORDER_FAST_PATH = env.bool("ORDER_FAST_PATH", default=True)
+ORDER_FAST_PATH_CONNECTIONS = env.int("ORDER_FAST_PATH_CONNECTIONS", default=8)
 
 # The engine service: commands per writer batch (one transaction each), and how many
 # commands between two snapshots of a shard (a snapshot bounds recovery time).

@@ -1,0 +1,237 @@
+"""The order fast path (trading.okx.fast_path): the production ASGI server answers OKX's
+order endpoints outside Django's request cycle for the common case, with the same answer
+and the same journal row as Django's views, and leaves everything else to them: every
+refusal, and every order sent after a change that its memory does not hold yet (a key
+revoked, a membership revoked, a market halted) is refused as Django refuses it, with
+nothing journaled."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import xip_portal.asgi
+from engine import models as engine_models
+from engine.services import command_submit
+from governance.memberships.models import Membership
+from governance.memberships.services import membership_revoke
+from markets.models import Market
+from markets.services import market_status_change
+from tests.markets.factories import member_create
+from tests.trading.fixtures import Credentials, okx_headers
+from trading.models import ApiKey, OrderGate
+from trading.services import api_key_revoke
+from xip_portal.models import StaffRole
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+ORDER = "/api/v5/trade/order"
+BATCH = "/api/v5/trade/batch-orders"
+BUY = {"instId": "BTC-USDC", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "1"}
+
+
+@pytest.fixture
+def django_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The paths of the requests the server handed to Django."""
+    seen: list[str] = []
+    django_app = xip_portal.asgi.application.app
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append(scope["path"])
+        await django_app(scope, receive, send)
+
+    monkeypatch.setattr(xip_portal.asgi.application, "app", counting)
+    yield seen
+
+
+def post(server: str, credentials: Credentials, path: str, body: Any) -> dict[str, Any]:
+    text = json.dumps(body)
+    headers = {
+        name.removeprefix("HTTP_").replace("_", "-"): value
+        for name, value in okx_headers(credentials, "POST", path, text).items()
+    }
+    request = urllib.request.Request(  # noqa: S310 - the test server's http URL
+        server + path,
+        data=text.encode(),
+        headers={**headers, "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the test server
+            return dict(json.loads(answer.read()), status=answer.status)
+    except urllib.error.HTTPError as refused:
+        return dict(json.loads(refused.read()), status=refused.code)
+
+
+def journaled(shard: Any, account: int) -> list[dict[str, Any]]:
+    return list(
+        engine_models.Command.objects.filter(shard=shard, account=account, kind="PlaceOrder")
+        .order_by("id")
+        .values_list("payload", flat=True)
+    )
+
+
+@pytest.fixture
+def trader(trading_venue: Any, make_api_key: Any) -> tuple[Any, Any, Credentials]:
+    group, shard, alice, _ = trading_venue
+    return shard, alice, make_api_key(alice)
+
+
+def test_an_order_takes_the_fast_path_and_journals_what_django_journals(
+    trader: Any, asgi_server: str, django_requests: list[str], okx: Any
+) -> None:
+    shard, alice, credentials = trader
+    order = {**BUY, "px": "100", "clOrdId": "fast1"}
+
+    first = post(asgi_server, credentials, ORDER, order)  # loads the key: Django unused
+    second = post(asgi_server, credentials, ORDER, {**order, "clOrdId": "fast2"})
+    assert django_requests == []
+    # Django's view, through the test client, for the same order
+    third = okx(credentials, "POST", ORDER, {**order, "clOrdId": "slow3"}).json()
+
+    for answer in (first, second, third):
+        (item,) = answer["data"]
+        assert (answer["code"], item["sCode"], item["sMsg"]) == ("0", "0", "Order accepted")
+        assert item["ordId"]
+    fast, _, slow = journaled(shard, alice.pk)
+    assert {**fast, "client_order_id": "slow3"} == slow
+    assert [first["data"][0]["clOrdId"], third["data"][0]["clOrdId"]] == ["fast1", "slow3"]
+
+
+def test_a_batch_is_journaled_in_order_with_one_answer_per_order(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    orders = [{**BUY, "px": f"{90 + i}", "clOrdId": f"b{i}"} for i in range(20)]
+
+    answer = post(asgi_server, credentials, BATCH, orders)
+
+    assert (answer["status"], answer["code"]) == (200, "0")
+    assert django_requests == []
+    ids = [int(item["ordId"]) for item in answer["data"]]
+    assert ids == sorted(ids)
+    assert [item["clOrdId"] for item in answer["data"]] == [f"b{i}" for i in range(20)]
+    prices = [p["price"] for p in journaled(shard, alice.pk)]
+    assert prices == sorted(prices) and len(prices) == 20
+
+
+def test_refusals_come_from_django_and_journal_nothing(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    post(asgi_server, credentials, ORDER, {**BUY, "px": "100", "clOrdId": "open1"})
+
+    duplicate = post(asgi_server, credentials, ORDER, {**BUY, "px": "99", "clOrdId": "open1"})
+    off_tick = post(asgi_server, credentials, ORDER, {**BUY, "px": "100.001"})
+    forged = Credentials(credentials.api_key, "0" * 32)
+    bad_signature = post(asgi_server, forged, ORDER, {**BUY, "px": "100"})
+
+    assert duplicate["data"][0]["sCode"] == "51016"  # clOrdId already open
+    assert off_tick["data"][0]["sCode"] == "51006"  # not a multiple of the tick
+    assert (bad_signature["status"], bad_signature["code"]) == (401, "50113")
+    assert django_requests == [ORDER, ORDER, ORDER]
+    assert len(journaled(shard, alice.pk)) == 1
+
+
+def test_a_revoked_key_is_refused_at_once(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    assert post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})["code"] == "0"
+
+    api_key_revoke(user=alice, key=credentials.key)
+    answer = post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})
+
+    assert (answer["status"], answer["code"]) == (401, "50111")
+    assert len(journaled(shard, alice.pk)) == 1
+
+
+def test_a_revoked_membership_is_refused_at_once(
+    trading_venue: Any, trader: Any, asgi_server: str, make_staff: Any
+) -> None:
+    group = trading_venue[0]
+    shard, alice, credentials = trader
+    assert post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})["code"] == "0"
+
+    admin = make_staff(StaffRole.RISK_GROUP_OPERATOR, group)
+    membership = Membership.objects.get(user=alice, risk_group=group)
+    membership_revoke(actor=admin, membership=membership, reason="sanctions screening hit")
+    answer = post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})
+
+    (item,) = answer["data"]
+    assert (answer["code"], item["sCode"]) == ("1", "51009")  # membership revoked
+    assert len(journaled(shard, alice.pk)) == 1
+
+
+def test_a_halted_market_is_refused_at_once(
+    trading_venue: Any, trader: Any, asgi_server: str, make_staff: Any
+) -> None:
+    group = trading_venue[0]
+    shard, alice, credentials = trader
+    assert post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})["code"] == "0"
+
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, group)
+    market = Market.objects.get(symbol="BTC-USDC")
+    market_status_change(actor=operator, market=market, move="halt", reason="incident")
+    answer = post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})
+
+    (item,) = answer["data"]
+    assert (answer["code"], item["sCode"]) == ("1", "51022")  # market not live
+    assert len(journaled(shard, alice.pk)) == 1
+
+
+def test_an_order_the_balance_may_not_cover_waits_for_the_engine(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})  # the key and group loaded
+
+    # 1,000,000 USDC held: 20,000 BTC at 100 is twice that
+    answer = post(asgi_server, credentials, ORDER, {**BUY, "sz": "20000", "px": "100"})
+
+    assert django_requests == []
+    (item,) = answer["data"]
+    assert (answer["code"], item["sCode"]) == ("1", "51008")  # insufficient balance
+
+
+def test_the_gate_moves_with_what_the_fast_path_holds_and_not_with_trading(
+    trading_venue: Any, make_api_key: Any
+) -> None:
+    group, shard, alice, bob = trading_venue
+
+    def version() -> int:
+        return OrderGate.objects.get(pk=1).version
+
+    OrderGate.objects.get_or_create(pk=1)  # the test database was emptied since migrating
+
+    before = version()
+    credentials = make_api_key(bob)
+    made = version()
+    ApiKey.objects.filter(pk=credentials.api_key.pk).update(last_used_at="2026-12-01T00:00Z")
+    engine_models.MarketView.objects.filter(shard=shard).update(mark=123, last_price=122)
+    command_submit(
+        risk_group=group,
+        account=bob.pk,
+        command={
+            "type": "PlaceOrder",
+            "market": "BTC-USDC",
+            "side": "buy",
+            "size": 1000,
+            "price": 100_000_000,
+            "order_type": "limit",
+            "tif": "gtc",
+        },
+    )
+    untouched = version()
+    api_key_revoke(user=bob, key=credentials.key)
+    revoked = version()
+    member_create(group)
+    joined = version()
+
+    assert before < made == untouched < revoked < joined

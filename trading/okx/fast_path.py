@@ -1,0 +1,581 @@
+"""The order fast path: `POST /api/v5/trade/order` and `/api/v5/trade/batch-orders`
+answered on the ASGI server's event loop, outside Django's request cycle, with one
+PostgreSQL statement per request.
+
+It is the hot path of the exchange, and Django's cycle costs several times what placing an
+order needs (its middleware, DRF's dispatch, an ORM query per check, one request at a time
+per process under ASGI). So for the common case (a key it has seen, a valid signature,
+orders every check accepts) this ASGI wrapper answers itself, running the same code as
+the views for what is not I/O: the signature (`signature`, `request_timestamp`), the body
+(`json_loads_bounded`), the order (`place_command`, `command_checked`), the limits
+(`okx_limit_take`), the answer (`receipt_item`, `answer_body`).
+
+What a view would read from the database on every request (the key, its secret, the
+user's membership, the instruments, the engine's markets) it keeps in memory, valid at one
+version of the order gate (trading.models.OrderGate), which database triggers move in the
+same transaction as any change to those tables. The statement that journals the orders
+inserts them only if the gate is still at that version and no client order id is open
+(engine.services.CLIENT_ORDER_IDS_OPEN_SQL), and reads the balances for the answer.
+
+Everything else goes to Django unchanged, with the body it read: a request it does not
+recognise, a first request of a key or of a risk group (loaded from Django's own
+functions in a worker thread, then served), and any refusal, so that every error answer
+comes from the one place that makes it (told, in the request's scope, that the request's
+OKX limits are taken already when the fast path took them before handing it over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
+
+from engine import models as engine
+from engine.outcomes import in_process
+from engine.services import (
+    CLIENT_ORDER_IDS_OPEN_SQL,
+    CommandReceipt,
+    command_checked,
+    orders_covered,
+    outcomes_waited,
+    shard_of,
+)
+from engine.tasks import shard_wake, shard_wake_async
+from xip_portal.client_address import client_address_of
+from xip_portal.errors import ApplicationError, ErrorCode
+from xip_portal.request_limits import json_loads_bounded
+from xip_portal.request_log import request_id_of, request_log
+from xip_portal.views import DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS
+
+from ..key_vault import key_secret
+from ..models import ApiKey, OrderGate
+from ..services import (
+    LAST_USED_GRANULARITY,
+    MAX_BATCH,
+    WAIT_SECONDS,
+    api_key_address_allowed,
+    api_key_authenticate,
+    api_key_mark_used,
+    api_key_scope_require,
+    trade_require,
+)
+from .authentication import request_timestamp, signature
+from .envelope import LIMITS_TAKEN, OkxView, okx_error_body, okx_limit_take
+from .instruments import Instrument, instruments_by_id
+from .trade import BatchOrdersView, PlaceOrderView, answer_body, place_command, receipt_item
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
+
+VIEWS: dict[str, type[OkxView]] = {
+    "/api/v5/trade/order": PlaceOrderView,
+    "/api/v5/trade/batch-orders": BatchOrdersView,
+}
+HEADERS = (b"ok-access-key", b"ok-access-passphrase", b"ok-access-timestamp", b"ok-access-sign")
+# the headers Django's middleware gives every answer (SecurityMiddleware's among them)
+ANSWER_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+JOURNAL_SQL = f"""
+WITH gate AS (SELECT version FROM trading_ordergate WHERE id = 1),
+open_ids AS ({CLIENT_ORDER_IDS_OPEN_SQL}),
+inserted AS (
+    INSERT INTO engine_command (shard_id, seq, account, idempotency_key, kind, payload, ts,
+                                record, outcome, waiting, created_at)
+    SELECT %(shard)s, NULL, %(account)s, '', 'PlaceOrder', p.payload, NULL, '', NULL, false,
+           now()
+    FROM jsonb_array_elements(%(payloads)s::jsonb) WITH ORDINALITY AS p(payload, n)
+    WHERE (SELECT version FROM gate) = %(version)s AND NOT EXISTS (SELECT 1 FROM open_ids)
+    ORDER BY p.n
+    RETURNING id
+)
+SELECT (SELECT version FROM gate),
+       ARRAY(SELECT id FROM inserted ORDER BY id),
+       (SELECT coalesce(jsonb_object_agg(asset, free::text), '{{}}'::jsonb)
+        FROM engine_balance WHERE shard_id = %(shard)s AND account = %(account)s)
+"""  # noqa: S608 - constants only
+
+
+@dataclass
+class _Key:
+    """A key that signed a request here: the key (with its user), its secret, its
+    passphrase's digest, and the risk groups it may trade in, each with the time its
+    membership ends (None: it does not)."""
+
+    api_key: ApiKey
+    secret: str
+    passphrase: bytes
+    memberships: dict[int, datetime | None] = field(default_factory=dict)
+    marked_at: datetime | None = None  # when this process last recorded the key's use
+
+
+@dataclass
+class _Gate:
+    """What the fast path holds in memory, all read at one version of the order gate."""
+
+    version: int
+    instruments: dict[str, Instrument]
+    keys: dict[str, _Key] = field(default_factory=dict)
+    shards: dict[int, engine.Shard] = field(default_factory=dict)  # by risk group
+    markets: dict[int, dict[str, engine.MarketView]] = field(default_factory=dict)  # by shard
+
+
+_gate: _Gate | None = None
+_pool: tuple[asyncio.AbstractEventLoop, AsyncConnectionPool] | None = None
+
+
+def fast_path_enabled() -> bool:
+    return bool(settings.ORDER_FAST_PATH) and connections["default"].vendor == "postgresql"
+
+
+class OrderFastPath:
+    """The ASGI application in front of Django's (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        view = VIEWS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if view is None or scope["method"] != "POST" or not fast_path_enabled():
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        body, complete = await _body_read(receive)
+        answer = None
+        prepared = None
+        if complete:
+            try:
+                prepared = await _prepared(scope, body, view)
+            except Exception:
+                # nothing is written before the journal's statement: Django answers
+                logger.exception("order fast path: a request went to Django after an error")
+        if prepared is not None:
+            try:
+                answer = await _journaled(prepared)
+            except psycopg.Error:
+                # the statement may have committed: never fall back to Django (it would
+                # journal the orders again); 503, as Django answers it
+                logger.exception("order fast path: the database did not answer")
+                error = okx_error_body(ErrorCode.SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE_MESSAGE)
+                answer = (503, error, prepared.held.api_key.user_id)
+        if answer is None:
+            await self.app(scope, _receive_again(body, complete, receive), send)
+            return
+        status, envelope, user = answer
+        headers = dict(scope["headers"])
+        request_id = request_id_of(headers.get(b"x-request-id", b"").decode("latin-1"))
+        content = json.dumps(envelope, separators=(",", ":")).encode()
+        extra = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if status == 503 else []
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    *ANSWER_HEADERS,
+                    *extra,
+                    (b"content-length", str(len(content)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
+        request_log(
+            request_id=request_id,
+            method="POST",
+            path=scope["path"],
+            status=status,
+            started=started,
+            user=user,
+        )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """The server's start and stop (Django's handler takes no lifespan): at the stop,
+    the pool's connections close."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await fast_path_close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _body_read(receive: Receive) -> tuple[bytes, bool]:
+    """The request's body, and whether it is all of it (a body over Django's limit is
+    left for Django to refuse)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return b"".join(chunks), False
+
+
+def _receive_again(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """Django's `receive`: the body read so far, then the connection's own messages."""
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return again
+
+
+@dataclass
+class _Prepared:
+    """A request every check accepted, ready to journal."""
+
+    gate: _Gate
+    held: _Key
+    orders: list[dict[str, Any]]
+    shard: engine.Shard
+    payloads: list[dict[str, Any]]
+
+
+async def _prepared(scope: Scope, body: bytes, view: type[OkxView]) -> _Prepared | None:
+    """The request checked as the view checks it; None for Django to answer."""
+    headers = dict(scope["headers"])
+    try:
+        key, passphrase, stamp, signed = (headers[name].decode("ascii") for name in HEADERS)
+        text = body.decode()
+    except (KeyError, UnicodeDecodeError):
+        return None
+    if not (key and passphrase and stamp and signed) or scope.get("query_string"):
+        return None
+    try:
+        request_timestamp(stamp, now=timezone.now())
+        data = json_loads_bounded(text, where="request body")
+    except ApplicationError:
+        return None
+    client = scope.get("client") or ("", 0)
+    address = client_address_of(
+        str(client[0]), headers.get(b"x-forwarded-for", b"").decode("latin-1")
+    )
+    gate = _gate
+    held = gate.keys.get(key) if gate is not None else None
+    digest = hashlib.sha256(passphrase.encode()).digest()
+    if gate is None or held is None or not hmac.compare_digest(held.passphrase, digest):
+        gate = await _in_thread(_key_load, key, passphrase, address)
+        if gate is None:
+            return None
+        held = gate.keys[key]
+    if not api_key_address_allowed(held.api_key, address):
+        return None
+    prehash = f"{stamp}POST{scope['path']}".encode() + body
+    if not hmac.compare_digest(signature(held.secret, prehash).encode(), signed.encode()):
+        return None
+    orders = data if view is BatchOrdersView else [data]
+    if not isinstance(orders, list) or not 0 < len(orders) <= MAX_BATCH:
+        return None
+    if not all(isinstance(order, dict) for order in orders):
+        return None
+    checked = await _orders_checked(gate, held, orders)
+    if checked is None or not _limits_take(view, held.api_key.key, orders):
+        return None
+    # from here on, should Django answer after all, it must not count the request again
+    scope[LIMITS_TAKEN] = True
+    return _Prepared(gate, held, orders, *checked)
+
+
+async def _journaled(prepared: _Prepared) -> tuple[int, dict[str, Any], int] | None:
+    """(status, envelope, user id) once the orders are journaled; None for Django to
+    answer if nothing was (the gate moved, or a client order id is open)."""
+    gate, held, shard, payloads = prepared.gate, prepared.held, prepared.shard, prepared.payloads
+    account = held.api_key.user_id
+    pool = await _connection_pool()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            JOURNAL_SQL,
+            {
+                "version": gate.version,
+                "shard": shard.pk,
+                "account": account,
+                "payloads": json.dumps(payloads),
+                "ids": [p["client_order_id"] for p in payloads if "client_order_id" in p],
+            },
+        )
+        version, ids, free = await cursor.fetchone()  # type: ignore[misc]
+    if len(ids) != len(payloads):
+        if version != gate.version:
+            _gate_drop(gate)
+        return None
+    _background(_wake(shard.pk))
+    loop = asyncio.get_running_loop()
+    now = timezone.now()
+    if held.marked_at is None or now - held.marked_at >= LAST_USED_GRANULARITY:
+        held.marked_at = now
+        loop.run_in_executor(None, _closing, _mark_used, held.api_key)
+    receipts = [CommandReceipt.of(command_id, "PlaceOrder", None) for command_id in ids]
+    balances = {asset: int(amount) for asset, amount in free.items()}
+    covered = orders_covered(shard, account, payloads, gate.markets[shard.pk], balances)
+    wanted = {
+        receipt.command_id: "PlaceOrder"
+        for receipt, ok in zip(receipts, covered, strict=True)
+        if not ok
+    }
+    if wanted:
+        receipts = await _in_thread(outcomes_waited, shard.pk, receipts, wanted, WAIT_SECONDS)
+    items = [
+        receipt_item(data, receipt, done="Order placed")
+        for data, receipt in zip(prepared.orders, receipts, strict=True)
+    ]
+    return 200, answer_body(items), account
+
+
+async def _orders_checked(
+    gate: _Gate, held: _Key, orders: list[dict[str, Any]]
+) -> tuple[engine.Shard, list[dict[str, Any]]] | None:
+    """The orders as the journal stores them, all in one risk group the key's user may
+    trade in, every check passed; None if any is refused or the group is new here."""
+    commands = []
+    try:
+        for data in orders:
+            instrument = gate.instruments.get(str(data.get("instId") or ""))
+            if instrument is None:
+                return None
+            commands.append((instrument, place_command(instrument, data)))
+    except ApplicationError:
+        return None
+    groups = {instrument.tradable.risk_group_id for instrument, _ in commands}
+    if len(groups) != 1:
+        return None
+    group_id = groups.pop()
+    if group_id not in held.memberships:
+        if not await _in_thread(_membership_load, gate, held, commands[0][0]):
+            return None
+    ends = held.memberships[group_id]
+    if ends is not None and ends <= timezone.now():
+        return None
+    shard = gate.shards[group_id]
+    markets = gate.markets[shard.pk]
+    payloads = []
+    try:
+        for _, command in commands:
+            if command["market"] not in markets:
+                return None
+            payloads.append(
+                command_checked(
+                    shard,
+                    held.api_key.user_id,
+                    command,
+                    markets,
+                    client_order_id_open_check=False,
+                )
+            )
+    except ApplicationError:
+        return None
+    client_ids = [p["client_order_id"] for p in payloads if "client_order_id" in p]
+    if len(set(client_ids)) != len(client_ids):
+        return None
+    return shard, payloads
+
+
+def _limits_take(view: type[OkxView], key: str, orders: list[dict[str, Any]]) -> bool:
+    """OKX's request limits, as the views take them: per request and instrument for one
+    order, per order and instrument for a batch."""
+    if view is PlaceOrderView:
+        return okx_limit_take(view, who=key, instrument=str(orders[0].get("instId", "")), cost=1)
+    per_instrument: dict[str, int] = {}
+    for data in orders:
+        inst_id = str(data.get("instId", ""))
+        per_instrument[inst_id] = per_instrument.get(inst_id, 0) + 1
+    return all(
+        okx_limit_take(view, who=key, instrument=inst_id, cost=count)
+        for inst_id, count in per_instrument.items()
+    )
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _gate_current() -> _Gate:
+    """The gate at the database's version: the one held, or a new one if it moved."""
+    global _gate
+    # a row made again (a test database emptied) must not come back at a version held
+    # before: it starts at the clock's nanoseconds
+    version = OrderGate.objects.get_or_create(pk=1, defaults={"version": time.time_ns()})[0].version
+    gate = _gate
+    if gate is None or gate.version != version:
+        gate = _gate = _Gate(version, dict(instruments_by_id()))
+    return gate
+
+
+def _gate_drop(gate: _Gate) -> None:
+    global _gate
+    if _gate is gate:
+        _gate = None
+
+
+def _key_load(key: str, passphrase: str, address: str) -> _Gate | None:
+    """The gate holding `key`, checked as the views check it; None if any check fails."""
+    gate = _gate_current()
+    try:
+        api_key = api_key_authenticate(key=key, passphrase=passphrase, address=address)
+        api_key_scope_require(api_key=api_key, scope="trade")
+    except ApplicationError:
+        return None
+    secret = key_secret(key_id=api_key.pk, secret_encrypted=api_key.secret_encrypted)
+    digest = hashlib.sha256(passphrase.encode()).digest()
+    gate.keys[key] = _Key(api_key, secret, digest)
+    return gate
+
+
+def _membership_load(gate: _Gate, held: _Key, instrument: Instrument) -> bool:
+    """Whether the key's user may trade in the instrument's risk group (noted in `held`,
+    with the shard and its markets in `gate`)."""
+    tradable = instrument.tradable
+    try:
+        membership = trade_require(user=held.api_key.user, risk_group=tradable.market.risk_group)
+    except ApplicationError:
+        return False
+    shard = shard_of(risk_group=tradable.risk_group_id)
+    gate.markets.setdefault(
+        shard.pk, {m.market_id: m for m in engine.MarketView.objects.filter(shard=shard)}
+    )
+    gate.shards[tradable.risk_group_id] = shard
+    held.memberships[tradable.risk_group_id] = membership.valid_until
+    return True
+
+
+# shards whose wake-up is under way in this process -> whether another was asked for
+_waking: dict[int, bool] = {}
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _background(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run after the answer, holding a reference until done (the loop holds only weak ones)."""
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def _wake(shard_id: int) -> None:
+    """Wake the shard's writer after a commit. Coalesced: while one wake-up is under way,
+    the commits meanwhile ask for one more, sent once it is done (so each commit is
+    followed by a wake-up that started after it)."""
+    if shard_id in _waking:
+        _waking[shard_id] = True
+        return
+    _waking[shard_id] = False
+    try:
+        while True:
+            try:
+                if in_process():
+                    await _in_thread(shard_wake, shard_id)
+                else:
+                    await shard_wake_async(shard_id)
+            except Exception:
+                # robust, as the views' on_commit wake-up: the orders are journaled; the
+                # next submission or the shard's time tick wakes the writer
+                logger.exception("order fast path: waking shard %s failed", shard_id)
+            if not _waking[shard_id]:
+                break
+            _waking[shard_id] = False
+    finally:
+        del _waking[shard_id]
+
+
+def _mark_used(api_key: ApiKey) -> None:
+    try:
+        api_key_mark_used(api_key=api_key)
+    except Exception:
+        logger.exception("order fast path: recording key %s's use failed", api_key.pk)
+
+
+def _closing(function: Callable[..., Any], *args: Any) -> Any:
+    """Django code off the event loop, in a worker thread: its connection goes back
+    (to the pool) when it returns."""
+    try:
+        return function(*args)
+    finally:
+        connection.close()
+
+
+async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(_closing, function, *args)
+
+
+async def _connection_pool() -> AsyncConnectionPool:
+    """This event loop's pool of autocommit connections to the default database."""
+    global _pool
+    loop = asyncio.get_running_loop()
+    if _pool is not None and _pool[0] is loop:
+        return _pool[1]
+    db = connections["default"].settings_dict
+    conninfo = make_conninfo(
+        "",
+        **{
+            name: value
+            for name, value in (
+                ("dbname", db["NAME"]),
+                ("user", db["USER"]),
+                ("password", db["PASSWORD"]),
+                ("host", db["HOST"]),
+                ("port", db["PORT"]),
+            )
+            if value
+        },
+    )
+    pool = AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=settings.ORDER_FAST_PATH_CONNECTIONS,
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    await pool.open()
+    if _pool is not None and _pool[0] is loop:  # another request made one meanwhile
+        await pool.close()
+        return _pool[1]
+    _pool = (loop, pool)
+    return pool
+
+
+async def fast_path_close() -> None:
+    """Finishes this event loop's wake-ups and closes its pool (a server shutting down, a
+    test ending)."""
+    global _pool
+    await asyncio.gather(*_tasks)
+    if _pool is not None and _pool[0] is asyncio.get_running_loop():
+        pool, _pool = _pool[1], None
+        await pool.close()
