@@ -479,15 +479,28 @@ class ProjectionBatch:
 
     def write(self, state: ProjectionState) -> None:
         """Store the batch (inside the caller's transaction)."""
-        self._write_orders(state.ledger)
-        _insert(models.Fill, FILL_COLUMNS, self.fills)
-        _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
-        _insert(models.InsuranceEntry, INSURANCE_COLUMNS, self.insurance)
-        _insert(models.FundingEntry, FUNDING_COLUMNS, self.funding)
-        self._write_accounts(state)
-        self._write_markets(state)
+        self.rows(state).store()
 
-    def _write_orders(self, ledger: Ledger) -> None:
+    def rows(self, state: ProjectionState) -> ProjectionRows:
+        """The batch's rows, with the touched keys' values as `state` holds them now (the
+        writer reads them before it applies the next batch, and stores them meanwhile)."""
+        orders, order_updates = self._order_rows(state.ledger)
+        balances, positions, holdings = self._account_rows(state)
+        return ProjectionRows(
+            self.shard_id,
+            orders,
+            order_updates,
+            self.fills,
+            self.statement,
+            self.insurance,
+            self.funding,
+            balances,
+            positions,
+            holdings,
+            self._market_rows(state),
+        )
+
+    def _order_rows(self, ledger: Ledger) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         new_rows = []
         updates = []
         for order_id, change in self.orders.items():
@@ -528,11 +541,11 @@ class ProjectionBatch:
                         change.seq,
                     )
                 )
-        _insert(models.Order, ORDER_COLUMNS, new_rows)
-        if updates:
-            _update_orders(self.shard_id, updates)
+        return new_rows, updates
 
-    def _write_accounts(self, state: ProjectionState) -> None:
+    def _account_rows(
+        self, state: ProjectionState
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         ledger = state.ledger
         touched: dict[int, set[str]] = {}
         for account_id, market_id in self.account_markets:
@@ -580,12 +593,10 @@ class ProjectionBatch:
                             seq,
                         )
                     )
-        _upsert(models.Balance, BALANCE_COLUMNS, 3, balances)
-        _upsert(models.Position, POSITION_COLUMNS, 3, positions)
-        _upsert(models.Holding, HOLDING_COLUMNS, 3, holdings)
+        return balances, positions, holdings
 
-    def _write_markets(self, state: ProjectionState) -> None:
-        rows = [
+    def _market_rows(self, state: ProjectionState) -> list[tuple[Any, ...]]:
+        return [
             (
                 self.shard_id,
                 market_id,
@@ -599,7 +610,38 @@ class ProjectionBatch:
             for market_id, seq in sorted(self.markets.items())
             for row in (state.markets[market_id],)
         ]
-        _upsert(models.MarketView, MARKET_COLUMNS, 2, rows)
+
+
+@dataclass
+class ProjectionRows:
+    """A batch's projection rows, ready to store: nothing in them changes when the engine
+    moves on."""
+
+    shard_id: int
+    orders: list[tuple[Any, ...]]  # ORDER_COLUMNS, orders placed in the batch
+    order_updates: list[tuple[Any, ...]]  # orders placed before (see _update_orders)
+    fills: list[tuple[Any, ...]]
+    statement: list[tuple[Any, ...]]
+    insurance: list[tuple[Any, ...]]
+    funding: list[tuple[Any, ...]]
+    balances: list[tuple[Any, ...]]
+    positions: list[tuple[Any, ...]]
+    holdings: list[tuple[Any, ...]]
+    markets: list[tuple[Any, ...]]
+
+    def store(self) -> None:
+        """Write the rows (inside the caller's transaction, on this thread's connection)."""
+        _insert(models.Order, ORDER_COLUMNS, self.orders)
+        if self.order_updates:
+            _update_orders(self.shard_id, self.order_updates)
+        _insert(models.Fill, FILL_COLUMNS, self.fills)
+        _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
+        _insert(models.InsuranceEntry, INSURANCE_COLUMNS, self.insurance)
+        _insert(models.FundingEntry, FUNDING_COLUMNS, self.funding)
+        _upsert(models.Balance, BALANCE_COLUMNS, 3, self.balances)
+        _upsert(models.Position, POSITION_COLUMNS, 3, self.positions)
+        _upsert(models.Holding, HOLDING_COLUMNS, 3, self.holdings)
+        _upsert(models.MarketView, MARKET_COLUMNS, 2, self.markets)
 
 
 FILL_COLUMNS = (
