@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import F
 
@@ -715,6 +716,16 @@ ORDER_COLUMNS = (
     "created_seq",
     "updated_seq",
 )
+ORDER_UPDATE_COLUMNS = (
+    "order_id",
+    "filled",
+    "remaining",
+    "status",
+    "reason",
+    "price",
+    "size",
+    "updated_seq",
+)
 # upserted rows: the key columns first
 BALANCE_COLUMNS = ("shard_id", "account", "asset", "free", "locked", "seq")
 POSITION_COLUMNS = (
@@ -757,28 +768,32 @@ def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ..
     )
 
 
-def stage_rows(
-    cursor: Any, source_table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> str:
-    """COPY rows into a temporary table shaped like `source_table`'s `columns` (emptied
-    at commit); returns its name. A set-based statement then merges them in one go."""
-    stage = f"stage_{source_table}"
-    names = ", ".join(f'"{name}"' for name in columns)
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-        f"SELECT {names} FROM {source_table} WITH NO DATA"
+def binding_cursor() -> Any:
+    """A cursor of this thread's connection that sends parameters apart from the statement
+    (PostgreSQL's extended protocol): binary arrays need it, where Django's cursors bind
+    on the client and quote every element as text."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def unnest_rows(
+    model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> tuple[str, list[Any]]:
+    """Rows as one set for a single statement (PostgreSQL): `unnest(...) AS s(columns)`
+    over one binary array parameter per column (typed as the model's column), and those
+    arrays. No staging table, no round trip per step."""
+    arrays = ", ".join(
+        f"%b::{model._meta.get_field(name).db_type(connection)}[]" for name in columns
     )
-    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    return stage
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f"unnest({arrays}) AS s({names})", [list(column) for column in zip(*rows, strict=True)]
 
 
 def _upsert(
     model: type[Any], columns: tuple[str, ...], keys: int, rows: list[tuple[Any, ...]]
 ) -> None:
-    """Insert or update rows on their first `keys` columns: on PostgreSQL, COPY into a
-    staging table and one INSERT ... ON CONFLICT from it."""
+    """Insert or update rows on their first `keys` columns: on PostgreSQL, one INSERT ...
+    ON CONFLICT over the rows passed as arrays."""
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -786,14 +801,13 @@ def _upsert(
         names = ", ".join(f'"{name}"' for name in columns)
         conflict = ", ".join(f'"{name}"' for name in columns[:keys])
         updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns[keys:])
-        with connection.cursor() as wrapper:
-            cursor = wrapper.cursor
-            stage = stage_rows(cursor, table, columns, rows)
+        source, arrays = unnest_rows(model, columns, rows)
+        with binding_cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "  # noqa: S608
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {source} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                arrays,
             )
-            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
         return
     fields = [name.removesuffix("_id") if name == "shard_id" else name for name in columns]
     model.objects.bulk_create(
@@ -810,26 +824,23 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
     order's size is its earlier fills plus `amended` (this batch's fills up to the amend
     and the size it was left with)."""
     if connection.vendor == "postgresql":
-        rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * len(updates))
-        params: list[Any] = []
-        for row in updates:
-            params.extend(row)
-        with connection.cursor() as cursor:
+        # typed as the order's columns; "size" carries `amended`
+        source, arrays = unnest_rows(models.Order, ORDER_UPDATE_COLUMNS, updates)
+        with binding_cursor() as cursor:
             cursor.execute(
                 f"""
                 UPDATE engine_order AS o SET
-                    filled = o.filled + v.filled::numeric,
-                    remaining = v.remaining::numeric,
-                    status = v.status,
-                    reason = CASE WHEN v.reason = '' THEN o.reason ELSE v.reason END,
-                    price = COALESCE(v.price::numeric, o.price),
-                    size = COALESCE(o.filled + v.amended::numeric, o.size),
-                    updated_seq = v.seq::bigint
-                FROM (VALUES {rows})
-                    AS v(order_id, filled, remaining, status, reason, price, amended, seq)
-                WHERE o.shard_id = %s AND o.order_id = v.order_id::bigint
+                    filled = o.filled + s.filled,
+                    remaining = s.remaining,
+                    status = s.status,
+                    reason = CASE WHEN s.reason = '' THEN o.reason ELSE s.reason END,
+                    price = COALESCE(s.price, o.price),
+                    size = COALESCE(o.filled + s.size, o.size),
+                    updated_seq = s.updated_seq
+                FROM {source}
+                WHERE o.shard_id = %b AND o.order_id = s.order_id
                 """,  # noqa: S608 - only placeholders are interpolated
-                [*params, shard_id],
+                [*arrays, shard_id],
             )
         return
     for order_id, filled, remaining, status, reason, price, amended, seq in updates:

@@ -36,7 +36,13 @@ from engine.core import (
     event_to_dict,
 )
 from engine.core.events import Event, Fill, OrderAccepted, Rejected
-from engine.projections import ProjectionBatch, ProjectionRows, ProjectionState, stage_rows
+from engine.projections import (
+    ProjectionBatch,
+    ProjectionRows,
+    ProjectionState,
+    binding_cursor,
+    unnest_rows,
+)
 
 # advisory lock namespace for shards (the second key is the shard id)
 LOCK_NAMESPACE = 0x0E05
@@ -496,22 +502,19 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
     """Give the batch's commands their sequence numbers, times, records and outcomes (only
     commands still pending: a second writer would find none)."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as wrapper:
-            cursor = wrapper.cursor
-            stage = stage_rows(
-                cursor,
-                "engine_command",
-                JOURNAL_COLUMNS,
-                [(a.command_id, a.seq, a.ts, a.record, a.outcome) for a in applied],
-            )
+        source, arrays = unnest_rows(
+            models.Command,
+            JOURNAL_COLUMNS,
+            [(a.command_id, a.seq, a.ts, a.record, a.outcome) for a in applied],
+        )
+        with binding_cursor() as cursor:
             cursor.execute(
-                f"UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
-                f"outcome = s.outcome FROM {stage} AS s "
-                "WHERE c.id = s.id AND c.shard_id = %s AND c.seq IS NULL",
-                [shard_id],
+                "UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
+                f"outcome = s.outcome FROM {source} "
+                "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
+                [*arrays, shard_id],
             )
             updated = cursor.rowcount
-            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
         if updated != len(applied):
             raise RuntimeError(f"shard {shard_id}: journal rows already sequenced")
         return
