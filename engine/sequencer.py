@@ -410,29 +410,41 @@ def _json(value: Any) -> Any:
 
 
 # commands per chunk of a recovery's read
-RECORDS_CHUNK = 50_000
+RECORDS_CHUNK = 20_000
 
 
 def _journal_records(shard_id: int, after: int, until: int) -> Iterator[tuple[int, list[Any]]]:
     """The sequenced journal's records from after+1 to `until`, in chunks: (the chunk's
     last sequence number, its records in order). On PostgreSQL the server joins a chunk's
-    records into one JSON array, parsed in one call."""
+    records into one JSON array, parsed in one call; the next chunk is asked for while the
+    caller applies this one (a thread waits for the server on the same connection, which
+    the caller leaves alone meanwhile), so the server's reading overlaps the replay."""
     if connection.vendor != "postgresql":
         for _, seq, _, record, _ in _journal_rows(shard_id, after, until):
             yield seq, [json.loads(record)]
         return
-    with connection.cursor() as cursor:
-        for start in range(after, until, RECORDS_CHUNK):
-            last = min(start + RECORDS_CHUNK, until)
+    connection.ensure_connection()
+    raw = connection.connection
+
+    def fetch(start: int) -> tuple[int, str | None]:
+        with raw.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*), '[' || string_agg(record, ',' ORDER BY seq) || ']' "
                 "FROM engine_command WHERE shard_id = %s AND seq > %s AND seq <= %s",
-                [shard_id, start, last],
+                [shard_id, start, min(start + RECORDS_CHUNK, until)],
             )
-            count, records = cursor.fetchone()
+            return cursor.fetchone() or (0, None)
+
+    starts = range(after, until, RECORDS_CHUNK)
+    with ThreadPoolExecutor(1, thread_name_prefix=f"shard-{shard_id}-read") as reader:
+        ahead = [reader.submit(fetch, start) for start in starts[:1]]
+        for n, start in enumerate(starts):
+            count, records = ahead.pop().result()
+            ahead.extend(reader.submit(fetch, start) for start in starts[n + 1 : n + 2])
+            last = min(start + RECORDS_CHUNK, until)
             if count != last - start:
                 raise RuntimeError(f"shard {shard_id}: journal gap between {start} and {last}")
-            yield last, json.loads(records)
+            yield last, json.loads(records or "[]")
 
 
 def _journal_rows(
