@@ -491,20 +491,18 @@ def _inbox_pending(
             .order_by("id")
             .values_list("id", "payload", "waiting")[:limit]
         )
-    with connection.cursor() as cursor:
-        # the payload as text: one json.loads is cheaper than the driver's jsonb loader
+    with binding_cursor() as cursor:
+        # the payload as text: one json.loads is cheaper than the driver's jsonb loader;
+        # the ids committing are left out by the server (a hashed NOT IN)
         cursor.execute(
             "SELECT id, payload::text, waiting FROM engine_command "
-            "WHERE shard_id = %s AND seq IS NULL ORDER BY id LIMIT %s",
-            [shard_id, limit + len(committing)],
+            "WHERE shard_id = %b AND seq IS NULL AND id <> ALL(%b::bigint[]) "
+            "ORDER BY id LIMIT %b",
+            [shard_id, list(committing), limit],
         )
         rows = cursor.fetchall()
     loads = json.loads
-    return [
-        (command_id, loads(payload), waiting)
-        for command_id, payload, waiting in rows
-        if command_id not in committing
-    ][:limit]
+    return [(command_id, loads(payload), waiting) for command_id, payload, waiting in rows]
 
 
 JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome")
