@@ -98,20 +98,17 @@ def change_of(shard_id: int, seq: int, applied: list[tuple[int, dict[str, Any]]]
     }
 
 
-def publish(
-    shard_id: int, seq: int, applied: list[tuple[int, dict[str, Any]]], waiting: set[int]
-) -> None:
-    """After commit: each waited-for command's outcome on its own channel, and the batch's
-    change on the shard's channel (for live pages)."""
-    change = change_of(shard_id, seq, applied)
+def publish(shard_id: int, change: dict[str, Any], waited: list[tuple[int, str]]) -> None:
+    """After commit: the outcomes waited for (command id, outcome JSON), each on its
+    command's channel, and the batch's change (`change_of`) on the shard's channel (for
+    live pages)."""
     if in_process():
         for listener in list(local_listeners):
             listener(change)
         return
     pipe = client().pipeline(transaction=False)
-    for command_id, outcome in applied:
-        if command_id in waiting:
-            pipe.publish(command_channel(command_id), json.dumps(outcome))
+    for command_id, outcome in waited:
+        pipe.publish(command_channel(command_id), outcome)
     pipe.publish(shard_channel(shard_id), json.dumps(change))
     pipe.execute()
 

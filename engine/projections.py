@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import F
 
@@ -479,15 +480,28 @@ class ProjectionBatch:
 
     def write(self, state: ProjectionState) -> None:
         """Store the batch (inside the caller's transaction)."""
-        self._write_orders(state.ledger)
-        _insert(models.Fill, FILL_COLUMNS, self.fills)
-        _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
-        _insert(models.InsuranceEntry, INSURANCE_COLUMNS, self.insurance)
-        _insert(models.FundingEntry, FUNDING_COLUMNS, self.funding)
-        self._write_accounts(state)
-        self._write_markets(state)
+        self.rows(state).store()
 
-    def _write_orders(self, ledger: Ledger) -> None:
+    def rows(self, state: ProjectionState) -> ProjectionRows:
+        """The batch's rows, with the touched keys' values as `state` holds them now (the
+        writer reads them before it applies the next batch, and stores them meanwhile)."""
+        orders, order_updates = self._order_rows(state.ledger)
+        balances, positions, holdings = self._account_rows(state)
+        return ProjectionRows(
+            self.shard_id,
+            orders,
+            order_updates,
+            self.fills,
+            self.statement,
+            self.insurance,
+            self.funding,
+            balances,
+            positions,
+            holdings,
+            self._market_rows(state),
+        )
+
+    def _order_rows(self, ledger: Ledger) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         new_rows = []
         updates = []
         for order_id, change in self.orders.items():
@@ -528,11 +542,11 @@ class ProjectionBatch:
                         change.seq,
                     )
                 )
-        _insert(models.Order, ORDER_COLUMNS, new_rows)
-        if updates:
-            _update_orders(self.shard_id, updates)
+        return new_rows, updates
 
-    def _write_accounts(self, state: ProjectionState) -> None:
+    def _account_rows(
+        self, state: ProjectionState
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         ledger = state.ledger
         touched: dict[int, set[str]] = {}
         for account_id, market_id in self.account_markets:
@@ -580,12 +594,10 @@ class ProjectionBatch:
                             seq,
                         )
                     )
-        _upsert(models.Balance, BALANCE_COLUMNS, 3, balances)
-        _upsert(models.Position, POSITION_COLUMNS, 3, positions)
-        _upsert(models.Holding, HOLDING_COLUMNS, 3, holdings)
+        return balances, positions, holdings
 
-    def _write_markets(self, state: ProjectionState) -> None:
-        rows = [
+    def _market_rows(self, state: ProjectionState) -> list[tuple[Any, ...]]:
+        return [
             (
                 self.shard_id,
                 market_id,
@@ -599,7 +611,38 @@ class ProjectionBatch:
             for market_id, seq in sorted(self.markets.items())
             for row in (state.markets[market_id],)
         ]
-        _upsert(models.MarketView, MARKET_COLUMNS, 2, rows)
+
+
+@dataclass
+class ProjectionRows:
+    """A batch's projection rows, ready to store: nothing in them changes when the engine
+    moves on."""
+
+    shard_id: int
+    orders: list[tuple[Any, ...]]  # ORDER_COLUMNS, orders placed in the batch
+    order_updates: list[tuple[Any, ...]]  # orders placed before (see _update_orders)
+    fills: list[tuple[Any, ...]]
+    statement: list[tuple[Any, ...]]
+    insurance: list[tuple[Any, ...]]
+    funding: list[tuple[Any, ...]]
+    balances: list[tuple[Any, ...]]
+    positions: list[tuple[Any, ...]]
+    holdings: list[tuple[Any, ...]]
+    markets: list[tuple[Any, ...]]
+
+    def store(self) -> None:
+        """Write the rows (inside the caller's transaction, on this thread's connection)."""
+        _insert(models.Order, ORDER_COLUMNS, self.orders)
+        if self.order_updates:
+            _update_orders(self.shard_id, self.order_updates)
+        _insert(models.Fill, FILL_COLUMNS, self.fills)
+        _insert(models.StatementEntry, STATEMENT_COLUMNS, self.statement)
+        _insert(models.InsuranceEntry, INSURANCE_COLUMNS, self.insurance)
+        _insert(models.FundingEntry, FUNDING_COLUMNS, self.funding)
+        _upsert(models.Balance, BALANCE_COLUMNS, 3, self.balances)
+        _upsert(models.Position, POSITION_COLUMNS, 3, self.positions)
+        _upsert(models.Holding, HOLDING_COLUMNS, 3, self.holdings)
+        _upsert(models.MarketView, MARKET_COLUMNS, 2, self.markets)
 
 
 FILL_COLUMNS = (
@@ -673,6 +716,16 @@ ORDER_COLUMNS = (
     "created_seq",
     "updated_seq",
 )
+ORDER_UPDATE_COLUMNS = (
+    "order_id",
+    "filled",
+    "remaining",
+    "status",
+    "reason",
+    "price",
+    "size",
+    "updated_seq",
+)
 # upserted rows: the key columns first
 BALANCE_COLUMNS = ("shard_id", "account", "asset", "free", "locked", "seq")
 POSITION_COLUMNS = (
@@ -715,28 +768,32 @@ def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ..
     )
 
 
-def stage_rows(
-    cursor: Any, source_table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> str:
-    """COPY rows into a temporary table shaped like `source_table`'s `columns` (emptied
-    at commit); returns its name. A set-based statement then merges them in one go."""
-    stage = f"stage_{source_table}"
-    names = ", ".join(f'"{name}"' for name in columns)
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
-        f"SELECT {names} FROM {source_table} WITH NO DATA"
+def binding_cursor() -> Any:
+    """A cursor of this thread's connection that sends parameters apart from the statement
+    (PostgreSQL's extended protocol): binary arrays need it, where Django's cursors bind
+    on the client and quote every element as text."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def unnest_rows(
+    model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> tuple[str, list[Any]]:
+    """Rows as one set for a single statement (PostgreSQL): `unnest(...) AS s(columns)`
+    over one binary array parameter per column (typed as the model's column), and those
+    arrays. No staging table, no round trip per step."""
+    arrays = ", ".join(
+        f"%b::{model._meta.get_field(name).db_type(connection)}[]" for name in columns
     )
-    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    return stage
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f"unnest({arrays}) AS s({names})", [list(column) for column in zip(*rows, strict=True)]
 
 
 def _upsert(
     model: type[Any], columns: tuple[str, ...], keys: int, rows: list[tuple[Any, ...]]
 ) -> None:
-    """Insert or update rows on their first `keys` columns: on PostgreSQL, COPY into a
-    staging table and one INSERT ... ON CONFLICT from it."""
+    """Insert or update rows on their first `keys` columns: on PostgreSQL, one INSERT ...
+    ON CONFLICT over the rows passed as arrays."""
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -744,14 +801,13 @@ def _upsert(
         names = ", ".join(f'"{name}"' for name in columns)
         conflict = ", ".join(f'"{name}"' for name in columns[:keys])
         updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns[keys:])
-        with connection.cursor() as wrapper:
-            cursor = wrapper.cursor
-            stage = stage_rows(cursor, table, columns, rows)
+        source, arrays = unnest_rows(model, columns, rows)
+        with binding_cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "  # noqa: S608
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {source} "  # noqa: S608
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                arrays,
             )
-            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
         return
     fields = [name.removesuffix("_id") if name == "shard_id" else name for name in columns]
     model.objects.bulk_create(
@@ -768,26 +824,23 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
     order's size is its earlier fills plus `amended` (this batch's fills up to the amend
     and the size it was left with)."""
     if connection.vendor == "postgresql":
-        rows = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s)"] * len(updates))
-        params: list[Any] = []
-        for row in updates:
-            params.extend(row)
-        with connection.cursor() as cursor:
+        # typed as the order's columns; "size" carries `amended`
+        source, arrays = unnest_rows(models.Order, ORDER_UPDATE_COLUMNS, updates)
+        with binding_cursor() as cursor:
             cursor.execute(
                 f"""
                 UPDATE engine_order AS o SET
-                    filled = o.filled + v.filled::numeric,
-                    remaining = v.remaining::numeric,
-                    status = v.status,
-                    reason = CASE WHEN v.reason = '' THEN o.reason ELSE v.reason END,
-                    price = COALESCE(v.price::numeric, o.price),
-                    size = COALESCE(o.filled + v.amended::numeric, o.size),
-                    updated_seq = v.seq::bigint
-                FROM (VALUES {rows})
-                    AS v(order_id, filled, remaining, status, reason, price, amended, seq)
-                WHERE o.shard_id = %s AND o.order_id = v.order_id::bigint
+                    filled = o.filled + s.filled,
+                    remaining = s.remaining,
+                    status = s.status,
+                    reason = CASE WHEN s.reason = '' THEN o.reason ELSE s.reason END,
+                    price = COALESCE(s.price, o.price),
+                    size = COALESCE(o.filled + s.size, o.size),
+                    updated_seq = s.updated_seq
+                FROM {source}
+                WHERE o.shard_id = %b AND o.order_id = s.order_id
                 """,  # noqa: S608 - only placeholders are interpolated
-                [*params, shard_id],
+                [*arrays, shard_id],
             )
         return
     for order_id, filled, remaining, status, reason, price, amended, seq in updates:

@@ -18,17 +18,17 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from engine import models, outcomes
 from engine.chain.settlement import settlement_queue_if_due
 from engine.core import (
-    Command,
     Engine,
     command_from_dict,
     command_from_record,
@@ -36,7 +36,13 @@ from engine.core import (
     event_to_dict,
 )
 from engine.core.events import Event, Fill, OrderAccepted, Rejected
-from engine.projections import ProjectionBatch, ProjectionState, stage_rows
+from engine.projections import (
+    ProjectionBatch,
+    ProjectionRows,
+    ProjectionState,
+    binding_cursor,
+    unnest_rows,
+)
 
 # advisory lock namespace for shards (the second key is the shard id)
 LOCK_NAMESPACE = 0x0E05
@@ -105,13 +111,83 @@ def outcome_of(events: list[Event]) -> dict[str, Any]:
     }
 
 
+# compact JSON, one encoder for every row (json.dumps with options makes one per call)
+_json_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 @dataclass
 class Applied:
+    """A command as the journal records it: its sequence number and time, its record
+    (`command_to_record`) and its outcome, as JSON text (encoded once, for the journal and
+    for the submitter)."""
+
     command_id: int
     seq: int
-    command: Command
-    payload: dict[str, Any]
-    outcome: dict[str, Any]
+    ts: int
+    record: str
+    outcome: str
+
+
+@dataclass
+class SequencedBatch:
+    """A batch applied by the writer, with everything its commit writes: nothing in it
+    changes when the engine moves on."""
+
+    shard_id: int
+    risk_group_id: int
+    previous: int  # the high-water mark the batch follows
+    applied: list[Applied]
+    projections: ProjectionRows
+    # what is published after the commit: the batch's change, and the outcomes waited for
+    change: dict[str, Any]
+    waited: list[tuple[int, str]]
+
+    def commit(self) -> None:
+        """In ONE transaction (on this thread's connection): the journal, the projections
+        and the high-water mark, if it is still `previous` (else another writer moved the
+        shard); then publish the outcomes."""
+        seq = self.applied[-1].seq
+        with transaction.atomic():
+            _journal_write(self.shard_id, self.applied)
+            self.projections.store()
+            updated = models.Shard.objects.filter(
+                pk=self.shard_id, high_water=self.previous
+            ).update(high_water=seq)
+            if updated != 1:
+                raise RuntimeError(f"shard {self.shard_id} was advanced by another writer")
+        outcomes.publish(self.shard_id, self.change, self.waited)
+        settlement_queue_if_due(risk_group_id=self.risk_group_id, high_water=seq)
+
+
+class BatchCommitter:
+    """Commits a writer's batches one at a time, in order, on a thread with its own
+    database connection, so the writer applies the next batch meanwhile. At most one batch
+    is committing: `submit` waits for the one before."""
+
+    def __init__(self, shard_id: int) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"shard-{shard_id}-commit")
+        self._committing: Future[None] | None = None
+        # the command ids of the batch committing (still pending in the inbox until then)
+        self.ids: frozenset[int] = frozenset()
+
+    def submit(self, batch: SequencedBatch) -> None:
+        self.wait()
+        self.ids = frozenset(a.command_id for a in batch.applied)
+        self._committing = self._pool.submit(batch.commit)
+
+    def wait(self) -> None:
+        committing, self._committing = self._committing, None
+        self.ids = frozenset()
+        if committing is not None:
+            committing.result()
+
+    def close(self) -> None:
+        """Wait for the last commit, then close the thread's connection and the thread."""
+        try:
+            self.wait()
+        finally:
+            self._pool.submit(connections.close_all).result()
+            self._pool.shutdown()
 
 
 # A demo seed plays a few days of trading before the present: while set, the writer stamps
@@ -144,6 +220,8 @@ class ShardWriter:
         # the sequence number of the latest snapshot stored or being stored
         self.snapshot_seq = shard.snapshot_seq
         self.snapshot_child: int | None = None
+        # set while `overlapping`: commits the batches on a connection of its own
+        self.committer: BatchCommitter | None = None
 
     # ------------------------------------------------------------------ recovery
 
@@ -203,25 +281,28 @@ class ShardWriter:
 
     # ------------------------------------------------------------------ the hot path
 
-    def run_batch(self, limit: int = 0) -> list[Applied]:
-        """Sequence, apply and commit up to `limit` (ENGINE_BATCH_SIZE) pending commands;
-        [] if none."""
+    def run_batch(self, limit: int = 0) -> int:
+        """Sequence and apply up to `limit` (ENGINE_BATCH_SIZE) pending commands and commit
+        them; how many (0: none, and then nothing is left committing). While `overlapping`, the
+        batch commits on the committer's connection while the caller applies the next one:
+        the batch returned may still be committing."""
         limit = limit or settings.ENGINE_BATCH_SIZE
-        pending = list(
-            models.Command.objects.filter(shard_id=self.shard_id, seq__isnull=True)
-            .order_by("id")
-            .values_list("id", "payload", "waiting")[:limit]
+        committer = self.committer
+        pending = _inbox_pending(
+            self.shard_id, limit, committer.ids if committer is not None else frozenset()
         )
         if not pending:
-            return []
+            self.commit_wait()
+            return 0
         engine = self.engine
         state = self.state
         projection = ProjectionBatch(self.shard_id)
         applied: list[Applied] = []
-        seq = self.high_water
+        outcome_dicts: list[tuple[int, dict[str, Any]]] = []
+        waited: list[tuple[int, str]] = []
+        previous = seq = self.high_water
         stamp = now_ms()
-        waiting = {command_id for command_id, _, wait in pending if wait}
-        for command_id, payload, _ in pending:
+        for command_id, payload, waiting in pending:
             seq += 1
             stamped = payload if payload.get("ts") else {**payload, "ts": max(stamp, engine.now)}
             if payload["type"] == "PlaceOrder":
@@ -233,19 +314,51 @@ class ShardWriter:
             projection.add(
                 seq=seq, command_id=command_id, command=payload, events=events, state=state
             )
-            applied.append(Applied(command_id, seq, command, payload, outcome_of(events)))
-        with transaction.atomic():
-            _journal_write(self.shard_id, applied)
-            projection.write(state)
-            updated = models.Shard.objects.filter(
-                pk=self.shard_id, high_water=self.high_water
-            ).update(high_water=seq)
-            if updated != 1:
-                raise RuntimeError(f"shard {self.shard_id} was advanced by another writer")
+            outcome = outcome_of(events)
+            outcome_text = _json_encode(outcome)
+            record = _json_encode(command_to_record(command))
+            applied.append(Applied(command_id, seq, command.ts, record, outcome_text))
+            outcome_dicts.append((command_id, outcome))
+            if waiting:
+                waited.append((command_id, outcome_text))
+        # the engine is ahead of the database until the batch commits: a failed commit
+        # drops the writer
         self.high_water = seq
-        outcomes.publish(self.shard_id, seq, [(a.command_id, a.outcome) for a in applied], waiting)
-        settlement_queue_if_due(risk_group_id=self.risk_group_id, high_water=seq)
-        return applied
+        batch = SequencedBatch(
+            self.shard_id,
+            self.risk_group_id,
+            previous,
+            applied,
+            projection.rows(state),
+            outcomes.change_of(self.shard_id, seq, outcome_dicts),
+            waited,
+        )
+        if committer is None:
+            batch.commit()
+        else:
+            committer.submit(batch)
+        return len(applied)
+
+    @contextmanager
+    def overlapping(self) -> Iterator[None]:
+        """Commit each batch on a second connection (a thread of its own) while the next
+        batch is applied: PostgreSQL and the engine then work at the same time. Only on
+        PostgreSQL outside a transaction (a caller's transaction would not be seen by the
+        second connection); on leaving, the last batch has committed."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            yield
+            return
+        self.committer = BatchCommitter(self.shard_id)
+        try:
+            yield
+        finally:
+            committer, self.committer = self.committer, None
+            committer.close()
+
+    def commit_wait(self) -> None:
+        """Wait until the batch committing (if any) has committed; raise if it failed."""
+        if self.committer is not None:
+            self.committer.wait()
 
     # ------------------------------------------------------------------ snapshots
 
@@ -260,6 +373,8 @@ class ShardWriter:
         self._reap_snapshot_child()
         if self.snapshot_child is not None:
             return
+        # the snapshot's sequence number must be committed (and no commit runs while forking)
+        self.commit_wait()
         self.snapshot_seq = self.high_water
         if not background or connection.vendor != "postgresql" or not hasattr(os, "fork"):
             snapshot_store(self.shard_id, self.high_water, self.engine.snapshot())
@@ -295,29 +410,41 @@ def _json(value: Any) -> Any:
 
 
 # commands per chunk of a recovery's read
-RECORDS_CHUNK = 50_000
+RECORDS_CHUNK = 20_000
 
 
 def _journal_records(shard_id: int, after: int, until: int) -> Iterator[tuple[int, list[Any]]]:
     """The sequenced journal's records from after+1 to `until`, in chunks: (the chunk's
     last sequence number, its records in order). On PostgreSQL the server joins a chunk's
-    records into one JSON array, parsed in one call."""
+    records into one JSON array, parsed in one call; the next chunk is asked for while the
+    caller applies this one (a thread waits for the server on the same connection, which
+    the caller leaves alone meanwhile), so the server's reading overlaps the replay."""
     if connection.vendor != "postgresql":
         for _, seq, _, record, _ in _journal_rows(shard_id, after, until):
             yield seq, [json.loads(record)]
         return
-    with connection.cursor() as cursor:
-        for start in range(after, until, RECORDS_CHUNK):
-            last = min(start + RECORDS_CHUNK, until)
+    connection.ensure_connection()
+    raw = connection.connection
+
+    def fetch(start: int) -> tuple[int, str | None]:
+        with raw.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*), '[' || string_agg(record, ',' ORDER BY seq) || ']' "
                 "FROM engine_command WHERE shard_id = %s AND seq > %s AND seq <= %s",
-                [shard_id, start, last],
+                [shard_id, start, min(start + RECORDS_CHUNK, until)],
             )
-            count, records = cursor.fetchone()
+            return cursor.fetchone() or (0, None)
+
+    starts = range(after, until, RECORDS_CHUNK)
+    with ThreadPoolExecutor(1, thread_name_prefix=f"shard-{shard_id}-read") as reader:
+        ahead = [reader.submit(fetch, start) for start in starts[:1]]
+        for n, start in enumerate(starts):
+            count, records = ahead.pop().result()
+            ahead.extend(reader.submit(fetch, start) for start in starts[n + 1 : n + 2])
+            last = min(start + RECORDS_CHUNK, until)
             if count != last - start:
                 raise RuntimeError(f"shard {shard_id}: journal gap between {start} and {last}")
-            yield last, json.loads(records)
+            yield last, json.loads(records or "[]")
 
 
 def _journal_rows(
@@ -352,48 +479,61 @@ def _journal_rows(
     yield from rows.iterator(chunk_size=5000)
 
 
+def _inbox_pending(
+    shard_id: int, limit: int, committing: frozenset[int]
+) -> list[tuple[int, dict[str, Any], bool]]:
+    """(id, payload, waiting) of the first `limit` pending commands in id order, leaving
+    out those of the batch `committing` (still pending until it commits)."""
+    if connection.vendor != "postgresql":
+        return list(
+            models.Command.objects.filter(shard_id=shard_id, seq__isnull=True)
+            .exclude(id__in=committing)
+            .order_by("id")
+            .values_list("id", "payload", "waiting")[:limit]
+        )
+    with binding_cursor() as cursor:
+        # the payload as text: one json.loads is cheaper than the driver's jsonb loader;
+        # the ids committing are left out by the server (a hashed NOT IN)
+        cursor.execute(
+            "SELECT id, payload::text, waiting FROM engine_command "
+            "WHERE shard_id = %b AND seq IS NULL AND id <> ALL(%b::bigint[]) "
+            "ORDER BY id LIMIT %b",
+            [shard_id, list(committing), limit],
+        )
+        rows = cursor.fetchall()
+    loads = json.loads
+    return [(command_id, loads(payload), waiting) for command_id, payload, waiting in rows]
+
+
 JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome")
 
 
 def _journal_write(shard_id: int, applied: list[Applied]) -> None:
     """Give the batch's commands their sequence numbers, times, records and outcomes (only
     commands still pending: a second writer would find none)."""
-    rows = [
-        (
-            a.command_id,
-            a.seq,
-            a.command.ts,
-            json.dumps(command_to_record(a.command), separators=(",", ":")),
-            a.outcome,
-        )
-        for a in applied
-    ]
     if connection.vendor == "postgresql":
-        with connection.cursor() as wrapper:
-            cursor = wrapper.cursor
-            stage = stage_rows(
-                cursor,
-                "engine_command",
-                JOURNAL_COLUMNS,
-                [(*row[:4], json.dumps(row[4])) for row in rows],
-            )
+        source, arrays = unnest_rows(
+            models.Command,
+            JOURNAL_COLUMNS,
+            [(a.command_id, a.seq, a.ts, a.record, a.outcome) for a in applied],
+        )
+        with binding_cursor() as cursor:
             cursor.execute(
-                f"UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
-                f"outcome = s.outcome FROM {stage} AS s "
-                "WHERE c.id = s.id AND c.shard_id = %s AND c.seq IS NULL",
-                [shard_id],
+                "UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
+                f"outcome = s.outcome FROM {source} "
+                "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
+                [*arrays, shard_id],
             )
             updated = cursor.rowcount
-            cursor.execute(f"DELETE FROM {stage}")  # noqa: S608
         if updated != len(applied):
             raise RuntimeError(f"shard {shard_id}: journal rows already sequenced")
         return
-    for command_id, *values in rows:
+    for a in applied:
         updated = models.Command.objects.filter(
-            pk=command_id, shard_id=shard_id, seq__isnull=True
-        ).update(**dict(zip(JOURNAL_COLUMNS[1:], values, strict=True)))
+            pk=a.command_id, shard_id=shard_id, seq__isnull=True
+        ).update(seq=a.seq, ts=a.ts, record=a.record, outcome=json.loads(a.outcome))
         if updated != 1:
-            raise RuntimeError(f"shard {shard_id}: journal row {command_id} already sequenced")
+            raise RuntimeError(f"shard {shard_id}: journal row {a.command_id} already sequenced")
 
 
 def snapshot_store(shard_id: int, seq: int, data: bytes) -> None:

@@ -91,36 +91,37 @@ def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS, linger: float 
         shard = models.Shard.objects.get(pk=shard_id)
         try:
             writer = shard_writer(shard)
-            idle_since = time.monotonic()
-            while True:
-                if redis is not None:
-                    # still running: submitters need not queue another task
-                    redis.set(_wake_flag(shard_id), 1, px=WAKE_FLAG_MS)
-                    redis.delete(_wake_list(shard_id))
-                applied = writer.run_batch()
-                done += len(applied)
-                if applied and writer.snapshot_due():
-                    writer.snapshot()
-                if time.monotonic() - started > seconds:
-                    shard_wake(shard_id)
-                    break
-                if applied:
-                    idle_since = time.monotonic()
-                    continue
-                left = linger - (time.monotonic() - idle_since)
-                if redis is not None and left > 0:
-                    redis.blpop([_wake_list(shard_id)], timeout=min(left, WAKE_FLAG_MS / 2000))
-                    continue
-                if redis is not None:
-                    # ending: from now on a submitter queues a task; one that committed
-                    # before this is seen by the last look at the inbox
-                    redis.delete(_wake_flag(shard_id))
+            with writer.overlapping():
+                idle_since = time.monotonic()
+                while True:
+                    if redis is not None:
+                        # still running: submitters need not queue another task
+                        redis.set(_wake_flag(shard_id), 1, px=WAKE_FLAG_MS)
+                        redis.delete(_wake_list(shard_id))
                     applied = writer.run_batch()
-                    done += len(applied)
+                    done += applied
+                    if applied and writer.snapshot_due():
+                        writer.snapshot()
+                    if time.monotonic() - started > seconds:
+                        shard_wake(shard_id)
+                        break
                     if applied:
                         idle_since = time.monotonic()
                         continue
-                break
+                    left = linger - (time.monotonic() - idle_since)
+                    if redis is not None and left > 0:
+                        redis.blpop([_wake_list(shard_id)], timeout=min(left, WAKE_FLAG_MS / 2000))
+                        continue
+                    if redis is not None:
+                        # ending: from now on a submitter queues a task; one that committed
+                        # before this is seen by the last look at the inbox
+                        redis.delete(_wake_flag(shard_id))
+                        applied = writer.run_batch()
+                        done += applied
+                        if applied:
+                            idle_since = time.monotonic()
+                            continue
+                    break
         except Exception:
             # the engine in memory may be ahead of the database: rebuild it next time
             _writers.pop(shard_id, None)

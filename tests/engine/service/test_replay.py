@@ -7,7 +7,7 @@ import random
 import pytest
 from django.core.management import call_command
 
-from engine import models, tasks
+from engine import models, sequencer, tasks
 from engine.core.ledger import state_of
 from engine.rebuild import ReplayMismatch, projections_dump, shard_rebuild
 from engine.sequencer import ShardWriter
@@ -113,3 +113,19 @@ def test_a_restarted_writer_recovers_from_snapshot_and_journal(busy_desk):
     live = projections(shard)
     shard_rebuild(shard=busy_desk.shard)
     assert projections(shard) == live
+
+
+def test_a_recovery_reading_the_journal_in_many_chunks_reaches_the_live_state(
+    busy_desk, monkeypatch
+):
+    # Given a journal read 37 commands at a time (each chunk asked for while the one
+    # before is replayed), one of them not full
+    monkeypatch.setattr(sequencer, "RECORDS_CHUNK", 37)
+    shard = busy_desk.shard
+    assert shard.high_water % 37
+    live_hash = tasks._writers[shard.pk].engine.state_hash()
+    # When a writer recovers from the journal alone
+    recovered = ShardWriter.recover(shard)
+    # Then it reaches the live state
+    assert recovered.high_water == shard.high_water
+    assert recovered.engine.state_hash() == live_hash
