@@ -139,8 +139,8 @@ def wait(command_id: int, timeout: float, fetch: Callable[[], Any]) -> Any:
 
 def wait_applied(shard_id: int, pending: Callable[[], set[int]], timeout: float) -> bool:
     """Wait up to `timeout` seconds until the commands `pending()` names (read from the
-    database, and again after subscribing to the shard's channel) are all applied; True if
-    they are."""
+    database, and again after subscribing to the shard's channel) are all applied, as the
+    changes announced on the shard's channel say (`change_of`); True if they are."""
     left = pending()
     if not left or in_process():
         return not left
@@ -155,7 +155,7 @@ def wait_applied(shard_id: int, pending: Callable[[], set[int]], timeout: float)
                 return False
             message = pubsub.get_message(timeout=remaining)
             if message is not None and message["type"] == "message":
-                left.difference_update(json.loads(message["data"]))
+                left.difference_update(json.loads(message["data"])["commands"])
         return True
     finally:
         pubsub.close()

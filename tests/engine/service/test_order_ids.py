@@ -3,8 +3,13 @@ acknowledgement (before the engine applies anything), and the engine, its events
 projections and a replay of the journal all use that same id."""
 
 import json
+import threading
+import time
 
-from engine import models, selectors
+import pytest
+from django.db import connection
+
+from engine import models, outcomes, selectors, tasks
 from engine.core import command_from_record
 from engine.rebuild import shard_verify
 from engine.services import BatchItem, commands_submit, orders_covered
@@ -95,3 +100,30 @@ def test_which_orders_the_projected_balances_cover(spot_desk):
     assert covered(1, order("buy", 10, 0, order_type="market")) == [False]
     assert covered(1, {"type": "CancelAll"}) == [False]
     assert covered(9, order("buy", 10)) == [False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_waiting_for_the_traders_own_order_sees_the_writer_apply_it(spot_desk):
+    # Given a trader's order acknowledged but not applied yet
+    spot_desk.submit(1, "PlaceOrder", **{**ASK, "side": "buy"})
+    shard = spot_desk.shard
+
+    def writer() -> None:
+        # the writer applies it once the trader's read listens on the shard's channel
+        channel = outcomes.shard_channel(shard.pk)
+        deadline = time.monotonic() + 5
+        while not outcomes.client().pubsub_numsub(channel)[0][1] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            tasks.shard_process(shard.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    # When the trader's next read waits for their own orders
+    caught_up = selectors.account_caught_up(account=1, shard=shard)
+    thread.join()
+    # Then it learns from the writer's announcement that the order is applied
+    assert caught_up
+    assert not models.Command.objects.filter(shard=shard, seq__isnull=True).exists()
