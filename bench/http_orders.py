@@ -22,7 +22,11 @@ permissionless group, funds 50 traders with an API key each, and measures:
 Errors are answers that are not HTTP 200 with code "0". OKX's request limits are off
 (TRADING_RATE_LIMITS=False), as they would refuse one key's 61st order in 2 s. The last
 line is one JSON object with every figure, per server, and the machine's load average
-before and after (the machine may be shared).
+before and after (the machine may be shared). Each phase also says where the CPU went, in
+ms per order from its first request until the engine applied its last order
+(`cpu_ms_per_order`): the web server's processes, the engine worker, the load generator,
+PostgreSQL (its own processes and the sessions on the bench's database) and the rest of the
+machine (`other`: what else runs there, other databases' sessions included).
 """
 
 import argparse
@@ -35,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -49,6 +54,7 @@ django.setup()
 
 from venue import (  # noqa: E402
     Trader,
+    cpu_seconds,
     keys_warm,
     okx_signed_headers,
     percentile,
@@ -89,8 +95,9 @@ async def run(
     seconds: float,
     connections: int,
     batch: bool,
+    roots: dict[str, int],
     rate: float = 0.0,
-) -> dict[str, float | str]:
+) -> dict[str, Any]:
     base = f"http://127.0.0.1:{PORT}"
     path = "/api/v5/trade/batch-orders" if batch else "/api/v5/trade/order"
     per_request = BATCH if batch else 1
@@ -131,6 +138,7 @@ async def run(
             else:
                 errors += 1
 
+    cpu_before = cpu_seconds(roots, DATABASE)
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -138,6 +146,7 @@ async def run(
     elapsed = time.perf_counter() - started
     await asyncio.to_thread(wait_applied, shard_id)
     applied = time.perf_counter() - started
+    cpu = cpu_seconds(roots, DATABASE)
     return {
         "orders_per_s": round(orders_done / elapsed, 1),
         "applied_per_s": round(orders_done / applied, 1),
@@ -145,18 +154,29 @@ async def run(
         "errors": errors,
         "ack_p50_ms": percentile(latencies, 0.5),
         "ack_p99_ms": percentile(latencies, 0.99),
+        "cpu_ms_per_order": {
+            role: round(1000 * (cpu[role] - cpu_before[role]) / max(orders_done, 1), 3)
+            for role in cpu
+        },
         **({"first_error": first_error[0]} if first_error else {}),
     }
 
 
 def measure(
-    traders: list[Trader], shard_id: int, args: argparse.Namespace
-) -> dict[str, dict[str, float | str]]:
+    traders: list[Trader], shard_id: int, args: argparse.Namespace, roots: dict[str, int]
+) -> dict[str, dict[str, Any]]:
     """The three phases against the server listening on PORT."""
-    results: dict[str, dict[str, float | str]] = {}
+    results: dict[str, dict[str, Any]] = {}
     for phase, batch in (("single", False), ("batched", True)):
         results[phase] = asyncio.run(
-            run(traders, shard_id, seconds=args.seconds, connections=args.connections, batch=batch)
+            run(
+                traders,
+                shard_id,
+                seconds=args.seconds,
+                connections=args.connections,
+                batch=batch,
+                roots=roots,
+            )
         )
     reached = float(results["single"]["orders_per_s"])
     pace = min(args.rate, reached * 0.9) or args.rate
@@ -169,6 +189,7 @@ def measure(
                 seconds=args.seconds,
                 connections=args.connections,
                 batch=False,
+                roots=roots,
                 rate=pace,
             )
         ),
@@ -201,14 +222,15 @@ def main() -> None:
     log = Path(tempfile.gettempdir()) / f"{DATABASE}-worker.log"
     worker = shard_worker_start([shard_id], log=log)
     load_before = load_average()
-    results: dict[str, dict[str, dict[str, float | str]]] = {}
+    results: dict[str, dict[str, dict[str, Any]]] = {}
     try:
         wait_applied(shard_id)
         for name in servers:
             server = web_server_start(port=PORT, server=name, threads=THREADS)
             try:
                 keys_warm(PORT, venue.traders)
-                results[name] = measure(venue.traders, shard_id, args)
+                roots = {"web": server.pid, "engine": worker.pid, "load_generator": os.getpid()}
+                results[name] = measure(venue.traders, shard_id, args, roots)
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait()

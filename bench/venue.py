@@ -239,3 +239,50 @@ def keys_warm(port: int, traders: list[Trader], *, workers: int = 2) -> None:
 
     with ThreadPoolExecutor(max_workers=2 * workers) as pool:
         list(pool.map(read, traders * (2 * workers)))
+
+
+def cpu_seconds(roots: dict[str, int], database: str) -> dict[str, float]:
+    """CPU seconds used so far by each role: the processes under each root pid (the root
+    and its descendants); `postgres` for PostgreSQL's own processes (WAL writer,
+    checkpointer, ...) and its sessions on `database`; `other` for the rest, other
+    databases' sessions included (Linux /proc; a process that ended is not counted, so
+    read it while the measured processes live)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    names: dict[int, str] = {}
+    commands: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+        pid = int(entry)
+        try:
+            with open(f"/proc/{entry}/cmdline") as command:
+                commands[pid] = command.read().replace("\0", " ")
+        except OSError:
+            commands[pid] = ""
+        parent[pid], names[pid] = int(fields[1]), name
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    owners = {pid: role for role, pid in roots.items()}
+    totals = dict.fromkeys([*roots, "postgres", "other"], 0.0)
+    for pid, seconds in used.items():
+        role, walk = "other", pid
+        if names[pid] == "postgres":
+            # a session's title names its database: "postgres: 15/main: user db host(port) ..."
+            title = commands[pid].split()
+            if len(title) < 5 or title[3] == database:
+                role = "postgres"
+        else:
+            while walk > 1:
+                if walk in owners:
+                    role = owners[walk]
+                    break
+                walk = parent.get(walk, 1)
+        totals[role] += seconds
+    return totals

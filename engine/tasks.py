@@ -14,12 +14,15 @@ from typing import Any
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import close_old_connections
 
 from engine import models, outcomes
 from engine.sequencer import ShardWriter, shard_lock
 
 WAKE_FLAG_MS = 2000
+# a batch of fewer commands than this is followed by a pause of ENGINE_BATCH_GATHER_MS
+GATHER_BELOW = 256
 # a task run hands over to a fresh task after this long, so time limits never cut a batch
 RUN_SECONDS = 60.0
 # how long a writer with an empty inbox waits for more before its task ends
@@ -87,6 +90,7 @@ def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS, linger: float 
     done = 0
     started = time.monotonic()
     redis = None if outcomes.in_process() else outcomes.client()
+    gather = settings.ENGINE_BATCH_GATHER_MS / 1000 if redis is not None else 0.0
     with shard_lock(shard_id):
         shard = models.Shard.objects.get(pk=shard_id)
         try:
@@ -107,6 +111,10 @@ def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS, linger: float 
                         break
                     if applied:
                         idle_since = time.monotonic()
+                        if gather and applied < GATHER_BELOW:
+                            # a trickle: let the next batch gather more commands, each batch
+                            # costing its statements and its commit whatever its size
+                            time.sleep(gather)
                         continue
                     left = linger - (time.monotonic() - idle_since)
                     if redis is not None and left > 0:
