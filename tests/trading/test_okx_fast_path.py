@@ -11,6 +11,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -235,3 +236,23 @@ def test_the_gate_moves_with_what_the_fast_path_holds_and_not_with_trading(
     joined = version()
 
     assert before < made == untouched < revoked < joined
+
+
+def test_concurrent_orders_commit_together_each_with_its_own_checks(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    post(asgi_server, credentials, ORDER, {**BUY, "px": "100"})  # the key and group loaded
+    orders = [{**BUY, "px": f"{80 + i}", "clOrdId": f"c{i}"} for i in range(16)]
+    orders += [{**BUY, "px": "70", "clOrdId": "twice"}] * 4
+
+    with ThreadPoolExecutor(len(orders)) as pool:
+        answers = list(pool.map(lambda order: post(asgi_server, credentials, ORDER, order), orders))
+
+    accepted = [a["data"][0] for a in answers if a["code"] == "0"]
+    refused = [a["data"][0]["sCode"] for a in answers if a["code"] != "0"]
+    # every distinct order once; of the four with one clOrdId, one is open, three refused
+    assert len(accepted) == 17 and refused == ["51016"] * 3
+    assert len({item["ordId"] for item in accepted}) == 17
+    client_ids = [p.get("client_order_id") for p in journaled(shard, alice.pk)]
+    assert sorted(filter(None, client_ids)) == sorted([f"c{i}" for i in range(16)] + ["twice"])

@@ -336,6 +336,8 @@ TRADING_RATE_LIMITS = env.bool("TRADING_RATE_LIMITS", default=True)
 # server outside Django's request cycle, on PostgreSQL, through a pool of this many
 # connections per web process.
 ORDER_FAST_PATH = env.bool("ORDER_FAST_PATH", default=True)
+# ASGI applications wrapped around Django's (xip_portal.asgi), innermost first
+ASGI_WRAPPERS = ["trading.okx.fast_path.OrderFastPath"]
 ORDER_FAST_PATH_CONNECTIONS = env.int("ORDER_FAST_PATH_CONNECTIONS", default=8)
 
 # The engine service: commands per writer batch (one transaction each), and how many
