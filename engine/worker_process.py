@@ -31,7 +31,6 @@ def shard_worker_start(
         ),
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_ACK_EMULATION": "false",  # as the Procfile's engine worker (settings.base)
         **(extra_env or {}),
     }
     queues = ",".join(f"engine.shard.{shard_id}" for shard_id in shard_ids)

@@ -11,7 +11,12 @@ from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from ..market_data import BARS_MS
@@ -83,9 +88,10 @@ def okx_schema(
     request: Any = None,
     private: bool = False,
     not_found: bool = False,
+    examples: list[OpenApiExample] | None = None,
 ) -> Callable[[View], View]:
     """extend_schema for an /api/v5 operation answering `data` items in the envelope
-    (component `Okx<name>Answer`)."""
+    (component `Okx<name>Answer`), with request `examples` if given."""
     refusals = [400, 429, 503, *([401] if private else []), *([404] if not_found else [])]
     return extend_schema(
         tags=[TAGS[tag]],
@@ -96,6 +102,7 @@ def okx_schema(
         ),
         parameters=parameters or [],
         request=request,
+        examples=examples or [],
         responses={
             200: envelope(f"Okx{name}Answer", data),
             **dict.fromkeys(refusals, REFUSAL),
@@ -156,6 +163,24 @@ class PlaceOrderInput(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(
         ("yes", "no"), required=False, help_text="A prediction market's side to trade."
     )
+
+
+def _limit(side: str, px: str) -> dict[str, str]:
+    return {
+        "instId": "BTC-USDC",
+        "tdMode": "cash",
+        "side": side,
+        "ordType": "limit",
+        "sz": "0.1",
+        "px": px,
+    }
+
+
+PLACE_ORDER_EXAMPLES = [OpenApiExample("A limit buy", value=_limit("buy", "99"), request_only=True)]
+# drf-spectacular lists a list body's example itself: this is the batch [limit sell]
+BATCH_ORDERS_EXAMPLES = [
+    OpenApiExample("A batch of one limit sell", value=_limit("sell", "101"), request_only=True)
+]
 
 
 class OrderRefInput(serializers.Serializer[Any]):

@@ -40,6 +40,7 @@ from .envelope import OkxView, okx_ok
 from .instruments import Instrument, instrument_get, instrument_of_engine, instruments_by_id
 from .openapi import (
     AMEND_RESULT_ROW,
+    BATCH_ORDERS_EXAMPLES,
     CL_ORD_ID,
     FILL_ROW,
     INST_ID,
@@ -49,6 +50,7 @@ from .openapi import (
     ORD_ID,
     ORDER_RESULT_ROW,
     ORDER_ROW,
+    PLACE_ORDER_EXAMPLES,
     AmendOrderInput,
     OrderRefInput,
     PlaceOrderInput,
@@ -199,6 +201,7 @@ class PlaceOrderView(OkxView):
         request=PlaceOrderInput,
         private=True,
         data=ORDER_RESULT_ROW,
+        examples=PLACE_ORDER_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
@@ -260,6 +263,7 @@ class BatchOrdersView(OkxView):
         request=batch(PlaceOrderInput),
         private=True,
         data=ORDER_RESULT_ROW,
+        examples=BATCH_ORDERS_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         user = self.trader(request)

@@ -266,22 +266,27 @@ CELERY_TASK_ROUTES = {
     "engine.chain.*": {"queue": "chain"},
     "engine.*": {"queue": "engine"},
 }
-# Acknowledge after the run and requeue when a worker dies mid-task: engine batches must not
-# be lost. Every task is therefore written to be idempotent.
+# Acknowledge after the run and requeue a task whose worker died: only with Redis's ack
+# emulation on (see below; off by default, so no task relies on it). Every task is idempotent.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# An engine worker turns Redis's ack emulation off (CELERY_ACK_EMULATION=false, set by the
-# Procfile and engine.worker_process): its only task, a writer's wake-up, is acknowledged on
-# receipt and the journal is the truth, so emulation guarded nothing there; and when Redis
-# goes away mid-acknowledgement its restore path stops the worker for good (kombu 5.7:
-# "Couldn't ack", then "Unrecoverable error: AttributeError").
+# Redis's ack emulation is off for every worker (CELERY_ACK_EMULATION=true turns it back on):
+# when Redis goes away mid-acknowledgement its restore path stops the worker for good (kombu
+# 5.7: "Couldn't ack", then "Unrecoverable error: AttributeError"), and it guards nothing we
+# need. A message is then gone once a worker took it, and a worker killed mid-task loses that
+# run; what every task does is kept elsewhere and done again: a writer's wake-up is
+# acknowledged on receipt anyway (the journal is the truth, and beat's time tick wakes the
+# writer); every other task is one of beat's periodic, idempotent passes over the database or
+# the chain (timers, transfers, registry sync, settlement batches, the deposit and payout
+# scan), so a lost run is the next tick's and a retry lost with its worker likewise.
+# Payouts are no task: the vault pays a withdrawal once per id, claimed in a request.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
-    "ack_emulation": env.bool("CELERY_ACK_EMULATION", default=True),
+    "ack_emulation": env.bool("CELERY_ACK_EMULATION", default=False),
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "clear-expired-sessions": {"task": "xip_portal.tasks.sessions_clear_expired", "schedule": 3600},
