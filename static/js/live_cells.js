@@ -12,6 +12,26 @@
     return document.querySelector('[data-live-key="' + CSS.escape(key) + '"]');
   }
 
+  // Puts the rows in `order`, moving them only when the order changed: a moved row loses
+  // the keyboard's focus, so a trader typing a size in it would lose what they typed (the
+  // stream sends the whole state when it connects, often while the page is being used).
+  function reorder(order) {
+    var rows = order.map(rowOf).filter(function (row) {
+      return row && row.tagName === "TR";
+    });
+    var unchanged = rows.every(function (row, index) {
+      return index === 0 || rows[index - 1].nextElementSibling === row;
+    });
+    if (unchanged) return;
+    var focused = document.activeElement;
+    rows.forEach(function (row) {
+      row.parentNode.appendChild(row);
+    });
+    if (focused && focused !== document.activeElement && document.contains(focused)) {
+      focused.focus();
+    }
+  }
+
   function apply(state) {
     Object.keys(state.rows || {}).forEach(function (key) {
       var row = rowOf(key), values = state.rows[key];
@@ -28,10 +48,7 @@
         });
       }
     });
-    (state.order || []).forEach(function (key) {
-      var row = rowOf(key);
-      if (row && row.tagName === "TR") row.parentNode.appendChild(row);
-    });
+    reorder(state.order || []);
     Object.keys(state.totals || {}).forEach(function (id) {
       var node = document.getElementById(id);
       if (node) node.textContent = state.totals[id];
