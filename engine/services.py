@@ -596,10 +596,14 @@ def _check_order(
 
 # The client order ids of `ids` (an array) that the account has open in the shard: open
 # in the projection, or placed and not applied yet. PostgreSQL; the order fast path
-# (trading.okx.fast_path) runs the same text inside its journal INSERT.
+# (trading.okx.fast_path) runs the same text inside its journal INSERT, as a prepared
+# statement: its conditions name those of the two partial indexes (open orders with a
+# client order id, pending PlaceOrders by client order id), so that even the generic plan
+# reads an account's few matching rows, never all its open orders.
 CLIENT_ORDER_IDS_OPEN_SQL = (
     "SELECT client_order_id FROM engine_order WHERE shard_id = %(shard)s "
-    "AND account = %(account)s AND status = 'open' AND client_order_id = ANY(%(ids)s) "
+    "AND account = %(account)s AND status = 'open' AND client_order_id <> '' "
+    "AND client_order_id = ANY(%(ids)s) "
     "UNION ALL SELECT payload->>'client_order_id' FROM engine_command "
     "WHERE shard_id = %(shard)s AND account = %(account)s AND seq IS NULL "
     "AND kind = 'PlaceOrder' AND payload->>'client_order_id' = ANY(%(ids)s)"
