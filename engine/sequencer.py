@@ -499,6 +499,7 @@ def _inbox_pending(
             "WHERE shard_id = %b AND seq IS NULL AND id <> ALL(%b::bigint[]) "
             "ORDER BY id LIMIT %b",
             [shard_id, list(committing), limit],
+            prepare=True,
         )
         rows = cursor.fetchall()
     loads = json.loads
@@ -523,6 +524,7 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
                 f"outcome = s.outcome FROM {source} "
                 "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
                 [*arrays, shard_id],
+                prepare=True,
             )
             updated = cursor.rowcount
         if updated != len(applied):
