@@ -41,6 +41,7 @@ from engine.projections import (
     ProjectionRows,
     ProjectionState,
     binding_cursor,
+    prepared,
     unnest_rows,
 )
 
@@ -499,7 +500,6 @@ def _inbox_pending(
             "WHERE shard_id = %b AND seq IS NULL AND id <> ALL(%b::bigint[]) "
             "ORDER BY id LIMIT %b",
             [shard_id, list(committing), limit],
-            prepare=True,
         )
         rows = cursor.fetchall()
     loads = json.loads
@@ -524,7 +524,7 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
                 f"outcome = s.outcome FROM {source} "
                 "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
                 [*arrays, shard_id],
-                prepare=True,
+                prepare=prepared(applied),
             )
             updated = cursor.rowcount
         if updated != len(applied):
