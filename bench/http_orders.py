@@ -31,6 +31,7 @@ machine (`other`: what else runs there, other databases' sessions included).
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -166,34 +167,15 @@ def measure(
     traders: list[Trader], shard_id: int, args: argparse.Namespace, roots: dict[str, int]
 ) -> dict[str, dict[str, Any]]:
     """The three phases against the server listening on PORT."""
+    phase = functools.partial(
+        run, traders, shard_id, seconds=args.seconds, connections=args.connections, roots=roots
+    )
     results: dict[str, dict[str, Any]] = {}
-    for phase, batch in (("single", False), ("batched", True)):
-        results[phase] = asyncio.run(
-            run(
-                traders,
-                shard_id,
-                seconds=args.seconds,
-                connections=args.connections,
-                batch=batch,
-                roots=roots,
-            )
-        )
+    for name, batch in (("single", False), ("batched", True)):
+        results[name] = asyncio.run(phase(batch=batch))
     reached = float(results["single"]["orders_per_s"])
     pace = min(args.rate, reached * 0.9) or args.rate
-    results["paced"] = {
-        "rate": round(pace, 1),
-        **asyncio.run(
-            run(
-                traders,
-                shard_id,
-                seconds=args.seconds,
-                connections=args.connections,
-                batch=False,
-                roots=roots,
-                rate=pace,
-            )
-        ),
-    }
+    results["paced"] = {"rate": round(pace, 1), **asyncio.run(phase(batch=False, rate=pace))}
     return results
 
 

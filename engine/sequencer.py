@@ -551,6 +551,19 @@ def snapshot_store(shard_id: int, seq: int, data: bytes) -> None:
         )
 
 
+def connection_params(settings_dict: dict[str, Any]) -> dict[str, Any]:
+    """psycopg's connection parameters for a Django database's settings, for a connection
+    of one's own (a forked child's, the order fast path's pool)."""
+    given = {
+        "dbname": settings_dict["NAME"],
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"],
+        "host": settings_dict["HOST"],
+        "port": settings_dict["PORT"],
+    }
+    return {name: value for name, value in given.items() if value}
+
+
 def _snapshot_store_own_connection(
     settings_dict: dict[str, Any], shard_id: int, seq: int, engine: Engine
 ) -> None:
@@ -562,13 +575,7 @@ def _snapshot_store_own_connection(
 
     data = engine.snapshot()
     state_hash = hashlib.sha256(data).hexdigest()
-    with psycopg.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        host=settings_dict["HOST"] or None,
-        port=settings_dict["PORT"] or None,
-        password=settings_dict["PASSWORD"] or None,
-    ) as conn:
+    with psycopg.connect(**connection_params(settings_dict)) as conn:
         conn.execute(
             "INSERT INTO engine_snapshot (shard_id, seq, state_hash, data, created_at) "
             "VALUES (%s, %s, %s, %s, now())",

@@ -46,6 +46,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from engine import models as engine
 from engine.outcomes import in_process
+from engine.sequencer import connection_params
 from engine.services import (
     CLIENT_ORDER_IDS_OPEN_SQL,
     CommandReceipt,
@@ -76,7 +77,14 @@ from ..services import (
 from .authentication import request_timestamp, signature
 from .envelope import LIMITS_TAKEN, OkxView, okx_error_body, okx_limit_take
 from .instruments import Instrument, instruments_by_id
-from .trade import BatchOrdersView, PlaceOrderView, answer_body, place_command, receipt_item
+from .trade import (
+    BatchOrdersView,
+    PlaceOrderView,
+    answer_body,
+    orders_per_instrument,
+    place_command,
+    receipt_item,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -167,12 +175,13 @@ class OrderFastPath:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        headers = dict(scope["headers"])
         body, complete = await _body_read(receive)
         answer = None
         prepared = None
         if complete:
             try:
-                prepared = await _prepared(scope, body, view)
+                prepared = await _prepared(scope, headers, body, view)
             except Exception:
                 # nothing is written before the journal's statement: Django answers
                 logger.exception("order fast path: a request went to Django after an error")
@@ -189,7 +198,6 @@ class OrderFastPath:
             await self.app(scope, _receive_again(body, complete, receive), send)
             return
         status, envelope, user = answer
-        headers = dict(scope["headers"])
         request_id = request_id_of(headers.get(b"x-request-id", b"").decode("latin-1"))
         content = json.dumps(envelope, separators=(",", ":")).encode()
         extra = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if status == 503 else []
@@ -272,9 +280,10 @@ class _Prepared:
     payloads: list[dict[str, Any]]
 
 
-async def _prepared(scope: Scope, body: bytes, view: type[OkxView]) -> _Prepared | None:
+async def _prepared(
+    scope: Scope, headers: dict[bytes, bytes], body: bytes, view: type[OkxView]
+) -> _Prepared | None:
     """The request checked as the view checks it; None for Django to answer."""
-    headers = dict(scope["headers"])
     try:
         key, passphrase, stamp, signed = (headers[name].decode("ascii") for name in HEADERS)
         text = body.decode()
@@ -407,17 +416,11 @@ async def _orders_checked(
 
 
 def _limits_take(view: type[OkxView], key: str, orders: list[dict[str, Any]]) -> bool:
-    """OKX's request limits, as the views take them: per request and instrument for one
-    order, per order and instrument for a batch."""
-    if view is PlaceOrderView:
-        return okx_limit_take(view, who=key, instrument=str(orders[0].get("instId", "")), cost=1)
-    per_instrument: dict[str, int] = {}
-    for data in orders:
-        inst_id = str(data.get("instId", ""))
-        per_instrument[inst_id] = per_instrument.get(inst_id, 0) + 1
+    """OKX's request limits, as the views take them: per instrument, one for an order
+    (`trade/order`), one per order (`trade/batch-orders`)."""
     return all(
         okx_limit_take(view, who=key, instrument=inst_id, cost=count)
-        for inst_id, count in per_instrument.items()
+        for inst_id, count in orders_per_instrument(orders).items()
     )
 
 
@@ -592,21 +595,7 @@ async def _connection_pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
     if _pool is not None and _pool[0] is loop:
         return _pool[1]
-    db = connections["default"].settings_dict
-    conninfo = make_conninfo(
-        "",
-        **{
-            name: value
-            for name, value in (
-                ("dbname", db["NAME"]),
-                ("user", db["USER"]),
-                ("password", db["PASSWORD"]),
-                ("host", db["HOST"]),
-                ("port", db["PORT"]),
-            )
-            if value
-        },
-    )
+    conninfo = make_conninfo("", **connection_params(connections["default"].settings_dict))
     pool = AsyncConnectionPool(
         conninfo,
         min_size=1,

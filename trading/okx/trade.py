@@ -247,6 +247,16 @@ def _order_find(
     )
 
 
+def orders_per_instrument(orders: list[Any]) -> dict[str, int]:
+    """How many of the orders name each instrument: a batch's count against OKX's order
+    limits per instrument (an item that is not an order counts nowhere)."""
+    counts: dict[str, int] = defaultdict(int)
+    for data in orders:
+        if isinstance(data, dict):
+            counts[str(data.get("instId", ""))] += 1
+    return counts
+
+
 class BatchOrdersView(OkxView):
     private = True
     key_scope = "trade"
@@ -274,11 +284,7 @@ class BatchOrdersView(OkxView):
             raise ApplicationError(
                 f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
             )
-        per_instrument: dict[str, int] = defaultdict(int)
-        for data in orders:
-            if isinstance(data, dict):
-                per_instrument[str(data.get("instId", ""))] += 1
-        for inst_id, count in per_instrument.items():
+        for inst_id, count in orders_per_instrument(orders).items():
             self.limit_take(request, cost=count, instrument=inst_id)
         items: list[dict[str, Any] | None] = []
         requests: list[OrderRequest] = []
