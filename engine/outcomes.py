@@ -9,7 +9,6 @@ touched. Live pages (trading.live) re-read what a change touched; nothing else i
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import weakref
 from collections.abc import Callable
@@ -20,6 +19,8 @@ import redis
 import redis.asyncio
 from django.conf import settings
 from django.db import connection
+
+from engine.codec import json_bytes, json_value
 
 # in-process listeners: the change of each committed batch (see `change_of`)
 local_listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -109,7 +110,7 @@ def publish(shard_id: int, change: dict[str, Any], waited: list[tuple[int, str]]
     pipe = client().pipeline(transaction=False)
     for command_id, outcome in waited:
         pipe.publish(command_channel(command_id), outcome)
-    pipe.publish(shard_channel(shard_id), json.dumps(change))
+    pipe.publish(shard_channel(shard_id), json_bytes(change))
     pipe.execute()
 
 
@@ -131,7 +132,7 @@ def wait(command_id: int, timeout: float, fetch: Callable[[], Any]) -> Any:
                 return None
             message = pubsub.get_message(timeout=left)
             if message is not None and message["type"] == "message":
-                return json.loads(message["data"])
+                return json_value(message["data"])
         return outcome
     finally:
         pubsub.close()
@@ -155,7 +156,7 @@ def wait_applied(shard_id: int, pending: Callable[[], set[int]], timeout: float)
                 return False
             message = pubsub.get_message(timeout=remaining)
             if message is not None and message["type"] == "message":
-                left.difference_update(json.loads(message["data"])["commands"])
+                left.difference_update(json_value(message["data"])["commands"])
         return True
     finally:
         pubsub.close()

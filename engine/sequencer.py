@@ -12,7 +12,6 @@ journal, and takes the uncommitted commands again.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import threading
 import time
@@ -28,14 +27,14 @@ from django.db import connection, connections, transaction
 
 from engine import models, outcomes
 from engine.chain.settlement import settlement_queue_if_due
+from engine.codec import json_text, json_value
 from engine.core import (
     Engine,
     command_from_dict,
     command_from_record,
     command_to_record,
-    event_to_dict,
+    outcome_of,
 )
-from engine.core.events import Event, Fill, OrderAccepted, Rejected
 from engine.projections import (
     ProjectionBatch,
     ProjectionRows,
@@ -83,37 +82,6 @@ def shard_lock(shard_id: int, *, wait: bool = True) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def outcome_of(events: list[Event]) -> dict[str, Any]:
-    """What a command's submitter is told: a result, a reason code, the order id, and the
-    events themselves."""
-    result = "applied"
-    reason = ""
-    order_id = None
-    filled = 0
-    size = 0
-    for event in events:
-        if isinstance(event, Rejected) and not reason:
-            result, reason = "rejected", str(event.reason)
-            order_id = event.order_id or None
-        elif isinstance(event, OrderAccepted) and order_id is None:
-            result, order_id, size = "accepted", event.order_id, event.size
-        elif isinstance(event, Fill) and event.taker_order_id == order_id:
-            filled += event.size
-    if result == "accepted" and filled:
-        result = "filled" if filled >= size else "partially_filled"
-    return {
-        "result": result,
-        "reason": reason,
-        "order_id": order_id,
-        "filled": filled,
-        "events": [event_to_dict(event) for event in events],
-    }
-
-
-# compact JSON, one encoder for every row (json.dumps with options makes one per call)
-_json_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass
@@ -316,8 +284,8 @@ class ShardWriter:
                 seq=seq, command_id=command_id, command=payload, events=events, state=state
             )
             outcome = outcome_of(events)
-            outcome_text = _json_encode(outcome)
-            record = _json_encode(command_to_record(command))
+            outcome_text = json_text(outcome)
+            record = json_text(command_to_record(command))
             applied.append(Applied(command_id, seq, command.ts, record, outcome_text))
             outcome_dicts.append((command_id, outcome))
             if waiting:
@@ -406,8 +374,8 @@ class ShardWriter:
 
 def _json(value: Any) -> Any:
     """A JSON column's value: parsed by the driver, or text (read as text on PostgreSQL,
-    where `json.loads` is the fastest route)."""
-    return json.loads(value) if isinstance(value, str) else value
+    where `json_value` is the fastest route)."""
+    return json_value(value) if isinstance(value, str) else value
 
 
 # commands per chunk of a recovery's read
@@ -422,7 +390,7 @@ def _journal_records(shard_id: int, after: int, until: int) -> Iterator[tuple[in
     the caller leaves alone meanwhile), so the server's reading overlaps the replay."""
     if connection.vendor != "postgresql":
         for _, seq, _, record, _ in _journal_rows(shard_id, after, until):
-            yield seq, [json.loads(record)]
+            yield seq, [json_value(record)]
         return
     connection.ensure_connection()
     raw = connection.connection
@@ -445,7 +413,7 @@ def _journal_records(shard_id: int, after: int, until: int) -> Iterator[tuple[in
             last = min(start + RECORDS_CHUNK, until)
             if count != last - start:
                 raise RuntimeError(f"shard {shard_id}: journal gap between {start} and {last}")
-            yield last, json.loads(records or "[]")
+            yield last, json_value(records or "[]")
 
 
 def _journal_rows(
@@ -493,7 +461,7 @@ def _inbox_pending(
             .values_list("id", "payload", "waiting")[:limit]
         )
     with binding_cursor() as cursor:
-        # the payload as text: one json.loads is cheaper than the driver's jsonb loader;
+        # the payload as text: one json_value is cheaper than the driver's jsonb loader;
         # the ids committing are left out by the server (a hashed NOT IN)
         cursor.execute(
             "SELECT id, payload::text, waiting FROM engine_command "
@@ -502,8 +470,7 @@ def _inbox_pending(
             [shard_id, list(committing), limit],
         )
         rows = cursor.fetchall()
-    loads = json.loads
-    return [(command_id, loads(payload), waiting) for command_id, payload, waiting in rows]
+    return [(command_id, json_value(payload), waiting) for command_id, payload, waiting in rows]
 
 
 JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome")
@@ -533,7 +500,7 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> None:
     for a in applied:
         updated = models.Command.objects.filter(
             pk=a.command_id, shard_id=shard_id, seq__isnull=True
-        ).update(seq=a.seq, ts=a.ts, record=a.record, outcome=json.loads(a.outcome))
+        ).update(seq=a.seq, ts=a.ts, record=a.record, outcome=json_value(a.outcome))
         if updated != 1:
             raise RuntimeError(f"shard {shard_id}: journal row {a.command_id} already sequenced")
 

@@ -67,6 +67,7 @@ from engine.core.events import (
     SetsMerged,
     event_from_dict,
     event_to_dict,
+    outcome_of,
 )
 from engine.core.invariants import InvariantViolation
 from engine.core.ledger import Ledger, state_of
@@ -141,5 +142,6 @@ __all__ = [
     "command_to_record",
     "event_from_dict",
     "event_to_dict",
+    "outcome_of",
     "state_of",
 ]

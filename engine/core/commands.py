@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from engine.core.markets import MarketConfig
+from engine.core.markets import MarketConfig, plain
 
 
 class Side(StrEnum):
@@ -425,16 +425,21 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
 }
 
 
+# each command's fields in declared order (`dataclasses.fields` is slow on a hot path). The
+# journal's positional form is [type name, *the fields' values in that order], enums as
+# their values, a market config as its dict. Read back without keyword arguments or enum
+# calls: a recovery decodes every command of the journal after the latest snapshot.
+_RECORD_FIELDS: dict[str, tuple[str, ...]] = {
+    name: tuple(field.name for field in fields(cls)) for name, cls in COMMAND_TYPES.items()
+}
+
+
 def command_to_dict(command: Command) -> dict[str, Any]:
     """A plain JSON-able dict with a "type" key; the inverse of `command_from_dict`."""
-    data: dict[str, Any] = {"type": type(command).__name__}
-    for field in fields(command):
-        value = getattr(command, field.name)
-        if isinstance(value, MarketConfig):
-            value = value.to_dict()
-        elif isinstance(value, StrEnum):
-            value = str(value)
-        data[field.name] = value
+    kind = type(command).__name__
+    data: dict[str, Any] = {"type": kind}
+    for name in _RECORD_FIELDS[kind]:
+        data[name] = plain(getattr(command, name))
     return data
 
 
@@ -450,12 +455,6 @@ def command_from_dict(data: dict[str, Any]) -> Command:
     return cls(**values)
 
 
-# the journal's positional form: [type name, *the fields' values in declared order], enums
-# as their values, a market config as its dict. Read back without keyword arguments or enum
-# calls: a recovery decodes every command of the journal after the latest snapshot.
-_RECORD_FIELDS: dict[str, tuple[str, ...]] = {
-    name: tuple(field.name for field in fields(cls)) for name, cls in COMMAND_TYPES.items()
-}
 _SIDES: dict[str, Side] = {member.value: member for member in Side}
 _ORDER_TYPES: dict[str, OrderType] = {member.value: member for member in OrderType}
 _TIFS: dict[str, TimeInForce] = {member.value: member for member in TimeInForce}
@@ -465,8 +464,11 @@ _OUTCOMES: dict[str, Outcome] = {member.value: member for member in Outcome}
 
 def command_to_record(command: Command) -> list[Any]:
     """The journal's positional form of `command`; the inverse of `command_from_record`."""
-    data = command_to_dict(command)
-    return [data["type"], *(data[name] for name in _RECORD_FIELDS[data["type"]])]
+    kind = type(command).__name__
+    record: list[Any] = [kind]
+    for name in _RECORD_FIELDS[kind]:
+        record.append(plain(getattr(command, name)))
+    return record
 
 
 def command_from_record(record: list[Any]) -> Command:

@@ -7,10 +7,9 @@ dataclass's generated `__init__` stays interpreted under mypyc and cost a quarte
 compiled engine's time.
 """
 
-from enum import StrEnum
 from typing import Any, ClassVar
 
-from engine.core.markets import MarketConfig
+from engine.core.markets import MarketConfig, plain
 from engine.core.reasons import Reason
 
 
@@ -446,12 +445,37 @@ EVENT_TYPES: dict[str, type[Event]] = {
 def event_to_dict(event: Event) -> dict[str, Any]:
     """A plain JSON-able dict with a "type" key; the inverse of `event_from_dict`."""
     data: dict[str, Any] = {"type": type(event).__name__}
-    for name, value in zip(event.FIELDS, event.values(), strict=True):
-        if isinstance(value, MarketConfig):
-            data[name] = value.to_dict()
-        else:
-            data[name] = str(value) if isinstance(value, StrEnum) else value
+    for name in event.FIELDS:
+        data[name] = plain(getattr(event, name))
     return data
+
+
+def outcome_of(events: list[Event]) -> dict[str, Any]:
+    """What a command's submitter is told (the journal's outcome of the command): a result,
+    a reason code, the order id, the size its order filled at once, and the events
+    themselves (`event_to_dict`)."""
+    result = "applied"
+    reason = ""
+    order_id: int | None = None
+    filled = 0
+    size = 0
+    for event in events:
+        if isinstance(event, Rejected) and not reason:
+            result, reason = "rejected", str(event.reason)
+            order_id = event.order_id or None
+        elif isinstance(event, OrderAccepted) and order_id is None:
+            result, order_id, size = "accepted", event.order_id, event.size
+        elif isinstance(event, Fill) and event.taker_order_id == order_id:
+            filled += event.size
+    if result == "accepted" and filled:
+        result = "filled" if filled >= size else "partially_filled"
+    return {
+        "result": result,
+        "reason": reason,
+        "order_id": order_id,
+        "filled": filled,
+        "events": [event_to_dict(event) for event in events],
+    }
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

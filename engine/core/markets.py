@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from engine.core.reasons import Reason
 
@@ -189,3 +189,20 @@ class MarketConfig:
         values["margin_tiers"] = tuple(MarginTier(**tier) for tier in tiers)
         values["outcomes"] = tuple(str(name) for name in outcomes)
         return cls(**values)  # type: ignore[arg-type]
+
+
+# the types a command's or an event's field holds as it is written in JSON (bool is not an
+# int here: `type` is checked, not isinstance)
+_PLAIN_TYPES: Final = frozenset({int, str, bool, type(None)})
+
+
+def plain(value: Any) -> Any:
+    """A command's or an event's field as written in JSON: an enum as its value, a market
+    config as its dict, anything else as it is."""
+    if type(value) in _PLAIN_TYPES:
+        return value
+    if isinstance(value, MarketConfig):
+        return value.to_dict()
+    if isinstance(value, StrEnum):
+        return str(value)
+    return value
