@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +40,9 @@ from engine.projections import (
     ProjectionRows,
     ProjectionState,
     binding_cursor,
+    pipelined,
     prepared,
+    rows_written,
     unnest_rows,
 )
 
@@ -117,12 +119,13 @@ class SequencedBatch:
         shard); then publish the outcomes."""
         seq = self.applied[-1].seq
         with transaction.atomic():
-            _journal_write(self.shard_id, self.applied)
-            self.projections.store()
-            updated = models.Shard.objects.filter(
-                pk=self.shard_id, high_water=self.previous
-            ).update(high_water=seq)
-            if updated != 1:
+            with pipelined(self.applied):
+                journaled = _journal_write(self.shard_id, self.applied)
+                self.projections.store()
+                advanced = _high_water_move(self.shard_id, self.previous, seq)
+            if journaled() != len(self.applied):
+                raise RuntimeError(f"shard {self.shard_id}: journal rows already sequenced")
+            if advanced() != 1:
                 raise RuntimeError(f"shard {self.shard_id} was advanced by another writer")
         outcomes.publish(self.shard_id, self.change, self.waited)
         settlement_queue_if_due(risk_group_id=self.risk_group_id, high_water=seq)
@@ -476,33 +479,42 @@ def _inbox_pending(
 JOURNAL_COLUMNS = ("id", "seq", "ts", "record", "outcome")
 
 
-def _journal_write(shard_id: int, applied: list[Applied]) -> None:
+def _journal_write(shard_id: int, applied: list[Applied]) -> Callable[[], int]:
     """Give the batch's commands their sequence numbers, times, records and outcomes (only
-    commands still pending: a second writer would find none)."""
+    commands still pending: a second writer would find none). Returns how many rows it
+    wrote, to be asked once the statement has run (after a pipeline's sync)."""
     if connection.vendor == "postgresql":
         source, arrays = unnest_rows(
             models.Command,
             JOURNAL_COLUMNS,
             [(a.command_id, a.seq, a.ts, a.record, a.outcome) for a in applied],
         )
-        with binding_cursor() as cursor:
-            cursor.execute(
-                "UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
-                f"outcome = s.outcome FROM {source} "
-                "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
-                [*arrays, shard_id],
-                prepare=prepared(applied),
-            )
-            updated = cursor.rowcount
-        if updated != len(applied):
-            raise RuntimeError(f"shard {shard_id}: journal rows already sequenced")
-        return
+        return rows_written(
+            "UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
+            f"outcome = s.outcome FROM {source} "
+            "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
+            [*arrays, shard_id],
+            prepare=prepared(applied),
+        )
+    updated = 0
     for a in applied:
-        updated = models.Command.objects.filter(
+        updated += models.Command.objects.filter(
             pk=a.command_id, shard_id=shard_id, seq__isnull=True
         ).update(seq=a.seq, ts=a.ts, record=a.record, outcome=json_value(a.outcome))
-        if updated != 1:
-            raise RuntimeError(f"shard {shard_id}: journal row {a.command_id} already sequenced")
+    return lambda: updated
+
+
+def _high_water_move(shard_id: int, previous: int, seq: int) -> Callable[[], int]:
+    """Move the shard's high-water mark from `previous` to `seq`; returns how many shards it
+    moved (0: another writer moved it), to be asked once the statement has run."""
+    if connection.vendor == "postgresql":
+        return rows_written(
+            "UPDATE engine_shard SET high_water = %b WHERE id = %b AND high_water = %b",
+            [seq, shard_id, previous],
+            prepare=True,
+        )
+    updated = models.Shard.objects.filter(pk=shard_id, high_water=previous).update(high_water=seq)
+    return lambda: updated
 
 
 def snapshot_store(shard_id: int, seq: int, data: bytes) -> None:
