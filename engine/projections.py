@@ -17,11 +17,12 @@ import json
 from collections.abc import Callable, Iterator, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import psycopg
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Model
 
 from engine import models
 from engine.core import Engine
@@ -835,16 +836,23 @@ def rows_written(sql: str, params: list[Any], *, prepare: bool) -> Callable[[], 
 
 
 def unnest_rows(
-    model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    model: type[Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> tuple[str, list[Any]]:
     """Rows as one set for a single statement (PostgreSQL): `unnest(...) AS s(columns)`
     over one binary array parameter per column (typed as the model's column), and those
     arrays. No staging table, no round trip per step."""
+    return _unnest_source(model, columns), [list(column) for column in zip(*rows, strict=True)]
+
+
+@cache
+def _unnest_source(model: type[Model], columns: tuple[str, ...]) -> str:
+    """`unnest_rows`' SQL, made once per table and columns (the fields' database types
+    are looked up field by field)."""
     arrays = ", ".join(
         f"%b::{model._meta.get_field(name).db_type(connection)}[]" for name in columns
     )
     names = ", ".join(f'"{name}"' for name in columns)
-    return f"unnest({arrays}) AS s({names})", [list(column) for column in zip(*rows, strict=True)]
+    return f"unnest({arrays}) AS s({names})"
 
 
 def _upsert(
