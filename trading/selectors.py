@@ -119,6 +119,14 @@ def account_statement(*, user: User, limit: int) -> list[StatementLine]:
     return lines
 
 
+def order_id_of(value: Any) -> int:
+    """An order's id as a client sends it (up to 18 digits); an unknown order otherwise."""
+    text = str(value)
+    if not text.isdecimal() or len(text) > 18:
+        raise ApplicationError("Order does not exist.", code=Reason.UNKNOWN_ORDER, field="order_id")
+    return int(text)
+
+
 def order_find(
     *,
     user: User,
@@ -134,11 +142,7 @@ def order_find(
             shard=shard_of(risk_group=tradable.risk_group_id), market_id=tradable.engine_market
         )
     if order_id:
-        if not str(order_id).isdigit() or len(str(order_id)) > 18:
-            raise ApplicationError(
-                "Order does not exist.", code=Reason.UNKNOWN_ORDER, field="order_id"
-            )
-        order = orders.filter(order_id=int(order_id)).order_by("-command_id").first()
+        order = orders.filter(order_id=order_id_of(order_id)).order_by("-command_id").first()
     elif client_order_id:
         order = orders.filter(client_order_id=str(client_order_id)).order_by("-order_id").first()
     else:

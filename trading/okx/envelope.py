@@ -74,7 +74,9 @@ class OkxView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.limit_take(request, cost=1, instrument=self.instrument_of(request))
+        instrument = self.instrument_of(request)
+        if instrument is not None:
+            self.limit_take(request, cost=1, instrument=instrument)
         if self.private and not (self.places_orders and request.method == "POST"):
             # a trader's read, cancel or amend sees their own earlier orders (whose ids
             # were answered at commit) applied
@@ -87,9 +89,10 @@ class OkxView(APIView):
             raise NotAuthenticated("Sign the request with an API key.")
         return user
 
-    def instrument_of(self, request: Request) -> str:
+    def instrument_of(self, request: Request) -> str | None:
         """The instrument a request is counted against (OKX counts order requests per
-        instrument); the view's own bucket otherwise."""
+        instrument); the view's own bucket otherwise; None for a batch, which its handler
+        counts by its orders (OKX's batch limits count orders, not requests)."""
         if request.method == "GET":
             return str(request.query_params.get("instId", ""))
         data = request.data

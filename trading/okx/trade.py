@@ -257,14 +257,21 @@ def orders_per_instrument(orders: list[Any]) -> dict[str, int]:
     return counts
 
 
+def _orders_limit_take(view: OkxView, request: Request, orders: list[Any]) -> None:
+    """A batch's count against OKX's limits: one per order, per instrument (what the
+    order fast path takes for it too)."""
+    for inst_id, count in orders_per_instrument(orders).items():
+        view.limit_take(request, cost=count, instrument=inst_id)
+
+
 class BatchOrdersView(OkxView):
     private = True
     key_scope = "trade"
     places_orders = True
     rate_limit = (300, 2.0)  # orders, per instrument
 
-    def instrument_of(self, request: Request) -> str:
-        return ""  # counted per instrument by order count in post()
+    def instrument_of(self, request: Request) -> None:
+        return None  # counted by its orders in post()
 
     @okx_schema(
         "BatchOrders",
@@ -284,8 +291,7 @@ class BatchOrdersView(OkxView):
             raise ApplicationError(
                 f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
             )
-        for inst_id, count in orders_per_instrument(orders).items():
-            self.limit_take(request, cost=count, instrument=inst_id)
+        _orders_limit_take(self, request, orders)
         items: list[dict[str, Any] | None] = []
         requests: list[OrderRequest] = []
         listed = instruments_by_id()
@@ -347,10 +353,10 @@ class CancelOrderView(OkxView):
 class CancelBatchOrdersView(OkxView):
     private = True
     key_scope = "trade"
-    rate_limit = (300, 2.0)
+    rate_limit = (300, 2.0)  # orders, per instrument
 
-    def instrument_of(self, request: Request) -> str:
-        return ""
+    def instrument_of(self, request: Request) -> None:
+        return None  # counted by its orders in post()
 
     @okx_schema(
         "CancelBatchOrders",
@@ -369,7 +375,7 @@ class CancelBatchOrdersView(OkxView):
             raise ApplicationError(
                 f"At most {MAX_BATCH} orders in one batch.", code=TradingError.TOO_MANY_ORDERS
             )
-        self.limit_take(request, cost=len(orders))
+        _orders_limit_take(self, request, orders)
         return _answer(
             [_cancel_one(user, data if isinstance(data, dict) else {}) for data in orders]
         )
