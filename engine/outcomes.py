@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -136,6 +136,33 @@ def wait(command_id: int, timeout: float, fetch: Callable[[], Any]) -> Any:
         return outcome
     finally:
         pubsub.close()
+
+
+async def wait_async(
+    command_ids: list[int], timeout: float, fetch: Callable[[], Awaitable[dict[int, Any]]]
+) -> dict[int, Any]:
+    """`wait` on an event loop (the asyncio client), for several commands at once: their
+    outcomes known within `timeout` seconds, by command id. `fetch()` reads those the
+    database holds; it is called after subscribing, so an outcome published in between is
+    not missed."""
+    if timeout <= 0 or in_process():
+        return await fetch()
+    channels = {command_channel(command_id).encode(): command_id for command_id in command_ids}
+    pubsub = async_client().pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(*channels)
+        outcomes = await fetch()
+        deadline = time.monotonic() + timeout
+        while len(outcomes) < len(channels):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+            if message is not None and message["type"] == "message":
+                outcomes[channels[message["channel"]]] = json_value(message["data"])
+        return outcomes
+    finally:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def wait_applied(shard_id: int, pending: Callable[[], set[int]], timeout: float) -> bool:

@@ -1,9 +1,9 @@
 """The order fast path (trading.okx.fast_path): the production ASGI server answers OKX's
-order endpoints outside Django's request cycle for the common case, with the same answer
-and the same journal row as Django's views, and leaves everything else to them: every
-refusal, and every order sent after a change that its memory does not hold yet (a key
-revoked, a membership revoked, a market halted) is refused as Django refuses it, with
-nothing journaled."""
+order and cancel endpoints outside Django's request cycle for the common case, with the
+same answer and the same journal row as Django's views, and leaves everything else to
+them: every refusal, and every order sent after a change that its memory does not hold yet
+(a key revoked, a membership revoked, a market halted) is refused as Django refuses it,
+with nothing journaled."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 import xip_portal.asgi
 from engine import models as engine_models
@@ -23,9 +24,11 @@ from governance.memberships.models import Membership
 from governance.memberships.services import membership_revoke
 from markets.models import Market
 from markets.services import market_status_change
+from tests.engine.service.test_worker import wait_until_applied
 from tests.markets.factories import member_create
 from tests.trading.fixtures import Credentials, okx_headers
 from trading.models import ApiKey, OrderGate
+from trading.okx.trade import CancelBatchOrdersView, CancelOrderView
 from trading.services import api_key_revoke
 from xip_portal.models import StaffRole
 
@@ -33,6 +36,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ORDER = "/api/v5/trade/order"
 BATCH = "/api/v5/trade/batch-orders"
+CANCEL = "/api/v5/trade/cancel-order"
+CANCEL_BATCH = "/api/v5/trade/cancel-batch-orders"
 BUY = {"instId": "BTC-USDC", "tdMode": "cash", "side": "buy", "ordType": "limit", "sz": "1"}
 
 
@@ -70,12 +75,27 @@ def post(server: str, credentials: Credentials, path: str, body: Any) -> dict[st
         return dict(json.loads(refused.read()), status=refused.code)
 
 
-def journaled(shard: Any, account: int) -> list[dict[str, Any]]:
+def journaled(shard: Any, account: int, kind: str = "PlaceOrder") -> list[dict[str, Any]]:
     return list(
-        engine_models.Command.objects.filter(shard=shard, account=account, kind="PlaceOrder")
+        engine_models.Command.objects.filter(shard=shard, account=account, kind=kind)
         .order_by("id")
         .values_list("payload", flat=True)
     )
+
+
+def placed(server: str, credentials: Credentials, client_order_id: str) -> str:
+    """A resting bid's ordId (answered at commit, through the fast path)."""
+    answer = post(server, credentials, ORDER, {**BUY, "px": "100", "clOrdId": client_order_id})
+    assert answer["code"] == "0"
+    return str(answer["data"][0]["ordId"])
+
+
+def status_of(shard: Any, order_id: str) -> str:
+    return engine_models.Order.objects.get(shard=shard, order_id=int(order_id)).status
+
+
+def without_time(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if name != "ts"}
 
 
 @pytest.fixture
@@ -256,3 +276,182 @@ def test_concurrent_orders_commit_together_each_with_its_own_checks(
     assert len({item["ordId"] for item in accepted}) == 17
     client_ids = [p.get("client_order_id") for p in journaled(shard, alice.pk)]
     assert sorted(filter(None, client_ids)) == sorted([f"c{i}" for i in range(16)] + ["twice"])
+
+
+def test_a_cancel_by_ordid_or_clordid_takes_the_fast_path_with_djangos_answer(
+    trader: Any, asgi_server: str, django_requests: list[str], okx: Any
+) -> None:
+    shard, alice, credentials = trader
+    ids = {name: placed(asgi_server, credentials, name) for name in ("k1", "k2", "k3", "k4")}
+    wait_until_applied(shard)
+
+    by_id = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": ids["k1"]})
+    by_client_id = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "clOrdId": "k2"})
+    assert django_requests == []
+    # Django's view, through the test client, for the same cancels
+    slow_by_id = okx(credentials, "POST", CANCEL, {"instId": "BTC-USDC", "ordId": ids["k3"]})
+    slow_by_client_id = okx(credentials, "POST", CANCEL, {"instId": "BTC-USDC", "clOrdId": "k4"})
+
+    for fast, slow, name in ((by_id, slow_by_id, "k3"), (by_client_id, slow_by_client_id, "k4")):
+        assert (fast.pop("status"), slow.status_code) == (200, 200)
+        slow_body = slow.json()
+        (slow_item,) = slow_body["data"]
+        assert slow_item["ordId"] == ids[name]
+        (fast_item,) = fast["data"]
+        renamed = {"ordId": ids[name], "clOrdId": slow_item["clOrdId"]}
+        assert {**fast, "data": [without_time({**fast_item, **renamed})]} == {
+            **slow_body,
+            "data": [without_time(slow_item)],
+        }
+        assert (fast["code"], fast_item["sCode"], fast_item["sMsg"]) == (
+            "0",
+            "0",
+            "Order cancelled",
+        )
+    assert (by_id["data"][0]["ordId"], by_client_id["data"][0]["ordId"]) == (ids["k1"], ids["k2"])
+    assert by_client_id["data"][0]["clOrdId"] == "k2"
+    # the same journal rows, and every order cancelled once the answer came
+    payloads = journaled(shard, alice.pk, "CancelOrder")
+    assert [p["order_id"] for p in payloads] == [
+        int(ids[name]) for name in ("k1", "k2", "k3", "k4")
+    ]
+    assert {json.dumps({**p, "order_id": 0}, sort_keys=True) for p in payloads} == {
+        json.dumps({"type": "CancelOrder", "account": alice.pk, "order_id": 0}, sort_keys=True)
+    }
+    assert [status_of(shard, order_id) for order_id in ids.values()] == ["cancelled"] * 4
+
+
+def test_a_cancel_of_an_order_not_the_users_or_unknown_is_djangos_51603(
+    trading_venue: Any, trader: Any, asgi_server: str, django_requests: list[str], make_api_key: Any
+) -> None:
+    shard, alice, credentials = trader
+    bob = trading_venue[3]
+    bobs = placed(asgi_server, make_api_key(bob), "bobs")
+    hers = placed(asgi_server, credentials, "hers")
+    wait_until_applied(shard)
+    django_requests.clear()
+
+    answers = [
+        post(asgi_server, credentials, CANCEL, order)
+        for order in (
+            {"instId": "BTC-USDC", "ordId": bobs},  # another trader's
+            {"instId": "BTC-USDC", "clOrdId": "bobs"},
+            {"instId": "BTC-USDC", "ordId": "999999999"},  # nobody's
+            {"instId": "ETH-USDC-SWAP", "ordId": hers},  # hers, in another market
+        )
+    ]
+
+    for answer in answers:
+        (item,) = answer["data"]
+        assert (answer["status"], answer["code"], item["sCode"]) == (200, "1", "51603")
+    assert django_requests == [CANCEL] * 4
+    assert not engine_models.Command.objects.filter(kind="CancelOrder").exists()
+    assert (status_of(shard, bobs), status_of(shard, hers)) == ("open", "open")
+
+
+def test_a_read_only_key_may_not_cancel(
+    trader: Any, asgi_server: str, django_requests: list[str], make_api_key: Any
+) -> None:
+    shard, alice, credentials = trader
+    order_id = placed(asgi_server, credentials, "kept")
+    reader = make_api_key(alice, scopes=("read",))
+
+    answer = post(asgi_server, reader, CANCEL, {"instId": "BTC-USDC", "ordId": order_id})
+
+    assert answer["status"] in (401, 403) and answer["code"] != "0"
+    assert django_requests == [CANCEL]
+    assert not engine_models.Command.objects.filter(kind="CancelOrder").exists()
+    wait_until_applied(shard)
+    assert status_of(shard, order_id) == "open"
+
+
+def test_a_cancel_batch_takes_the_fast_path_unless_an_order_is_not_found(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    ids = [placed(asgi_server, credentials, f"b{i}") for i in range(5)]
+
+    answer = post(
+        asgi_server,
+        credentials,
+        CANCEL_BATCH,
+        [
+            {"instId": "BTC-USDC", "ordId": ids[0]},
+            {"instId": "BTC-USDC", "clOrdId": "b1"},
+            {"instId": "BTC-USDC", "ordId": ids[2]},
+        ],
+    )
+    assert django_requests == []
+    assert (answer["status"], answer["code"]) == (200, "0")
+    assert [(item["ordId"], item["sMsg"]) for item in answer["data"]] == [
+        (order_id, "Order cancelled") for order_id in ids[:3]
+    ]
+    assert [item["clOrdId"] for item in answer["data"]] == ["", "b1", ""]
+
+    # one order not found: Django answers the whole batch, one item each
+    partly = post(
+        asgi_server,
+        credentials,
+        CANCEL_BATCH,
+        [{"instId": "BTC-USDC", "ordId": ids[3]}, {"instId": "BTC-USDC", "clOrdId": "none"}],
+    )
+    assert django_requests == [CANCEL_BATCH]
+    assert partly["code"] == "2"  # partly done
+    assert [item["sCode"] for item in partly["data"]] == ["0", "51603"]
+    assert [status_of(shard, order_id) for order_id in ids] == ["cancelled"] * 4 + ["open"]
+    assert len(journaled(shard, alice.pk, "CancelOrder")) == 4
+
+
+def test_an_order_placed_and_not_applied_yet_is_cancelled(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    placed(asgi_server, credentials, "warm")  # the key and group loaded
+    wait_until_applied(shard)
+    with ThreadPoolExecutor(1) as pool:
+        with transaction.atomic():
+            # the writer may apply orders but not commit them while the shard's row is held
+            engine_models.Shard.objects.select_for_update(no_key=True).get(pk=shard.pk)
+            order_id = placed(asgi_server, credentials, "young")
+            cancelling = pool.submit(
+                post, asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "clOrdId": "young"}
+            )
+            while not journaled(shard, alice.pk, "CancelOrder"):
+                assert not cancelling.done(), cancelling.result()
+            pending = engine_models.Command.objects.filter(seq__isnull=True)
+            assert set(pending.values_list("id", flat=True)) >= {int(order_id)}
+        answer = cancelling.result()
+
+    assert django_requests == []
+    (item,) = answer["data"]
+    assert (answer["code"], item["ordId"], item["sMsg"]) == ("0", order_id, "Order cancelled")
+    assert status_of(shard, order_id) == "cancelled"
+
+
+def test_cancels_count_against_okx_limits_as_the_views_count_them(
+    trader: Any, asgi_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard, alice, credentials = trader
+    ids = [placed(asgi_server, credentials, f"r{i}") for i in range(5)]
+    monkeypatch.setattr(CancelOrderView, "rate_limit", (1, 60.0))
+    monkeypatch.setattr(CancelBatchOrdersView, "rate_limit", (2, 60.0))
+
+    single = [
+        post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": order_id})
+        for order_id in ids[:2]
+    ]
+    batches = [
+        post(
+            asgi_server,
+            credentials,
+            CANCEL_BATCH,
+            [{"instId": "BTC-USDC", "ordId": i} for i in part],
+        )
+        for part in (ids[2:4], ids[4:])
+    ]
+
+    refusals = [(a["status"], a["code"]) for a in single + batches]
+    assert refusals == [(200, "0"), (429, "50011"), (200, "0"), (429, "50011")]
+    wait_until_applied(shard)
+    statuses = [status_of(shard, order_id) for order_id in ids]
+    assert statuses == ["cancelled", "open", "cancelled", "cancelled", "open"]

@@ -1,27 +1,36 @@
-"""The order fast path: `POST /api/v5/trade/order` and `/api/v5/trade/batch-orders`
-answered on the ASGI server's event loop, outside Django's request cycle, with one
-PostgreSQL statement per request.
+"""The order fast path: `POST /api/v5/trade/order`, `/api/v5/trade/batch-orders`,
+`/api/v5/trade/cancel-order` and `/api/v5/trade/cancel-batch-orders` answered on the
+ASGI server's event loop, outside Django's request cycle, with one PostgreSQL statement
+per request.
 
-It is the hot path of the exchange, and Django's cycle costs several times what placing an
-order needs (its middleware, DRF's dispatch, an ORM query per check, one request at a time
-per process under ASGI). So for the common case (a key it has seen, a valid signature,
-orders every check accepts) this ASGI wrapper answers itself, running the same code as
-the views for what is not I/O: the signature (`signature`, `request_timestamp`), the body
-(`json_loads_bounded`), the order (`place_command`, `command_checked`), the limits
+It is the hot path of the exchange, and Django's cycle costs several times what placing or
+cancelling an order needs (its middleware, DRF's dispatch, an ORM query per check, one
+request at a time per process under ASGI). So for the common case (a key it has seen, a
+valid signature, orders every check accepts, orders to cancel that it finds) this ASGI
+wrapper answers itself, running the same code as the views for what is not I/O: the
+signature (`signature`, `request_timestamp`), the body (`json_loads_bounded`), the order
+(`place_command`, `command_checked`), the order named (`order_id_of`), the limits
 (`okx_limit_take`), the answer (`receipt_item`, `answer_body`).
 
 What a view would read from the database on every request (the key, its secret, the
 user's membership, the instruments, the engine's markets) it keeps in memory, valid at one
 version of the order gate (trading.models.OrderGate), which database triggers move in the
-same transaction as any change to those tables. The statement that journals the orders
-inserts them only if the gate is still at that version and no client order id is open
-(engine.services.CLIENT_ORDER_IDS_OPEN_SQL), and reads the balances for the answer.
+same transaction as any change to those tables. The statement that journals a request
+(`_journal_sql`) inserts its commands only if the gate is still at that version, and:
+orders only if no client order id among them is open
+(engine.services.CLIENT_ORDER_IDS_OPEN_SQL), reading the balances for the answer;
+cancellations only if each names, as trading.selectors.order_find does, an order of the
+user in the instrument's market, open in the projection or placed and not applied yet
+(the journal then orders the cancellation after it). A cancellation's answer waits, as
+Django's does, for the engine's outcome (up to WAIT_SECONDS), published on the command's
+channel and heard with the asyncio Redis client (engine.outcomes.wait_async).
 
 Everything else goes to Django unchanged, with the body it read: a request it does not
 recognise, a first request of a key or of a risk group (loaded from Django's own
-functions in a worker thread, then served), and any refusal, so that every error answer
-comes from the one place that makes it (told, in the request's scope, that the request's
-OKX limits are taken already when the fast path took them before handing it over).
+functions in a worker thread, then served), any refusal and any order to cancel it does
+not find, so that every error answer comes from the one place that makes it (told, in
+the request's scope, that the request's OKX limits are taken already when the fast path
+took them before handing it over).
 """
 
 from __future__ import annotations
@@ -43,9 +52,10 @@ from django.db import connection, connections
 from django.utils import timezone
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import AsyncConnectionPool
+from redis import RedisError
 
 from engine import models as engine
-from engine.outcomes import in_process
+from engine.outcomes import in_process, wait_async
 from engine.sequencer import connection_params
 from engine.services import (
     CLIENT_ORDER_IDS_OPEN_SQL,
@@ -64,6 +74,7 @@ from xip_portal.views import DATABASE_UNAVAILABLE_MESSAGE, RETRY_AFTER_SECONDS
 
 from ..key_vault import key_secret
 from ..models import ApiKey, OrderGate
+from ..selectors import order_id_of
 from ..services import (
     LAST_USED_GRANULARITY,
     MAX_BATCH,
@@ -79,6 +90,8 @@ from .envelope import LIMITS_TAKEN, OkxView, okx_error_body, okx_limit_take
 from .instruments import Instrument, instruments_by_id
 from .trade import (
     BatchOrdersView,
+    CancelBatchOrdersView,
+    CancelOrderView,
     PlaceOrderView,
     answer_body,
     orders_per_instrument,
@@ -93,11 +106,17 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
+Answer = tuple[int, dict[str, Any], int]  # status, envelope, user id
 
 VIEWS: dict[str, type[OkxView]] = {
     "/api/v5/trade/order": PlaceOrderView,
     "/api/v5/trade/batch-orders": BatchOrdersView,
+    "/api/v5/trade/cancel-order": CancelOrderView,
+    "/api/v5/trade/cancel-batch-orders": CancelBatchOrdersView,
 }
+# the views whose body is a list of orders, and those that cancel the orders they name
+BATCHES = (BatchOrdersView, CancelBatchOrdersView)
+CANCELS = (CancelOrderView, CancelBatchOrdersView)
 HEADERS = (b"ok-access-key", b"ok-access-passphrase", b"ok-access-timestamp", b"ok-access-sign")
 # the headers Django's middleware gives every answer (SecurityMiddleware's among them)
 ANSWER_HEADERS = [
@@ -108,24 +127,88 @@ ANSWER_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 
-JOURNAL_SQL = f"""
+
+def _journal_sql(commands: str, *, whole: str, waiting: bool, answer: str) -> str:
+    """The one statement that journals a request's commands. `commands` selects them
+    (`n`, their place in the request, and `payload`, as the journal stores them); they
+    are inserted in that order only if the order gate is still at the version the request
+    was checked at and `whole` holds, else none is. It answers the gate's version, the
+    ids inserted and `answer` (which may read `inserted`: id, payload)."""
+    return f"""
 WITH gate AS (SELECT version FROM trading_ordergate WHERE id = 1),
-open_ids AS ({CLIENT_ORDER_IDS_OPEN_SQL}),
+commands AS ({commands}),
 inserted AS (
     INSERT INTO engine_command (shard_id, seq, account, idempotency_key, kind, payload, ts,
                                 record, outcome, waiting, created_at)
-    SELECT %(shard)s, NULL, %(account)s, '', 'PlaceOrder', p.payload, NULL, '', NULL, false,
-           now()
-    FROM jsonb_array_elements(%(payloads)s::jsonb) WITH ORDINALITY AS p(payload, n)
-    WHERE (SELECT version FROM gate) = %(version)s AND NOT EXISTS (SELECT 1 FROM open_ids)
-    ORDER BY p.n
-    RETURNING id
+    SELECT %(shard)s, NULL, %(account)s, '', payload->>'type', payload, NULL, '', NULL,
+           {str(waiting).lower()}, now()
+    FROM commands
+    WHERE (SELECT version FROM gate) = %(version)s AND {whole}
+    ORDER BY n
+    RETURNING id, payload
 )
-SELECT (SELECT version FROM gate),
-       ARRAY(SELECT id FROM inserted ORDER BY id),
-       (SELECT coalesce(jsonb_object_agg(asset, free::text), '{{}}'::jsonb)
-        FROM engine_balance WHERE shard_id = %(shard)s AND account = %(account)s)
+SELECT (SELECT version FROM gate), ARRAY(SELECT id FROM inserted ORDER BY id), {answer}
 """  # noqa: S608 - constants only
+
+
+# The orders (`payloads`), unless a client order id among them (`ids`) is open; answers
+# the account's free balances.
+PLACE_SQL = _journal_sql(
+    "SELECT n, payload FROM jsonb_array_elements(%(payloads)s::jsonb) "
+    "WITH ORDINALITY AS c(payload, n)",
+    whole=f"NOT EXISTS ({CLIENT_ORDER_IDS_OPEN_SQL})",
+    waiting=False,
+    answer="(SELECT coalesce(jsonb_object_agg(asset, free::text), '{}'::jsonb) "
+    "FROM engine_balance WHERE shard_id = %(shard)s AND account = %(account)s)",
+)
+
+# The cancellations (`cancels`: each the order's market and a checked CancelOrder naming
+# it by order_id or client_order_id), journaled as Django's path journals them (naming
+# the order's id), only if each names an order of the account in that market that is open
+# in the projection or placed and not applied yet. order_find finds the order whatever its
+# state (by id, or the latest carrying the client order id), but one neither open nor
+# pending is one the engine answers unknown_order for: that request goes to Django, which
+# journals and answers it. An order carrying a client order id is placed only while none
+# carrying it is open or pending, so one open or pending is the latest. Each branch names
+# the conditions of one index (engine_order's (shard, order_id) key, its open client order
+# ids, the journal's key, its pending client order ids). The submitter waits: the writer
+# publishes the outcomes. Answers the ids of the orders named.
+CANCEL_SQL = _journal_sql(
+    """
+    SELECT c.n, ((c.cancel->'command') - 'client_order_id')
+                || jsonb_build_object('order_id', o.id) AS payload
+    FROM jsonb_array_elements(%(cancels)s::jsonb) WITH ORDINALITY AS c(cancel, n)
+    CROSS JOIN LATERAL (
+        SELECT id FROM (
+            SELECT order_id AS id FROM engine_order
+            WHERE shard_id = %(shard)s AND order_id = (c.cancel->'command'->>'order_id')::bigint
+            AND account = %(account)s AND status = 'open' AND market_id = c.cancel->>'market'
+            UNION ALL
+            SELECT order_id FROM engine_order
+            WHERE shard_id = %(shard)s AND account = %(account)s AND status = 'open'
+            AND client_order_id <> ''
+            AND client_order_id = c.cancel->'command'->>'client_order_id'
+            AND market_id = c.cancel->>'market'
+            UNION ALL
+            SELECT id FROM engine_command
+            WHERE id = (c.cancel->'command'->>'order_id')::bigint AND shard_id = %(shard)s
+            AND account = %(account)s AND seq IS NULL AND kind = 'PlaceOrder'
+            AND payload->>'market' = c.cancel->>'market'
+            UNION ALL
+            SELECT id FROM engine_command
+            WHERE shard_id = %(shard)s AND account = %(account)s AND seq IS NULL
+            AND kind = 'PlaceOrder'
+            AND payload->>'client_order_id' = c.cancel->'command'->>'client_order_id'
+            AND payload->>'market' = c.cancel->>'market'
+        ) AS named
+        ORDER BY id DESC
+        LIMIT 1
+    ) AS o
+    """,
+    whole="(SELECT count(*) FROM commands) = jsonb_array_length(%(cancels)s::jsonb)",
+    waiting=True,
+    answer="ARRAY(SELECT (payload->>'order_id')::bigint FROM inserted ORDER BY id)",
+)
 
 
 @dataclass
@@ -271,10 +354,13 @@ def _receive_again(body: bytes, complete: bool, receive: Receive) -> Receive:
 
 @dataclass
 class _Prepared:
-    """A request every check accepted, ready to journal."""
+    """A request every check accepted, ready to journal: its orders (or the orders it
+    cancels) as sent, and as its statement takes them (`_orders_checked`,
+    `_cancels_checked`)."""
 
     gate: _Gate
     held: _Key
+    view: type[OkxView]
     orders: list[dict[str, Any]]
     shard: engine.Shard
     payloads: list[dict[str, Any]]
@@ -313,46 +399,66 @@ async def _prepared(
     prehash = f"{stamp}POST{scope['path']}".encode() + body
     if not hmac.compare_digest(signature(held.secret, prehash).encode(), signed.encode()):
         return None
-    orders = data if view is BatchOrdersView else [data]
+    orders = data if view in BATCHES else [data]
     if not isinstance(orders, list) or not 0 < len(orders) <= MAX_BATCH:
         return None
     if not all(isinstance(order, dict) for order in orders):
         return None
-    checked = await _orders_checked(gate, held, orders)
+    checks = _cancels_checked if view in CANCELS else _orders_checked
+    checked = await checks(gate, held, orders)
     if checked is None or not _limits_take(view, held.api_key.key, orders):
         return None
     # from here on, should Django answer after all, it must not count the request again
     scope[LIMITS_TAKEN] = True
-    return _Prepared(gate, held, orders, *checked)
+    return _Prepared(gate, held, view, orders, *checked)
 
 
-async def _journaled(prepared: _Prepared) -> tuple[int, dict[str, Any], int] | None:
-    """(status, envelope, user id) once the orders are journaled; None for Django to
-    answer if nothing was (the gate moved, or a client order id is open)."""
-    gate, held, shard, payloads = prepared.gate, prepared.held, prepared.shard, prepared.payloads
-    account = held.api_key.user_id
-    version, ids, free = await _journal(
-        {
-            "version": gate.version,
-            "shard": shard.pk,
-            "account": account,
-            "payloads": json.dumps(payloads),
-            "ids": [p["client_order_id"] for p in payloads if "client_order_id" in p],
-        }
+async def _journaled(prepared: _Prepared) -> Answer | None:
+    """(status, envelope, user id) once the request's commands are journaled; None for
+    Django to answer if nothing was."""
+    if prepared.view in CANCELS:
+        return await _cancels_journaled(prepared)
+    return await _orders_journaled(prepared)
+
+
+async def _committed(
+    prepared: _Prepared, sql: str, params: dict[str, Any]
+) -> tuple[list[int], Any] | None:
+    """The ids of the request's commands, journaled by `sql` (a `_journal_sql`), and the
+    statement's answer, once committed (the shard's writer then woken); None if nothing
+    was journaled."""
+    gate, held, shard = prepared.gate, prepared.held, prepared.shard
+    version, ids, answer = await _journal(
+        sql,
+        {"version": gate.version, "shard": shard.pk, "account": held.api_key.user_id, **params},
     )
-    if len(ids) != len(payloads):
+    if len(ids) != len(prepared.payloads):
         if version != gate.version:
             _gate_drop(gate)
         return None
     _background(_wake(shard.pk))
-    loop = asyncio.get_running_loop()
     now = timezone.now()
     if held.marked_at is None or now - held.marked_at >= LAST_USED_GRANULARITY:
         held.marked_at = now
-        loop.run_in_executor(None, _closing, _mark_used, held.api_key)
+        asyncio.get_running_loop().run_in_executor(None, _closing, _mark_used, held.api_key)
+    return ids, answer
+
+
+async def _orders_journaled(prepared: _Prepared) -> Answer | None:
+    """The orders' answer once journaled; None if they were not (the gate moved, or a
+    client order id is open)."""
+    shard, payloads = prepared.shard, prepared.payloads
+    account = prepared.held.api_key.user_id
+    client_ids = [p["client_order_id"] for p in payloads if "client_order_id" in p]
+    committed = await _committed(
+        prepared, PLACE_SQL, {"payloads": json.dumps(payloads), "ids": client_ids}
+    )
+    if committed is None:
+        return None
+    ids, free = committed
     receipts = [CommandReceipt.of(command_id, "PlaceOrder", None) for command_id in ids]
     balances = {asset: int(amount) for asset, amount in free.items()}
-    covered = orders_covered(shard, account, payloads, gate.markets[shard.pk], balances)
+    covered = orders_covered(shard, account, payloads, prepared.gate.markets[shard.pk], balances)
     wanted = {
         receipt.command_id: "PlaceOrder"
         for receipt, ok in zip(receipts, covered, strict=True)
@@ -365,6 +471,44 @@ async def _journaled(prepared: _Prepared) -> tuple[int, dict[str, Any], int] | N
         for data, receipt in zip(prepared.orders, receipts, strict=True)
     ]
     return 200, answer_body(items), account
+
+
+async def _cancels_journaled(prepared: _Prepared) -> Answer | None:
+    """The cancellations' answer once journaled, from the engine's outcomes as Django's
+    path waits for them (up to WAIT_SECONDS; "not applied yet" for those still pending);
+    None if they were not (the gate moved, or an order named is not one the statement
+    finds)."""
+    committed = await _committed(prepared, CANCEL_SQL, {"cancels": json.dumps(prepared.payloads)})
+    if committed is None:
+        return None
+    ids, order_ids = committed
+    try:
+        outcomes = await wait_async(ids, WAIT_SECONDS, lambda: _outcomes_read(ids))
+    except RedisError:
+        # journaled all the same: the answer says so, each not applied yet
+        logger.exception("order fast path: waiting for the outcomes of %s failed", ids)
+        outcomes = {}
+    items = [
+        receipt_item(
+            data,
+            CommandReceipt.of(command_id, "CancelOrder", outcomes.get(command_id)),
+            done="Order cancelled",
+            order_id=order_id,
+        )
+        for data, command_id, order_id in zip(prepared.orders, ids, order_ids, strict=True)
+    ]
+    return 200, answer_body(items), prepared.held.api_key.user_id
+
+
+async def _outcomes_read(ids: list[int]) -> dict[int, Any]:
+    """The outcomes the journal holds of the commands `ids` (those applied), by id."""
+    pool = await _connection_pool()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT id, outcome FROM engine_command WHERE id = ANY(%s) AND outcome IS NOT NULL",
+            [ids],
+        )
+        return dict(await cursor.fetchall())
 
 
 async def _orders_checked(
@@ -415,9 +559,58 @@ async def _orders_checked(
     return shard, payloads
 
 
+async def _cancels_checked(
+    gate: _Gate, held: _Key, orders: list[dict[str, Any]]
+) -> tuple[engine.Shard, list[dict[str, Any]]] | None:
+    """The orders to cancel as CANCEL_SQL takes them (each its engine market and a
+    checked CancelOrder naming it), all in one risk group; None if any is named otherwise
+    than the statement can look up. A former member may still cancel: no membership."""
+    named = []
+    for data in orders:
+        instrument = gate.instruments.get(str(data.get("instId") or ""))
+        command = _cancel_command(data)
+        if instrument is None or command is None:
+            return None
+        named.append((instrument, command))
+    groups = {instrument.tradable.risk_group_id for instrument, _ in named}
+    if len(groups) != 1:
+        return None
+    group_id = groups.pop()
+    if group_id not in gate.shards:
+        await _in_thread(_shard_load, gate, named[0][0])
+    shard = gate.shards[group_id]
+    try:
+        return shard, [
+            {
+                "market": instrument.tradable.engine_market,
+                "command": command_checked(shard, held.api_key.user_id, command, {}),
+            }
+            for instrument, command in named
+        ]
+    except ApplicationError:
+        return None
+
+
+def _cancel_command(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The CancelOrder naming the order as trading.selectors.order_find reads `ordId`
+    (first) or `clOrdId`; None if it would refuse them or they are not text or numbers."""
+    order_id, client_order_id = data.get("ordId"), data.get("clOrdId")
+    for value in (order_id, client_order_id):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+            return None
+    try:
+        if order_id:
+            return {"type": "CancelOrder", "order_id": order_id_of(order_id)}
+    except ApplicationError:
+        return None
+    if client_order_id:
+        return {"type": "CancelOrder", "client_order_id": str(client_order_id)}
+    return None
+
+
 def _limits_take(view: type[OkxView], key: str, orders: list[dict[str, Any]]) -> bool:
-    """OKX's request limits, as the views take them: per instrument, one for an order
-    (`trade/order`), one per order (`trade/batch-orders`)."""
+    """OKX's request limits, as the views take them: per instrument, one for a request
+    naming one order, one per order for a batch."""
     return all(
         okx_limit_take(view, who=key, instrument=inst_id, cost=count)
         for inst_id, count in orders_per_instrument(orders).items()
@@ -467,13 +660,19 @@ def _membership_load(gate: _Gate, held: _Key, instrument: Instrument) -> bool:
         membership = trade_require(user=held.api_key.user, risk_group=tradable.market.risk_group)
     except ApplicationError:
         return False
+    _shard_load(gate, instrument)
+    held.memberships[tradable.risk_group_id] = membership.valid_until
+    return True
+
+
+def _shard_load(gate: _Gate, instrument: Instrument) -> None:
+    """The shard of the instrument's risk group and its markets, noted in `gate`."""
+    tradable = instrument.tradable
     shard = shard_of(risk_group=tradable.risk_group_id)
     gate.markets.setdefault(
         shard.pk, {m.market_id: m for m in engine.MarketView.objects.filter(shard=shard)}
     )
     gate.shards[tradable.risk_group_id] = shard
-    held.memberships[tradable.risk_group_id] = membership.valid_until
-    return True
 
 
 # ------------------------------------------------------------------- group commit
@@ -481,18 +680,18 @@ def _membership_load(gate: _Gate, held: _Key, instrument: Instrument) -> bool:
 # the most requests one transaction journals
 GROUP_MAX = 64
 
-# requests waiting for the next group commit: (JOURNAL_SQL's parameters, their answer)
-_waiting: list[tuple[dict[str, Any], asyncio.Future[tuple[Any, ...]]]] = []
+# requests waiting for the next group commit: (their statement, its parameters, its row)
+_waiting: list[tuple[str, dict[str, Any], asyncio.Future[tuple[Any, ...]]]] = []
 _committing = False
 
 
-async def _journal(params: dict[str, Any]) -> tuple[Any, ...]:
-    """JOURNAL_SQL's row for one request. The statements of the requests that arrive
-    while a commit is under way are committed together in the next transaction, sent
-    in one round trip: one WAL flush for the group instead of one per request (a
-    request's answer still waits for the commit of its own statement)."""
+async def _journal(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
+    """The row of one request's statement (a `_journal_sql`). The statements of the
+    requests that arrive while a commit is under way are committed together in the next
+    transaction, sent in one round trip: one WAL flush for the group instead of one per
+    request (a request's answer still waits for the commit of its own statement)."""
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-    _waiting.append((params, future))
+    _waiting.append((sql, params, future))
     if not _committing:
         _background(_groups_commit())
     return await future
@@ -506,27 +705,27 @@ async def _groups_commit() -> None:
             group = _waiting[:GROUP_MAX]
             del _waiting[:GROUP_MAX]
             try:
-                rows = await _group_commit([params for params, _ in group])
+                rows = await _group_commit([(sql, params) for sql, params, _ in group])
             except Exception as error:
-                for _, future in group:
+                for _, _, future in group:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, future), row in zip(group, rows, strict=True):
+            for (_, _, future), row in zip(group, rows, strict=True):
                 if not future.done():
                     future.set_result(row)
     finally:
         _committing = False
 
 
-async def _group_commit(group: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+async def _group_commit(group: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
     """The statements in one transaction, pipelined (BEGIN, each, COMMIT in one round
     trip); each statement keeps its own guards, so each request inserts or not alone."""
     pool = await _connection_pool()
     async with pool.connection() as conn:
         async with conn.pipeline():
             async with conn.transaction():
-                cursors = [await conn.execute(JOURNAL_SQL, params) for params in group]
+                cursors = [await conn.execute(sql, params) for sql, params in group]
         rows = [await cursor.fetchone() for cursor in cursors]
     return [row for row in rows if row is not None]
 
