@@ -416,15 +416,6 @@ def check_field_types(command: object) -> None:
             )
 
 
-_ENUM_FIELDS: dict[str, type[StrEnum]] = {
-    "side": Side,
-    "order_type": OrderType,
-    "tif": TimeInForce,
-    "stp": SelfTradePrevention,
-    "outcome": Outcome,
-}
-
-
 # each command's fields in declared order (`dataclasses.fields` is slow on a hot path). The
 # journal's positional form is [type name, *the fields' values in that order], enums as
 # their values, a market config as its dict. Read back without keyword arguments or enum
@@ -448,18 +439,30 @@ def command_from_dict(data: dict[str, Any]) -> Command:
     cls = COMMAND_TYPES[values.pop("type")]
     if "config" in values:
         values["config"] = MarketConfig.from_dict(values["config"])
-    for name, enum in _ENUM_FIELDS.items():
+    for name, members in _ENUM_MEMBERS.items():
         # a resolution's or an elimination's outcome may be a categorical outcome's name
         if name in values and cls is not ProposeResolution and cls is not EliminateOutcome:
-            values[name] = enum(values[name])
+            member = members.get(values[name])
+            if member is None:
+                raise ValueError(f"{values[name]!r} is not a valid {name}")
+            values[name] = member
     return cls(**values)
 
 
+# each enum's members by value: a dict lookup, where calling the enum costs several times
+# as much (a command built from its journal form or its dict names one or more of them)
 _SIDES: dict[str, Side] = {member.value: member for member in Side}
 _ORDER_TYPES: dict[str, OrderType] = {member.value: member for member in OrderType}
 _TIFS: dict[str, TimeInForce] = {member.value: member for member in TimeInForce}
 _STPS: dict[str, SelfTradePrevention] = {member.value: member for member in SelfTradePrevention}
 _OUTCOMES: dict[str, Outcome] = {member.value: member for member in Outcome}
+_ENUM_MEMBERS: dict[str, dict[str, Any]] = {
+    "side": _SIDES,
+    "order_type": _ORDER_TYPES,
+    "tif": _TIFS,
+    "stp": _STPS,
+    "outcome": _OUTCOMES,
+}
 
 
 def command_to_record(command: Command) -> list[Any]:
