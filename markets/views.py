@@ -54,7 +54,8 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     )
     is_operator = has_role(request.user, StaffRole.RISK_GROUP_OPERATOR, market.risk_group)
     moves = [move for move, target in OPERATOR_MOVES.items() if market.can_move_to(target)]
-    resolution = market_resolution(market)
+    # only a prediction market is ever resolved (markets.resolutions)
+    resolution = market_resolution(market) if market.market_type == MarketType.PREDICTION else None
     return render(
         request,
         "markets/detail.html",

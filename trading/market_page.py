@@ -37,8 +37,7 @@ from .market_data import (
     DAY_MS,
     Level,
     book_of,
-    candles_between,
-    day_of,
+    candles_and_day,
     funding_rate_now,
     open_interest_of,
     trades_of,
@@ -165,14 +164,13 @@ def _money(tradable: Tradable, units: int) -> str:
 
 def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
     """What every visitor sees of one tradable; a fixed number of queries (book, trades,
-    candles, the day's range, the engine's market, and a perp's open interest)."""
+    candles with the day's range, the engine's market, and a perp's open interest)."""
     now = now if now is not None else now_ms()
     bids, asks = book_of(tradable, depth=BOOK_LEVELS)
     recent = trades_of(tradable, limit=TRADES_SHOWN)
-    candles = candles_between(
-        tradable, start_ms=now - CANDLE_SPAN_MS, end_ms=now, width_ms=CANDLE_MS
+    candles, day = candles_and_day(
+        tradable, start_ms=now - CANDLE_SPAN_MS, now_ms=now, width_ms=CANDLE_MS
     )
-    day = day_of(tradable, now_ms=now)
     view = engine_selectors.market_get(
         shard=shard_of(risk_group=tradable.risk_group_id), market_id=tradable.engine_market
     )

@@ -48,13 +48,21 @@ def staff_roles(user: Any) -> set[StaffRole]:
     return cached
 
 
+def staff_roles_forget(user: User) -> None:
+    """Drops the roles cached on `user` (after a grant or a revocation)."""
+    user.__dict__.pop("_staff_roles", None)
+
+
 def has_role(user: Any, role: StaffRole, risk_group: Model | None = None) -> bool:
     """Whether the user holds `role` in some scope or, given a risk group, in that group
     (an unscoped assignment counts in every group; site admins hold every role)."""
     if not user.is_authenticated:
         return False
-    if StaffRole.SITE_ADMIN in staff_roles(user):
+    held = staff_roles(user)
+    if StaffRole.SITE_ADMIN in held:
         return True
+    if role not in held:  # held in no scope: no need to ask which scopes
+        return False
     assignments = RoleAssignment.objects.filter(user=user, role=role)
     if risk_group is not None:
         assignments = assignments.filter(Q(risk_group__isnull=True) | Q(risk_group=risk_group))
@@ -141,7 +149,12 @@ class HasStaffRoleWithTwoFactor(BasePermission):
 def role_labels(user: User) -> list[str]:
     """The roles a signed-in user holds, as people read them (navigation, /api/v1/me)."""
     labels = ["Trader"]
-    if user.institution_memberships.exists():
+    # cached on the user for the request: a page renders its parts with the request's
+    # context processors more than once
+    member: bool | None = getattr(user, "_institution_member", None)
+    if member is None:
+        member = user._institution_member = user.institution_memberships.exists()  # type: ignore[attr-defined]
+    if member:
         labels.append("Institution member")
     return labels + [role.label for role in StaffRole if role in staff_roles(user)]
 

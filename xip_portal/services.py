@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from .audit import audit_record
 from .errors import ApplicationError, Conflict, ErrorCode, PermissionDenied
 from .models import Institution, InstitutionMembership, RoleAssignment, StaffRole, User
+from .roles import staff_roles_forget
 
 
 def institution_create(*, actor: User, name: str, website: str = "") -> Institution:
@@ -99,6 +100,7 @@ def role_grant(
             risk_group_id=risk_group.pk if risk_group else None,
             defaults={"granted_by": actor},
         )
+        staff_roles_forget(user)
         if created:
             audit_record(
                 actor=actor,
@@ -120,6 +122,7 @@ def role_revoke(*, actor: User | None, assignment: RoleAssignment, reason: str) 
             reason=reason,
         )
         assignment.delete()
+    staff_roles_forget(assignment.user)
 
 
 def api_token_rotate(*, user: User) -> Token:

@@ -6,6 +6,7 @@ history."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ from markets.services import market_engine_config
 from tests.factories import UserFactory
 from tests.markets.factories import engine_deposit, member_create, perp_spec, prediction_spec
 from tests.trading.fixtures import market_go_live
+from trading.instruments import tradables
+from trading.market_data import DAY_MS, candles_and_day, candles_between, day_of, trades_of
 from xip_portal.models import StaffRole, User
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +136,24 @@ def test_the_page_runs_the_same_queries_whatever_the_book_and_history(
     assert engine.Order.objects.filter(status="open").count() > 100
     with django_assert_num_queries(len(small.captured_queries)):
         assert client.get("/markets/BTC-USDC/").status_code == 200
+
+
+def test_the_candles_and_the_day_read_together_are_those_read_apart(venue: RiskGroup) -> None:
+    # given trades at several engine times, in one hour's bar
+    maker, taker = trader_in(venue), trader_in(venue)
+    for _ in range(4):
+        book_fill(venue, maker, taker, levels=0, fills=2)
+        time.sleep(0.005)
+    tradable = tradables()["BTC-USDC"]
+    times = sorted({int(fill.ts) for fill in trades_of(tradable, limit=100)})
+    assert len(times) >= 4
+    # when the day begins before, between and after them, then both reads agree
+    for day_start in [times[0] - 1, *times, times[-1] + 1]:
+        now = day_start + DAY_MS
+        start = now - 2 * DAY_MS
+        together = candles_and_day(tradable, start_ms=start, now_ms=now, width_ms=3_600_000)
+        apart = (
+            candles_between(tradable, start_ms=start, end_ms=now, width_ms=3_600_000),
+            day_of(tradable, now_ms=now),
+        )
+        assert together == apart
