@@ -65,8 +65,17 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: Any, groups: QuerySet[RiskGroup], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["from_group"].queryset = groups  # type: ignore[attr-defined]
-        self.fields["to_group"].queryset = groups  # type: ignore[attr-defined]
+        from_group, to_group = self.fields["from_group"], self.fields["to_group"]
+        from_group.queryset = to_group.queryset = groups  # type: ignore[attr-defined]
+
+        # both lists offer `groups` itself, not a copy of it: the groups are read once, only
+        # if the form is shown, and not again when the view has read them already
+        def offered() -> list[tuple[Any, Any]]:
+            listing = from_group.iterator(from_group)  # type: ignore[attr-defined]
+            blank = [("", from_group.empty_label)] if from_group.empty_label is not None else []  # type: ignore[attr-defined]
+            return blank + [listing.choice(group) for group in groups]
+
+        from_group.choices = to_group.choices = offered  # type: ignore[attr-defined]
 
 
 class FaucetForm(forms.Form):
