@@ -760,17 +760,11 @@ def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ..
     if not rows:
         return
     if connection.vendor == "postgresql":
+        if prepared(rows) or in_pipeline():
+            _insert_arrays(model, columns, rows)
+            return
         table = model._meta.db_table
         names = ", ".join(f'"{name}"' for name in columns)
-        if prepared(rows) or in_pipeline():
-            source, arrays = unnest_rows(model, columns, rows)
-            with binding_cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {table} ({names}) SELECT {names} FROM {source}",  # noqa: S608
-                    arrays,
-                    prepare=prepared(rows),
-                )
-            return
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
@@ -863,18 +857,9 @@ def _upsert(
     if not rows:
         return
     if connection.vendor == "postgresql":
-        table = model._meta.db_table
-        names = ", ".join(f'"{name}"' for name in columns)
         conflict = ", ".join(f'"{name}"' for name in columns[:keys])
         updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in columns[keys:])
-        source, arrays = unnest_rows(model, columns, rows)
-        with binding_cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {source} "  # noqa: S608
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
-                arrays,
-                prepare=prepared(rows),
-            )
+        _insert_arrays(model, columns, rows, f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
         return
     fields = [name.removesuffix("_id") if name == "shard_id" else name for name in columns]
     model.objects.bulk_create(
@@ -884,6 +869,22 @@ def _upsert(
         unique_fields=fields[:keys],
         update_fields=fields[keys:],
     )
+
+
+def _insert_arrays(
+    model: type[Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]], tail: str = ""
+) -> None:
+    """PostgreSQL: one INSERT of the rows passed as arrays (`unnest_rows`), prepared for a
+    few rows; `tail` ends the statement (an ON CONFLICT clause)."""
+    table = model._meta.db_table
+    names = ", ".join(f'"{name}"' for name in columns)
+    source, arrays = unnest_rows(model, columns, rows)
+    with binding_cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {source}{tail}",  # noqa: S608
+            arrays,
+            prepare=prepared(rows),
+        )
 
 
 def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
@@ -55,6 +54,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis import RedisError
 
 from engine import models as engine
+from engine.codec import json_bytes, json_text
 from engine.outcomes import in_process, wait_async
 from engine.sequencer import connection_params
 from engine.services import (
@@ -282,7 +282,7 @@ class OrderFastPath:
             return
         status, envelope, user = answer
         request_id = request_id_of(headers.get(b"x-request-id", b"").decode("latin-1"))
-        content = json.dumps(envelope, separators=(",", ":")).encode()
+        content = json_bytes(envelope)
         extra = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if status == 503 else []
         await send(
             {
@@ -451,7 +451,7 @@ async def _orders_journaled(prepared: _Prepared) -> Answer | None:
     account = prepared.held.api_key.user_id
     client_ids = [p["client_order_id"] for p in payloads if "client_order_id" in p]
     committed = await _committed(
-        prepared, PLACE_SQL, {"payloads": json.dumps(payloads), "ids": client_ids}
+        prepared, PLACE_SQL, {"payloads": json_text(payloads), "ids": client_ids}
     )
     if committed is None:
         return None
@@ -478,7 +478,7 @@ async def _cancels_journaled(prepared: _Prepared) -> Answer | None:
     path waits for them (up to WAIT_SECONDS; "not applied yet" for those still pending);
     None if they were not (the gate moved, or an order named is not one the statement
     finds)."""
-    committed = await _committed(prepared, CANCEL_SQL, {"cancels": json.dumps(prepared.payloads)})
+    committed = await _committed(prepared, CANCEL_SQL, {"cancels": json_text(prepared.payloads)})
     if committed is None:
         return None
     ids, order_ids = committed
