@@ -68,7 +68,7 @@ from engine.core import (  # noqa: E402
     command_to_record,
     outcome_of,
 )
-from engine.projections import ProjectionState  # noqa: E402
+from engine.core.projection import ProjectionState  # noqa: E402
 from engine.sequencer import ShardWriter, snapshot_store  # noqa: E402
 from engine.services import BatchItem, command_submit, commands_submit, shard_of  # noqa: E402
 from engine.worker_process import shard_worker_start  # noqa: E402

@@ -14,7 +14,8 @@ from django.db import transaction
 from engine import models
 from engine.core.events import Event, event_to_dict
 from engine.core.ledger import state_of
-from engine.projections import ProjectionBatch
+from engine.core.projection import ProjectionBatch
+from engine.projections import projection_rows_store
 from engine.sequencer import ShardWriter, shard_lock
 
 CHUNK = 5_000
@@ -68,19 +69,17 @@ def shard_rebuild(*, shard: models.Shard) -> RebuildReport:
             replayed = json.loads(json.dumps([event_to_dict(event) for event in events]))
             if recorded != replayed:
                 raise ReplayMismatch(f"command {command_id} (seq {seq}) replays differently")
-            batch.add(
-                seq=seq, command_id=command_id, command=payload, events=events, state=writer.state
-            )
+            batch.add(seq, command_id, payload, events, writer.state)
             if seq == shard.snapshot_seq:
                 if writer.engine.state_hash() != shard.state_hash:
                     raise ReplayMismatch(f"state hash differs at snapshot seq {seq}")
                 checked = True
             if len(batch.orders) + len(batch.fills) >= CHUNK or seq % CHUNK == 0:
-                batch.write(writer.state)
+                projection_rows_store(batch.rows(writer.state))
                 batch = ProjectionBatch(shard.pk)
 
         count = writer.replay(until=shard.high_water, on_applied=fold)
-        batch.write(writer.state)
+        projection_rows_store(batch.rows(writer.state))
         if writer.state.ledger.state() != state_of(writer.engine):
             raise ReplayMismatch("the events do not account for the engine's money")
         return RebuildReport(

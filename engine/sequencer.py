@@ -35,13 +35,12 @@ from engine.core import (
     command_to_record,
     outcome_of,
 )
+from engine.core.projection import ProjectionBatch, ProjectionRows, ProjectionState
 from engine.projections import (
-    ProjectionBatch,
-    ProjectionRows,
-    ProjectionState,
     binding_cursor,
     pipelined,
     prepared,
+    projection_rows_store,
     rows_written,
     unnest_rows,
 )
@@ -121,7 +120,7 @@ class SequencedBatch:
         with transaction.atomic():
             with pipelined(self.applied):
                 journaled = _journal_write(self.shard_id, self.applied)
-                self.projections.store()
+                projection_rows_store(self.projections)
                 advanced = _high_water_move(self.shard_id, self.previous, seq)
             if journaled() != len(self.applied):
                 raise RuntimeError(f"shard {self.shard_id}: journal rows already sequenced")
@@ -283,9 +282,7 @@ class ShardWriter:
             command = command_from_dict(stamped)
             events = engine.apply(command)
             state.apply(events)
-            projection.add(
-                seq=seq, command_id=command_id, command=payload, events=events, state=state
-            )
+            projection.add(seq, command_id, payload, events, state)
             outcome = outcome_of(events)
             outcome_text = json_text(outcome)
             record = json_text(command_to_record(command))

@@ -1,5 +1,6 @@
 """The mypyc build of the engine core decides exactly as the pure source: the same random
-streams give the same events and the same state hashes in both.
+streams give the same events and the same state hashes in both, and the projections' fold
+gives the same rows.
 
 The build is made by `make engine-core` (`make test` makes it first, so CI runs this); the
 test is skipped only when no current build exists.
@@ -14,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from engine.core import Engine, event_to_dict
+from engine.core import Engine, command_to_dict, event_to_dict
+from engine.core.projection import ProjectionBatch, ProjectionRows, ProjectionState
 from tests.engine.core.test_ledger import risky_stream
 from tests.engine.core.test_snapshot_and_codec import mixed_stream
 
@@ -22,9 +24,16 @@ ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "build" / "engine-core"
 
 
+def rows_text(rows: ProjectionRows) -> str:
+    tables = ("orders", "order_updates", "fills", "statement", "insurance", "funding")
+    tables += ("balances", "positions", "holdings", "markets")
+    return json.dumps([getattr(rows, table) for table in tables])
+
+
 def transcript() -> dict[str, Any]:
-    """Every event and, every 25 commands and at the end, the state hash of a set of
-    streams; and which build made them."""
+    """Every event and, every 25 commands and at the end, the state hash and the
+    projection rows of the 25 (as JSON) of a set of streams, and the projection state read
+    off the engine at the end; and which build made them."""
     import engine.core.engine as engine_module
 
     streams = [risky_stream(seed, 250) for seed in range(12)]
@@ -32,13 +41,29 @@ def transcript() -> dict[str, Any]:
     runs = []
     for commands in streams:
         engine = Engine("rg", "USDC")
-        events, hashes = [], []
+        state = ProjectionState("USDC")
+        batch = ProjectionBatch(1)
+        events, hashes, rows = [], [], []
         for number, command in enumerate(commands):
-            events.append([event_to_dict(event) for event in engine.apply(command)])
+            applied = engine.apply(command)
+            events.append([event_to_dict(event) for event in applied])
+            state.apply(applied)
+            batch.add(number + 1, number + 1, command_to_dict(command), applied, state)
             if number % 25 == 0:
                 hashes.append(engine.state_hash())
+                rows.append(rows_text(batch.rows(state)))
+                batch = ProjectionBatch(1)
         hashes.append(engine.state_hash())
-        runs.append({"events": events, "hashes": hashes})
+        rows.append(rows_text(batch.rows(state)))
+        recovered = ProjectionState.of_engine(engine)
+        runs.append(
+            {
+                "events": events,
+                "hashes": hashes,
+                "rows": rows,
+                "recovered": repr(sorted(recovered.ledger.state().items())),
+            }
+        )
     return {"compiled": not (engine_module.__file__ or "").endswith(".py"), "runs": runs}
 
 
@@ -71,3 +96,5 @@ def test_the_compiled_build_gives_the_same_events_and_hashes_as_the_source():
     for number, (theirs, ours) in enumerate(zip(compiled["runs"], pure["runs"], strict=True)):
         assert theirs["hashes"] == ours["hashes"], f"stream {number}"
         assert theirs["events"] == ours["events"], f"stream {number}"
+        assert theirs["rows"] == ours["rows"], f"stream {number}"
+        assert theirs["recovered"] == ours["recovered"], f"stream {number}"

@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from engine import models, outcomes, tasks
-from engine.projections import ProjectionRows
+from engine import models, outcomes, sequencer, tasks
 from engine.rebuild import shard_verify
 from tests.engine.service.conftest import SPOT, TRADERS
 
@@ -71,7 +70,7 @@ def test_a_failed_commit_loses_and_duplicates_nothing(overlapping_desk, monkeypa
     desk = overlapping_desk
     before = desk.shard.high_water
     orders(desk, 40, seed=2)
-    store = ProjectionRows.store
+    store = sequencer.projection_rows_store
     calls = []
 
     def failing_store(rows):
@@ -80,7 +79,7 @@ def test_a_failed_commit_loses_and_duplicates_nothing(overlapping_desk, monkeypa
             raise RuntimeError("the database went away")
         store(rows)
 
-    monkeypatch.setattr(ProjectionRows, "store", failing_store)
+    monkeypatch.setattr(sequencer, "projection_rows_store", failing_store)
     # When the third batch's commit fails while the fourth is being applied
     with pytest.raises(RuntimeError, match="went away"):
         desk.process()
