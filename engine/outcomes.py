@@ -24,8 +24,6 @@ from engine.codec import json_bytes, json_value
 
 # in-process listeners: the change of each committed batch (see `change_of`)
 local_listeners: list[Callable[[dict[str, Any]], None]] = []
-# the event fields that name an account
-ACCOUNT_FIELDS = ("account", "maker_account", "taker_account", "counterparty")
 
 
 def in_process() -> bool:
@@ -76,24 +74,15 @@ def shard_channels() -> str:
     return f"{_channels()}shard:*"
 
 
-def change_of(shard_id: int, seq: int, applied: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+def change_of(
+    shard_id: int, seq: int, command_ids: list[int], markets: set[str], accounts: set[int]
+) -> dict[str, Any]:
     """What a committed batch touched: {"shard", "seq" (its last), "commands" (ids),
-    "markets" and "accounts" (sorted; account 0, the system, left out)}."""
-    markets: set[str] = set()
-    accounts: set[int] = set()
-    for _, outcome in applied:
-        for event in outcome["events"]:
-            market = event.get("market")
-            if market:
-                markets.add(market)
-            for name in ACCOUNT_FIELDS:
-                account = event.get(name)
-                if account:
-                    accounts.add(account)
+    "markets" and "accounts" (sorted) its events named (`engine.core.keys_named`)}."""
     return {
         "shard": shard_id,
         "seq": seq,
-        "commands": [command_id for command_id, _ in applied],
+        "commands": command_ids,
         "markets": sorted(markets),
         "accounts": sorted(accounts),
     }

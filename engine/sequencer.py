@@ -33,6 +33,7 @@ from engine.core import (
     command_from_dict,
     command_from_record,
     command_to_record,
+    keys_named,
     outcome_of,
 )
 from engine.core.projection import ProjectionBatch, ProjectionRows, ProjectionState
@@ -269,25 +270,27 @@ class ShardWriter:
         state = self.state
         projection = ProjectionBatch(self.shard_id)
         applied: list[Applied] = []
-        outcome_dicts: list[tuple[int, dict[str, Any]]] = []
         waited: list[tuple[int, str]] = []
+        # what the batch's events named, for live pages
+        markets: set[str] = set()
+        accounts: set[int] = set()
         previous = seq = self.high_water
         stamp = now_ms()
         for command_id, payload, waiting in pending:
             seq += 1
-            stamped = payload if payload.get("ts") else {**payload, "ts": max(stamp, engine.now)}
+            ts = payload.get("ts") or max(stamp, engine.now)
             if payload["type"] == "PlaceOrder":
                 # an order's id is its command's: the submitter answered it at commit
-                stamped = {**stamped, "order_id": command_id}
-            command = command_from_dict(stamped)
+                command = command_from_dict({**payload, "ts": ts, "order_id": command_id})
+            else:
+                command = command_from_dict({**payload, "ts": ts})
             events = engine.apply(command)
             state.apply(events)
             projection.add(seq, command_id, payload, events, state)
-            outcome = outcome_of(events)
-            outcome_text = json_text(outcome)
+            keys_named(events, markets, accounts)
+            outcome_text = json_text(outcome_of(events))
             record = json_text(command_to_record(command))
             applied.append(Applied(command_id, seq, command.ts, record, outcome_text))
-            outcome_dicts.append((command_id, outcome))
             if waiting:
                 waited.append((command_id, outcome_text))
         # the engine is ahead of the database until the batch commits: a failed commit
@@ -299,7 +302,9 @@ class ShardWriter:
             previous,
             applied,
             projection.rows(state),
-            outcomes.change_of(self.shard_id, seq, outcome_dicts),
+            outcomes.change_of(
+                self.shard_id, seq, [a.command_id for a in applied], markets, accounts
+            ),
             waited,
         )
         if committer is None:

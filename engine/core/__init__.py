@@ -67,6 +67,7 @@ from engine.core.events import (
     SetsMerged,
     event_from_dict,
     event_to_dict,
+    keys_named,
     outcome_of,
 )
 from engine.core.invariants import InvariantViolation
@@ -142,6 +143,7 @@ __all__ = [
     "command_to_record",
     "event_from_dict",
     "event_to_dict",
+    "keys_named",
     "outcome_of",
     "state_of",
 ]

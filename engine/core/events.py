@@ -7,7 +7,7 @@ dataclass's generated `__init__` stays interpreted under mypyc and cost a quarte
 compiled engine's time.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from engine.core.markets import MarketConfig, plain
 from engine.core.reasons import Reason
@@ -476,6 +476,36 @@ def outcome_of(events: list[Event]) -> dict[str, Any]:
         "filled": filled,
         "events": [event_to_dict(event) for event in events],
     }
+
+
+# the event fields that name an account
+ACCOUNT_FIELDS: Final = ("account", "maker_account", "taker_account", "counterparty")
+
+
+def _fields_named(cls: type[EventBase]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fields = cls.FIELDS
+    return tuple(name for name in ("market",) if name in fields), tuple(
+        name for name in ACCOUNT_FIELDS if name in fields
+    )
+
+
+# per event type: its field that names a market (if any), and those that name accounts
+_NAMING: Final = {cls: _fields_named(cls) for cls in EVENT_TYPES.values()}
+
+
+def keys_named(events: list[Event], markets: set[str], accounts: set[int]) -> None:
+    """Add the markets and the accounts (0, the system, left out) that `events` name to
+    `markets` and `accounts`: what live pages re-read after the command."""
+    for event in events:
+        market_fields, account_fields = _NAMING[type(event)]
+        for name in market_fields:
+            market: str = getattr(event, name)
+            if market:
+                markets.add(market)
+        for name in account_fields:
+            account: int = getattr(event, name)
+            if account:
+                accounts.add(account)
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:

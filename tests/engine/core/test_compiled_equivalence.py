@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.core import Engine, command_to_dict, event_to_dict
+from engine.core import Engine, command_to_dict, event_to_dict, keys_named
 from engine.core.projection import ProjectionBatch, ProjectionRows, ProjectionState
 from tests.engine.core.test_ledger import risky_stream
 from tests.engine.core.test_snapshot_and_codec import mixed_stream
@@ -33,7 +33,7 @@ def rows_text(rows: ProjectionRows) -> str:
 def transcript() -> dict[str, Any]:
     """Every event and, every 25 commands and at the end, the state hash and the
     projection rows of the 25 (as JSON) of a set of streams, and the projection state read
-    off the engine at the end; and which build made them."""
+    off the engine and the keys the events named at the end; and which build made them."""
     import engine.core.engine as engine_module
 
     streams = [risky_stream(seed, 250) for seed in range(12)]
@@ -44,9 +44,12 @@ def transcript() -> dict[str, Any]:
         state = ProjectionState("USDC")
         batch = ProjectionBatch(1)
         events, hashes, rows = [], [], []
+        markets: set[str] = set()
+        accounts: set[int] = set()
         for number, command in enumerate(commands):
             applied = engine.apply(command)
             events.append([event_to_dict(event) for event in applied])
+            keys_named(applied, markets, accounts)
             state.apply(applied)
             batch.add(number + 1, number + 1, command_to_dict(command), applied, state)
             if number % 25 == 0:
@@ -62,6 +65,7 @@ def transcript() -> dict[str, Any]:
                 "hashes": hashes,
                 "rows": rows,
                 "recovered": repr(sorted(recovered.ledger.state().items())),
+                "keys": [sorted(markets), sorted(accounts)],
             }
         )
     return {"compiled": not (engine_module.__file__ or "").endswith(".py"), "runs": runs}
@@ -98,3 +102,4 @@ def test_the_compiled_build_gives_the_same_events_and_hashes_as_the_source():
         assert theirs["events"] == ours["events"], f"stream {number}"
         assert theirs["rows"] == ours["rows"], f"stream {number}"
         assert theirs["recovered"] == ours["recovered"], f"stream {number}"
+        assert theirs["keys"] == ours["keys"], f"stream {number}"

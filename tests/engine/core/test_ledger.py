@@ -36,9 +36,15 @@ from engine.core import (
     Withdraw,
     event_from_dict,
     event_to_dict,
+    keys_named,
     state_of,
 )
-from tests.engine.core.test_snapshot_and_codec import random_amend, random_order, retuned
+from tests.engine.core.test_snapshot_and_codec import (
+    mixed_stream,
+    random_amend,
+    random_order,
+    retuned,
+)
 
 TIERS = (MarginTier(20_000, 1_000, 500), MarginTier(10**9, 2_000, 1_000))
 MARKETS = [
@@ -246,3 +252,28 @@ def test_the_streams_reach_the_paths_they_are_meant_to_stress():
         "eliminated",
     }
     assert wanted <= seen, wanted - seen
+
+
+def test_the_keys_named_are_the_markets_and_accounts_the_events_name():
+    # Given the random streams' events
+    for commands in [risky_stream(s, 200) for s in range(3)] + [
+        mixed_stream(s, 200) for s in range(3)
+    ]:
+        engine = Engine("rg", "USDC")
+        markets: set[str] = set()
+        accounts: set[int] = set()
+        named_markets, named_accounts = set(), set()
+        for command in commands:
+            events = engine.apply(command)
+            # When their keys are collected
+            keys_named(events, markets, accounts)
+            for data in map(event_to_dict, events):
+                named_markets |= {data["market"]} if data.get("market") else set()
+                named_accounts |= {
+                    data[name]
+                    for name in ("account", "maker_account", "taker_account", "counterparty")
+                    if data.get(name)
+                }
+        # Then they are the markets and accounts (the system's 0 left out) their dicts name
+        assert markets == named_markets and markets
+        assert accounts == named_accounts and accounts
