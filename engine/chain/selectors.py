@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import JSONField, OuterRef, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from engine import models as engine_models
 from engine.services import shard_of
@@ -84,13 +86,15 @@ def withdrawals_of(*, account: int) -> QuerySet[Withdrawal]:
     """The account's withdrawals, newest first, each with what the engine answered its
     Withdraw command (`debit_result`: applied, rejected, or None while pending;
     `debit_reason`)."""
+    # the outcome is stored as text: read as JSON here
+    outcome = Cast("outcome", JSONField())
     command = engine_models.Command.objects.filter(pk=OuterRef("command_id"))
     return (
         Withdrawal.objects.filter(account=account)
         .select_related("risk_group", "batch__transaction")
         .annotate(
-            debit_result=Subquery(command.values("outcome__result")),
-            debit_reason=Subquery(command.values("outcome__reason")),
+            debit_result=Subquery(command.values(result=KeyTextTransform("result", outcome))),
+            debit_reason=Subquery(command.values(reason=KeyTextTransform("reason", outcome))),
         )
     )
 
