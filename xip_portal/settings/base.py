@@ -82,6 +82,13 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Django turns psycopg's prepared statements off (prepare_threshold None), and then a
+    # cursor's execute(prepare=True) is ignored too. Django's own cursors bind on the client
+    # and never prepare whatever this says; the cursors that bind on the server (the engine
+    # writer's batch statements, engine.projections.binding_cursor) prepare the statements
+    # they run for a few rows, instead of parsing and planning them again in every batch.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Throttling and allauth rate limits count here; use Redis (CACHE_URL) when several processes serve.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
