@@ -266,10 +266,16 @@ def _liquidation_price(
     return price if price > 0 else None
 
 
+def high_water_of(*, shard: models.Shard) -> int:
+    """The sequence number of the shard's last committed batch: its projections are at least
+    that new."""
+    return int(models.Shard.objects.values_list("high_water", flat=True).get(pk=shard.pk))
+
+
 def account_overview(*, shard: models.Shard, account: int) -> dict[str, Any]:
     """Everything of one account, consistent at one journal sequence number."""
     with consistent_read():
-        as_of = models.Shard.objects.values_list("high_water", flat=True).get(pk=shard.pk)
+        as_of = high_water_of(shard=shard)
         return {
             "as_of": as_of,
             "balances": list(balances_of(shard=shard, account=account)),

@@ -10,15 +10,19 @@ named by `?outcome=` (the first one otherwise)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
 from engine import models as engine
@@ -248,15 +252,79 @@ def market_data(tradable: Tradable, *, now: int | None = None) -> MarketData:
     return data
 
 
+# The public fragments (book, recent trades, figures, chart bars) are the same for every
+# visitor, so they are rendered once per engine change and kept in the cache (Redis when
+# several processes serve), per tradable. An entry is current while the shard's high-water
+# mark has not moved since it was read before the render. A page may open with an entry that
+# is not current but at most MARKET_PUBLIC_STALE_SECONDS old (0.5 s by default): its live
+# stream sends every public topic again the moment it connects, and after each batch, so the
+# page is brought up to date at once (exchanges' pages open the same way); under a busy
+# market this is what bounds the renders to a couple a second. The stream itself only takes
+# current entries. The viewer's own parts (orders, fills, account) never come from here.
+# Time alone moves the day's figures and the chart's window: no entry outlives PUBLIC_SECONDS.
+PUBLIC_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class PublicFragments:
+    shard: int
+    seq: int  # the shard's high-water mark read before the render
+    rendered_at: float  # time.time(): comparable across processes sharing the cache
+    book: str
+    trades: str
+    stats: str
+    candles: str  # JSON (the stream's chart event)
+    chart: str  # the candles as the page's json_script
+
+    def is_current(self, seq: int) -> bool:
+        return self.seq == seq
+
+    def is_fresh(self, seq: int, stale_seconds: float) -> bool:
+        return self.is_current(seq) or time.time() - self.rendered_at < stale_seconds
+
+
+def _public_key(tradable: Tradable) -> str:
+    digest = hashlib.blake2b(tradable.engine_market.encode(), digest_size=16).hexdigest()
+    return f"market-public:{tradable.risk_group_id}:{digest}"
+
+
+def market_public(tradable: Tradable, *, stale_seconds: float = 0.0) -> PublicFragments:
+    """The tradable's public fragments from the cache when they are current, or at most
+    `stale_seconds` old; rendered (and kept) otherwise."""
+    shard = shard_of(risk_group=tradable.risk_group_id)
+    seq = engine_selectors.high_water_of(shard=shard)  # before the render: never ahead of it
+    key = _public_key(tradable)
+    cached = cache.get(key)
+    if (
+        isinstance(cached, PublicFragments)
+        and cached.shard == shard.pk
+        and cached.is_fresh(seq, stale_seconds)
+    ):
+        return cached
+    data = market_data(tradable)
+    context = {"data": data, "tradable": tradable}
+    fragments = PublicFragments(
+        shard=shard.pk,
+        seq=seq,
+        rendered_at=time.time(),
+        book=render_to_string("trading/market/book.html", context),
+        trades=render_to_string("trading/market/trades.html", context),
+        stats=render_to_string("trading/market/stats.html", context),
+        candles=json_data(data.candles),
+        chart=json_script(data.candles, "chart-candles"),
+    )
+    cache.set(key, fragments, PUBLIC_SECONDS)
+    return fragments
+
+
 def market_events(key: str, viewer: User | None) -> list[tuple[str, str]]:
-    """Topic "market:<engine market>": the public fragments and the chart's bars."""
-    data = market_data(tradable_get(key))
-    context = {"data": data, "tradable": data.tradable}
+    """Topic "market:<engine market>": the public fragments and the chart's bars, current."""
+    public = market_public(tradable_get(key))
     return [
-        ("book", render_to_string("trading/market/book.html", context)),
-        ("trades", render_to_string("trading/market/trades.html", context)),
-        ("stats", render_to_string("trading/market/stats.html", context)),
-        ("candles", json_data(data.candles)),
+        ("book", public.book),
+        ("trades", public.trades),
+        ("stats", public.stats),
+        ("candles", public.candles),
     ]
 
 
@@ -390,7 +458,7 @@ def market_section(request: HttpRequest, market: Market) -> SafeString:
     if tradable is None:
         return SafeString("")
     user = request.user if isinstance(request.user, User) else None
-    data = market_data(tradable)
+    public = market_public(tradable, stale_seconds=settings.MARKET_PUBLIC_STALE_SECONDS)
     viewer = viewer_of(tradable, user)
     topics = [f"market:{tradable.engine_market}"]
     if user is not None:
@@ -398,9 +466,11 @@ def market_section(request: HttpRequest, market: Market) -> SafeString:
     context = {
         "market": market,
         "tradable": tradable,
-        "data": data,
+        # rendered here (cached): safe
+        "public": {
+            name: SafeString(getattr(public, name)) for name in ("book", "trades", "stats", "chart")
+        },
         "viewer": viewer,
-        "own_prices": viewer.own_prices,
         "stream_topics": topics,
         "is_live": market.status == MarketStatus.LIVE,
         "order_form": OrderForm(tradable=tradable),

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -27,6 +28,7 @@ from tests.markets.factories import engine_deposit, member_create, perp_spec, pr
 from tests.trading.fixtures import market_go_live
 from trading.instruments import tradables
 from trading.market_data import DAY_MS, candles_and_day, candles_between, day_of, trades_of
+from trading.market_page import market_events
 from xip_portal.models import StaffRole, User
 
 pytestmark = pytest.mark.django_db
@@ -123,19 +125,120 @@ def test_a_visitor_who_is_not_a_member_is_told_what_to_do(venue: RiskGroup, clie
     assert "Join " in page  # the permissionless group's terms, to accept here
 
 
+def page_queries(client: Client) -> tuple[int, int]:
+    """(queries of the market page that renders its public part, of the next one, which
+    takes it from the cache)."""
+    cache.clear()
+    with CaptureQueriesContext(connection) as rendering:
+        assert client.get("/markets/BTC-USDC/").status_code == 200
+    with CaptureQueriesContext(connection) as cached:
+        assert client.get("/markets/BTC-USDC/").status_code == 200
+    return len(rendering.captured_queries), len(cached.captured_queries)
+
+
 def test_the_page_runs_the_same_queries_whatever_the_book_and_history(
-    venue: RiskGroup, client: Client, django_assert_num_queries: Any
+    venue: RiskGroup, client: Client
 ) -> None:
     maker, taker = trader_in(venue), trader_in(venue)
     client.force_login(maker)
     book_fill(venue, maker, taker, levels=2, fills=2)
     client.get("/markets/BTC-USDC/")  # the session and the registry's tradables, read once
-    with CaptureQueriesContext(connection) as small:
-        assert client.get("/markets/BTC-USDC/").status_code == 200
+    small = page_queries(client)
     book_fill(venue, maker, taker, levels=60, fills=40)
     assert engine.Order.objects.filter(status="open").count() > 100
-    with django_assert_num_queries(len(small.captured_queries)):
-        assert client.get("/markets/BTC-USDC/").status_code == 200
+    assert page_queries(client) == small
+    # the public part (book, trades, candles, figures) costs its queries once per change
+    rendering, cached = small
+    assert cached <= rendering - 5
+
+
+def resting(group: RiskGroup, user: User, side: str, price: str) -> int:
+    """A resting BTC-USDC order of `user` at `price`; its order id."""
+    listed = market_engine_config(Market.objects.get(symbol="BTC-USDC"))
+    command_submit(
+        risk_group=group,
+        account=user.pk,
+        command={
+            "type": "PlaceOrder",
+            "market": "BTC-USDC",
+            "side": side,
+            "price": listed.price(price),
+            "size": listed.size("0.001"),
+            "order_type": "limit",
+            "tif": "gtc",
+        },
+    )
+    tasks.shard_process(shard_of(risk_group=group).pk)
+    return engine.Order.objects.get(account=user.pk, status="open", market_id="BTC-USDC").order_id
+
+
+def part(page: str, element_id: str) -> str:
+    """The inside of the page's element `element_id` (a div holding one fragment)."""
+    start = page.index(f'id="{element_id}"')
+    return page[start : page.index("</div>", start)]
+
+
+def test_two_members_never_see_each_others_orders_or_balances_through_the_cache(
+    venue: RiskGroup,
+) -> None:
+    # given two members, each with a resting order and a balance of their own
+    alice, bob = trader_in(venue), member_create(venue, UserFactory())
+    engine_deposit(group=venue, user=bob, amount=Decimal(777_777))
+    alice_order = resting(venue, alice, "buy", "58123")
+    bob_order = resting(venue, bob, "buy", "56456")
+    pages = {}
+    for user in (alice, bob, alice, bob):  # each page after the other's, the cache warm
+        client = Client()
+        client.force_login(user)
+        pages[user] = client.get("/markets/BTC-USDC/").content.decode()
+        # then each sees both orders in the public book ...
+        for price in ("58123", "56456"):
+            assert price in part(pages[user], "order-book")
+    # ... and only their own orders and balances
+    mine, theirs = part(pages[alice], "my-orders"), part(pages[bob], "my-orders")
+    assert f'id="order-{alice_order}"' in mine and f'id="order-{bob_order}"' not in mine
+    assert f'id="order-{bob_order}"' in theirs and f'id="order-{alice_order}"' not in theirs
+    assert 'id="free-collateral">7777' in part(pages[bob], "my-account")
+    assert 'id="free-collateral">9999' in part(pages[alice], "my-account")
+    # and a visitor who is not logged in sees the book, nobody's orders or account
+    visitor = Client().get("/markets/BTC-USDC/").content.decode()
+    assert "56456" in part(visitor, "order-book")
+    assert 'id="my-orders"' not in visitor and 'id="my-account"' not in visitor
+
+
+def test_the_public_part_is_rendered_again_after_each_engine_change(
+    venue: RiskGroup, client: Client
+) -> None:
+    # given a page whose public part is cached
+    alice, bob = trader_in(venue), trader_in(venue)
+    client.force_login(alice)
+    assert "57001" not in part(client.get("/markets/BTC-USDC/").content.decode(), "order-book")
+    # when the engine applies an order (Bob's), then the next page shows it in the book
+    resting(venue, bob, "buy", "57001")
+    assert "57001" in part(client.get("/markets/BTC-USDC/").content.decode(), "order-book")
+
+
+def test_a_page_may_open_with_a_public_part_a_moment_old_which_its_stream_replaces(
+    venue: RiskGroup, client: Client, settings: Any
+) -> None:
+    # given a page whose public part is cached, with a moment's staleness allowed
+    settings.MARKET_PUBLIC_STALE_SECONDS = 60.0
+    alice, bob = trader_in(venue), trader_in(venue)
+    client.force_login(alice)
+    client.get("/markets/BTC-USDC/")
+    # when the engine applies orders of Bob's and Alice's
+    resting(venue, bob, "buy", "57002")
+    order = resting(venue, alice, "sell", "64001")
+    # then the page may open with the book as it was, but Alice's own orders are current
+    page = client.get("/markets/BTC-USDC/").content.decode()
+    assert "57002" not in part(page, "order-book")
+    assert f'id="order-{order}"' in part(page, "my-orders")
+    # and the stream the page opens sends the current book at once
+    events = dict(market_events("BTC-USDC", alice))
+    assert "57002" in events["book"] and "64001" in events["book"]
+    # and once the allowance has passed, the page renders it again
+    settings.MARKET_PUBLIC_STALE_SECONDS = 0.0
+    assert "57002" in part(client.get("/markets/BTC-USDC/").content.decode(), "order-book")
 
 
 def test_the_candles_and_the_day_read_together_are_those_read_apart(venue: RiskGroup) -> None:

@@ -351,6 +351,10 @@ ORDER_FAST_PATH = env.bool("ORDER_FAST_PATH", default=True)
 # ASGI applications wrapped around Django's (xip_portal.asgi), innermost first
 ASGI_WRAPPERS = ["trading.okx.fast_path.OrderFastPath"]
 ORDER_FAST_PATH_CONNECTIONS = env.int("ORDER_FAST_PATH_CONNECTIONS", default=8)
+# How old the public part of a market page (book, trades, figures, chart) may be when the
+# page opens while its shard keeps changing: the page's live stream replaces it at once
+# (trading.market_page.market_public). 0: always the engine's latest batch.
+MARKET_PUBLIC_STALE_SECONDS = env.float("MARKET_PUBLIC_STALE_SECONDS", default=0.5)
 
 # The engine service: commands per writer batch (one transaction each), and how many
 # commands between two snapshots of a shard (a snapshot bounds recovery time).

@@ -14,6 +14,8 @@ from .base import BASE_DIR, DATABASES, env  # noqa: E402
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_xip_portal")}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 TRADING_RATE_LIMIT_URL = CELERY_BROKER_URL
+# pages show the engine's latest batch; tests of the allowed staleness set their own
+MARKET_PUBLIC_STALE_SECONDS = 0.0
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
