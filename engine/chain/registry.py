@@ -4,9 +4,12 @@ MarketRegistry, one transaction per version of the entry."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Subquery
 
 from .deployment import deployment_active
 from .models import ChainTransaction, Deployment, RegistryEntry
@@ -132,3 +135,40 @@ def registry_entry_on_chain(*, market_id: str) -> OnChainEntry | None:
         entry.config_hash,
         entry.status,
     )
+
+
+# A market's page shows its on-chain entry. Reading it takes three calls to the chain, so a
+# page takes it from the cache while nothing that could change it has happened: the
+# portal's entry has the same version, no registry transaction of the market was mined
+# since, and no new deployment was made (one query). A chain that changed under the
+# portal's records (a node reset) shows within ENTRY_SECONDS.
+ENTRY_SECONDS = 60
+
+
+def registry_entry_shown(*, market_id: str) -> OnChainEntry | None:
+    """registry_entry_on_chain(market_id), from the cache while it cannot have changed."""
+    marks = (
+        RegistryEntry.objects.filter(market_id=market_id)
+        .values_list(
+            "version",
+            Subquery(
+                ChainTransaction.objects.filter(
+                    purpose__startswith=f"registry:{market_id}:",
+                    status=ChainTransaction.Status.MINED,
+                )
+                .order_by("-id")
+                .values("id")[:1]
+            ),
+            Subquery(Deployment.objects.order_by("-id").values("id")[:1]),
+        )
+        .first()
+    )
+    if marks is None or marks[2] is None:
+        return None  # no entry to send, or nowhere to send it: the chain has none
+    key = "registry-on-chain:" + hashlib.blake2b(market_id.encode(), digest_size=16).hexdigest()
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and cached[0] == marks:
+        return cached[1]  # type: ignore[no-any-return]
+    entry = registry_entry_on_chain(market_id=market_id)
+    cache.set(key, (marks, entry), ENTRY_SECONDS)
+    return entry

@@ -1,14 +1,17 @@
 """The on-chain registry follows the portal's: a listed market and each of its status changes
-reach MarketRegistry with the config hash the portal shows; a repeated sync sends nothing."""
+reach MarketRegistry with the config hash the portal shows; a repeated sync sends nothing;
+a market's page reads the chain again only when its entry may have changed."""
 
 from collections.abc import Callable
 
 import pytest
 
+from engine.chain import registry
 from engine.chain.models import ChainTransaction, RegistryEntry
 from engine.chain.registry import (
     registry_entry_on_chain,
     registry_entry_record,
+    registry_entry_shown,
     registry_sync_run,
 )
 from governance.risk_groups.models import RiskGroup
@@ -61,3 +64,32 @@ def test_the_same_values_again_make_no_new_version(open_group, operator, deploym
 
     assert again.version == entry.version
     assert registry_sync_run(deployment=deployment) == 1
+
+
+def test_the_page_reads_the_chain_again_only_after_a_registry_change(
+    open_group, operator, deployment, monkeypatch
+):
+    reads = []
+
+    def reading(*, market_id):
+        reads.append(market_id)
+        return registry_entry_on_chain(market_id=market_id)
+
+    monkeypatch.setattr(registry, "registry_entry_on_chain", reading)
+    market = test_engine_sync.live(open_group, operator, perp_spec())
+    # before the sync: not on-chain, read once
+    assert registry_entry_shown(market_id=market.symbol) is None
+    assert registry_entry_shown(market_id=market.symbol) is None
+    assert len(reads) == 1
+    # the sync mined the entry: read again, then kept
+    registry_sync_run(deployment=deployment)
+    assert registry_entry_shown(market_id=market.symbol).status == "live"
+    assert registry_entry_shown(market_id=market.symbol).status == "live"
+    assert len(reads) == 2
+    # a halt: the portal's new version is on its way, then on-chain
+    market_status_change(actor=operator, market=market, move="halt", reason="oracle stale")
+    assert not registry_entry_shown(market_id=market.symbol).in_sync
+    registry_sync_run(deployment=deployment)
+    entry = registry_entry_shown(market_id=market.symbol)
+    assert entry.status == "halted" and entry.in_sync
+    assert len(reads) == 4
