@@ -12,8 +12,8 @@ Every command is applied by the shard's writer in this process. Then:
   portfolio  /portfolio/ for the viewer (F fills; goal: p95 <= 50 ms)
   world_cup  /world-cup/ for the World Cup trader (48 teams, the holdings column)
              each the server time through Django's handler (middleware included, no
-             network), p50/p95/max over N requests after 10 to warm up, and the database's
-             share of the p50;
+             network), p50/p95/max over N requests after 10 to warm up, the database's
+             share of the p50, and the process's CPU time per request (p50);
   push       from a committed engine batch (the moment its change arrives on the shard's
              Redis channel, published right after the commit) to the book event arriving at
              an SSE client of /stream/ served by uvicorn in this process (goal: p99 <= 100
@@ -209,20 +209,22 @@ def world_cup(fills: int) -> User:
 
 
 def bench_page(user: User, path: str, requests: int) -> dict[str, Any]:
-    """The page's server time for `user`: p50/p95/max (ms), the database's share of the p50
-    and the query count."""
+    """The page's server time for `user`: p50/p95/max (ms), the database's share of the p50,
+    the p50 of the process's CPU time (what a web process spends, whatever else the machine
+    runs) and the query count."""
     client = Client()
     client.force_login(user)
     for _ in range(10):  # warm: the registry's tradables, templates
         client.get(path)
     with CaptureQueriesContext(connection) as queries:
         client.get(path)
-    times, in_sql = [], []
+    times, in_sql, cpu = [], [], []
     for _ in range(requests):
         with CaptureQueriesContext(connection) as each:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         in_sql.append(sum(float(query["time"]) for query in each.captured_queries) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"{path} answered {response.status_code}")
@@ -232,6 +234,7 @@ def bench_page(user: User, path: str, requests: int) -> dict[str, Any]:
         "max_ms": percentile(times, 1.0),
         # the database's share: on a busy shared machine most of the time is waiting here
         "sql_p50_ms": percentile(in_sql, 0.5),
+        "cpu_p50_ms": percentile(cpu, 0.5),
         "queries": len(queries.captured_queries),
     }
 
@@ -351,7 +354,7 @@ def main() -> None:
         print(
             f"{name:<10} p50 {page['p50_ms']:7.2f} ms  p95 {page['p95_ms']:7.2f} ms  "
             f"max {page['max_ms']:7.2f} ms  ({page['sql_p50_ms']} ms of the p50 in "
-            f"{page['queries']} queries)"
+            f"{page['queries']} queries; CPU p50 {page['cpu_p50_ms']:.1f} ms)"
         )
     figures |= bench_push(group, viewer, units, args.pushes)
     print(f"push       p50 {figures['push_p50_ms']} ms, p99 {figures['push_p99_ms']} ms")
