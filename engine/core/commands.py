@@ -467,6 +467,26 @@ _ENUM_MEMBERS: dict[str, dict[str, Any]] = {
 
 def command_to_record(command: Command) -> list[Any]:
     """The journal's positional form of `command`; the inverse of `command_from_record`."""
+    if isinstance(command, PlaceOrder):
+        # the writer journals one for nearly every command: its fields read directly
+        return [
+            "PlaceOrder",
+            command.account,
+            command.market,
+            str(command.side),
+            command.size,
+            command.price,
+            str(command.order_type),
+            str(command.tif),
+            command.post_only,
+            command.reduce_only,
+            str(command.stp),
+            command.client_order_id,
+            command.expiry_ts,
+            str(command.outcome),
+            command.order_id,
+            command.ts,
+        ]
     kind = type(command).__name__
     record: list[Any] = [kind]
     for name in _RECORD_FIELDS[kind]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.core import Engine, command_to_dict, event_to_dict, keys_named
+from engine.core import Engine, command_to_dict, command_to_record, event_to_dict, keys_named
 from engine.core.projection import ProjectionBatch, ProjectionRows, ProjectionState
 from tests.engine.core.test_ledger import risky_stream
 from tests.engine.core.test_snapshot_and_codec import mixed_stream
@@ -31,9 +31,10 @@ def rows_text(rows: ProjectionRows) -> str:
 
 
 def transcript() -> dict[str, Any]:
-    """Every event and, every 25 commands and at the end, the state hash and the
-    projection rows of the 25 (as JSON) of a set of streams, and the projection state read
-    off the engine and the keys the events named at the end; and which build made them."""
+    """Of a set of streams: every command's journal record and events; every 25 commands
+    and at the end, the state hash and the projection rows of the 25 (as JSON); at the end,
+    the projection state read off the engine and the keys the events named; and which
+    build made them."""
     import engine.core.engine as engine_module
 
     streams = [risky_stream(seed, 250) for seed in range(12)]
@@ -43,11 +44,12 @@ def transcript() -> dict[str, Any]:
         engine = Engine("rg", "USDC")
         state = ProjectionState("USDC")
         batch = ProjectionBatch(1)
-        events, hashes, rows = [], [], []
+        events, hashes, rows, records = [], [], [], []
         markets: set[str] = set()
         accounts: set[int] = set()
         for number, command in enumerate(commands):
             applied = engine.apply(command)
+            records.append(command_to_record(command))
             events.append([event_to_dict(event) for event in applied])
             keys_named(applied, markets, accounts)
             state.apply(applied)
@@ -66,6 +68,7 @@ def transcript() -> dict[str, Any]:
                 "rows": rows,
                 "recovered": repr(sorted(recovered.ledger.state().items())),
                 "keys": [sorted(markets), sorted(accounts)],
+                "records": records,
             }
         )
     return {"compiled": not (engine_module.__file__ or "").endswith(".py"), "runs": runs}
@@ -103,3 +106,4 @@ def test_the_compiled_build_gives_the_same_events_and_hashes_as_the_source():
         assert theirs["rows"] == ours["rows"], f"stream {number}"
         assert theirs["recovered"] == ours["recovered"], f"stream {number}"
         assert theirs["keys"] == ours["keys"], f"stream {number}"
+        assert theirs["records"] == ours["records"], f"stream {number}"

@@ -135,6 +135,8 @@ def test_every_command_round_trips_through_its_journal_record(configs):
     for command in commands:
         record = json.loads(json.dumps(command_to_record(command)))
         assert record[0] == type(command).__name__
+        # the fields in declared order, as the command's dict has them
+        assert record[1:] == list(command_to_dict(command).values())[1:]
         decoded = command_from_record(record)
         assert decoded == command
         assert type(decoded.ts) is int
