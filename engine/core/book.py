@@ -97,6 +97,15 @@ class Level:
         self.count = 0
 
 
+def _insert_key(keys: list[int], key: int) -> None:
+    """Insert `key` into a side's sorted keys. A new level is most often the new best (an
+    order resting where the opposite side was just taken): appended, without a search."""
+    if not keys or key > keys[-1]:
+        keys.append(key)
+    else:
+        insort(keys, key)
+
+
 CANCEL_NEWEST: Final = SelfTradePrevention.CANCEL_NEWEST
 CANCEL_BOTH: Final = SelfTradePrevention.CANCEL_BOTH
 
@@ -128,12 +137,12 @@ class Book:
             level = self.bids.get(price)
             if level is None:
                 level = self.bids[price] = Level(price)
-                insort(self.bid_keys, price)
+                _insert_key(self.bid_keys, price)
         else:
             level = self.asks.get(price)
             if level is None:
                 level = self.asks[price] = Level(price)
-                insort(self.ask_keys, -price)
+                _insert_key(self.ask_keys, -price)
         order.level = level
         order.next = None
         tail = level.tail

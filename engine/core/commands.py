@@ -8,7 +8,8 @@ the journal's compact positional form and back (what a recovery replays, fast).
 
 from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any
+from types import FunctionType
+from typing import Any, Final, cast
 
 from engine.core.markets import MarketConfig, plain
 
@@ -282,7 +283,8 @@ class PlaceOrder:
         self.outcome = outcome
         self.order_id = order_id
         self.ts = ts
-        check_field_types(self)
+        if not COMPILED:
+            check_field_types(self)
 
 
 @dataclass(slots=True, init=False)
@@ -303,7 +305,8 @@ class AmendOrder:
         self.price = price
         self.size = size
         self.ts = ts
-        check_field_types(self)
+        if not COMPILED:
+            check_field_types(self)
 
 
 @dataclass(slots=True, init=False)
@@ -322,7 +325,8 @@ class CancelOrder:
         self.order_id = order_id
         self.client_order_id = client_order_id
         self.ts = ts
-        check_field_types(self)
+        if not COMPILED:
+            check_field_types(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,6 +420,13 @@ def check_field_types(command: object) -> None:
             )
 
 
+# Compiled by mypyc, the written `__init__`s (place, amend, cancel) refuse a wrongly typed
+# argument themselves: a native class checks its typed parameters at the call (and takes a
+# bool for an int as 0 or 1, which the check could not see afterwards either). There the
+# check would only cost: a quarter of a replayed order's instructions.
+COMPILED: Final = not isinstance(check_field_types, FunctionType)
+
+
 # each command's fields in declared order (`dataclasses.fields` is slow on a hot path). The
 # journal's positional form is [type name, *the fields' values in that order], enums as
 # their values, a market config as its dict. Read back without keyword arguments or enum
@@ -450,13 +461,15 @@ def command_from_dict(data: dict[str, Any]) -> Command:
 
 
 # each enum's members by value: a dict lookup, where calling the enum costs several times
-# as much (a command built from its journal form or its dict names one or more of them)
-_SIDES: dict[str, Side] = {member.value: member for member in Side}
-_ORDER_TYPES: dict[str, OrderType] = {member.value: member for member in OrderType}
-_TIFS: dict[str, TimeInForce] = {member.value: member for member in TimeInForce}
-_STPS: dict[str, SelfTradePrevention] = {member.value: member for member in SelfTradePrevention}
-_OUTCOMES: dict[str, Outcome] = {member.value: member for member in Outcome}
-_ENUM_MEMBERS: dict[str, dict[str, Any]] = {
+# as much (a command built from its dict names one or more of them)
+_SIDES: Final[dict[str, Side]] = {member.value: member for member in Side}
+_ORDER_TYPES: Final[dict[str, OrderType]] = {member.value: member for member in OrderType}
+_TIFS: Final[dict[str, TimeInForce]] = {member.value: member for member in TimeInForce}
+_STPS: Final[dict[str, SelfTradePrevention]] = {
+    member.value: member for member in SelfTradePrevention
+}
+_OUTCOMES: Final[dict[str, Outcome]] = {member.value: member for member in Outcome}
+_ENUM_MEMBERS: Final[dict[str, dict[str, Any]]] = {
     "side": _SIDES,
     "order_type": _ORDER_TYPES,
     "tif": _TIFS,
@@ -495,23 +508,23 @@ def command_to_record(command: Command) -> list[Any]:
 
 
 def command_from_record(record: list[Any]) -> Command:
-    kind = record[0]
+    kind: str = record[0]
     # the frequent commands positionally, the rest through their dict
     if kind == "PlaceOrder":
         return PlaceOrder(
             record[1],
             record[2],
-            _SIDES[record[3]],
+            cast(Side, _record_member(_SIDE_VALUES, record[3])),
             record[4],
             record[5],
-            _ORDER_TYPES[record[6]],
-            _TIFS[record[7]],
+            cast(OrderType, _record_member(_ORDER_TYPE_VALUES, record[6])),
+            cast(TimeInForce, _record_member(_TIF_VALUES, record[7])),
             record[8],
             record[9],
-            _STPS[record[10]],
+            cast(SelfTradePrevention, _record_member(_STP_VALUES, record[10])),
             record[11],
             record[12],
-            _OUTCOMES[record[13]],
+            cast(Outcome, _record_member(_OUTCOME_VALUES, record[13])),
             record[14],
             record[15],
         )
@@ -523,3 +536,21 @@ def command_from_record(record: list[Any]) -> Command:
     if len(record) != len(names) + 1:
         raise ValueError(f"a {kind} record has {len(names)} fields, not {len(record) - 1}")
     return command_from_dict({"type": kind, **dict(zip(names, record[1:], strict=True))})
+
+
+def _record_member(members: tuple[str, ...], value: str) -> str:
+    """The member of an enum (`members`, the most frequent first) a journal record names.
+    The record's strings are new objects, their hashes not computed yet: comparing one or
+    two costs less than hashing it for a dict lookup."""
+    for member in members:
+        if member == value:
+            return member
+    raise ValueError(f"{value!r} is not one of {', '.join(members)}")
+
+
+# in declared order, which puts the frequent values first (buy or sell, limit, gtc, ...)
+_SIDE_VALUES: Final[tuple[str, ...]] = tuple(Side)
+_ORDER_TYPE_VALUES: Final[tuple[str, ...]] = tuple(OrderType)
+_TIF_VALUES: Final[tuple[str, ...]] = tuple(TimeInForce)
+_STP_VALUES: Final[tuple[str, ...]] = tuple(SelfTradePrevention)
+_OUTCOME_VALUES: Final[tuple[str, ...]] = tuple(Outcome)

@@ -127,6 +127,9 @@ class Engine:
         # the mark moved away from its price), or whose last position closed leaving free
         # collateral negative: dealt with by `_resolve_at_risk` before the command ends
         self.at_risk: list[Account] = []
+        # while `replay` runs: the frequent events (order accepted, fill, cancel, reject)
+        # are not built, since a recovery discards them (they never decide anything)
+        self.replaying = False
         # the rest of the commands (see `_apply` for the frequent ones)
         self._handlers: dict[type, Callable[[Any, list[Event]], None]] = {
             CancelAll: self._cancel_all,
@@ -167,9 +170,16 @@ class Engine:
         as a recovery does; returns how many. Their events were recorded when they were
         first applied."""
         count = 0
-        for record in records:
-            self._apply(command_from_record(record), [])
-            count += 1
+        events: list[Event] = []
+        self.replaying = True
+        try:
+            for record in records:
+                self._apply(command_from_record(record), events)
+                if events:
+                    events.clear()
+                count += 1
+        finally:
+            self.replaying = False
         return count
 
     def _apply(self, command: Command, events: list[Event]) -> None:
@@ -214,32 +224,34 @@ class Engine:
         if not order_id:
             order_id = self.next_order_id
         elif order_id in self.orders:
-            events.append(
-                Rejected(
-                    "PlaceOrder",
-                    Reason.DUPLICATE_ORDER_ID,
-                    cmd.account,
-                    cmd.market,
-                    0,
-                    cmd.client_order_id,
+            if not self.replaying:
+                events.append(
+                    Rejected(
+                        "PlaceOrder",
+                        Reason.DUPLICATE_ORDER_ID,
+                        cmd.account,
+                        cmd.market,
+                        0,
+                        cmd.client_order_id,
+                    )
                 )
-            )
             return
         if order_id >= self.next_order_id:
             self.next_order_id = order_id + 1
         market = self.markets.get(cmd.market)
         reason = self._order_reason(cmd, market)
         if reason is not None or market is None:
-            events.append(
-                Rejected(
-                    "PlaceOrder",
-                    reason or Reason.UNKNOWN_MARKET,
-                    cmd.account,
-                    cmd.market,
-                    order_id,
-                    cmd.client_order_id,
+            if not self.replaying:
+                events.append(
+                    Rejected(
+                        "PlaceOrder",
+                        reason or Reason.UNKNOWN_MARKET,
+                        cmd.account,
+                        cmd.market,
+                        order_id,
+                        cmd.client_order_id,
+                    )
                 )
-            )
             return
         config = market.config
         book = market.book
@@ -282,27 +294,29 @@ class Engine:
         if reason is None:
             reason = self._reserve(market, account, order, sells_held=not is_buy)
         if reason is not None:
+            if not self.replaying:
+                events.append(
+                    Rejected(
+                        "PlaceOrder", reason, cmd.account, cmd.market, order_id, cmd.client_order_id
+                    )
+                )
+            return
+        if not self.replaying:
             events.append(
-                Rejected(
-                    "PlaceOrder", reason, cmd.account, cmd.market, order_id, cmd.client_order_id
+                OrderAccepted(
+                    order_id,
+                    account.account_id,
+                    config.market_id,
+                    cmd.side,
+                    cmd.price if cmd.order_type is LIMIT else 0,
+                    cmd.size,
+                    cmd.outcome if config.kind is PREDICTION else "",
+                    cmd.client_order_id,
+                    order.reserve.asset,
+                    order.unit_reserve,
+                    order.reserved_shares,
                 )
             )
-            return
-        events.append(
-            OrderAccepted(
-                order_id,
-                account.account_id,
-                config.market_id,
-                cmd.side,
-                cmd.price if cmd.order_type is LIMIT else 0,
-                cmd.size,
-                cmd.outcome if config.kind is PREDICTION else "",
-                cmd.client_order_id,
-                order.reserve.asset,
-                order.unit_reserve,
-                order.reserved_shares,
-            )
-        )
         self._execute(market, account, order, tif is not IOC and tif is not FOK, events)
         if self.at_risk:
             self._resolve_at_risk(self.at_risk, events)
@@ -494,7 +508,8 @@ class Engine:
                         maker_fee, taker_fee = self._settle_spot(market, maker, order, qty)
                     else:
                         maker_fee, taker_fee = self._settle_perp(market, maker, order, qty)
-                    events.append(_fill(market, maker, order, qty, maker_fee, taker_fee))
+                    if not self.replaying:
+                        events.append(_fill(market, maker, order, qty, maker_fee, taker_fee))
                 order.size -= qty
                 market.last_price = maker.price
                 if not maker.size:
@@ -507,10 +522,13 @@ class Engine:
                     heappush(self.timers, (order.expiry_ts, TIMER_EXPIRY, order.order_id, ""))
         else:
             if remaining:
-                reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
-                events.append(
-                    OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
-                )
+                if not self.replaying:
+                    reason = REASON_SELF_TRADE if stopped else REASON_IOC_REMAINDER
+                    events.append(
+                        OrderCancelled(
+                            order.order_id, order.account, order.market, order.size, reason
+                        )
+                    )
                 self._release(account, order, events)
             if not is_new:
                 self._forget_order(order)
@@ -555,9 +573,10 @@ class Engine:
         if in_book:
             self.markets[order.market].book.remove(order)
         account = self.accounts[order.account]
-        events.append(
-            OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
-        )
+        if not self.replaying:
+            events.append(
+                OrderCancelled(order.order_id, order.account, order.market, order.size, reason)
+            )
         self._release(account, order, events)
         self._forget_order(order)
 
@@ -682,16 +701,17 @@ class Engine:
                 order_id = account.client_ids.get(cmd.client_order_id, 0)
         order = self.orders.get(order_id)
         if order is None or order.account != cmd.account:
-            events.append(
-                Rejected(
-                    "CancelOrder",
-                    Reason.UNKNOWN_ORDER,
-                    cmd.account,
-                    "",
-                    cmd.order_id,
-                    cmd.client_order_id,
+            if not self.replaying:
+                events.append(
+                    Rejected(
+                        "CancelOrder",
+                        Reason.UNKNOWN_ORDER,
+                        cmd.account,
+                        "",
+                        cmd.order_id,
+                        cmd.client_order_id,
+                    )
                 )
-            )
             return
         self._drop_order(order, Reason.CANCELLED_BY_TRADER, events)
 
@@ -803,10 +823,9 @@ class Engine:
         else:
             market.escrow -= payout * (sold - minted)
         market.fees.collect(bid_fee + ask_fee, config.deployer_share_bps)
-        if maker is bid:
-            events.append(_fill(market, maker, taker, qty, bid_fee, ask_fee))
-        else:
-            events.append(_fill(market, maker, taker, qty, ask_fee, bid_fee))
+        if not self.replaying:
+            maker_fee, taker_fee = (bid_fee, ask_fee) if maker is bid else (ask_fee, bid_fee)
+            events.append(_fill(market, maker, taker, qty, maker_fee, taker_fee))
         if holding.yes and holding.no:
             self._merge_sets(market, bidder, holding, events)
         if holding_ask.yes and holding_ask.no:

@@ -1,6 +1,6 @@
 """The mypyc build of the engine core decides exactly as the pure source: the same random
-streams give the same events and the same state hashes in both, and the projections' fold
-gives the same rows.
+streams give the same events and the same state hashes in both, the projections' fold
+gives the same rows, and a replay of the streams' journal records the same final state.
 
 The build is made by `make engine-core` (`make test` makes it first, so CI runs this); the
 test is skipped only when no current build exists.
@@ -33,8 +33,8 @@ def rows_text(rows: ProjectionRows) -> str:
 def transcript() -> dict[str, Any]:
     """Of a set of streams: every command's journal record and events; every 25 commands
     and at the end, the state hash and the projection rows of the 25 (as JSON); at the end,
-    the projection state read off the engine and the keys the events named; and which
-    build made them."""
+    the projection state read off the engine, the keys the events named and the state hash
+    of a replay of the records; and which build made them."""
     import engine.core.engine as engine_module
 
     streams = [risky_stream(seed, 250) for seed in range(12)]
@@ -61,6 +61,8 @@ def transcript() -> dict[str, Any]:
         hashes.append(engine.state_hash())
         rows.append(rows_text(batch.rows(state)))
         recovered = ProjectionState.of_engine(engine)
+        replayed = Engine("rg", "USDC")
+        replayed.replay(json.loads(json.dumps(records)))
         runs.append(
             {
                 "events": events,
@@ -69,6 +71,7 @@ def transcript() -> dict[str, Any]:
                 "recovered": repr(sorted(recovered.ledger.state().items())),
                 "keys": [sorted(markets), sorted(accounts)],
                 "records": records,
+                "replayed": replayed.state_hash(),
             }
         )
     return {"compiled": not (engine_module.__file__ or "").endswith(".py"), "runs": runs}
@@ -107,3 +110,4 @@ def test_the_compiled_build_gives_the_same_events_and_hashes_as_the_source():
         assert theirs["recovered"] == ours["recovered"], f"stream {number}"
         assert theirs["keys"] == ours["keys"], f"stream {number}"
         assert theirs["records"] == ours["records"], f"stream {number}"
+        assert theirs["replayed"] == ours["replayed"] == ours["hashes"][-1], f"stream {number}"
