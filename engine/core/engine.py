@@ -239,8 +239,9 @@ class Engine:
         if order_id >= self.next_order_id:
             self.next_order_id = order_id + 1
         market = self.markets.get(cmd.market)
-        reason = self._order_reason(cmd, market)
-        if reason is not None or market is None:
+        account = self.accounts.get(cmd.account)
+        reason = self._order_reason(cmd, market, account)
+        if reason is not None or market is None or account is None:
             if not self.replaying:
                 events.append(
                     Rejected(
@@ -255,7 +256,6 @@ class Engine:
             return
         config = market.config
         book = market.book
-        account = self.accounts[cmd.account]
         is_buy = cmd.side is BUY
         outcome_no = config.kind is PREDICTION and cmd.outcome is OUTCOME_NO
         is_bid = is_buy is not outcome_no
@@ -321,14 +321,16 @@ class Engine:
         if self.at_risk:
             self._resolve_at_risk(self.at_risk, events)
 
-    def _order_reason(self, cmd: PlaceOrder, market: Market | None) -> Reason | None:
+    def _order_reason(
+        self, cmd: PlaceOrder, market: Market | None, account: Account | None
+    ) -> Reason | None:
         """The first rule an order breaks that depends on neither price nor book."""
         if market is None:
             return Reason.UNKNOWN_MARKET
         status = market.status
         if status is not LIVE:
             return Reason.MARKET_HALTED if status is HALTED else Reason.MARKET_CLOSED
-        if cmd.account not in self.accounts:
+        if account is None:
             return Reason.UNKNOWN_ACCOUNT
         config = market.config
         size = cmd.size
@@ -338,7 +340,7 @@ class Engine:
             return Reason.BAD_LOT
         if size < config.min_size:
             return Reason.BELOW_MIN_SIZE
-        if cmd.client_order_id and cmd.client_order_id in self.accounts[cmd.account].client_ids:
+        if cmd.client_order_id and cmd.client_order_id in account.client_ids:
             return Reason.DUPLICATE_CLIENT_ORDER_ID
         if cmd.reduce_only and config.kind is not PERP:
             return Reason.REDUCE_ONLY_NOT_PERP
