@@ -1,15 +1,15 @@
 """Reads of the engine's projections: an account's orders, fills, balances, positions,
 holdings and statement, and the markets a shard trades.
 
-`account_overview` reads everything of one account in one REPEATABLE READ transaction,
-so the parts agree with each other at one journal sequence number (`as_of`). The other
-selectors read the latest committed batch.
+`account_overviews` reads everything of one account in one REPEATABLE READ transaction,
+so the parts agree with each other at one journal sequence number per shard (`as_of`). The
+other selectors read the latest committed batch.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -272,17 +272,74 @@ def high_water_of(*, shard: models.Shard) -> int:
     return int(models.Shard.objects.values_list("high_water", flat=True).get(pk=shard.pk))
 
 
-def account_overview(*, shard: models.Shard, account: int) -> dict[str, Any]:
-    """Everything of one account, consistent at one journal sequence number."""
+@dataclass
+class AccountOverview:
+    """One account in one shard, as of the shard's sequence number `as_of`."""
+
+    shard: models.Shard
+    as_of: int
+    balances: list[models.Balance]
+    open_orders: list[models.Order]
+    positions: list[PositionView]
+    holdings: list[models.Holding]
+
+
+def account_overviews(
+    *,
+    shards: QuerySet[models.Shard],
+    account: int,
+    positions_in: Collection[int],
+    holdings_in: Collection[int],
+) -> list[AccountOverview]:
+    """Everything of one account in each of `shards`, in their order, read in one REPEATABLE
+    READ transaction: `shards` is evaluated first, inside it, so each shard's high-water mark
+    is the sequence number its part is as of. Positions are read only in the shards of the
+    risk groups `positions_in`, holdings only in those of `holdings_in` (where the caller has
+    markets of those kinds to show them in). Four queries whatever the number of shards,
+    orders and holdings, one more for the holdings and up to three per shard with positions."""
     with consistent_read():
-        as_of = high_water_of(shard=shard)
-        return {
-            "as_of": as_of,
-            "balances": list(balances_of(shard=shard, account=account)),
-            "open_orders": list(orders_of(shard=shard, account=account, open_only=True)),
-            "positions": positions_of(shard=shard, account=account),
-            "holdings": list(holdings_of(shard=shard, account=account)),
-        }
+        found = list(shards)
+        if not found:
+            return []
+        ids = [shard.pk for shard in found]
+        balances = _by_shard(
+            models.Balance.objects.filter(shard__in=ids, account=account).order_by("asset")
+        )
+        open_orders = _by_shard(
+            models.Order.objects.filter(shard__in=ids, account=account, status=OPEN).order_by(
+                "-order_id"
+            )
+        )
+        holding_shards = [shard.pk for shard in found if shard.risk_group_id in holdings_in]
+        holdings = (
+            _by_shard(
+                models.Holding.objects.filter(shard__in=holding_shards, account=account)
+                .exclude(yes=0, no=0, yes_locked=0, no_locked=0)
+                .order_by("market_id")
+            )
+            if holding_shards
+            else {}
+        )
+        return [
+            AccountOverview(
+                shard=shard,
+                as_of=int(shard.high_water),
+                balances=balances.get(shard.pk, []),
+                open_orders=open_orders.get(shard.pk, []),
+                positions=positions_of(shard=shard, account=account)
+                if shard.risk_group_id in positions_in
+                else [],
+                holdings=holdings.get(shard.pk, []),
+            )
+            for shard in found
+        ]
+
+
+def _by_shard(rows: QuerySet[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.shard_id, []).append(row)
+    return grouped
 
 
 @dataclass(frozen=True)

@@ -66,10 +66,13 @@ def holdings_events(key: str, viewer: User | None) -> Events:
 def portfolio_events(key: str, viewer: User | None) -> Events:
     """Topic "portfolio:" (private): the viewer's accounts (collateral, positions, holdings,
     open orders) and history (fills, statement, transfers)."""
-    context = {"portfolio": portfolio_of(user_id=_signed_in(viewer).pk)}
+    portfolio = portfolio_of(user_id=_signed_in(viewer).pk)
     return [
-        ("accounts", render_to_string("trading/includes/portfolio_accounts.html", context)),
-        ("history", render_to_string("trading/includes/portfolio_history.html", context)),
+        (
+            "accounts",
+            render_to_string("trading/includes/portfolio_accounts.html", {"portfolio": portfolio}),
+        ),
+        ("history", portfolio.history),
     ]
 
 

@@ -2,12 +2,14 @@
 group, outcome holdings with their value, open orders, fills with a CSV of all of them,
 the statement with its totals, transfers between groups (a form) and the faucet of
 simulated collateral; nobody sees another's account; the query count does not grow with
-the orders and fills."""
+the orders and fills. The history is kept rendered in the cache: it is never another user's
+and shows a new fill, statement line or transfer move on the next render."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -21,11 +23,30 @@ from engine.services import shard_of
 from engine.tasks import shard_process
 from engine.transfers import transfers_advance
 from tests.factories import UserFactory
-from tests.markets.factories import member_create
+from tests.markets.factories import engine_deposit, member_create
+from trading import portfolio
 
 pytestmark = pytest.mark.django_db
 
 URL = "/portfolio/"
+
+
+def table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each cell of each body row of the page's table `table_id`."""
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S)
+    if table is None:
+        return []
+    body = table.group(1).split("<tbody>", 1)[1]
+    return [
+        [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+def fills_shown(client) -> list[list[str]]:
+    """The fills table of the portfolio (market, side, role, price, size, fee)."""
+    rows = table_rows(client.get(URL).content.decode(), "fills")
+    return [row[1:] for row in rows if len(row) > 1]
 
 
 def test_the_portfolio_shows_collateral_holdings_orders_fills_and_statement(
@@ -59,16 +80,11 @@ def test_the_portfolio_shows_collateral_holdings_orders_fills_and_statement(
     (order,) = account.orders
     assert (order.tradable.outcome, order.price, order.remaining) == ("France", Decimal("0.1"), 4)
     # and the fill from the trader's side, and the statement's totals by kind
-    (fill,) = response.context["portfolio"].fills
-    assert (fill["side"], fill["role"], fill["price"], fill["size"]) == (
-        "buy",
-        "taker",
-        Decimal("0.31"),
-        3,
-    )
-    totals = {t["category"]: t["amount"] for t in response.context["portfolio"].totals}
-    assert totals == {"deposit": Decimal(1000), "fee": -fee}
     html = response.content.decode()
+    (fill,) = table_rows(html, "fills")
+    assert fill[1:6] == ["WC26-WINNER:Brazil", "buy", "taker", "0.31", "3"]
+    totals = {row[1]: row[2] for row in table_rows(html, "statement-totals")}
+    assert totals == {"deposit": "1000 USDC", "fee": f"{-fee:f} USDC"}
     assert "Brazil" in html and "CSV of all fills" in html
 
 
@@ -107,9 +123,80 @@ def test_another_user_sees_nothing_of_the_trader(client, world_cup, trader):
     world_cup.quote()
     world_cup.order(trader, "WC26-WINNER:Brazil", "buy", 3, "0.31")
     world_cup.process()
+    client.force_login(trader)
+    assert len(fills_shown(client)) == 1  # the trader's history is in the cache now
     client.force_login(UserFactory())
-    portfolio = client.get(URL).context["portfolio"]
-    assert portfolio.groups == [] and portfolio.fills == [] and portfolio.statement == []
+    response = client.get(URL)
+    html = response.content.decode()
+    assert response.context["portfolio"].groups == []
+    assert "No fills yet." in html and "WC26-WINNER:Brazil" not in html
+    assert table_rows(html, "statement-lines") == []
+
+
+def test_two_traders_each_see_only_their_own_history(client, world_cup, trader, monkeypatch):
+    # (even were their histories' marks the same: each user's is kept apart)
+    monkeypatch.setattr(portfolio, "_history_mark", lambda shards: ("the same for all",))
+    # Given two traders with different fills, each having seen their portfolio once
+    other = member_create(world_cup.group, UserFactory())
+    engine_deposit(group=world_cup.group, user=other, amount=Decimal(500))
+    world_cup.quote()
+    world_cup.order(trader, "WC26-WINNER:Brazil", "buy", 3, "0.31")
+    world_cup.order(other, "WC26-WINNER:France", "buy", 2, "0.21")
+    world_cup.process()
+    for user in (trader, other):
+        client.force_login(user)
+        fills_shown(client)
+    # When each opens it again (from the cache), in turn
+    client.force_login(trader)
+    mine = client.get(URL).content.decode()
+    client.force_login(other)
+    theirs = client.get(URL).content.decode()
+    # Then each sees their own fill, deposit and fee only
+    assert [row[1:6] for row in table_rows(mine, "fills")] == [
+        ["WC26-WINNER:Brazil", "buy", "taker", "0.31", "3"]
+    ]
+    assert [row[1:6] for row in table_rows(theirs, "fills")] == [
+        ["WC26-WINNER:France", "buy", "taker", "0.21", "2"]
+    ]
+    assert {row[1]: row[2] for row in table_rows(mine, "statement-totals")}["deposit"] == (
+        "1000 USDC"
+    )
+    assert {row[1]: row[2] for row in table_rows(theirs, "statement-totals")}["deposit"] == (
+        "500 USDC"
+    )
+
+
+def test_the_history_shows_each_change_on_the_next_render(client, world_cup, trader):
+    world_cup.quote(levels=2)
+    world_cup.order(trader, "WC26-WINNER:Brazil", "buy", 3, "0.31")
+    world_cup.process()
+    client.force_login(trader)
+    assert len(fills_shown(client)) == 1
+    # a new fill (as taker)
+    world_cup.order(trader, "WC26-WINNER:Brazil", "buy", 1, "0.31")
+    world_cup.process()
+    assert [row[:4] for row in fills_shown(client)] == [
+        ["WC26-WINNER:Brazil", "buy", "taker", "0.31"]
+    ] * 2
+    # a fill as maker: the trader's bid, the best, taken by another trader's sell
+    world_cup.order(trader, "WC26-WINNER:Brazil", "buy", 1, "0.30")
+    world_cup.process()
+    assert len(fills_shown(client)) == 2
+    seller = member_create(world_cup.group, UserFactory())
+    engine_deposit(group=world_cup.group, user=seller, amount=Decimal(10))
+    world_cup.order(seller, "WC26-WINNER:Brazil", "sell", 1, "0.30")
+    world_cup.process()
+    assert fills_shown(client)[0][:4] == ["WC26-WINNER:Brazil", "buy", "maker", "0.3"]
+    # a statement line without a fill (a deposit)
+    engine_deposit(group=world_cup.group, user=trader, amount=Decimal(7))
+    totals = table_rows(client.get(URL).content.decode(), "statement-totals")
+    assert {row[1]: row[2:] for row in totals}["deposit"] == ["1007 USDC", "2"]
+    # the risk group's new name
+    world_cup.group.name = "World Cup venue"
+    world_cup.group.save()
+    assert table_rows(client.get(URL).content.decode(), "statement-totals")[0][0] == (
+        "World Cup venue"
+    )
 
 
 def test_the_faucet_gives_a_member_simulated_collateral_once_a_day(client, open_group):
@@ -155,6 +242,9 @@ def test_a_transfer_between_two_groups_moves_collateral(client, world_cup, trade
         },
     )
     assert response.status_code == 302
+    # (listed at once, before it applies)
+    (row,) = table_rows(client.get(URL).content.decode(), "transfers")
+    assert row[2:] == ["250 USDC", "Debiting"]
     # (the workers apply the debit, the sweep journals the credit, the target applies it)
     shard_process(shard_of(risk_group=world_cup.group).pk)
     transfers_advance()
@@ -164,8 +254,8 @@ def test_a_transfer_between_two_groups_moves_collateral(client, world_cup, trade
     (left,) = balances_of(shard=shard_of(risk_group=world_cup.group), account=trader.pk)
     (arrived,) = balances_of(shard=shard_of(risk_group=open_group), account=trader.pk)
     assert (left.free, arrived.free) == (750 * 10**12, 250 * 10**12)
-    (row,) = client.get(URL).context["portfolio"].transfers
-    assert (row["amount"], row["transfer"].status) == (Decimal(250), "done")
+    (row,) = table_rows(client.get(URL).content.decode(), "transfers")
+    assert row == [world_cup.group.name, open_group.name, "250 USDC", "Done"]
 
 
 @pytest.mark.parametrize(
@@ -217,3 +307,16 @@ def test_the_portfolio_runs_as_many_queries_with_many_orders_and_fills(client, w
     few = portfolio_queries(client, world_cup, trader, orders=1, trades=1)
     many = portfolio_queries(client, world_cup, trader, orders=12, trades=7)
     assert few == many
+
+
+def test_an_unchanged_history_is_not_read_again(client, world_cup, trader):
+    world_cup.quote()
+    world_cup.order(trader, "WC26-WINNER:Brazil", "buy", 3, "0.31")
+    world_cup.process()
+    client.force_login(trader)
+    reads = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(URL)
+        reads.append([q["sql"] for q in queries if 'FROM "engine_statemententry"' in q["sql"]])
+    assert reads[0] and not reads[1]
