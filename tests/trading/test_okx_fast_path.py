@@ -7,6 +7,7 @@ with nothing journaled."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.request
@@ -28,6 +29,7 @@ from tests.engine.service.test_worker import wait_until_applied
 from tests.markets.factories import member_create
 from tests.trading.fixtures import Credentials, okx_headers
 from trading.models import ApiKey, OrderGate
+from trading.okx import fast_path
 from trading.okx.trade import CancelBatchOrdersView, CancelOrderView
 from trading.services import api_key_revoke
 from xip_portal.models import StaffRole
@@ -319,6 +321,30 @@ def test_a_cancel_by_ordid_or_clordid_takes_the_fast_path_with_djangos_answer(
         json.dumps({"type": "CancelOrder", "account": alice.pk, "order_id": 0}, sort_keys=True)
     }
     assert [status_of(shard, order_id) for order_id in ids.values()] == ["cancelled"] * 4
+
+
+def test_a_cancel_applied_before_its_answer_listens_is_answered_from_the_journal(
+    trader: Any, asgi_server: str, django_requests: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load the engine may apply a cancellation before its answer subscribes to the
+    outcome's channel: the answer then reads the outcome from the journal."""
+    shard, _, credentials = trader
+    order_id = placed(asgi_server, credentials, "late")
+    wait_until_applied(shard)
+    listen = fast_path.wait_async
+
+    async def once_applied(ids: list[int], timeout: float, fetch: Any) -> dict[int, Any]:
+        await asyncio.to_thread(wait_until_applied, shard)
+        return await listen(ids, timeout, fetch)
+
+    monkeypatch.setattr(fast_path, "wait_async", once_applied)
+    answer = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": order_id})
+
+    assert django_requests == []
+    assert (answer["status"], answer["code"]) == (200, "0")
+    (item,) = answer["data"]
+    assert (item["ordId"], item["sCode"], item["sMsg"]) == (order_id, "0", "Order cancelled")
+    assert status_of(shard, order_id) == "cancelled"
 
 
 def test_a_cancel_of_an_order_not_the_users_or_unknown_is_djangos_51603(

@@ -54,7 +54,7 @@ from psycopg_pool import AsyncConnectionPool
 from redis import RedisError
 
 from engine import models as engine
-from engine.codec import json_bytes, json_text
+from engine.codec import json_bytes, json_text, json_value
 from engine.outcomes import in_process, wait_async
 from engine.sequencer import connection_params
 from engine.services import (
@@ -508,7 +508,8 @@ async def _outcomes_read(ids: list[int]) -> dict[int, Any]:
             "SELECT id, outcome FROM engine_command WHERE id = ANY(%s) AND outcome IS NOT NULL",
             [ids],
         )
-        return dict(await cursor.fetchall())
+        # stored as the text the writer wrote (engine.models.JSONTextField)
+        return {command_id: json_value(outcome) for command_id, outcome in await cursor.fetchall()}
 
 
 async def _orders_checked(
