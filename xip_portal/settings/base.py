@@ -87,8 +87,13 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # cursor's execute(prepare=True) is ignored too. Django's own cursors bind on the client
     # and never prepare whatever this says; the cursors that bind on the server (the engine
     # writer's batch statements, engine.projections.binding_cursor) prepare the statements
-    # they run for a few rows, instead of parsing and planning them again in every batch.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+    # they run for a few rows, instead of parsing them again in every batch. Each run is
+    # still planned for its parameters: a generic plan chosen while a table is small stays
+    # (the writer's update of earlier orders went from 0.1 to 12 ms a batch as the orders
+    # grew, on a plan made for a few hundred).
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options.setdefault("prepare_threshold", 5)
+    options.setdefault("options", "-c plan_cache_mode=force_custom_plan")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Throttling and allauth rate limits count here; use Redis (CACHE_URL) when several processes serve.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
