@@ -53,6 +53,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from order_mix import ACCOUNTS, SPOT, order_stream  # noqa: E402
 
 from engine import models, outcomes  # noqa: E402
 from engine.core import (  # noqa: E402
@@ -60,8 +61,6 @@ from engine.core import (  # noqa: E402
     CancelOrder,
     Deposit,
     Engine,
-    MarketConfig,
-    MarketKind,
     PlaceOrder,
     Side,
     command_to_dict,
@@ -74,18 +73,6 @@ from engine.services import BatchItem, command_submit, commands_submit, shard_of
 from engine.worker_process import shard_worker_start  # noqa: E402
 from governance.risk_groups.models import RiskGroup  # noqa: E402
 
-SPOT = MarketConfig(
-    "BTC-USDC",
-    MarketKind.SPOT,
-    "USDC",
-    base_asset="BTC",
-    tick_size=1,
-    lot_size=1,
-    min_size=1,
-    taker_fee_bps=5,
-)
-ACCOUNTS = 1_000
-
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -94,26 +81,6 @@ def percentile(values: list[float], q: float) -> float:
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
-
-
-def order_stream(rng: random.Random, count: int) -> list[BatchItem]:
-    items = []
-    for _ in range(count):
-        side = rng.choice(("buy", "sell"))
-        crossing = rng.random() < 0.25
-        offset = rng.randint(1, 50)
-        price = 10_000 + (offset if (side == "buy") == crossing else -offset) * (
-            1 if side == "buy" else -1
-        )
-        command = {
-            "type": "PlaceOrder",
-            "market": "BTC-USDC",
-            "side": side,
-            "size": rng.randint(1, 20),
-            "price": max(1, price),
-        }
-        items.append(BatchItem(rng.randint(1, ACCOUNTS), command))
-    return items
 
 
 def group_make(name: str) -> RiskGroup:

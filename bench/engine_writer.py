@@ -5,7 +5,7 @@
 
 It makes its own database (BENCH_DATABASE, default bench_engine_writer), lists the service
 bench's spot market, funds its 1,000 accounts, then R times journals N orders of the service
-bench's mix (`engine_service.order_stream`) and drains them with `ShardWriter.run_batch`
+bench's mix (`order_mix.order_stream`) and drains them with `ShardWriter.run_batch`
 as a worker does (batches of ENGINE_BATCH_SIZE, each committed on a second thread while
 the next is applied). It reports the writer thread's CPU (`time.thread_time`) per command:
 the inbox read and decode, the engine, the projection fold and rows, the journal's JSON,
@@ -40,46 +40,13 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from order_mix import ACCOUNTS, SPOT, order_stream  # noqa: E402
 
 import engine.services  # noqa: E402
 from engine import models  # noqa: E402
-from engine.core import MarketConfig, MarketKind  # noqa: E402
 from engine.sequencer import ShardWriter  # noqa: E402
 from engine.services import BatchItem, commands_submit, shard_of  # noqa: E402
 from governance.risk_groups.models import RiskGroup  # noqa: E402
-
-SPOT = MarketConfig(
-    "BTC-USDC",
-    MarketKind.SPOT,
-    "USDC",
-    base_asset="BTC",
-    tick_size=1,
-    lot_size=1,
-    min_size=1,
-    taker_fee_bps=5,
-)
-ACCOUNTS = 1_000
-
-
-def order_stream(rng: random.Random, count: int) -> list[BatchItem]:
-    """The service bench's order mix: limit orders around the mid, a quarter crossing."""
-    items = []
-    for _ in range(count):
-        side = rng.choice(("buy", "sell"))
-        crossing = rng.random() < 0.25
-        offset = rng.randint(1, 50)
-        price = 10_000 + (offset if (side == "buy") == crossing else -offset) * (
-            1 if side == "buy" else -1
-        )
-        command = {
-            "type": "PlaceOrder",
-            "market": "BTC-USDC",
-            "side": side,
-            "size": rng.randint(1, 20),
-            "price": max(1, price),
-        }
-        items.append(BatchItem(rng.randint(1, ACCOUNTS), command))
-    return items
 
 
 def journal(group: RiskGroup, items: list[BatchItem]) -> None:
