@@ -7,7 +7,6 @@ holds the statement helpers the journal's writes share.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sized
 from contextlib import contextmanager
 from functools import cache
@@ -18,6 +17,7 @@ from django.db import connection
 from django.db.models import F, Model
 
 from engine import models
+from engine.codec import json_text
 from engine.core.projection import (
     BALANCE_COLUMNS,
     FILL_COLUMNS,
@@ -48,7 +48,7 @@ def projection_rows_store(rows: ProjectionRows) -> None:
     markets = rows.markets
     if connection.vendor == "postgresql":
         # the config as JSON text (the column's value)
-        markets = [(*row[:4], json.dumps(row[4]), *row[5:]) for row in markets]
+        markets = [(*row[:4], json_text(row[4]), *row[5:]) for row in markets]
     _upsert(models.MarketView, MARKET_COLUMNS, 2, markets)
 
 
@@ -76,8 +76,8 @@ def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ..
 def binding_cursor() -> Any:
     """A cursor of this thread's connection that sends parameters apart from the statement
     (PostgreSQL's extended protocol): binary arrays need it, where Django's cursors bind
-    on the client and quote every element as text. Django turns psycopg's automatic
-    preparation off: the callers prepare a statement for a few rows (`prepared(rows)`)."""
+    on the client and quote every element as text. The callers prepare a statement for a
+    few rows (`prepared(rows)`; the settings turn the preparation Django turns off back on)."""
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
 

@@ -10,7 +10,6 @@ named by `?outcome=` (the first one otherwise)."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from engine.selectors import fill_time
 from engine.services import shard_of
 from governance.memberships.services import membership_require
 from markets.models import Market, MarketStatus
+from xip_portal.cache import cache_key
 from xip_portal.errors import ApplicationError, NotFound
 from xip_portal.models import User
 
@@ -267,7 +267,6 @@ PUBLIC_SECONDS = 60
 
 @dataclass(frozen=True)
 class PublicFragments:
-    shard: int
     seq: int  # the shard's high-water mark read before the render
     rendered_at: float  # time.time(): comparable across processes sharing the cache
     book: str
@@ -283,28 +282,18 @@ class PublicFragments:
         return self.is_current(seq) or time.time() - self.rendered_at < stale_seconds
 
 
-def _public_key(tradable: Tradable) -> str:
-    digest = hashlib.blake2b(tradable.engine_market.encode(), digest_size=16).hexdigest()
-    return f"market-public:{tradable.risk_group_id}:{digest}"
-
-
 def market_public(tradable: Tradable, *, stale_seconds: float = 0.0) -> PublicFragments:
     """The tradable's public fragments from the cache when they are current, or at most
     `stale_seconds` old; rendered (and kept) otherwise."""
     shard = shard_of(risk_group=tradable.risk_group_id)
     seq = engine_selectors.high_water_of(shard=shard)  # before the render: never ahead of it
-    key = _public_key(tradable)
+    key = cache_key(f"market-public:{tradable.risk_group_id}", tradable.engine_market)
     cached = cache.get(key)
-    if (
-        isinstance(cached, PublicFragments)
-        and cached.shard == shard.pk
-        and cached.is_fresh(seq, stale_seconds)
-    ):
+    if isinstance(cached, PublicFragments) and cached.is_fresh(seq, stale_seconds):
         return cached
     data = market_data(tradable)
     context = {"data": data, "tradable": tradable}
     fragments = PublicFragments(
-        shard=shard.pk,
         seq=seq,
         rendered_at=time.time(),
         book=render_to_string("trading/market/book.html", context),

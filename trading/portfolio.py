@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -45,6 +44,7 @@ from engine.selectors import (
 from engine.specs import asset_unit
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
+from xip_portal.cache import kept_while
 
 from .instruments import Tradable, tradables
 
@@ -159,13 +159,6 @@ def _fill_rows(user_id: int) -> QuerySet[engine.Fill]:
 HISTORY_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class RenderedHistory:
-    user_id: int
-    mark: tuple[Any, ...]
-    html: str
-
-
 # The history's mark in SQL: Django compiles these several times faster than the same
 # subqueries built from querysets (about a millisecond of CPU per page). (name, SQL, type)
 HISTORY_MARK = (
@@ -249,15 +242,15 @@ def portfolio_of(*, user_id: int) -> Portfolio:
     held = [h.market_id for o in overviews for h in o.holdings if h.market_id in known]
     quotes = market_quotes(market_ids=held) if held else {}
     groups = [_group_account(overview, money, known, quotes) for overview in overviews]
-    key, mark = f"portfolio-history:{user_id}", _history_mark(shards)
-    cached = cache.get(key)
-    if isinstance(cached, RenderedHistory) and (cached.user_id, cached.mark) == (user_id, mark):
-        return Portfolio(groups=groups, history=SafeString(cached.html))
-    history = render_to_string(
-        "trading/includes/portfolio_history.html",
-        {"history": _history_of(user_id, shards, money, decimals, known)},
+    history = kept_while(
+        f"portfolio-history:{user_id}",
+        _history_mark(shards),
+        lambda: render_to_string(
+            "trading/includes/portfolio_history.html",
+            {"history": _history_of(user_id, shards, money, decimals, known)},
+        ),
+        HISTORY_SECONDS,
     )
-    cache.set(key, RenderedHistory(user_id, mark, history), HISTORY_SECONDS)
     return Portfolio(groups=groups, history=SafeString(history))
 
 

@@ -4,12 +4,12 @@ MarketRegistry, one transaction per version of the entry."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Subquery
+
+from xip_portal.cache import cache_key, kept_while
 
 from .deployment import deployment_active
 from .models import ChainTransaction, Deployment, RegistryEntry
@@ -165,10 +165,9 @@ def registry_entry_shown(*, market_id: str) -> OnChainEntry | None:
     )
     if marks is None or marks[2] is None:
         return None  # no entry to send, or nowhere to send it: the chain has none
-    key = "registry-on-chain:" + hashlib.blake2b(market_id.encode(), digest_size=16).hexdigest()
-    cached = cache.get(key)
-    if isinstance(cached, tuple) and cached[0] == marks:
-        return cached[1]  # type: ignore[no-any-return]
-    entry = registry_entry_on_chain(market_id=market_id)
-    cache.set(key, (marks, entry), ENTRY_SECONDS)
-    return entry
+    return kept_while(
+        cache_key("registry-on-chain", market_id),
+        marks,
+        lambda: registry_entry_on_chain(market_id=market_id),
+        ENTRY_SECONDS,
+    )

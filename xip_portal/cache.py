@@ -1,0 +1,29 @@
+"""Values kept in Django's cache (Redis when several processes serve) while what they are
+made of has not changed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from django.core.cache import cache
+
+T = TypeVar("T")
+
+
+def cache_key(prefix: str, name: str) -> str:
+    """The key of `name` under `prefix`: a digest, so that any text (a market's id, say)
+    makes a key every cache backend takes."""
+    return f"{prefix}:{hashlib.blake2b(name.encode(), digest_size=16).hexdigest()}"
+
+
+def kept_while(key: str, mark: Hashable, make: Callable[[], T], seconds: int) -> T:
+    """`make()`, kept under `key` for up to `seconds` and given again while `mark` (read by
+    the caller from what the value is made of, before it is made) is the same."""
+    cached = cache.get(key)
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == mark:
+        return cached[1]  # type: ignore[no-any-return]
+    value = make()
+    cache.set(key, (mark, value), seconds)
+    return value
