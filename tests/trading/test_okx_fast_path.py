@@ -375,6 +375,35 @@ def test_a_cancel_of_an_order_not_the_users_or_unknown_is_djangos_51603(
     assert (status_of(shard, bobs), status_of(shard, hers)) == ("open", "open")
 
 
+def test_a_cancel_of_the_users_order_filled_or_cancelled_is_51603_as_djangos(
+    trader: Any, asgi_server: str, django_requests: list[str], okx: Any
+) -> None:
+    """A market maker's quote may be taken before its cancel arrives: the cancel names an
+    order of the user that is no longer open. The fast path journals it, as Django's view
+    does, and answers the engine's refusal (51603) as Django's view answers it."""
+    shard, alice, credentials = trader
+    ids = [placed(asgi_server, credentials, name) for name in ("gone1", "gone2")]
+    for order_id in ids:
+        post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": order_id})
+    wait_until_applied(shard)
+    assert [status_of(shard, order_id) for order_id in ids] == ["cancelled"] * 2
+    django_requests.clear()
+
+    fast = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": ids[0]})
+    slow = okx(credentials, "POST", CANCEL, {"instId": "BTC-USDC", "ordId": ids[1]})
+
+    assert django_requests == []
+    assert (fast.pop("status"), slow.status_code) == (200, 200)
+    (fast_item,) = fast["data"]
+    (slow_item,) = slow.json()["data"]
+    assert (fast["code"], fast_item["sCode"]) == ("1", "51603")
+    assert {**fast, "data": [without_time({**fast_item, "ordId": ids[1]})]} == {
+        **slow.json(),
+        "data": [without_time(slow_item)],
+    }
+    assert len(journaled(shard, alice.pk, "CancelOrder")) == 4
+
+
 def test_a_read_only_key_may_not_cancel(
     trader: Any, asgi_server: str, django_requests: list[str], make_api_key: Any
 ) -> None:

@@ -20,8 +20,9 @@ same transaction as any change to those tables. The statement that journals a re
 orders only if no client order id among them is open
 (engine.services.CLIENT_ORDER_IDS_OPEN_SQL), reading the balances for the answer;
 cancellations only if each names, as trading.selectors.order_find does, an order of the
-user in the instrument's market, open in the projection or placed and not applied yet
-(the journal then orders the cancellation after it). A cancellation's answer waits, as
+user in the instrument's market, in the projection (by its id, whatever its state; by its
+client order id, open) or placed and not applied yet (the journal then orders the
+cancellation after it). A cancellation's answer waits, as
 Django's does, for the engine's outcome (up to WAIT_SECONDS), published on the command's
 channel and heard with the asyncio Redis client (engine.outcomes.wait_async).
 
@@ -164,15 +165,17 @@ PLACE_SQL = _journal_sql(
 
 # The cancellations (`cancels`: each the order's market and a checked CancelOrder naming
 # it by order_id or client_order_id), journaled as Django's path journals them (naming
-# the order's id), only if each names an order of the account in that market that is open
-# in the projection or placed and not applied yet. order_find finds the order whatever its
-# state (by id, or the latest carrying the client order id), but one neither open nor
-# pending is one the engine answers unknown_order for: that request goes to Django, which
-# journals and answers it. An order carrying a client order id is placed only while none
-# carrying it is open or pending, so one open or pending is the latest. Each branch names
-# the conditions of one index (engine_order's (shard, order_id) key, its open client order
-# ids, the journal's key, its pending client order ids). The submitter waits: the writer
-# publishes the outcomes. Answers the ids of the orders named.
+# the order's id), only if each names an order of the account in that market that is in
+# the projection or placed and not applied yet. Like order_find, an order named by its id
+# is found whatever its state: one filled or cancelled meanwhile (a market maker's quote
+# a taker took first, the common case) is journaled as Django journals it, and the engine
+# answers unknown_order (51603). By client order id, only an open or pending order is
+# found here: order_find takes the latest carrying it, whatever its state, and an order
+# carrying a client order id is placed only while none carrying it is open or pending, so
+# one open or pending is the latest; otherwise the request goes to Django. Each branch
+# names the conditions of one index (engine_order's (shard, order_id) key, its open client
+# order ids, the journal's key, its pending client order ids). The submitter waits: the
+# writer publishes the outcomes. Answers the ids of the orders named.
 CANCEL_SQL = _journal_sql(
     """
     SELECT c.n, ((c.cancel->'command') - 'client_order_id')
@@ -182,7 +185,7 @@ CANCEL_SQL = _journal_sql(
         SELECT id FROM (
             SELECT order_id AS id FROM engine_order
             WHERE shard_id = %(shard)s AND order_id = (c.cancel->'command'->>'order_id')::bigint
-            AND account = %(account)s AND status = 'open' AND market_id = c.cancel->>'market'
+            AND account = %(account)s AND market_id = c.cancel->>'market'
             UNION ALL
             SELECT order_id FROM engine_order
             WHERE shard_id = %(shard)s AND account = %(account)s AND status = 'open'
