@@ -101,32 +101,41 @@ def cpu_seconds(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, floa
 
 
 def figures(samples: dict[str, list[list[Any]]], seconds: float) -> dict[str, Any]:
-    """The run's figures from every request's (time sent, seconds, ok)."""
-    orders = samples.get("order", [])
+    """The run's figures from every request's (time sent, seconds, ok, orders carried)."""
+    singles, batches = samples.get("order", []), samples.get("batch", [])
+    orders = singles + batches
     pages = samples.get("page market", []) + samples.get("page portfolio", [])
     every = [sample for named in samples.values() for sample in named]
-    start = min((at for at, _, _ in every), default=0.0)
-    acknowledged = [at for at, _, ok in orders if ok]
+    start = min((at for at, _, _, _ in every), default=0.0)
     windows = [0] * max(1, int(seconds) // WINDOW)
-    for at in acknowledged:
+    for at, _, ok, count in orders:
         slot = int((at - start) // WINDOW)
-        if slot < len(windows):
-            windows[slot] += 1
+        if ok and slot < len(windows):
+            windows[slot] += count
+    acknowledged = sum(count for _, _, ok, count in orders if ok)
+
+    def p(named: list[list[Any]], q: float) -> float:
+        milliseconds: float = percentile([s for _, s, _, _ in named], q)
+        return milliseconds
+
     return {
-        "orders_acknowledged": len(acknowledged),
-        "orders_per_s": round(len(acknowledged) / seconds, 1),
+        "orders_acknowledged": acknowledged,
+        "orders_per_s": round(acknowledged / seconds, 1),
         "orders_per_s_slowest_5s": round(min(windows) / WINDOW, 1),
-        "ack_p50_ms": percentile([s for _, s, _ in orders], 0.5),
-        "ack_p99_ms": percentile([s for _, s, _ in orders], 0.99),
-        "cancels": len(samples.get("cancel", [])),
-        "cancel_p99_ms": percentile([s for _, s, _ in samples.get("cancel", [])], 0.99),
+        "order_requests": len(orders),
+        "ack_p50_ms": p(orders, 0.5),
+        "ack_p99_ms": p(orders, 0.99),
+        "single_ack_p99_ms": p(singles, 0.99),
+        "batch_ack_p99_ms": p(batches, 0.99),
+        "cancels": sum(count for _, _, _, count in samples.get("cancel", [])),
+        "cancel_p99_ms": p(samples.get("cancel", []), 0.99),
         "pages": len(pages),
         "pages_per_s": round(len(pages) / seconds, 1),
-        "page_p50_ms": percentile([s for _, s, _ in pages], 0.5),
-        "page_p95_ms": percentile([s for _, s, _ in pages], 0.95),
-        "market_page_p95_ms": percentile([s for _, s, _ in samples.get("page market", [])], 0.95),
-        "portfolio_p95_ms": percentile([s for _, s, _ in samples.get("page portfolio", [])], 0.95),
-        "errors": sum(1 for _, _, ok in every if not ok),
+        "page_p50_ms": p(pages, 0.5),
+        "page_p95_ms": p(pages, 0.95),
+        "market_page_p95_ms": p(samples.get("page market", []), 0.95),
+        "portfolio_p95_ms": p(samples.get("page portfolio", []), 0.95),
+        "errors": sum(1 for _, _, ok, _ in every if not ok),
     }
 
 
@@ -137,6 +146,17 @@ def main() -> None:
     parser.add_argument("--takers", type=int, default=10)
     parser.add_argument("--visitors", type=int, default=10)
     parser.add_argument("--rate", type=float, default=1000.0, help="orders/s asked in all")
+    parser.add_argument(
+        "--taker-share", type=float, default=0.2, help="the takers' share of --rate"
+    )
+    parser.add_argument(
+        "--maker-batch",
+        type=int,
+        default=20,
+        choices=range(1, 21),
+        metavar="1..20",
+        help="quotes a maker posts (and cancels) per request",
+    )
     parser.add_argument("--page-rate", type=float, default=2.0, help="pages/s per visitor")
     parser.add_argument(
         "--server",
@@ -157,7 +177,12 @@ def main() -> None:
         "makers": [(t.key, t.secret) for t in makers],
         "takers": [(t.key, t.secret) for t in takers],
         "visitors": [session_cookie(t.user_id) for t in visitors],
-        "order_rate_per_user": args.rate / max(1, args.makers + args.takers),
+        "maker_batch": args.maker_batch,
+        "maker_rounds_per_user": args.rate
+        * (1 - args.taker_share)
+        / args.maker_batch
+        / max(1, args.makers),
+        "taker_orders_per_user": args.rate * args.taker_share / max(1, args.takers),
         "page_rate_per_user": args.page_rate,
     }
     (work / "plan.json").write_text(json.dumps(plan))
@@ -231,9 +256,11 @@ def main() -> None:
     print(
         f"orders   {result['orders_per_s']}/s sustained over {args.seconds} s "
         f"(slowest {WINDOW} s: {result['orders_per_s_slowest_5s']}/s), "
-        f"ack p50 {result['ack_p50_ms']} ms p99 {result['ack_p99_ms']} ms; "
+        f"ack p50 {result['ack_p50_ms']} ms p99 {result['ack_p99_ms']} ms "
+        f"(single {result['single_ack_p99_ms']}, batch {result['batch_ack_p99_ms']}); "
         f"applied {result['applied_per_s']}/s"
     )
+    print(f"cancels  {result['cancels']}, request p99 {result['cancel_p99_ms']} ms")
     print(
         f"pages    {result['pages_per_s']}/s, p50 {result['page_p50_ms']} ms "
         f"p95 {result['page_p95_ms']} ms"
@@ -248,6 +275,8 @@ def main() -> None:
                 "database": DATABASE,
                 "server": args.server,
                 "seconds": args.seconds,
+                "maker_batch": args.maker_batch,
+                "taker_share": args.taker_share,
                 "goal": GOAL,
                 **result,
             }

@@ -1,5 +1,5 @@
 """The locust users of `load.py` (which runs locust on this file; not run by hand): market
-makers quoting and takers trading through the OKX v5-compatible API, each request signed
+makers quoting in batches and takers trading through the OKX v5-compatible API, each request signed
 as ccxt's okx class signs it, and signed-in visitors reading the market page and their
 portfolio. What to use comes from the JSON file named by LOAD_PLAN; every request's
 outcome and latency go to the file named by LOAD_RESULTS when locust stops."""
@@ -25,18 +25,24 @@ from venue import SYMBOL, okx_signed_headers  # noqa: E402
 PLAN = json.loads(Path(os.environ["LOAD_PLAN"]).read_text())
 MID = 100.0
 ORDER_PATH = "/api/v5/trade/order"
+BATCH_PATH = "/api/v5/trade/batch-orders"
 CANCEL_PATH = "/api/v5/trade/cancel-order"
-QUOTES_KEPT = 10  # a maker cancels its oldest quote beyond this many
+CANCEL_BATCH_PATH = "/api/v5/trade/cancel-batch-orders"
+QUOTES_KEPT = 10  # a maker cancels its oldest quotes beyond this many (beyond two batches)
 
-# name -> [(time sent, seconds, ok)]; written out when locust quits
-samples: dict[str, list[tuple[float, float, bool]]] = {}
+# name -> [(time sent, seconds, ok, orders the request carried)]; written out at the end
+samples: dict[str, list[tuple[float, float, bool, int]]] = {}
 first_errors: list[str] = []
 
 
-def record(name: str, response_time: float, exception: Any, **_: Any) -> None:
+def record(
+    name: str, response_time: float, exception: Any, context: dict[str, Any], **_: Any
+) -> None:
     now = time.time()
-    samples.setdefault(name, []).append((now, response_time / 1000, exception is None))
-    if exception is not None and len(first_errors) < 5:
+    ok = exception is None
+    orders = context.get("orders", 0)
+    samples.setdefault(name, []).append((now, response_time / 1000, ok, orders))
+    if not ok and len(first_errors) < 5:
         first_errors.append(f"{name}: {exception}"[:300])
 
 
@@ -60,33 +66,44 @@ class SignedTrader(FastHttpUser):
         self.rng = random.Random(self.key)
 
     def post(
-        self, name: str, path: str, payload: dict[str, str], *, also_fine: str = ""
-    ) -> dict[str, Any] | None:
-        """The order's or cancel's first data item when OKX's answer says it was taken
-        (or its sCode is `also_fine`)."""
-        body = json.dumps(payload)
+        self, name: str, path: str, payload: list[dict[str, str]], *, also_fine: str = ""
+    ) -> list[dict[str, Any]]:
+        """The data items of OKX's answer to the orders or cancels in `payload` (one
+        object, or a batch when the path is a batch endpoint), when every item was taken
+        (its sCode 0, or `also_fine`); the request is a failure otherwise."""
+        body = json.dumps(payload if path in (BATCH_PATH, CANCEL_BATCH_PATH) else payload[0])
         headers = okx_signed_headers(self.key, self.secret, "POST", path, body)
         with self.client.post(
-            path, data=body, headers=headers, name=name, catch_response=True
+            path,
+            data=body,
+            headers=headers,
+            name=name,
+            catch_response=True,
+            context={"orders": len(payload)},
         ) as answer:
             try:
-                reply = answer.json()
-                item = reply["data"][0]
-                taken = answer.status_code == 200 and item["sCode"] in ("0", also_fine or "0")
-            except (ValueError, KeyError, IndexError, TypeError):
-                taken, item = False, None
+                items = answer.json()["data"]
+                taken = (
+                    answer.status_code == 200
+                    and len(items) == len(payload)
+                    and all(item["sCode"] in ("0", also_fine or "0") for item in items)
+                )
+            except (ValueError, KeyError, TypeError):
+                taken, items = False, []
             if not taken:
                 answer.failure(f"{answer.status_code} {answer.text[:200]}")
-                return None
-            return dict(item)
+                return []
+            return list(items)
 
 
 class MarketMaker(SignedTrader):
-    """Posts a post-only quote on alternate sides a few ticks from the mid, and cancels
-    its oldest quote when it has more than QUOTES_KEPT resting."""
+    """Quotes as market makers do: each round posts `maker_batch` post-only quotes a few
+    ticks from the mid, alternating sides (one `trade/batch-orders` request; a batch of
+    one is a `trade/order`), then cancels its oldest quotes beyond QUOTES_KEPT or two
+    rounds' worth (`trade/cancel-batch-orders`, or `trade/cancel-order` for one)."""
 
     fixed_count = len(PLAN["makers"])
-    wait_time = constant_throughput(PLAN["order_rate_per_user"])
+    wait_time = constant_throughput(PLAN["maker_rounds_per_user"])
     keys = itertools.count()
     role = "makers"
 
@@ -94,27 +111,41 @@ class MarketMaker(SignedTrader):
         super().on_start()
         self.quotes: deque[str] = deque()
         self.side = itertools.cycle(("buy", "sell"))
+        self.batch = PLAN["maker_batch"]
+        self.kept = max(QUOTES_KEPT, 2 * self.batch)
 
-    @task
-    def quote(self) -> None:
+    def quote(self) -> dict[str, str]:
         side = next(self.side)
         offset = self.rng.randint(1, 50) / 100
         price = MID - offset if side == "buy" else MID + offset
-        order = {"instId": SYMBOL, "tdMode": "cash", "side": side, "ordType": "post_only"}
-        placed = self.post("order", ORDER_PATH, order | {"sz": "0.002", "px": f"{price:.2f}"})
-        if placed:
-            self.quotes.append(placed["ordId"])
-        if len(self.quotes) > QUOTES_KEPT:
-            # a taker may have filled the quote first: OKX then answers 51603, no such order
-            cancel = {"instId": SYMBOL, "ordId": self.quotes.popleft()}
-            self.post("cancel", CANCEL_PATH, cancel, also_fine="51603")
+        return {
+            "instId": SYMBOL,
+            "tdMode": "cash",
+            "side": side,
+            "ordType": "post_only",
+            "sz": "0.002",
+            "px": f"{price:.2f}",
+        }
+
+    @task
+    def quote_round(self) -> None:
+        quotes = [self.quote() for _ in range(self.batch)]
+        name, path = ("batch", BATCH_PATH) if self.batch > 1 else ("order", ORDER_PATH)
+        self.quotes.extend(item["ordId"] for item in self.post(name, path, quotes))
+        if len(self.quotes) > self.kept:
+            # a taker may have filled a quote first: OKX then answers 51603, no such order
+            oldest = [self.quotes.popleft() for _ in range(min(self.batch, len(self.quotes)))]
+            cancels = [{"instId": SYMBOL, "ordId": order_id} for order_id in oldest]
+            path = CANCEL_BATCH_PATH if len(cancels) > 1 else CANCEL_PATH
+            self.post("cancel", path, cancels, also_fine="51603")
 
 
 class Taker(SignedTrader):
-    """Sends immediate-or-cancel orders across the spread, buying or selling."""
+    """Sends immediate-or-cancel orders across the spread, buying or selling, one order a
+    request (`trade/order`)."""
 
     fixed_count = len(PLAN["takers"])
-    wait_time = constant_throughput(PLAN["order_rate_per_user"])
+    wait_time = constant_throughput(PLAN["taker_orders_per_user"])
     keys = itertools.count()
     role = "takers"
 
@@ -123,7 +154,7 @@ class Taker(SignedTrader):
         side = self.rng.choice(("buy", "sell"))
         price = MID + 1 if side == "buy" else MID - 1
         order = {"instId": SYMBOL, "tdMode": "cash", "side": side, "ordType": "ioc"}
-        self.post("order", ORDER_PATH, order | {"sz": "0.001", "px": f"{price:.2f}"})
+        self.post("order", ORDER_PATH, [order | {"sz": "0.001", "px": f"{price:.2f}"}])
 
 
 class Visitor(FastHttpUser):
