@@ -132,7 +132,7 @@ class Command(models.Model):
                 condition=models.Q(seq__isnull=True),
                 name="engine_command_pending",
             ),
-            # a client order id placed and not applied yet (CLIENT_ORDER_IDS_OPEN_SQL): the
+            # a client order id placed and not applied yet (client_order_id_open_sql): the
             # account's pending orders by that id, never every pending command of the shard
             models.Index(
                 "shard",

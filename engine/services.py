@@ -436,7 +436,7 @@ def command_checked(
 ) -> dict[str, Any]:
     """The command as the journal stores it, or CommandRefused naming the problem.
     Without `client_order_id_open_check`, the caller checks that an order's client order
-    id is not open in the statement that journals it (CLIENT_ORDER_IDS_OPEN_SQL)."""
+    id is not open in the statement that journals it (client_order_id_open_sql)."""
     if not isinstance(command, Mapping):
         raise CommandRefused("A command is an object with a type.", code=EngineError.BAD_COMMAND)
     kind = command.get("type")
@@ -628,20 +628,25 @@ def _check_order(
         )
 
 
-# The client order ids of `ids` (an array) that the account has open in the shard: open
-# in the projection, or placed and not applied yet. PostgreSQL; the order fast path
-# (trading.okx.fast_path) runs the same text inside its journal INSERT, as a prepared
-# statement: its conditions name those of the two partial indexes (open orders with a
-# client order id, pending PlaceOrders by client order id), so that even the generic plan
-# reads an account's few matching rows, never all its open orders.
-CLIENT_ORDER_IDS_OPEN_SQL = (
-    "SELECT client_order_id FROM engine_order WHERE shard_id = %(shard)s "
-    "AND account = %(account)s AND status = 'open' AND client_order_id <> '' "
-    "AND client_order_id = ANY(%(ids)s) "
-    "UNION ALL SELECT payload->>'client_order_id' FROM engine_command "
-    "WHERE shard_id = %(shard)s AND account = %(account)s AND seq IS NULL "
-    "AND kind = 'PlaceOrder' AND payload->>'client_order_id' = ANY(%(ids)s)"
-)
+def client_order_id_open_sql(*, shard: str, account: str, client_order_id: str) -> str:
+    """The condition (PostgreSQL) that the account has the client order id open in the
+    shard: open in the projection, or placed and not applied yet. Each argument is an SQL
+    expression (a parameter, or a column of the statement's own rows: the order fast path,
+    trading.okx.fast_path, asks it of each client order id of several requests inside its
+    journal INSERT, a prepared statement). Its conditions name those of the two partial
+    indexes (open orders with a client order id, pending PlaceOrders by client order id),
+    so that even a generic plan reads the few rows carrying that id, never all the
+    account's open orders. (OFFSET 0: else, for an id that is a column, PostgreSQL may
+    turn each EXISTS into a hash of all the account's ids, read again for each account.)"""
+    # the arguments are SQL expressions of the callers' own statements, never values
+    return (
+        f"(EXISTS (SELECT FROM engine_order WHERE shard_id = {shard} "  # noqa: S608
+        f"AND account = {account} AND status = 'open' AND client_order_id <> '' "
+        f"AND client_order_id = {client_order_id} OFFSET 0) "
+        f"OR EXISTS (SELECT FROM engine_command WHERE shard_id = {shard} "
+        f"AND account = {account} AND seq IS NULL AND kind = 'PlaceOrder' "
+        f"AND payload->>'client_order_id' = {client_order_id} OFFSET 0))"
+    )
 
 
 def _client_order_id_open(shard_id: int, account: int, client_order_id: str) -> bool:
@@ -649,8 +654,11 @@ def _client_order_id_open(shard_id: int, account: int, client_order_id: str) -> 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT EXISTS ({CLIENT_ORDER_IDS_OPEN_SQL})",  # noqa: S608 - a constant
-                {"shard": shard_id, "account": account, "ids": [client_order_id]},
+                "SELECT "
+                + client_order_id_open_sql(
+                    shard="%(shard)s", account="%(account)s", client_order_id="%(id)s"
+                ),
+                {"shard": shard_id, "account": account, "id": client_order_id},
             )
             return bool(cursor.fetchone()[0])
     # the embedded demo's SQLite: the same question through the ORM

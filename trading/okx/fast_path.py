@@ -1,7 +1,7 @@
 """The order fast path: `POST /api/v5/trade/order`, `/api/v5/trade/batch-orders`,
 `/api/v5/trade/cancel-order` and `/api/v5/trade/cancel-batch-orders` answered on the
 ASGI server's event loop, outside Django's request cycle, with one PostgreSQL statement
-per request.
+for the requests of a group commit.
 
 It is the hot path of the exchange, and Django's cycle costs several times what placing or
 cancelling an order needs (its middleware, DRF's dispatch, an ORM query per check, one
@@ -15,16 +15,16 @@ signature (`signature`, `request_timestamp`), the body (`json_loads_bounded`), t
 What a view would read from the database on every request (the key, its secret, the
 user's membership, the instruments, the engine's markets) it keeps in memory, valid at one
 version of the order gate (trading.models.OrderGate), which database triggers move in the
-same transaction as any change to those tables. The statement that journals a request
-(`_journal_sql`) inserts its commands only if the gate is still at that version, and:
-orders only if no client order id among them is open
-(engine.services.CLIENT_ORDER_IDS_OPEN_SQL), reading the balances for the answer;
-cancellations only if each names, as trading.selectors.order_find does, an order of the
-user in the instrument's market, in the projection (by its id, whatever its state; by its
-client order id, open) or placed and not applied yet (the journal then orders the
-cancellation after it). A cancellation's answer waits, as
-Django's does, for the engine's outcome (up to WAIT_SECONDS), published on the command's
-channel and heard with the asyncio Redis client (engine.outcomes.wait_async).
+same transaction as any change to those tables. The statement that journals requests
+(`_journal_sql`, one for several requests of a group commit) inserts each request's
+commands only if the gate is still at the version it was checked at, and: orders only if
+no client order id among them is open (engine.services.client_order_id_open_sql), reading
+the balances for the answer; cancellations only if each names, as
+trading.selectors.order_find does, an order of the user in the instrument's market, in the
+projection (by its id, whatever its state; by its client order id, open) or placed and not
+applied yet (the journal then orders the cancellation after it). A cancellation's answer
+waits, as Django's does, for the engine's outcome (up to WAIT_SECONDS), published on the
+command's channel and heard with the asyncio Redis client (engine.outcomes.wait_async).
 
 Everything else goes to Django unchanged, with the body it read: a request it does not
 recognise, a first request of a key or of a risk group (loaded from Django's own
@@ -59,8 +59,8 @@ from engine.codec import json_bytes, json_text, json_value
 from engine.outcomes import in_process, wait_async
 from engine.sequencer import connection_params
 from engine.services import (
-    CLIENT_ORDER_IDS_OPEN_SQL,
     CommandReceipt,
+    client_order_id_open_sql,
     command_checked,
     orders_covered,
     outcomes_waited,
@@ -130,40 +130,56 @@ ANSWER_HEADERS = [
 
 
 def _journal_sql(commands: str, *, whole: str, waiting: bool, answer: str) -> str:
-    """The one statement that journals a request's commands. `commands` selects them
-    (`n`, their place in the request, and `payload`, as the journal stores them); they
-    are inserted in that order only if the order gate is still at the version the request
-    was checked at and `whole` holds, else none is. It answers the gate's version, the
-    ids inserted and `answer` (which may read `inserted`: id, payload)."""
+    """The one statement that journals the commands of several requests, each with its
+    own guards. `%(requests)s` is a JSON array of requests, each an object with the
+    version of the order gate it was checked at, its `shard`, its `account` and its
+    `commands` (as `commands` reads them). `commands` selects, from `requests` (`r`, the
+    request's place; `shard`, `account`, `q`: the request), the rows to insert: `r`, `n`
+    (their place in the request) and `payload` (as the journal stores it). A request's are
+    inserted, in the order of the requests and then of `n`, only if the gate is still at
+    the request's version and `whole` holds for it (it reads `requests` and `commands`),
+    else none of them is. Answers the gate's version, the ids inserted, the places of the
+    requests inserted and, for each of those, `answer` (it reads `a`, the request)."""
     return f"""
 WITH gate AS (SELECT version FROM trading_ordergate WHERE id = 1),
+requests AS (
+    SELECT r, (q->>'shard')::bigint AS shard, (q->>'account')::bigint AS account, q
+    FROM jsonb_array_elements(%(requests)s::jsonb) WITH ORDINALITY AS t(q, r)
+    WHERE (q->>'version')::bigint = (SELECT version FROM gate)
+),
 commands AS ({commands}),
+accepted AS (SELECT r, shard, account FROM requests WHERE {whole}),
 inserted AS (
     INSERT INTO engine_command (shard_id, seq, account, idempotency_key, kind, payload, ts,
                                 record, outcome, waiting, created_at)
-    SELECT %(shard)s, NULL, %(account)s, '', payload->>'type', payload, NULL, '', NULL,
+    SELECT a.shard, NULL, a.account, '', c.payload->>'type', c.payload, NULL, '', NULL,
            {str(waiting).lower()}, now()
-    FROM commands
-    WHERE (SELECT version FROM gate) = %(version)s AND {whole}
-    ORDER BY n
-    RETURNING id, payload
+    FROM accepted a JOIN commands c USING (r)
+    ORDER BY c.r, c.n
+    RETURNING id
 )
-SELECT (SELECT version FROM gate), ARRAY(SELECT id FROM inserted ORDER BY id), {answer}
+SELECT (SELECT version FROM gate), ARRAY(SELECT id FROM inserted ORDER BY id),
+       ARRAY(SELECT r FROM accepted ORDER BY r),
+       ARRAY(SELECT {answer} FROM accepted a ORDER BY r)
 """  # noqa: S608 - constants only
 
 
-# The orders (`payloads`), unless a client order id among them (`ids`) is open; answers
-# the account's free balances.
+# The orders (`commands`: as the journal stores them), unless a client order id among
+# them (`ids`) is open; answers the account's free balances.
 PLACE_SQL = _journal_sql(
-    "SELECT n, payload FROM jsonb_array_elements(%(payloads)s::jsonb) "
-    "WITH ORDINALITY AS c(payload, n)",
-    whole=f"NOT EXISTS ({CLIENT_ORDER_IDS_OPEN_SQL})",
+    "SELECT r, n, payload FROM requests, "
+    "jsonb_array_elements(q->'commands') WITH ORDINALITY AS c(payload, n)",
+    whole="NOT EXISTS (SELECT FROM jsonb_array_elements_text(q->'ids') AS c(id) WHERE "
+    + client_order_id_open_sql(
+        shard="requests.shard", account="requests.account", client_order_id="c.id"
+    )
+    + ")",
     waiting=False,
     answer="(SELECT coalesce(jsonb_object_agg(asset, free::text), '{}'::jsonb) "
-    "FROM engine_balance WHERE shard_id = %(shard)s AND account = %(account)s)",
+    "FROM engine_balance WHERE shard_id = a.shard AND account = a.account)",
 )
 
-# The cancellations (`cancels`: each the order's market and a checked CancelOrder naming
+# The cancellations (`commands`: each the order's market and a checked CancelOrder naming
 # it by order_id or client_order_id), journaled as Django's path journals them (naming
 # the order's id), only if each names an order of the account in that market that is in
 # the projection or placed and not applied yet. Like order_find, an order named by its id
@@ -178,28 +194,30 @@ PLACE_SQL = _journal_sql(
 # writer publishes the outcomes. Answers the ids of the orders named.
 CANCEL_SQL = _journal_sql(
     """
-    SELECT c.n, ((c.cancel->'command') - 'client_order_id')
-                || jsonb_build_object('order_id', o.id) AS payload
-    FROM jsonb_array_elements(%(cancels)s::jsonb) WITH ORDINALITY AS c(cancel, n)
+    SELECT requests.r, c.n, ((c.cancel->'command') - 'client_order_id')
+                            || jsonb_build_object('order_id', o.id) AS payload
+    FROM requests
+    CROSS JOIN LATERAL jsonb_array_elements(q->'commands') WITH ORDINALITY AS c(cancel, n)
     CROSS JOIN LATERAL (
         SELECT id FROM (
             SELECT order_id AS id FROM engine_order
-            WHERE shard_id = %(shard)s AND order_id = (c.cancel->'command'->>'order_id')::bigint
-            AND account = %(account)s AND market_id = c.cancel->>'market'
+            WHERE shard_id = requests.shard
+            AND order_id = (c.cancel->'command'->>'order_id')::bigint
+            AND account = requests.account AND market_id = c.cancel->>'market'
             UNION ALL
             SELECT order_id FROM engine_order
-            WHERE shard_id = %(shard)s AND account = %(account)s AND status = 'open'
-            AND client_order_id <> ''
+            WHERE shard_id = requests.shard AND account = requests.account
+            AND status = 'open' AND client_order_id <> ''
             AND client_order_id = c.cancel->'command'->>'client_order_id'
             AND market_id = c.cancel->>'market'
             UNION ALL
             SELECT id FROM engine_command
-            WHERE id = (c.cancel->'command'->>'order_id')::bigint AND shard_id = %(shard)s
-            AND account = %(account)s AND seq IS NULL AND kind = 'PlaceOrder'
-            AND payload->>'market' = c.cancel->>'market'
+            WHERE id = (c.cancel->'command'->>'order_id')::bigint
+            AND shard_id = requests.shard AND account = requests.account AND seq IS NULL
+            AND kind = 'PlaceOrder' AND payload->>'market' = c.cancel->>'market'
             UNION ALL
             SELECT id FROM engine_command
-            WHERE shard_id = %(shard)s AND account = %(account)s AND seq IS NULL
+            WHERE shard_id = requests.shard AND account = requests.account AND seq IS NULL
             AND kind = 'PlaceOrder'
             AND payload->>'client_order_id' = c.cancel->'command'->>'client_order_id'
             AND payload->>'market' = c.cancel->>'market'
@@ -208,9 +226,11 @@ CANCEL_SQL = _journal_sql(
         LIMIT 1
     ) AS o
     """,
-    whole="(SELECT count(*) FROM commands) = jsonb_array_length(%(cancels)s::jsonb)",
+    whole="(SELECT count(*) FROM commands c WHERE c.r = requests.r) "
+    "= jsonb_array_length(q->'commands')",
     waiting=True,
-    answer="ARRAY(SELECT (payload->>'order_id')::bigint FROM inserted ORDER BY id)",
+    answer="(SELECT jsonb_agg((c.payload->>'order_id')::bigint ORDER BY c.n) "
+    "FROM commands c WHERE c.r = a.r)",
 )
 
 
@@ -425,15 +445,15 @@ async def _journaled(prepared: _Prepared) -> Answer | None:
 
 
 async def _committed(
-    prepared: _Prepared, sql: str, params: dict[str, Any]
+    prepared: _Prepared, sql: str, fields: dict[str, Any]
 ) -> tuple[list[int], Any] | None:
-    """The ids of the request's commands, journaled by `sql` (a `_journal_sql`), and the
-    statement's answer, once committed (the shard's writer then woken); None if nothing
-    was journaled."""
+    """The ids of the request's commands, journaled by `sql` (a `_journal_sql`, taking
+    the request with `fields`), and the statement's answer for it, once committed (the
+    shard's writer then woken); None if nothing was journaled."""
     gate, held, shard = prepared.gate, prepared.held, prepared.shard
     version, ids, answer = await _journal(
         sql,
-        {"version": gate.version, "shard": shard.pk, "account": held.api_key.user_id, **params},
+        {"version": gate.version, "shard": shard.pk, "account": held.api_key.user_id, **fields},
     )
     if len(ids) != len(prepared.payloads):
         if version != gate.version:
@@ -453,9 +473,7 @@ async def _orders_journaled(prepared: _Prepared) -> Answer | None:
     shard, payloads = prepared.shard, prepared.payloads
     account = prepared.held.api_key.user_id
     client_ids = [p["client_order_id"] for p in payloads if "client_order_id" in p]
-    committed = await _committed(
-        prepared, PLACE_SQL, {"payloads": json_text(payloads), "ids": client_ids}
-    )
+    committed = await _committed(prepared, PLACE_SQL, {"commands": payloads, "ids": client_ids})
     if committed is None:
         return None
     ids, free = committed
@@ -481,7 +499,7 @@ async def _cancels_journaled(prepared: _Prepared) -> Answer | None:
     path waits for them (up to WAIT_SECONDS; "not applied yet" for those still pending);
     None if they were not (the gate moved, or an order named is not one the statement
     finds)."""
-    committed = await _committed(prepared, CANCEL_SQL, {"cancels": json_text(prepared.payloads)})
+    committed = await _committed(prepared, CANCEL_SQL, {"commands": prepared.payloads})
     if committed is None:
         return None
     ids, order_ids = committed
@@ -684,18 +702,20 @@ def _shard_load(gate: _Gate, instrument: Instrument) -> None:
 # the most requests one transaction journals
 GROUP_MAX = 64
 
-# requests waiting for the next group commit: (their statement, its parameters, its row)
+# requests waiting for the next group commit: (their statement, the request as the
+# statement takes it, its row)
 _waiting: list[tuple[str, dict[str, Any], asyncio.Future[tuple[Any, ...]]]] = []
 _committing = False
 
 
-async def _journal(sql: str, params: dict[str, Any]) -> tuple[Any, ...]:
-    """The row of one request's statement (a `_journal_sql`). The statements of the
-    requests that arrive while a commit is under way are committed together in the next
-    transaction, sent in one round trip: one WAL flush for the group instead of one per
-    request (a request's answer still waits for the commit of its own statement)."""
+async def _journal(sql: str, request: dict[str, Any]) -> tuple[Any, ...]:
+    """The row of one request journaled by `sql` (a `_journal_sql`): the gate's version,
+    the ids inserted and the statement's answer for it (None if nothing was inserted).
+    The requests that arrive while a commit is under way are committed together in the
+    next transaction: one WAL flush for the group instead of one per request (a request's
+    answer still waits for the commit of its own commands)."""
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-    _waiting.append((sql, params, future))
+    _waiting.append((sql, request, future))
     if not _committing:
         _background(_groups_commit())
     return await future
@@ -709,7 +729,7 @@ async def _groups_commit() -> None:
             group = _waiting[:GROUP_MAX]
             del _waiting[:GROUP_MAX]
             try:
-                rows = await _group_commit([(sql, params) for sql, params, _ in group])
+                rows = await _group_commit([(sql, request) for sql, request, _ in group])
             except Exception as error:
                 for _, _, future in group:
                     if not future.done():
@@ -723,15 +743,65 @@ async def _groups_commit() -> None:
 
 
 async def _group_commit(group: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
-    """The statements in one transaction, pipelined (BEGIN, each, COMMIT in one round
-    trip); each statement keeps its own guards, so each request inserts or not alone."""
+    """The requests' rows, journaled in one transaction: one statement for each run of
+    requests of one statement (`_statements`); several are pipelined (BEGIN, each,
+    COMMIT in one round trip). Each request keeps its own guards, so each inserts or not
+    alone."""
+    statements = _statements(group)
     pool = await _connection_pool()
     async with pool.connection() as conn:
-        async with conn.pipeline():
-            async with conn.transaction():
-                cursors = [await conn.execute(sql, params) for sql, params in group]
-        rows = [await cursor.fetchone() for cursor in cursors]
-    return [row for row in rows if row is not None]
+        if len(statements) == 1:
+            # a statement alone commits alone (the connection is in autocommit)
+            sql, requests = statements[0]
+            cursors = [await conn.execute(sql, {"requests": json_text(requests)})]
+        else:
+            async with conn.pipeline():
+                async with conn.transaction():
+                    cursors = [
+                        await conn.execute(sql, {"requests": json_text(requests)})
+                        for sql, requests in statements
+                    ]
+        rows = [row for cursor in cursors if (row := await cursor.fetchone()) is not None]
+    return [
+        request_row
+        for (_, requests), row in zip(statements, rows, strict=True)
+        for request_row in _request_rows(requests, row)
+    ]
+
+
+def _statements(group: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The group's requests as statements, in their order: a run of requests of one
+    statement is one statement, but for a request naming a client order id that one
+    before it in the run names: a statement does not see the rows it inserts, and that
+    request's check must see the other's order, as it would in a statement of its own."""
+    statements: list[tuple[str, list[dict[str, Any]]]] = []
+    named: set[tuple[int, int, str]] = set()
+    for sql, request in group:
+        ids = {(request["shard"], request["account"], i) for i in request.get("ids", ())}
+        if statements and statements[-1][0] == sql and not ids & named:
+            statements[-1][1].append(request)
+        else:
+            statements.append((sql, [request]))
+            named = set()
+        named |= ids
+    return statements
+
+
+def _request_rows(requests: list[dict[str, Any]], row: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Each request's row of a statement's row: the gate's version, the ids of its
+    commands (inserted in the order of the requests, so in order of id) and its answer."""
+    version, ids, accepted, answers = row
+    answered = dict(zip(accepted, answers, strict=True))
+    rows = []
+    start = 0
+    for place, request in enumerate(requests, start=1):
+        if place in answered:
+            end = start + len(request["commands"])
+            rows.append((version, ids[start:end], answered[place]))
+            start = end
+        else:
+            rows.append((version, [], None))
+    return rows
 
 
 # shards whose wake-up is under way in this process -> whether another was asked for
