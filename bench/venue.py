@@ -237,8 +237,13 @@ def keys_warm(port: int, traders: list[Trader], *, workers: int = 2) -> None:
                 if refused.code != 401 or attempt == 2:
                     raise
 
+    # which process accepts a connection is up to the kernel: with 4 connections a key per
+    # process, a run found a few (key, process) pairs never warmed, each then hashing for
+    # 0.3-0.7 s of CPU inside the first measured phase (0.1 ms of web CPU per order and
+    # more); with 8 per process the chance of one left is negligible, and a warm key's read
+    # costs little
     with ThreadPoolExecutor(max_workers=2 * workers) as pool:
-        list(pool.map(read, traders * (2 * workers)))
+        list(pool.map(read, traders * (8 * workers)))
 
 
 def cpu_seconds(roots: dict[str, int], database: str) -> dict[str, float]:
