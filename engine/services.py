@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, Field, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -362,12 +363,15 @@ def orders_covered(
     else:
         free = dict(free)
     answers = []
+    configs: dict[str, MarketConfig] = {}  # a batch's orders mostly name one market
     for payload in payloads:
         if payload["type"] != "PlaceOrder" or payload.get("order_type") == OrderType.MARKET:
             answers.append(False)
             continue
         market = markets[payload["market"]]
-        config = MarketConfig.from_dict(market.config)
+        config = configs.get(market.market_id)
+        if config is None:
+            config = configs[market.market_id] = MarketConfig.from_dict(market.config)
         outcome_no = config.kind == MarketKind.PREDICTION and payload.get("outcome") == Outcome.NO
         is_bid = (payload["side"] == Side.BUY) != outcome_no
         price = config.payout - payload["price"] if outcome_no else payload["price"]
@@ -449,12 +453,7 @@ def command_checked(
         raise CommandRefused("The account must be a whole number.", code=EngineError.BAD_ACCOUNT)
     if kind in TRADER_COMMANDS and account == 0:
         raise CommandRefused("Orders need a trader's account.", code=EngineError.BAD_ACCOUNT)
-    declared = {f.name: f for f in fields(cls)}
-    allowed = set(declared) - SERVICE_FIELDS - {"type"}
-    if kind == "PlaceOrder":
-        allowed.discard("order_id")
-    if kind == "AdvanceTime":
-        allowed.add("ts")
+    declared, allowed, in_order = _command_fields(kind)
     unknown = sorted(set(command) - allowed - {"type"})
     if unknown:
         raise CommandRefused(
@@ -463,7 +462,7 @@ def command_checked(
             field=unknown[0],
         )
     payload: dict[str, Any] = {"type": kind}
-    for name in sorted(allowed):
+    for name in in_order:
         if name in command:
             payload[name] = _value(name, command[name], declared[name].type)
         elif declared[name].default is MISSING:
@@ -474,7 +473,7 @@ def command_checked(
         payload["account"] = account
     if kind == "AdvanceTime" and payload.get("ts", 0) <= 0:
         raise CommandRefused("AdvanceTime needs a time.", code=EngineError.BAD_NUMBER, field="ts")
-    for name in POSITIVE & set(declared):
+    for name in POSITIVE.intersection(declared):
         if payload.get(name, 0) <= 0:
             raise CommandRefused(f"{name} must be positive.", code=Reason.BAD_SIZE, field=name)
     if kind in ("AddMarket", "UpdateMarket"):
@@ -487,6 +486,21 @@ def command_checked(
         if not payload.get("order_id") and not payload.get("client_order_id"):
             raise CommandRefused("Name the order.", code=Reason.UNKNOWN_ORDER, field="order_id")
     return payload
+
+
+@cache
+def _command_fields(
+    kind: str,
+) -> tuple[dict[str, Field[Any]], frozenset[str], tuple[str, ...]]:
+    """The command type's declared fields, those a submitter may send, and these in the
+    payload's order (worked out once per type: command_checked runs for every order)."""
+    declared = {f.name: f for f in fields(COMMAND_TYPES[kind])}
+    allowed = set(declared) - SERVICE_FIELDS - {"type"}
+    if kind == "PlaceOrder":
+        allowed.discard("order_id")
+    if kind == "AdvanceTime":
+        allowed.add("ts")
+    return declared, frozenset(allowed), tuple(sorted(allowed))
 
 
 def _value(name: str, value: Any, kind: Any) -> Any:

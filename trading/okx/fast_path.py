@@ -449,7 +449,7 @@ async def _committed(
 ) -> tuple[list[int], Any] | None:
     """The ids of the request's commands, journaled by `sql` (a `_journal_sql`, taking
     the request with `fields`), and the statement's answer for it, once committed (the
-    shard's writer then woken); None if nothing was journaled."""
+    group commit then wakes the shard's writer); None if nothing was journaled."""
     gate, held, shard = prepared.gate, prepared.held, prepared.shard
     version, ids, answer = await _journal(
         sql,
@@ -459,7 +459,6 @@ async def _committed(
         if version != gate.version:
             _gate_drop(gate)
         return None
-    _background(_wake(shard.pk))
     now = timezone.now()
     if held.marked_at is None or now - held.marked_at >= LAST_USED_GRANULARITY:
         held.marked_at = now
@@ -712,8 +711,9 @@ async def _journal(sql: str, request: dict[str, Any]) -> tuple[Any, ...]:
     """The row of one request journaled by `sql` (a `_journal_sql`): the gate's version,
     the ids inserted and the statement's answer for it (None if nothing was inserted).
     The requests that arrive while a commit is under way are committed together in the
-    next transaction: one WAL flush for the group instead of one per request (a request's
-    answer still waits for the commit of its own commands)."""
+    next transaction: one WAL flush and one wake-up of each shard's writer for the group
+    instead of one per request (a request's answer still waits for the commit of its own
+    commands)."""
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
     _waiting.append((sql, request, future))
     if not _committing:
@@ -735,9 +735,14 @@ async def _groups_commit() -> None:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (_, _, future), row in zip(group, rows, strict=True):
+            given: set[int] = set()  # the shards given commands: their writers, once each
+            for (_, request, future), row in zip(group, rows, strict=True):
+                if row[1]:
+                    given.add(request["shard"])
                 if not future.done():
                     future.set_result(row)
+            for shard_id in given:
+                _background(_wake(shard_id))
     finally:
         _committing = False
 
