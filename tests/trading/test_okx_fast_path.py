@@ -47,14 +47,17 @@ BUY = {"instId": "BTC-USDC", "tdMode": "cash", "side": "buy", "ordType": "limit"
 def django_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The paths of the requests the server handed to Django."""
     seen: list[str] = []
-    django_app = xip_portal.asgi.application.app
+    wrapper = xip_portal.asgi.application
+    while not isinstance(wrapper, fast_path.OrderFastPath):
+        wrapper = wrapper.app
+    django_app = wrapper.app
 
     async def counting(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             seen.append(scope["path"])
         await django_app(scope, receive, send)
 
-    monkeypatch.setattr(xip_portal.asgi.application, "app", counting)
+    monkeypatch.setattr(wrapper, "app", counting)
     yield seen
 
 

@@ -354,7 +354,10 @@ TRADING_RATE_LIMITS = env.bool("TRADING_RATE_LIMITS", default=True)
 # connections per web process.
 ORDER_FAST_PATH = env.bool("ORDER_FAST_PATH", default=True)
 # ASGI applications wrapped around Django's (xip_portal.asgi), innermost first
-ASGI_WRAPPERS = ["trading.okx.fast_path.OrderFastPath"]
+ASGI_WRAPPERS = ["trading.okx.fast_path.OrderFastPath", "xip_portal.collector.FrozenAfterWarmUp"]
+# After this many requests a web process has loaded what its pages and APIs use: what it
+# then holds is frozen out of the garbage collector's reach (xip_portal.collector)
+WEB_GC_FREEZE_AFTER_REQUESTS = env.int("WEB_GC_FREEZE_AFTER_REQUESTS", default=1000)
 ORDER_FAST_PATH_CONNECTIONS = env.int("ORDER_FAST_PATH_CONNECTIONS", default=8)
 # How old the public part of a market page (book, trades, figures, chart) may be when the
 # page opens while its shard keeps changing: the page's live stream replaces it at once
