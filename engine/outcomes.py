@@ -8,11 +8,8 @@ touched. Live pages (trading.live) re-read what a change touched; nothing else i
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 from collections.abc import Awaitable, Callable
-from functools import cache
 from typing import Any
 
 import redis
@@ -21,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from engine.codec import json_bytes, json_value
+from xip_portal.redis_clients import async_redis_client, redis_client
 
 # in-process listeners: the change of each committed batch (see `change_of`)
 local_listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -30,28 +28,13 @@ def in_process() -> bool:
     return bool(settings.CELERY_TASK_ALWAYS_EAGER)
 
 
-@cache
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
 def client() -> redis.Redis:
     return redis_client(settings.CELERY_BROKER_URL)
 
 
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def async_client() -> redis.asyncio.Redis:
-    """The broker's Redis for the running event loop (an asyncio client's connections
-    belong to one loop)."""
-    loop = asyncio.get_running_loop()
-    held = _async_clients.get(loop)
-    if held is None:
-        held = _async_clients[loop] = redis.asyncio.Redis.from_url(settings.CELERY_BROKER_URL)
-    return held
+    """The broker's Redis for the running event loop."""
+    return async_redis_client(settings.CELERY_BROKER_URL)
 
 
 def _channels() -> str:

@@ -21,7 +21,7 @@ from xip_portal.request_limits import BoundedJSONParser
 
 from ..errors import TradingError
 from ..models import ApiKey
-from ..rate_limits import rate_limit_take
+from ..rate_limits import rate_limit_take, rate_limit_take_async
 from .authentication import KeyScope, OkxSignatureAuthentication
 from .codes import OKX_CODES, PARAMETER_ERROR, okx_code
 
@@ -49,9 +49,21 @@ def okx_limit_take(view: type[OkxView], *, who: str, instrument: str, cost: int)
     `instrument`; False if that would exceed it (always True with the limits off)."""
     if not settings.TRADING_RATE_LIMITS:
         return True
+    return rate_limit_take(**_okx_limit(view, who, instrument), cost=cost)
+
+
+async def okx_limit_take_async(
+    view: type[OkxView], *, who: str, instrument: str, cost: int
+) -> bool:
+    """`okx_limit_take` on an event loop (the order fast path)."""
+    if not settings.TRADING_RATE_LIMITS:
+        return True
+    return await rate_limit_take_async(**_okx_limit(view, who, instrument), cost=cost)
+
+
+def _okx_limit(view: type[OkxView], who: str, instrument: str) -> dict[str, Any]:
     limit, window = view.rate_limit
-    bucket = f"okx:{view.__name__}:{who}:{instrument}"
-    return rate_limit_take(bucket=bucket, cost=cost, limit=limit, window=window)
+    return {"bucket": f"okx:{view.__name__}:{who}:{instrument}", "limit": limit, "window": window}
 
 
 class OkxView(APIView):

@@ -87,7 +87,7 @@ from ..services import (
     trade_require,
 )
 from .authentication import request_timestamp, signature
-from .envelope import LIMITS_TAKEN, OkxView, okx_error_body, okx_limit_take
+from .envelope import LIMITS_TAKEN, OkxView, okx_error_body, okx_limit_take_async
 from .instruments import Instrument, instruments_by_id
 from .trade import (
     BatchOrdersView,
@@ -429,7 +429,7 @@ async def _prepared(
         return None
     checks = _cancels_checked if view in CANCELS else _orders_checked
     checked = await checks(gate, held, orders)
-    if checked is None or not _limits_take(view, held.api_key.key, orders):
+    if checked is None or not await _limits_take(view, held.api_key.key, orders):
         return None
     # from here on, should Django answer after all, it must not count the request again
     scope[LIMITS_TAKEN] = True
@@ -629,13 +629,13 @@ def _cancel_command(data: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _limits_take(view: type[OkxView], key: str, orders: list[dict[str, Any]]) -> bool:
+async def _limits_take(view: type[OkxView], key: str, orders: list[dict[str, Any]]) -> bool:
     """OKX's request limits, as the views take them: per instrument, one for a request
-    naming one order, one per order for a batch."""
-    return all(
-        okx_limit_take(view, who=key, instrument=inst_id, cost=count)
-        for inst_id, count in orders_per_instrument(orders).items()
-    )
+    naming one order, one per order for a batch (up to the first over its limit)."""
+    for inst_id, count in orders_per_instrument(orders).items():
+        if not await okx_limit_take_async(view, who=key, instrument=inst_id, cost=count):
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------- loading
