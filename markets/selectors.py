@@ -6,14 +6,52 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from engine.selectors import market_summaries
 from engine.specs import ListedMarket
 from governance.risk_groups.models import MarketType
+from xip_portal.cache import cache_key, kept_in_process
 
 from .models import Market, MarketStatus, Resolution, ResolutionDispute
 from .services import market_engine_configs
+
+# What a registry market is read with changes (a market, its risk group, assets or deployer
+# saved; a market added, removed, or set live or halted) when this does: one query on every
+# page and API call, written out because building it with the ORM cost ten times what
+# running it does. A market's XIP is Final, so its number and title no longer change.
+REGISTRY_MARK = """
+    SELECT count(*), count(*) FILTER (WHERE status = %s), count(*) FILTER (WHERE status = %s),
+        max(updated_at),
+        (SELECT max(updated_at) FROM governance_riskgroup),
+        (SELECT max(updated_at) FROM markets_asset),
+        (SELECT max(updated_at) FROM xip_portal_institution)
+    FROM markets_market
+"""
+
+
+def registry_mark() -> tuple[object, ...]:
+    """The registry's mark (REGISTRY_MARK): values read from it may be kept while it holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(REGISTRY_MARK, [MarketStatus.LIVE.value, MarketStatus.HALTED.value])
+        return tuple(cursor.fetchone())
+
+
+def market_page_get(symbol: str) -> Market:
+    """The market `symbol` with what its page shows of its risk group, XIP, deployer and
+    assets (kept in the process while the registry is unchanged), or Http404."""
+    return kept_in_process(
+        cache_key("market-page", symbol),
+        registry_mark(),
+        lambda: get_object_or_404(
+            Market.objects.select_related(
+                "risk_group", "xip", "deployer", "quote_asset", "base_asset"
+            ),
+            symbol=symbol,
+        ),
+    )
 
 
 def market_list(

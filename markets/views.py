@@ -27,7 +27,7 @@ from .resolutions import (
     resolution_dispute,
     resolution_propose,
 )
-from .selectors import market_resolution, market_timeline
+from .selectors import market_page_get, market_resolution, market_timeline
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
 
@@ -48,10 +48,7 @@ def market_list(request: HttpRequest) -> HttpResponse:
 def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     """The market's page: its registry facts, and what other rooms add (trading: book,
     chart, order form; markets.pages)."""
-    market = get_object_or_404(
-        Market.objects.select_related("risk_group", "xip", "deployer", "quote_asset", "base_asset"),
-        symbol=symbol,
-    )
+    market = market_page_get(symbol)
     is_operator = has_role(request.user, StaffRole.RISK_GROUP_OPERATOR, market.risk_group)
     moves = [move for move, target in OPERATOR_MOVES.items() if market.can_move_to(target)]
     # only a prediction market is ever resolved (markets.resolutions)

@@ -9,14 +9,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max
-
 from engine import models as engine
 from engine.core.reasons import Reason
 from engine.services import shard_of
 from engine.specs import ListedMarket
 from markets.models import Market, MarketStatus
+from markets.selectors import registry_mark
 from markets.services import market_engine_config
+from xip_portal.cache import kept_in_process
 from xip_portal.errors import ApplicationError
 
 TRADABLE_STATUSES = (MarketStatus.LIVE, MarketStatus.HALTED)
@@ -55,19 +55,15 @@ class Tradable:
         return (Decimal(units) * self.listed.size_unit).normalize()
 
 
-# (fingerprint of the registry, tradables): markets change rarely, orders arrive often
-_cache: tuple[tuple[object, ...], dict[str, Tradable]] | None = None
-
-
 def tradables() -> dict[str, Tradable]:
     """Every tradable by its engine market id, in symbol order (one cheap query when the
     registry has not changed since the last call in this process)."""
-    global _cache
-    listed = Market.objects.filter(status__in=TRADABLE_STATUSES)
-    fingerprint = tuple(listed.aggregate(n=Count("id"), changed=Max("updated_at")).values())
-    if _cache is not None and _cache[0] == fingerprint:
-        return _cache[1]
+    return kept_in_process("tradables", registry_mark(), _tradables_listed)
+
+
+def _tradables_listed() -> dict[str, Tradable]:
     found: dict[str, Tradable] = {}
+    listed = Market.objects.filter(status__in=TRADABLE_STATUSES)
     for market in listed.select_related("risk_group", "base_asset", "quote_asset").order_by(
         "symbol"
     ):
@@ -79,7 +75,6 @@ def tradables() -> dict[str, Tradable]:
                 found[engine_market] = Tradable(market, engine_market, outcome, config)
         else:
             found[market.symbol] = Tradable(market, market.symbol, "", config)
-    _cache = (fingerprint, found)
     return found
 
 

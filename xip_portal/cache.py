@@ -1,11 +1,11 @@
-"""Values kept in Django's cache (Redis when several processes serve) while what they are
-made of has not changed."""
+"""Values kept while what they are made of has not changed: in Django's cache (Redis when
+several processes serve), or in the memory of this process."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 
@@ -26,4 +26,21 @@ def kept_while(key: str, mark: Hashable, make: Callable[[], T], seconds: int) ->
         return cached[1]  # type: ignore[no-any-return]
     value = make()
     cache.set(key, (mark, value), seconds)
+    return value
+
+
+# key -> (mark, value); bounded by the callers' keys (one per registry market, say)
+_in_process: dict[str, tuple[Hashable, Any]] = {}
+
+
+def kept_in_process(key: str, mark: Hashable, make: Callable[[], T]) -> T:
+    """`make()`, kept in this process under `key` and given again while `mark` (read by the
+    caller before it is made) is the same: for what every request reads, which would cost
+    more to fetch from a shared cache and unpickle than to check. The value is shared by
+    every request of the process: never one viewer's data, and never changed once made."""
+    kept = _in_process.get(key)
+    if kept is not None and kept[0] == mark:
+        return kept[1]  # type: ignore[no-any-return]
+    value = make()
+    _in_process[key] = (mark, value)
     return value

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Subquery
+from django.db import connection, transaction
 
 from xip_portal.cache import cache_key, kept_while
 
@@ -145,24 +144,24 @@ def registry_entry_on_chain(*, market_id: str) -> OnChainEntry | None:
 ENTRY_SECONDS = 60
 
 
+# What could change an entry (one query on every market page: written out, because
+# building it with the ORM cost more than running it): the portal's version, the last mined
+# registry transaction of the market, the last deployment.
+ENTRY_MARKS = """
+    SELECT entry.version,
+        (SELECT tx.id FROM chain_chaintransaction tx
+            WHERE tx.purpose LIKE %s AND tx.status = %s ORDER BY tx.id DESC LIMIT 1),
+        (SELECT deployment.id FROM chain_deployment deployment ORDER BY deployment.id DESC LIMIT 1)
+    FROM chain_registryentry entry WHERE entry.market_id = %s
+"""
+
+
 def registry_entry_shown(*, market_id: str) -> OnChainEntry | None:
     """registry_entry_on_chain(market_id), from the cache while it cannot have changed."""
-    marks = (
-        RegistryEntry.objects.filter(market_id=market_id)
-        .values_list(
-            "version",
-            Subquery(
-                ChainTransaction.objects.filter(
-                    purpose__startswith=f"registry:{market_id}:",
-                    status=ChainTransaction.Status.MINED,
-                )
-                .order_by("-id")
-                .values("id")[:1]
-            ),
-            Subquery(Deployment.objects.order_by("-id").values("id")[:1]),
-        )
-        .first()
-    )
+    purposes = connection.ops.prep_for_like_query(f"registry:{market_id}:") + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(ENTRY_MARKS, [purposes, ChainTransaction.Status.MINED.value, market_id])
+        marks = cursor.fetchone()
     if marks is None or marks[2] is None:
         return None  # no entry to send, or nowhere to send it: the chain has none
     return kept_while(
