@@ -9,7 +9,7 @@ other selectors read the latest committed batch.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +37,7 @@ from engine import models, outcomes
 from engine.core.markets import BPS, MarginTier
 from engine.core.perp import margin_at
 from engine.services import MAX_WAIT_SECONDS
+from xip_portal.compiled_queries import CompiledQuery
 
 OPEN = models.Order.Status.OPEN
 
@@ -266,10 +267,17 @@ def _liquidation_price(
     return price if price > 0 else None
 
 
+# read on every market page view (xip_portal.compiled_queries)
+_HIGH_WATER = CompiledQuery(
+    lambda shard: models.Shard.objects.filter(pk=shard).values_list("high_water"), shard=int
+)
+
+
 def high_water_of(*, shard: models.Shard) -> int:
     """The sequence number of the shard's last committed batch: its projections are at least
     that new."""
-    return int(models.Shard.objects.values_list("high_water", flat=True).get(pk=shard.pk))
+    ((high_water,),) = _HIGH_WATER.rows(shard=shard.pk)
+    return int(high_water)
 
 
 @dataclass
@@ -284,6 +292,17 @@ class AccountOverview:
     holdings: list[models.Holding]
 
 
+# the account's balances and open orders in every shard (the portfolio's page views)
+_ACCOUNT_BALANCES = CompiledQuery(
+    lambda account: models.Balance.objects.filter(account=account).order_by("asset"),
+    account=int,
+)
+_ACCOUNT_OPEN_ORDERS = CompiledQuery(
+    lambda account: models.Order.objects.filter(account=account, status=OPEN).order_by("-order_id"),
+    account=int,
+)
+
+
 def account_overviews(
     *,
     shards: QuerySet[models.Shard],
@@ -296,20 +315,15 @@ def account_overviews(
     is the sequence number its part is as of. Positions are read only in the shards of the
     risk groups `positions_in`, holdings only in those of `holdings_in` (where the caller has
     markets of those kinds to show them in). Four queries whatever the number of shards,
-    orders and holdings, one more for the holdings and up to three per shard with positions."""
+    orders and holdings, one more for the holdings and up to three per shard with positions.
+    The balances and open orders are read in every shard of the account (the page asks for
+    all of them) and kept for `shards`."""
     with consistent_read():
         found = list(shards)
         if not found:
             return []
-        ids = [shard.pk for shard in found]
-        balances = _by_shard(
-            models.Balance.objects.filter(shard__in=ids, account=account).order_by("asset")
-        )
-        open_orders = _by_shard(
-            models.Order.objects.filter(shard__in=ids, account=account, status=OPEN).order_by(
-                "-order_id"
-            )
-        )
+        balances = _by_shard(_ACCOUNT_BALANCES.objects(account=account))
+        open_orders = _by_shard(_ACCOUNT_OPEN_ORDERS.objects(account=account))
         holding_shards = [shard.pk for shard in found if shard.risk_group_id in holdings_in]
         holdings = (
             _by_shard(
@@ -335,7 +349,7 @@ def account_overviews(
         ]
 
 
-def _by_shard(rows: QuerySet[Any]) -> dict[int, list[Any]]:
+def _by_shard(rows: Iterable[Any]) -> dict[int, list[Any]]:
     grouped: dict[int, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.shard_id, []).append(row)

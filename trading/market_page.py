@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.html import json_script
@@ -32,6 +32,7 @@ from engine.services import shard_of
 from governance.memberships.services import membership_require
 from markets.models import Market, MarketStatus
 from xip_portal.cache import cache_key
+from xip_portal.compiled_queries import CompiledQuery
 from xip_portal.errors import ApplicationError, NotFound
 from xip_portal.models import User
 
@@ -338,6 +339,52 @@ class Viewer:
     balances: list[Any] = field(default_factory=list)
 
 
+def _open_orders(*, account: int, shard: int, market: str) -> QuerySet[engine.Order]:
+    return engine_selectors.orders_of(
+        shard=engine.Shard(pk=shard), account=account, open_only=True, market_id=market
+    )
+
+
+# The viewer's part of every page view: compiled once (xip_portal.compiled_queries).
+VIEWER_BALANCES = CompiledQuery(
+    lambda account, shard: engine_selectors.balances_of(
+        shard=engine.Shard(pk=shard), account=account
+    ),
+    account=int,
+    shard=int,
+)
+VIEWER_ORDERS = CompiledQuery(
+    lambda **mine: _open_orders(**mine)[:MY_ORDERS_SHOWN], account=int, shard=int, market=str
+)
+# the levels of all the viewer's open orders, also of those not listed
+VIEWER_ORDER_PRICES = CompiledQuery(
+    lambda **mine: _open_orders(**mine).order_by().values_list("outcome", "price").distinct(),
+    account=int,
+    shard=int,
+    market=str,
+)
+VIEWER_FILLS = CompiledQuery(
+    lambda account, shard, market: (
+        engine.Fill.objects.filter(
+            Q(maker_account=account) | Q(taker_account=account), shard=shard, market_id=market
+        )
+        .annotate(ts=fill_time())
+        .order_by("-seq", "-index")[:MY_FILLS_SHOWN]
+    ),
+    account=int,
+    shard=int,
+    market=str,
+)
+VIEWER_HOLDING = CompiledQuery(
+    lambda account, shard, market: engine.Holding.objects.filter(
+        shard=shard, account=account, market_id=market
+    ).order_by("pk")[:1],
+    account=int,
+    shard=int,
+    market=str,
+)
+
+
 def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
     """The viewer's membership and account; a fixed number of queries."""
     if user is None:
@@ -349,7 +396,7 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
         viewer.blocker = refusal
     shard = shard_of(risk_group=tradable.risk_group_id)
     viewer.collateral = shard.collateral
-    balances = list(engine_selectors.balances_of(shard=shard, account=user.pk))
+    balances = list(VIEWER_BALANCES.objects(account=user.pk, shard=shard.pk))
     for balance in balances:
         if balance.asset == shard.collateral:
             viewer.free = text(tradable.money(balance.free))
@@ -361,10 +408,8 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
             balance.display_free = text(tradable.size(balance.free))
             balance.display_locked = text(tradable.size(balance.locked))
     market_id = tradable.engine_market
-    open_orders = engine_selectors.orders_of(
-        shard=shard, account=user.pk, open_only=True, market_id=market_id
-    )
-    viewer.orders = list(open_orders[:MY_ORDERS_SHOWN])
+    mine = {"account": user.pk, "shard": shard.pk, "market": market_id}
+    viewer.orders = list(VIEWER_ORDERS.objects(**mine))
     for order in viewer.orders:
         order.display_price = text(tradable.price(order.price))
         order.display_remaining = text(tradable.size(order.remaining))
@@ -372,18 +417,10 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
     viewer.own_prices = sorted(
         {
             _book_price(tradable, outcome, order_price)
-            for outcome, order_price in open_orders.values_list("outcome", "price").distinct()
+            for outcome, order_price in VIEWER_ORDER_PRICES.rows(**mine)
         }
     )
-    viewer.fills = list(
-        engine.Fill.objects.filter(
-            Q(maker_account=user.pk) | Q(taker_account=user.pk),
-            shard=shard,
-            market_id=market_id,
-        )
-        .annotate(ts=fill_time())
-        .order_by("-seq", "-index")[:MY_FILLS_SHOWN]
-    )
+    viewer.fills = list(VIEWER_FILLS.objects(**mine))
     for fill in viewer.fills:
         taker = fill.taker_account == user.pk
         buys = fill.taker_buys if taker else not fill.taker_buys
@@ -406,9 +443,7 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
                 else None,
             }
     elif tradable.kind == "prediction":
-        holding = engine.Holding.objects.filter(
-            shard=shard, account=user.pk, market_id=market_id
-        ).first()
+        holding = next(iter(VIEWER_HOLDING.objects(**mine)), None)
         if holding is not None:
             viewer.holding = {
                 "display_yes": text(tradable.size(holding.yes + holding.yes_locked)),

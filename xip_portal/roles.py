@@ -17,8 +17,9 @@ from django.shortcuts import redirect
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from .compiled_queries import CompiledQuery
 from .errors import ErrorCode, NotAuthenticated, PermissionDenied
-from .models import RoleAssignment, StaffRole, User
+from .models import InstitutionMembership, RoleAssignment, StaffRole, User
 
 # Pages under these paths are staff pages: a staff user without two-factor is sent to set it up.
 STAFF_PATH_PREFIXES = ("/admin/", "/staff/")
@@ -35,13 +36,22 @@ def acting_user(request: HttpRequest | Request) -> User:
     return user
 
 
+# read on every page view of a signed-in user (xip_portal.compiled_queries)
+_ROLES_HELD = CompiledQuery(
+    lambda user: RoleAssignment.objects.filter(user=user).order_by().values_list("role"), user=int
+)
+_INSTITUTION_MEMBER = CompiledQuery(
+    lambda user: InstitutionMembership.objects.filter(user=user).values_list("pk")[:1], user=int
+)
+
+
 def staff_roles(user: Any) -> set[StaffRole]:
     """The staff roles a user holds in any scope (cached on the user for the request)."""
     if not user.is_authenticated:
         return set()
     cached: set[StaffRole] | None = getattr(user, "_staff_roles", None)
     if cached is None:
-        cached = {StaffRole(role) for role in user.role_assignments.values_list("role", flat=True)}
+        cached = {StaffRole(role) for (role,) in _ROLES_HELD.rows(user=user.pk)}
         if user.is_superuser:
             cached.add(StaffRole.SITE_ADMIN)
         user._staff_roles = cached
@@ -153,7 +163,7 @@ def role_labels(user: User) -> list[str]:
     # context processors more than once
     member: bool | None = getattr(user, "_institution_member", None)
     if member is None:
-        member = user._institution_member = user.institution_memberships.exists()  # type: ignore[attr-defined]
+        member = user._institution_member = bool(_INSTITUTION_MEMBER.rows(user=user.pk))  # type: ignore[attr-defined]
     if member:
         labels.append("Institution member")
     return labels + [role.label for role in StaffRole if role in staff_roles(user)]

@@ -20,6 +20,7 @@ from governance.memberships.errors import MembershipError
 from governance.risk_groups.models import RiskGroup
 from governance.risk_groups.services import risk_group_is_operator
 from xip_portal.audit import audit_record
+from xip_portal.compiled_queries import CompiledQuery
 from xip_portal.errors import ApplicationError, ErrorCode, PermissionDenied
 from xip_portal.mail import mail_after_commit
 from xip_portal.models import Institution, InstitutionMembership, StaffRole, User
@@ -84,6 +85,14 @@ def _holder_refusal(
     return None
 
 
+# read on every market page view (xip_portal.compiled_queries)
+_MEMBERSHIP = CompiledQuery(
+    lambda user, risk_group: Membership.objects.filter(user=user, risk_group=risk_group)[:1],
+    user=int,
+    risk_group=int,
+)
+
+
 def membership_require(
     *,
     user: Any,
@@ -122,7 +131,7 @@ def membership_require(
             raise refusal
         assert held is not None  # noqa: S101 - no refusal means there is a membership
         return held
-    membership = Membership.objects.filter(user=user, risk_group=risk_group).first()
+    membership = next(iter(_MEMBERSHIP.objects(user=user.pk, risk_group=risk_group.pk)), None)
     refusal = _holder_refusal(
         membership, risk_group=risk_group, needs="you need a KYC application", possessive="Your"
     )
