@@ -31,7 +31,7 @@ from engine.selectors import fill_time
 from engine.services import shard_of
 from governance.memberships.services import membership_require
 from markets.models import Market, MarketStatus
-from xip_portal.cache import cache_key
+from xip_portal.cache import cache_key, kept_in_process
 from xip_portal.compiled_queries import CompiledQuery
 from xip_portal.errors import ApplicationError, NotFound
 from xip_portal.models import User
@@ -498,9 +498,26 @@ def market_section(request: HttpRequest, market: Market) -> SafeString:
         "stream_topics": topics,
         "is_live": market.status == MarketStatus.LIVE,
         "order_form": OrderForm(tradable=tradable),
+        "order_fields": order_fields(tradable),
         "limits": order_form_defaults(tradable),
     }
     return SafeString(render_to_string("trading/market/section.html", context, request=request))
+
+
+def order_fields(tradable: Tradable) -> SafeString:
+    """The order form's fields for a new order: the same for every visitor of the tradable,
+    and the dearest part of the page to render (Django's widgets), so kept rendered in the
+    process while the tradable is the same (its market, units and limits)."""
+
+    def render() -> SafeString:
+        context = {
+            "tradable": tradable,
+            "order_form": OrderForm(tradable=tradable),
+            "limits": order_form_defaults(tradable),
+        }
+        return SafeString(render_to_string("trading/market/order_fields.html", context))
+
+    return kept_in_process(cache_key("order-fields", tradable.engine_market), tradable, render)
 
 
 def order_form_defaults(tradable: Tradable) -> dict[str, Any]:
