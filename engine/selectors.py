@@ -305,7 +305,7 @@ _ACCOUNT_OPEN_ORDERS = CompiledQuery(
 
 def account_overviews(
     *,
-    shards: QuerySet[models.Shard],
+    shards: Iterable[models.Shard],
     account: int,
     positions_in: Collection[int],
     holdings_in: Collection[int],

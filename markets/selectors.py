@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from engine.selectors import market_summaries
 from engine.specs import ListedMarket
-from governance.risk_groups.models import MarketType
+from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.cache import cache_key, kept_in_process
 
 from .models import Market, MarketStatus, Resolution, ResolutionDispute
@@ -37,6 +37,12 @@ def registry_mark() -> tuple[object, ...]:
     with connection.cursor() as cursor:
         cursor.execute(REGISTRY_MARK, [MarketStatus.LIVE.value, MarketStatus.HALTED.value])
         return tuple(cursor.fetchone())
+
+
+def risk_groups_kept() -> dict[int, RiskGroup]:
+    """Every risk group by id, kept in the process while the registry is unchanged (its mark
+    has the groups' last save): shared by every request, never changed."""
+    return kept_in_process("risk-groups", registry_mark(), RiskGroup.objects.in_bulk)
 
 
 def market_page_get(symbol: str) -> Market:

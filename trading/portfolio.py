@@ -44,7 +44,9 @@ from engine.selectors import (
 from engine.specs import asset_unit
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
+from markets.selectors import risk_groups_kept
 from xip_portal.cache import kept_while
+from xip_portal.compiled_queries import CompiledQuery
 
 from .instruments import Tradable, tradables
 
@@ -188,22 +190,24 @@ HISTORY_MARK = (
 )
 
 
-def _shards_of(user_id: int) -> QuerySet[engine.Shard]:
-    """The shards where the user has an account, by risk group name, each with the history's
-    mark (one query)."""
-    return (
+# the shards where the user has an account, by risk group name, each with the history's mark
+# (one query, compiled once: xip_portal.compiled_queries); their risk groups come from
+# the registry (risk_groups_kept)
+_SHARDS_OF = CompiledQuery(
+    lambda user: (
         engine.Shard.objects.filter(
-            pk__in=engine.Balance.objects.filter(account=user_id).values("shard")
+            pk__in=engine.Balance.objects.filter(account=user).values("shard")
         )
-        .select_related("risk_group")
         .order_by("risk_group__name")
         .annotate(
             **{
-                name: RawSQL(sql, (user_id,) * sql.count("%s"), kind())  # noqa: S611 - constants
+                name: RawSQL(sql, (user,) * sql.count("%s"), kind())  # noqa: S611 - constants
                 for name, sql, kind in HISTORY_MARK
             }
         )
-    )
+    ),
+    user=int,
+)
 
 
 def _history_mark(shards: list[engine.Shard]) -> tuple[Any, ...]:
@@ -224,12 +228,15 @@ def _history_mark(shards: list[engine.Shard]) -> tuple[Any, ...]:
 def portfolio_of(*, user_id: int) -> Portfolio:
     known = tradables()
     overviews = account_overviews(
-        shards=_shards_of(user_id),
+        shards=_SHARDS_OF.objects(user=user_id),
         account=user_id,
         positions_in={t.risk_group_id for t in known.values() if t.kind == "perp"},
         holdings_in={t.risk_group_id for t in known.values() if t.kind == "prediction"},
     )
     shards = [overview.shard for overview in overviews]
+    risk_groups = risk_groups_kept()
+    for shard in shards:
+        shard.risk_group = risk_groups[shard.risk_group_id]
     by_shard = {shard.pk: shard for shard in shards}
     decimals = dict(Asset.objects.values_list("symbol", "decimals"))
 
