@@ -39,10 +39,12 @@ def registry_mark() -> tuple[object, ...]:
         return tuple(cursor.fetchone())
 
 
-def risk_groups_kept() -> dict[int, RiskGroup]:
+def risk_groups_kept(mark: tuple[object, ...] | None = None) -> dict[int, RiskGroup]:
     """Every risk group by id, kept in the process while the registry is unchanged (its mark
-    has the groups' last save): shared by every request, never changed."""
-    return kept_in_process("risk-groups", registry_mark(), RiskGroup.objects.in_bulk)
+    has the groups' last save; `mark`, when the caller read it already): shared by every
+    request, never changed."""
+    mark = registry_mark() if mark is None else mark
+    return kept_in_process("risk-groups", mark, RiskGroup.objects.in_bulk)
 
 
 def market_page_get(symbol: str) -> Market:

@@ -55,10 +55,12 @@ class Tradable:
         return (Decimal(units) * self.listed.size_unit).normalize()
 
 
-def tradables() -> dict[str, Tradable]:
+def tradables(mark: tuple[object, ...] | None = None) -> dict[str, Tradable]:
     """Every tradable by its engine market id, in symbol order (one cheap query when the
-    registry has not changed since the last call in this process)."""
-    return kept_in_process("tradables", registry_mark(), _tradables_listed)
+    registry has not changed since the last call in this process; none when the caller
+    passes the registry's `mark`, read already)."""
+    mark = registry_mark() if mark is None else mark
+    return kept_in_process("tradables", mark, _tradables_listed)
 
 
 def _tradables_listed() -> dict[str, Tradable]:

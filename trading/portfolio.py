@@ -44,7 +44,7 @@ from engine.selectors import (
 from engine.specs import asset_unit
 from governance.risk_groups.models import RiskGroup
 from markets.models import Asset
-from markets.selectors import risk_groups_kept
+from markets.selectors import registry_mark, risk_groups_kept
 from xip_portal.cache import kept_while
 from xip_portal.compiled_queries import CompiledQuery
 
@@ -151,13 +151,14 @@ def _fill_rows(user_id: int) -> QuerySet[engine.Fill]:
 
 # The history changes only when the trader has a new fill or statement line, a transfer of
 # theirs moves on, or a risk group or market is edited (their names and units): it is kept
-# rendered in the cache, per user, with a mark of all of that that the shards query reads in
+# rendered in the cache, per user, with a mark of all of that: what the shards query reads in
 # passing (the last sequence number of the trader's fills as maker, as taker and of their
-# statement lines in each shard, the latest change of their transfers, risk groups and
-# markets). Those rows are only ever added for a later sequence number or, for transfers
-# and the registry, saved with a later time, so an entry whose mark equals the one just read
-# shows the same as a render would. A row committed after the mark was read is in the render
-# already, stored under the older mark: the next page renders again; it is never older.
+# statement lines in each shard, the latest change of their transfers) and the registry's
+# mark, read once for the page (markets.selectors.registry_mark). Those rows are only ever
+# added for a later sequence number or, for transfers and the registry, saved with a later
+# time, so an entry whose mark equals the one just read shows the same as a render would. A
+# row committed after the mark was read is in the render already, stored under the older
+# mark: the next page renders again; it is never older.
 HISTORY_SECONDS = 300
 
 
@@ -185,8 +186,6 @@ HISTORY_MARK = (
         "SELECT max(updated_at) FROM engine_transfer WHERE account = %s",
         DateTimeField,
     ),
-    ("groups_changed", "SELECT max(updated_at) FROM governance_riskgroup", DateTimeField),
-    ("markets_changed", "SELECT max(updated_at) FROM markets_market", DateTimeField),
 )
 
 
@@ -211,13 +210,11 @@ _SHARDS_OF = CompiledQuery(
 
 
 def _history_mark(shards: list[engine.Shard]) -> tuple[Any, ...]:
+    """What the shards query read of the history's mark (the registry's is apart)."""
     if not shards:
         return ()
-    first = shards[0]
     return (
-        first.transfers_changed,  # type: ignore[attr-defined]
-        first.groups_changed,  # type: ignore[attr-defined]
-        first.markets_changed,  # type: ignore[attr-defined]
+        shards[0].transfers_changed,  # type: ignore[attr-defined]
         *(
             (shard.pk, shard.last_made, shard.last_taken, shard.last_line)  # type: ignore[attr-defined]
             for shard in shards
@@ -226,7 +223,8 @@ def _history_mark(shards: list[engine.Shard]) -> tuple[Any, ...]:
 
 
 def portfolio_of(*, user_id: int) -> Portfolio:
-    known = tradables()
+    registry = registry_mark()
+    known = tradables(registry)
     overviews = account_overviews(
         shards=_SHARDS_OF.objects(user=user_id),
         account=user_id,
@@ -234,7 +232,7 @@ def portfolio_of(*, user_id: int) -> Portfolio:
         holdings_in={t.risk_group_id for t in known.values() if t.kind == "prediction"},
     )
     shards = [overview.shard for overview in overviews]
-    risk_groups = risk_groups_kept()
+    risk_groups = risk_groups_kept(registry)
     for shard in shards:
         shard.risk_group = risk_groups[shard.risk_group_id]
     by_shard = {shard.pk: shard for shard in shards}
@@ -251,7 +249,7 @@ def portfolio_of(*, user_id: int) -> Portfolio:
     groups = [_group_account(overview, money, known, quotes) for overview in overviews]
     history = kept_while(
         f"portfolio-history:{user_id}",
-        _history_mark(shards),
+        (registry, _history_mark(shards)),
         lambda: render_to_string(
             "trading/includes/portfolio_history.html",
             {"history": _history_of(user_id, shards, money, decimals, known)},
