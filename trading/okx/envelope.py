@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +43,14 @@ def okx_refusal(exc: ApplicationError) -> Response:
 # set in an ASGI request's scope by the order fast path (trading.okx.fast_path) once it
 # took the request's limits, when it then hands the request to Django
 LIMITS_TAKEN = "okx_limits_taken"
+
+
+def limits_taken(request: HttpRequest) -> bool:
+    """Whether the order fast path took the request's limits before handing it to Django:
+    the mark in its ASGI scope, which Django's ASGI request keeps as `scope` and the WSGI
+    environ of a synchronous view's thread (xip_portal.threaded) as `asgi.scope`."""
+    scope = getattr(request, "scope", None) or request.META.get("asgi.scope", {})
+    return bool(scope.get(LIMITS_TAKEN))
 
 
 def okx_limit_take(view: type[OkxView], *, who: str, instrument: str, cost: int) -> bool:
@@ -111,7 +120,7 @@ class OkxView(APIView):
         return str(data.get("instId", "")) if isinstance(data, dict) else ""
 
     def limit_take(self, request: Request, *, cost: int, instrument: str = "") -> None:
-        if getattr(request._request, "scope", {}).get(LIMITS_TAKEN):
+        if limits_taken(request._request):
             return  # the order fast path counted this request before handing it over
         who = (
             request.auth.key

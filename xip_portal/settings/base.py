@@ -354,7 +354,14 @@ TRADING_RATE_LIMITS = env.bool("TRADING_RATE_LIMITS", default=True)
 # connections per web process.
 ORDER_FAST_PATH = env.bool("ORDER_FAST_PATH", default=True)
 # ASGI applications wrapped around Django's (xip_portal.asgi), innermost first
-ASGI_WRAPPERS = ["trading.okx.fast_path.OrderFastPath", "xip_portal.collector.FrozenAfterWarmUp"]
+ASGI_WRAPPERS = [
+    "xip_portal.threaded.SyncViewsInThreads",
+    "trading.okx.fast_path.OrderFastPath",
+    "xip_portal.collector.FrozenAfterWarmUp",
+]
+# The threads of a web process that run synchronous views (xip_portal.threaded); each holds
+# at most one of the process's database connections (WEB_DATABASE_POOL) while it serves
+WEB_THREADS = env.int("WEB_THREADS", default=8)
 # After this many requests a web process has loaded what its pages and APIs use: what it
 # then holds is frozen out of the garbage collector's reach (xip_portal.collector)
 WEB_GC_FREEZE_AFTER_REQUESTS = env.int("WEB_GC_FREEZE_AFTER_REQUESTS", default=1000)

@@ -22,8 +22,8 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The web server's processes borrow connections from a pool per process (Django's psycopg
-# pool) for each request: uvicorn runs each request's synchronous code on a thread of its
-# own, so a connection kept per thread (CONN_MAX_AGE) would be opened anew for every request.
+# pool) for each request: a live stream's synchronous steps run on a thread made for that
+# request, where a connection kept per thread (CONN_MAX_AGE) would be opened anew each time.
 # Only the web entry points (asgi.py, wsgi.py) ask for the pool: Celery's threads keep their
 # own connection each, and the engine writer holds its shard's advisory lock on its session,
 # which a pool would hand on to another thread.
