@@ -184,9 +184,8 @@ def web_server_start(
     Procfile's ASGI server, `workers` processes) or `gunicorn` (WSGI, `workers` processes
     of `threads` threads). Returns once it accepts connections."""
     if server == "uvicorn":
-        command = ["uvicorn", "xip_portal.asgi:application", "--workers", str(workers)]
-        command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-        command += ["--log-level", "warning"]
+        command = ["xip_portal.web_server", "--workers", str(workers)]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
     else:
         # a request mostly waits on PostgreSQL and Redis round trips: threads let the
         # waits of one process overlap

@@ -1,10 +1,11 @@
 """The ASGI application: pages, APIs and the live streams (Server-Sent Events, which need a
 server that keeps many responses open at once). Served by uvicorn:
-`uvicorn xip_portal.asgi:application` (production), `manage.py serve_demo` (the demo).
+`python -m xip_portal.web_server` (production), `manage.py serve_demo` (the demo).
 
 Django's application is wrapped by the ASGI applications named in `ASGI_WRAPPERS`
 (innermost first), as MIDDLEWARE names Django's middleware: the trading room's order fast
-path (trading.okx.fast_path) answers OKX's order endpoints in front of Django."""
+path (trading.okx.fast_path) answers OKX's order endpoints in front of Django, and
+synchronous views run on a fixed pool of threads (xip_portal.threaded)."""
 
 import os
 
