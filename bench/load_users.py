@@ -13,10 +13,11 @@ import random
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, constant_throughput, events, task
+from locust import FastHttpUser, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -44,6 +45,24 @@ def record(
     samples.setdefault(name, []).append((now, response_time / 1000, ok, orders))
     if not ok and len(first_errors) < 5:
         first_errors.append(f"{name}: {exception}"[:300])
+
+
+def poisson_throughput(rate: float) -> Callable[[Any], float]:
+    """A locust wait time: the user's tasks start as a Poisson process of `rate` a second,
+    as the requests of independent clients arrive (random gaps, `rate` on average). Each
+    start is scheduled from the one before, not from when the task ended, so a slow answer
+    does not lower the rate; a user behind its schedule starts at once, but never catches
+    up more than a second. (locust's constant_throughput keeps each user's phase from the
+    end of its first task: when the warm-up's first answers all come back together, every
+    user then sends at the same instants all run long, in bursts no crowd of clients makes.)"""
+
+    def wait_time(user: Any) -> float:
+        now = time.monotonic()
+        after: float = max(getattr(user, "next_start", now), now - 1.0)
+        user.next_start = start = after + random.expovariate(rate)  # noqa: S311 - not a secret
+        return max(0.0, start - now)
+
+    return wait_time
 
 
 def write_results(**_: Any) -> None:
@@ -103,7 +122,7 @@ class MarketMaker(SignedTrader):
     rounds' worth (`trade/cancel-batch-orders`, or `trade/cancel-order` for one)."""
 
     fixed_count = len(PLAN["makers"])
-    wait_time = constant_throughput(PLAN["maker_rounds_per_user"])
+    wait_time = poisson_throughput(PLAN["maker_rounds_per_user"])
     keys = itertools.count()
     role = "makers"
 
@@ -145,7 +164,7 @@ class Taker(SignedTrader):
     request (`trade/order`)."""
 
     fixed_count = len(PLAN["takers"])
-    wait_time = constant_throughput(PLAN["taker_orders_per_user"])
+    wait_time = poisson_throughput(PLAN["taker_orders_per_user"])
     keys = itertools.count()
     role = "takers"
 
@@ -162,7 +181,7 @@ class Visitor(FastHttpUser):
     portfolio."""
 
     fixed_count = len(PLAN["visitors"])
-    wait_time = constant_throughput(PLAN["page_rate_per_user"])
+    wait_time = poisson_throughput(PLAN["page_rate_per_user"])
     sessions = itertools.count()
 
     def on_start(self) -> None:
