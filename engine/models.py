@@ -290,6 +290,34 @@ class Fill(models.Model):
         return f"Fill {self.seq}.{self.index} in {self.market_id}"
 
 
+class Candle(models.Model):
+    """One minute of a market's trades (`start`: the minute's engine time, ms), folded by
+    the writer from its fills: the pages' charts, the day's figures and the candle APIs
+    read a row per minute, however many trades there were."""
+
+    shard = projection_shard("candles")
+    market_id = models.CharField(max_length=80)
+    start = models.BigIntegerField()
+    open = amount_field()
+    high = amount_field()
+    low = amount_field()
+    close = amount_field()
+    volume = amount_field()
+    turnover = amount_field(help_text="The sum of price x size (engine units of money).")
+    trades = models.PositiveIntegerField(help_text="How many fills.")
+
+    class Meta:
+        ordering = ["shard", "market_id", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shard", "market_id", "start"], name="engine_candle_minute"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Candle {self.market_id} at {self.start}"
+
+
 class Balance(models.Model):
     """`locked` backs open orders; `free` of the collateral may be negative while open
     perp positions' profit covers it (cross margin)."""

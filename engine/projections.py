@@ -20,6 +20,7 @@ from engine import models
 from engine.codec import json_text
 from engine.core.projection import (
     BALANCE_COLUMNS,
+    CANDLE_COLUMNS,
     FILL_COLUMNS,
     FUNDING_COLUMNS,
     HOLDING_COLUMNS,
@@ -50,6 +51,34 @@ def projection_rows_store(rows: ProjectionRows) -> None:
         # the config as JSON text (the column's value)
         markets = [(*row[:4], json_text(row[4]), *row[5:]) for row in markets]
     _upsert(models.MarketView, MARKET_COLUMNS, 2, markets)
+    _candles_merge(rows.candles)
+
+
+def _candles_merge(rows: list[tuple[Any, ...]]) -> None:
+    """Merge the batch's one-minute bars into the stored ones of the same minutes (an
+    earlier batch's trades of the minute come first: they keep the open)."""
+    if not rows:
+        return
+    conflict = " ON CONFLICT (shard_id, market_id, start) DO UPDATE SET "
+    if connection.vendor == "postgresql":
+        merge = "GREATEST(c.high, EXCLUDED.high)", "LEAST(c.low, EXCLUDED.low)"
+    else:
+        merge = "MAX(c.high, EXCLUDED.high)", "MIN(c.low, EXCLUDED.low)"
+    conflict += (
+        f"high = {merge[0]}, low = {merge[1]}, close = EXCLUDED.close, "
+        "volume = c.volume + EXCLUDED.volume, turnover = c.turnover + EXCLUDED.turnover, "
+        "trades = c.trades + EXCLUDED.trades"
+    )
+    if connection.vendor == "postgresql":
+        _insert_arrays(models.Candle, CANDLE_COLUMNS, rows, conflict, alias="c")
+        return
+    names = ", ".join(CANDLE_COLUMNS)
+    marks = ", ".join(["%s"] * len(CANDLE_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO engine_candle AS c ({names}) VALUES ({marks}){conflict}",  # noqa: S608
+            [(*row[:3], *(str(value) for value in row[3:-1]), row[-1]) for row in rows],
+        )
 
 
 def _insert(model: type[Any], columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -169,11 +198,17 @@ def _upsert(
 
 
 def _insert_arrays(
-    model: type[Model], columns: tuple[str, ...], rows: list[tuple[Any, ...]], tail: str = ""
+    model: type[Model],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    tail: str = "",
+    *,
+    alias: str = "",
 ) -> None:
     """PostgreSQL: one INSERT of the rows passed as arrays (`unnest_rows`), prepared for a
-    few rows; `tail` ends the statement (an ON CONFLICT clause)."""
-    table = model._meta.db_table
+    few rows; `tail` ends the statement (an ON CONFLICT clause, where the table may be
+    named `alias`)."""
+    table = model._meta.db_table + (f" AS {alias}" if alias else "")
     names = ", ".join(f'"{name}"' for name in columns)
     source, arrays = unnest_rows(model, columns, rows)
     with binding_cursor() as cursor:

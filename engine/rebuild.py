@@ -29,6 +29,7 @@ PROJECTIONS = (
     models.InsuranceEntry,
     models.FundingEntry,
     models.MarketView,
+    models.Candle,
 )
 
 
@@ -61,6 +62,7 @@ def shard_rebuild(*, shard: models.Shard) -> RebuildReport:
             seq: int,
             command_id: int,
             payload: dict[str, Any],
+            ts: int,
             events: list[Event],
             recorded_outcome: dict[str, Any],
         ) -> None:
@@ -69,7 +71,7 @@ def shard_rebuild(*, shard: models.Shard) -> RebuildReport:
             replayed = json.loads(json.dumps([event_to_dict(event) for event in events]))
             if recorded != replayed:
                 raise ReplayMismatch(f"command {command_id} (seq {seq}) replays differently")
-            batch.add(seq, command_id, payload, events, writer.state)
+            batch.add(seq, command_id, payload, events, writer.state, ts)
             if seq == shard.snapshot_seq:
                 if writer.engine.state_hash() != shard.state_hash:
                     raise ReplayMismatch(f"state hash differs at snapshot seq {seq}")

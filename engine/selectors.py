@@ -29,13 +29,13 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, Floor, RowNumber
+from django.db.models.functions import Coalesce, Floor
 
 from engine import models, outcomes
 from engine.core.markets import BPS, MarginTier
 from engine.core.perp import margin_at
+from engine.core.projection import CANDLE_MS
 from engine.services import MAX_WAIT_SECONDS
 from xip_portal.compiled_queries import CompiledQuery
 
@@ -440,48 +440,31 @@ def market_summaries(*, market_ids: list[str], since_ms: int) -> dict[str, Marke
     if not quotes:
         return {}
     ids = list(quotes)
-    shard_ids = {quote.shard_id for quote in quotes.values()}
-    # the journal's time grows with its sequence: the day is the fills after the last
-    # command stamped before it, found per shard walking the (shard, seq) index backwards
-    day_start = dict(
-        models.Shard.objects.filter(pk__in=shard_ids)
-        .annotate(
-            boundary=Coalesce(
-                Subquery(
-                    models.Command.objects.filter(
-                        shard=OuterRef("pk"), seq__isnull=False, ts__lt=since_ms
-                    )
-                    .order_by("-seq")
-                    .values("seq")[:1]
-                ),
-                0,
-            )
-        )
-        .values_list("pk", "boundary")
-    )
-    in_day, before_day = Q(pk__in=[]), Q(pk__in=[])
-    for shard_id, boundary in day_start.items():
-        in_day |= Q(shard_id=shard_id, seq__gt=boundary)
-        before_day |= Q(shard_id=shard_id, seq__lte=boundary)
-    fills = models.Fill.objects.filter(market_id__in=ids)
+    # the day to the minute, as the market pages count it: the one-minute bars with a
+    # trade since `since_ms` (engine.Candle), and the close of the last one before them
+    day_begins = since_ms - CANDLE_MS
     day = {
         market_id: (int(volume), trades)
-        for market_id, volume, trades in fills.filter(in_day)
+        for market_id, volume, trades in models.Candle.objects.filter(
+            market_id__in=ids, start__gt=day_begins
+        )
         .values("market_id")
-        .annotate(volume=Sum("size"), trades=Count("pk"))
+        .annotate(volume=Sum("volume"), trades=Sum("trades"))
         .values_list("market_id", "volume", "trades")
     }
     previous = dict(
-        fills.filter(before_day)
+        models.MarketView.objects.filter(market_id__in=ids)
         .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("market_id")],
-                order_by=[F("seq").desc(), F("index").desc()],
+            previous=Subquery(
+                models.Candle.objects.filter(
+                    shard=OuterRef("shard"), market_id=OuterRef("market_id"), start__lte=day_begins
+                )
+                .order_by("-start")
+                .values("close")[:1]
             )
         )
-        .filter(rank=1)
-        .values_list("market_id", "price")
+        .exclude(previous=None)
+        .values_list("market_id", "previous")
     )
     interest = dict(
         models.Position.objects.filter(market_id__in=ids, size__gt=0)
@@ -508,20 +491,6 @@ def market_summaries(*, market_ids: list[str], since_ms: int) -> dict[str, Marke
 
 
 DAY_MS = 86_400_000
-
-
-def seq_before(shard_id: int, ms: int) -> Coalesce:
-    """The last sequence number the shard's journal stamped before engine time `ms` (0 if
-    none): the journal's time grows with its sequence, so "at or after `ms`" is "after
-    this number", read walking the (shard, seq) index backwards."""
-    return Coalesce(
-        Subquery(
-            models.Command.objects.filter(shard_id=shard_id, seq__isnull=False, ts__lt=ms)
-            .order_by("-seq")
-            .values("seq")[:1]
-        ),
-        0,
-    )
 
 
 def fill_time() -> Subquery:

@@ -244,17 +244,18 @@ class ShardWriter:
 
     def replay(self, *, until: int, on_applied: Any = None) -> int:
         """Apply the journal from high_water+1 to `until`; returns how many commands.
-        `on_applied(seq, command_id, payload, events, recorded_outcome)` sees each one
-        (the rebuild)."""
+        `on_applied(seq, command_id, payload, ts, events, recorded_outcome)` sees each
+        one (the rebuild)."""
         count = 0
         engine = self.engine
         state = self.state
         rows = _journal_rows(self.shard_id, self.high_water, until, outcome=on_applied is not None)
         for command_id, seq, payload, record, outcome in rows:
-            events = engine.apply(command_from_record(_json(record)))
+            command = command_from_record(_json(record))
+            events = engine.apply(command)
             state.apply(events)
             if on_applied is not None:
-                on_applied(seq, command_id, _json(payload), events, _json(outcome))
+                on_applied(seq, command_id, _json(payload), command.ts, events, _json(outcome))
             self.high_water = seq
             count += 1
         return count
@@ -294,7 +295,7 @@ class ShardWriter:
                 command = command_from_dict({**payload, "ts": ts})
             events = engine.apply(command)
             state.apply(events)
-            projection.add(seq, command_id, payload, events, state)
+            projection.add(seq, command_id, payload, events, state, ts)
             keys_named(events, markets, accounts)
             outcome_text = json_text(outcome_of(events))
             record = json_text(command_to_record(command))

@@ -4,9 +4,9 @@ ticker. A prediction book is the engine's merged one: a resting NO order at p is
 order on the other side at payout - p.
 
 The database does the grouping (levels by price, candles by bar, the day's range), so a
-page or an API call reads one row per level or bar, never one per order or fill; a time
-range becomes a range of sequence numbers (the journal's time grows with its sequence),
-read along the fills' (shard, seq) index."""
+page or an API call reads one row per level or bar, never one per order or fill; candles
+and the day's figures are made of the writer's one-minute bars (`engine.Candle`), so
+their cost does not grow with the trades."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum
-from django.db.models.expressions import CombinedExpression
 
 from engine import models as engine
 from engine.core.perp import funding_rate_ppm
-from engine.selectors import fill_time, seq_before
+from engine.core.projection import CANDLE_MS
+from engine.selectors import fill_time
 from engine.services import shard_of
 
 from .instruments import Tradable
@@ -95,32 +95,24 @@ def trades_of(tradable: Tradable, *, limit: int) -> list[Any]:
     return list(_fills(tradable).order_by("-seq", "-index")[:limit])
 
 
-def trades_between(tradable: Tradable, *, start_ms: int, end_ms: int) -> QuerySet[Any]:
-    """The trades from `start_ms` to `end_ms` (engine time), oldest first."""
-    shard = _shard(tradable)
-    return (
-        _fills(tradable)
-        .filter(seq__gt=seq_before(shard.pk, start_ms), seq__lte=seq_before(shard.pk, end_ms + 1))
-        .order_by("seq", "index")
+def _minutes(tradable: Tradable, *, start_ms: int, end_ms: int) -> QuerySet[Any]:
+    """The tradable's one-minute bars (the writer's candle projection) of the trades from
+    `start_ms` to `end_ms` (engine time), to the minute: a minute with a trade in the span
+    counts whole."""
+    return engine.Candle.objects.filter(
+        shard=_shard(tradable),
+        market_id=tradable.engine_market,
+        start__gt=start_ms - CANDLE_MS,
+        start__lte=end_ms,
     )
 
 
-# a fill's place in the journal as one number (seq, then its index among the command's events)
-PLACE = 1 << 20
-
-
-def _place() -> CombinedExpression:
-    return F("seq") * PLACE + F("index")
-
-
-def _prices_at(tradable: Tradable, places: set[int]) -> dict[int, int]:
-    """The prices of the fills at `places` (one query, along the (shard, seq) index)."""
-    rows = engine.Fill.objects.filter(
-        shard=_shard(tradable),
-        market_id=tradable.engine_market,
-        seq__in={place // PLACE for place in places},
-    ).values_list("seq", "index", "price")
-    return {seq * PLACE + index: int(price) for seq, index, price in rows}
+def _ends_at(tradable: Tradable, minutes: set[int]) -> dict[int, tuple[int, int]]:
+    """The open and close of the one-minute bars beginning at `minutes` (one query)."""
+    rows = engine.Candle.objects.filter(
+        shard=_shard(tradable), market_id=tradable.engine_market, start__in=minutes
+    ).values_list("start", "open", "close")
+    return {start: (int(opened), int(closed)) for start, opened, closed in rows}
 
 
 @dataclass
@@ -140,40 +132,41 @@ class Candle:
 def _bar_rows(
     tradable: Tradable, *, start_ms: int, end_ms: int, width_ms: int, split_ms: int | None = None
 ) -> list[dict[str, Any]]:
-    """One row per bar of `width_ms` of the trades from `start_ms` to `end_ms`, oldest
-    first: its range, volume, turnover and first and last place. Given `split_ms`, a bar is
-    two rows, its trades before and from `split_ms` (`late`), cut where day_of cuts."""
+    """One row per bar of `width_ms` (a whole number of minutes) of the trades from
+    `start_ms` to `end_ms`, oldest first: its range, volume, turnover and first and last
+    minute. Given `split_ms`, a bar is two rows, its minutes before and from `split_ms`'s
+    (`late`), cut where day_of cuts."""
     bars = (
-        trades_between(tradable, start_ms=start_ms, end_ms=end_ms)
+        _minutes(tradable, start_ms=start_ms, end_ms=end_ms)
         .order_by()
-        .annotate(start=F("ts") / width_ms * width_ms)
+        .annotate(bar=F("start") / width_ms * width_ms)
     )
-    group = ["start"]
+    group = ["bar"]
     if split_ms is not None:
-        split = seq_before(_shard(tradable).pk, split_ms)
-        bars = bars.annotate(late=ExpressionWrapper(Q(seq__gt=split), BooleanField()))
+        late = Q(start__gt=split_ms - CANDLE_MS)
+        bars = bars.annotate(late=ExpressionWrapper(late, BooleanField()))
         group.append("late")
     return list(
         bars.values(*group)
         .annotate(
-            high=Max("price"),
-            low=Min("price"),
-            volume=Sum("size"),
-            turnover=Sum(F("price") * F("size")),
-            first=Min(_place()),
-            last=Max(_place()),
+            high=Max("high"),
+            low=Min("low"),
+            volume=Sum("volume"),
+            turnover=Sum("turnover"),
+            first=Min("start"),
+            last=Max("start"),
         )
-        .order_by("start")
+        .order_by("bar")
     )
 
 
-def _candle(bar: dict[str, Any], prices: dict[int, int]) -> Candle:
+def _candle(bar: dict[str, Any], ends: dict[int, tuple[int, int]]) -> Candle:
     return Candle(
-        start=int(bar["start"]),
-        open=prices[bar["first"]],
+        start=int(bar["bar"]),
+        open=ends[bar["first"]][0],
         high=int(bar["high"]),
         low=int(bar["low"]),
-        close=prices[bar["last"]],
+        close=ends[bar["last"]][1],
         volume=int(bar["volume"]),
         turnover=int(bar["turnover"]),
     )
@@ -183,15 +176,15 @@ def candles_between(
     tradable: Tradable, *, start_ms: int, end_ms: int, width_ms: int
 ) -> list[Candle]:
     """Bars of `width_ms` of the trades from `start_ms` to `end_ms`, oldest first; bars
-    without trades are left out. Two queries, one row per bar."""
+    without trades are left out. Two queries, one row per minute with trades."""
     bars = _bar_rows(tradable, start_ms=start_ms, end_ms=end_ms, width_ms=width_ms)
-    prices = _prices_at(tradable, {bar[end] for bar in bars for end in ("first", "last")})
-    return [_candle(bar, prices) for bar in bars]
+    ends = _ends_at(tradable, {bar[end] for bar in bars for end in ("first", "last")})
+    return [_candle(bar, ends) for bar in bars]
 
 
 @dataclass(frozen=True)
 class Day:
-    """The last 24 hours' trading in engine units (None: no trade)."""
+    """The last 24 hours' trading in engine units, to the minute (None: no trade)."""
 
     open: int | None
     high: int | None
@@ -202,13 +195,13 @@ class Day:
 def day_of(tradable: Tradable, *, now_ms: int) -> Day:
     """The 24 hours before `now_ms`: first price, range and volume. Two queries."""
     day = (
-        trades_between(tradable, start_ms=now_ms - DAY_MS, end_ms=now_ms)
+        _minutes(tradable, start_ms=now_ms - DAY_MS, end_ms=now_ms)
         .order_by()
-        .aggregate(high=Max("price"), low=Min("price"), volume=Sum("size"), first=Min(_place()))
+        .aggregate(high=Max("high"), low=Min("low"), volume=Sum("volume"), first=Min("start"))
     )
     if day["first"] is None:
         return Day(None, None, None, 0)
-    opened = _prices_at(tradable, {day["first"]})[day["first"]]
+    opened = _ends_at(tradable, {day["first"]})[day["first"]][0]
     return Day(opened, int(day["high"]), int(day["low"]), int(day["volume"]))
 
 
@@ -226,23 +219,23 @@ def candles_and_day(
     )
     bars: dict[int, dict[str, Any]] = {}
     for row in rows:
-        bar = bars.get(row["start"])
+        bar = bars.get(row["bar"])
         if bar is None:
-            bars[row["start"]] = dict(row)
+            bars[row["bar"]] = dict(row)
             continue
         bar["high"], bar["low"] = max(bar["high"], row["high"]), min(bar["low"], row["low"])
         bar["volume"] += row["volume"]
         bar["turnover"] += row["turnover"]
         bar["first"], bar["last"] = min(bar["first"], row["first"]), max(bar["last"], row["last"])
     late = [row for row in rows if row["late"]]
-    places = {bar[end] for bar in bars.values() for end in ("first", "last")}
+    minutes = {bar[end] for bar in bars.values() for end in ("first", "last")}
     first = min(row["first"] for row in late) if late else None
-    prices = _prices_at(tradable, places | ({first} if first is not None else set()))
-    candles = [_candle(bar, prices) for bar in bars.values()]
+    ends = _ends_at(tradable, minutes | ({first} if first is not None else set()))
+    candles = [_candle(bar, ends) for bar in bars.values()]
     if first is None:
         return candles, Day(None, None, None, 0)
     return candles, Day(
-        prices[first],
+        ends[first][0],
         int(max(row["high"] for row in late)),
         int(min(row["low"] for row in late)),
         int(sum(row["volume"] for row in late)),

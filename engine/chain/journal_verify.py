@@ -41,7 +41,9 @@ def journal_verify(*, deployment: Deployment, risk_group_id: int) -> list[BatchC
     writer = ShardWriter(shard)
     fills: list[tuple[Any, ...]] = []
 
-    def collect_fills(seq: int, _id: int, _payload: Any, events: list[Event], _out: Any) -> None:
+    def collect_fills(
+        seq: int, _id: int, _payload: Any, _ts: int, events: list[Event], _out: Any
+    ) -> None:
         fills.extend(
             fill_values(seq, index, event.market, event)
             for index, event in enumerate(events)

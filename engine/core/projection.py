@@ -159,6 +159,21 @@ HOLDING_COLUMNS: Final = (
     "no_locked",
     "seq",
 )
+# one-minute bars of a market's trades (open time in engine ms), merged into the stored bar
+# of the same minute by a later batch (engine.projections)
+CANDLE_COLUMNS: Final = (
+    "shard_id",
+    "market_id",
+    "start",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "turnover",
+    "trades",
+)
+CANDLE_MS: Final = 60_000
 MARKET_COLUMNS: Final = (
     "shard_id",
     "market_id",
@@ -344,6 +359,7 @@ class ProjectionRows:
         positions: list[Row],
         holdings: list[Row],
         markets: list[Row],
+        candles: list[Row],
     ) -> None:
         self.shard_id = shard_id
         self.orders = orders  # orders placed in the batch
@@ -356,6 +372,7 @@ class ProjectionRows:
         self.positions = positions
         self.holdings = holdings
         self.markets = markets
+        self.candles = candles  # the batch's own bars (CANDLE_COLUMNS), to merge
 
 
 class ProjectionBatch:
@@ -368,6 +385,8 @@ class ProjectionBatch:
         self.statement: list[Row] = []
         self.insurance: list[Row] = []
         self.funding: list[Row] = []
+        # (market, minute) -> [open, high, low, close, volume, turnover, trades]
+        self.candles: dict[tuple[str, int], list[int]] = {}
         # touched accounts and markets -> the last sequence number that touched them
         self.accounts: dict[int, int] = {}
         self.markets: dict[str, int] = {}
@@ -381,13 +400,30 @@ class ProjectionBatch:
         command: dict[str, Any],
         events: list[Event],
         state: ProjectionState,
+        ts: int,
     ) -> None:
-        """Fold one applied command (its journal dict and its events) into the batch; the
-        state must already include the events."""
+        """Fold one applied command (its journal dict, its events and its engine time)
+        into the batch; the state must already include the events."""
         index = 0
         for event in events:
             self._add_event(seq, command_id, command, index, event, state)
+            if isinstance(event, Fill):
+                self._candle_add(event.market, ts - ts % CANDLE_MS, event.price, event.size)
             index += 1
+
+    def _candle_add(self, market: str, start: int, price: int, size: int) -> None:
+        bar = self.candles.get((market, start))
+        if bar is None:
+            self.candles[(market, start)] = [price, price, price, price, size, price * size, 1]
+            return
+        if price > bar[1]:
+            bar[1] = price
+        if price < bar[2]:
+            bar[2] = price
+        bar[3] = price
+        bar[4] += size
+        bar[5] += price * size
+        bar[6] += 1
 
     def _order(self, order_id: int, seq: int) -> OrderChange:
         change = self.orders.get(order_id)
@@ -676,6 +712,7 @@ class ProjectionBatch:
             positions,
             holdings,
             self._market_rows(state),
+            [(self.shard_id, market, start, *bar) for (market, start), bar in self.candles.items()],
         )
 
     def _order_rows(self, ledger: Ledger) -> tuple[list[Row], list[Row]]:

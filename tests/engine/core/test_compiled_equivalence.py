@@ -26,7 +26,7 @@ BUILD = ROOT / "build" / "engine-core"
 
 def rows_text(rows: ProjectionRows) -> str:
     tables = ("orders", "order_updates", "fills", "statement", "insurance", "funding")
-    tables += ("balances", "positions", "holdings", "markets")
+    tables += ("balances", "positions", "holdings", "markets", "candles")
     return json.dumps([getattr(rows, table) for table in tables])
 
 
@@ -53,7 +53,7 @@ def transcript() -> dict[str, Any]:
             events.append([event_to_dict(event) for event in applied])
             keys_named(applied, markets, accounts)
             state.apply(applied)
-            batch.add(number + 1, number + 1, command_to_dict(command), applied, state)
+            batch.add(number + 1, number + 1, command_to_dict(command), applied, state, command.ts)
             if number % 25 == 0:
                 hashes.append(engine.state_hash())
                 rows.append(rows_text(batch.rows(state)))
