@@ -224,7 +224,11 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
     order's size is its earlier fills plus `amended` (this batch's fills up to the amend
     and the size it was left with)."""
     if connection.vendor == "postgresql":
-        # typed as the order's columns; "size" carries `amended`
+        # typed as the order's columns; "size" carries `amended`. Each order is found by
+        # its key and updated where it lies (its ctid: only this writer changes the
+        # shard's orders). As a join of the batch with the shard's orders, the plan hung
+        # on statistics: a table not analyzed yet (a new shard, or one that grew since)
+        # made it a hash join over every order of the shard, each batch.
         source, arrays = unnest_rows(models.Order, ORDER_UPDATE_COLUMNS, updates)
         with binding_cursor() as cursor:
             cursor.execute(
@@ -237,10 +241,15 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
                     price = COALESCE(s.price, o.price),
                     size = COALESCE(o.filled + s.size, o.size),
                     updated_seq = s.updated_seq
-                FROM {source}
-                WHERE o.shard_id = %b AND o.order_id = s.order_id
+                FROM (
+                    SELECT (
+                        SELECT ctid FROM engine_order
+                        WHERE shard_id = %b AND order_id = s.order_id
+                    ) AS row, s.* FROM {source}
+                ) AS s
+                WHERE o.ctid = s.row
                 """,  # noqa: S608 - only placeholders are interpolated
-                [*arrays, shard_id],
+                [shard_id, *arrays],
                 prepare=prepared(updates),
             )
         return
