@@ -21,6 +21,7 @@ The last line is one JSON object with every figure.
 """
 
 import argparse
+import copy
 import json
 import os
 import signal
@@ -46,6 +47,7 @@ django.setup()
 
 import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from venue import (  # noqa: E402
     SYMBOL,
@@ -139,9 +141,48 @@ def figures(samples: dict[str, list[list[Any]]], seconds: float) -> dict[str, An
     }
 
 
+def locust_start(
+    args: argparse.Namespace, users: int, work: Path, results: Path
+) -> subprocess.Popen[bytes]:
+    """locust, headless, running the plan in `work` for `args.seconds`; every request's
+    outcome and latency go to `results` when it stops."""
+    return subprocess.Popen(  # noqa: S603 - a fixed command line
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(BENCH / "load_users.py"),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{args.seconds}s",
+            "--stop-timeout",
+            "5",
+            "--host",
+            f"http://127.0.0.1:{args.port}",
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        env={**os.environ, "LOAD_PLAN": str(work / "plan.json"), "LOAD_RESULTS": str(results)},
+        stdout=subprocess.DEVNULL,
+        stderr=(work / "locust.log").open("ab"),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=10,
+        help="seconds of the same load before the measured run, then ANALYZE (0: none)",
+    )
     parser.add_argument("--makers", type=int, default=10)
     parser.add_argument("--takers", type=int, default=10)
     parser.add_argument("--visitors", type=int, default=10)
@@ -192,39 +233,20 @@ def main() -> None:
         wait_applied(venue.shard_id)
         keys_warm(args.port, makers + takers)
         pages_warm(args.port, plan["visitors"])
+        if args.warm_up:
+            warm_up = copy.copy(args)
+            warm_up.seconds = args.warm_up
+            locust_start(warm_up, traders, work, work / "warm-up.json").wait()
+            wait_applied(venue.shard_id, timeout=600)
+            # what autovacuum does within a live database's first minutes: without
+            # statistics PostgreSQL plans the journal's and projections' statements as
+            # for empty tables (see bench/README.md)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         parts = {"web": server, "engine_worker": worker}
         before = cpu_seconds(parts)
         started = time.perf_counter()
-        locust = subprocess.Popen(  # noqa: S603 - a fixed command line
-            [
-                sys.executable,
-                "-m",
-                "locust",
-                "-f",
-                str(BENCH / "load_users.py"),
-                "--headless",
-                "--users",
-                str(traders),
-                "--spawn-rate",
-                str(traders),
-                "--run-time",
-                f"{args.seconds}s",
-                "--stop-timeout",
-                "5",
-                "--host",
-                f"http://127.0.0.1:{args.port}",
-                "--only-summary",
-                "--loglevel",
-                "ERROR",
-            ],
-            env={
-                **os.environ,
-                "LOAD_PLAN": str(work / "plan.json"),
-                "LOAD_RESULTS": str(work / "results.json"),
-            },
-            stdout=subprocess.DEVNULL,
-            stderr=(work / "locust.log").open("wb"),
-        )
+        locust = locust_start(args, traders, work, work / "results.json")
         parts["load_generator"] = locust
         used = cpu_seconds(parts)
         while locust.poll() is None:  # the CPU of the whole run, sampled before it exits
