@@ -238,9 +238,9 @@ def main() -> None:
             warm_up.seconds = args.warm_up
             locust_start(warm_up, traders, work, work / "warm-up.json").wait()
             wait_applied(venue.shard_id, timeout=600)
-            # what autovacuum does within a live database's first minutes: without
-            # statistics PostgreSQL plans the journal's and projections' statements as
-            # for empty tables (see bench/README.md)
+            # what autovacuum does within a live database's first minutes (this machine's
+            # PostgreSQL runs with it off): without statistics PostgreSQL plans the
+            # journal's and projections' statements as for empty tables (bench/README.md)
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         parts = {"web": server, "engine_worker": worker}
