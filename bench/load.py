@@ -16,7 +16,8 @@ pages/s. OKX's request limits are off, as in `http_orders.py`.
 It prints orders/s sustained (acknowledged orders over the run, and the slowest 5 s of
 it), order ack p50/p99 (the signed request's answer: the order journaled, durable), the
 rate at which the engine applied them, page p50/p95, every error, the CPU each part of the
-stack used, and the goal (1,000 orders/s, 0 errors, ack p99 <= 50 ms, page p95 <= 100 ms).
+stack used (PostgreSQL: its own processes and its sessions on the bench's database; other:
+the rest of the machine), and the goal (1,000 orders/s, 0 errors, ack p99 <= 50 ms, page p95 <= 100 ms).
 The last line is one JSON object with every figure.
 """
 
@@ -45,12 +46,12 @@ import django  # noqa: E402
 
 django.setup()
 
-import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from venue import (  # noqa: E402
     SYMBOL,
+    cpu_seconds,
     keys_warm,
     percentile,
     venue_setup,
@@ -87,19 +88,6 @@ def pages_warm(port: int, cookies: list[str]) -> None:
     visits = [(path, cookie) for path in PAGES for cookie in cookies[:1] * 6]
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(read, visits))
-
-
-def cpu_seconds(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each process and its children."""
-    used = {}
-    for name, process in processes.items():
-        try:
-            parent = psutil.Process(process.pid)
-            tree = [parent, *parent.children(recursive=True)]
-            used[name] = sum(sum(p.cpu_times()[:2]) for p in tree)
-        except psutil.NoSuchProcess:
-            used[name] = 0.0
-    return used
 
 
 def figures(samples: dict[str, list[list[Any]]], seconds: float) -> dict[str, Any]:
@@ -243,14 +231,14 @@ def main() -> None:
             # journal's and projections' statements as for empty tables (bench/README.md)
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-        parts = {"web": server, "engine_worker": worker}
-        before = cpu_seconds(parts)
+        roots = {"web": server.pid, "engine_worker": worker.pid}
+        before = cpu_seconds(roots, DATABASE)
         started = time.perf_counter()
         locust = locust_start(args, traders, work, work / "results.json")
-        parts["load_generator"] = locust
-        used = cpu_seconds(parts)
+        roots["load_generator"] = locust.pid
+        used = cpu_seconds(roots, DATABASE)
         while locust.poll() is None:  # the CPU of the whole run, sampled before it exits
-            used = cpu_seconds(parts)
+            used = cpu_seconds(roots, DATABASE)
             time.sleep(0.5)
         ran = time.perf_counter() - started
         wait_applied(venue.shard_id, timeout=600)
@@ -265,7 +253,7 @@ def main() -> None:
     result = figures(results["samples"], args.seconds)
     result["applied_per_s"] = round(result["orders_acknowledged"] / applied, 1)
     result["cpu_cores_used"] = {
-        name: round((used[name] - before.get(name, 0.0)) / ran, 2) for name in parts
+        name: round((seconds - before.get(name, 0.0)) / ran, 2) for name, seconds in used.items()
     }
     result["load_average"] = round(load_average, 1)
     result["first_errors"] = results["first_errors"]
