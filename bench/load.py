@@ -17,8 +17,8 @@ It prints orders/s sustained (acknowledged orders over the run, and the slowest 
 it), order ack p50/p99 (the signed request's answer: the order journaled, durable), the
 rate at which the engine applied them, page p50/p95, every error, the CPU each part of the
 stack used (PostgreSQL: its own processes and its sessions on the bench's database; other:
-the rest of the machine), and the goal (1,000 orders/s, 0 errors, ack p99 <= 50 ms, page p95 <= 100 ms).
-The last line is one JSON object with every figure.
+the rest of the machine), and the goal (1,000 orders/s, 0 errors, ack p99 <= 50 ms, page
+p95 <= 100 ms). The last line is one JSON object with every figure.
 """
 
 import argparse
