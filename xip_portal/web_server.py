@@ -10,10 +10,10 @@ visitors' and twenty traders' keep-alive connections.
 
     python -m xip_portal.web_server --host 127.0.0.1 --port 8000 --workers 2
 
-A worker that dies is started again (one that dies within STARTUP_SECONDS of its start
-stops the server with its exit status: a failing start-up would only repeat); SIGTERM or
-SIGINT stops the workers (each finishes its requests, as uvicorn does) and then the
-server."""
+A worker that dies is started again, unless it exited with an error within
+STARTUP_SECONDS of its start: a failing start-up would only repeat, so the server stops
+with that status. SIGTERM or SIGINT stops the workers (each finishes its requests, as
+uvicorn does) and then the server."""
 
 import argparse
 import multiprocessing
@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         for i, (process, since) in enumerate(workers):
             if process.is_alive():
                 continue
-            if time.monotonic() - since < STARTUP_SECONDS:
-                status = process.exitcode or 1
+            if (process.exitcode or 0) > 0 and time.monotonic() - since < STARTUP_SECONDS:
+                status = process.exitcode
                 break
             workers[i] = started()
     for process, _ in workers:
