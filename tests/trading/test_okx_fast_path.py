@@ -513,3 +513,27 @@ def test_cancels_count_against_okx_limits_as_the_views_count_them(
     wait_until_applied(shard)
     statuses = [status_of(shard, order_id) for order_id in ids]
     assert statuses == ["cancelled", "open", "cancelled", "cancelled", "open"]
+
+
+def test_a_request_the_fast_path_hands_to_django_is_counted_once(
+    trader: Any, asgi_server: str, django_requests: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shard, alice, credentials = trader
+    hers = placed(asgi_server, credentials, "hers")
+    wait_until_applied(shard)
+    monkeypatch.setattr(CancelOrderView, "rate_limit", (2, 60.0))
+    django_requests.clear()
+
+    # a cancel of nobody's order: counted by the fast path, answered by Django
+    nobodys = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": "999999999"})
+    # then her own order's cancel is the second of two, and a third is one too many
+    own = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": hers})
+    again = post(asgi_server, credentials, CANCEL, {"instId": "BTC-USDC", "ordId": hers})
+
+    # (a request over its limit is refused by Django's view, as every refusal is)
+    assert django_requests == [CANCEL, CANCEL]
+    assert [(a["status"], a["code"]) for a in (nobodys, own, again)] == [
+        (200, "1"),
+        (200, "0"),
+        (429, "50011"),
+    ]
