@@ -206,7 +206,8 @@ class MarketView(models.Model):
 
 class Order(models.Model):
     """An order as its events left it. `order_id` is the id of the command that placed
-    it (`command`), unique across shards: the public id (OKX's ordId)."""
+    it (`command`), unique across shards: the public id (OKX's ordId), and the order's
+    one key."""
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -218,9 +219,14 @@ class Order(models.Model):
     order_id = models.BigIntegerField()
     # derived data as the shard is (see projection_shard): the writer inserts the row for
     # the command it applies, so no check at each commit, which also locked the journal's
-    # row (FOR KEY SHARE: a tuple lock written to the heap and the WAL) once per order
-    command = models.OneToOneField(
-        Command, on_delete=models.CASCADE, related_name="order", db_constraint=False
+    # row (FOR KEY SHARE: a tuple lock written to the heap and the WAL) once per order;
+    # and no index of its own: it is `order_id`, whose unique index finds it
+    command = models.ForeignKey(
+        Command,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     account = models.BigIntegerField()
     market_id = models.CharField(max_length=80)
@@ -241,7 +247,9 @@ class Order(models.Model):
     class Meta:
         ordering = ["shard", "order_id"]
         constraints = [
-            models.UniqueConstraint(fields=["shard", "order_id"], name="engine_order_once"),
+            # on the id alone (a command's: unique across shards), which was also unique
+            # as command_id and as (shard, order_id): one index where there were two
+            models.UniqueConstraint(fields=["order_id"], name="engine_order_id_once"),
             models.UniqueConstraint(
                 fields=["shard", "account", "client_order_id"],
                 condition=models.Q(status="open") & ~models.Q(client_order_id=""),

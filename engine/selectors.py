@@ -106,7 +106,8 @@ def orders_of(
 
 
 def order_by_command(*, command_id: int) -> models.Order | None:
-    return models.Order.objects.filter(command_id=command_id).first()
+    """The order a PlaceOrder command placed: its id is the command's."""
+    return models.Order.objects.filter(order_id=command_id).first()
 
 
 def fills_of(
