@@ -95,3 +95,27 @@ def test_a_failed_commit_loses_and_duplicates_nothing(overlapping_desk, monkeypa
     assert shard.high_water == before + 40
     assert not models.Command.objects.filter(shard=shard, seq__isnull=True).exists()
     shard_verify(shard=shard)
+
+
+def test_a_stale_writers_batch_commits_nothing(overlapping_desk, monkeypatch):
+    desk = overlapping_desk
+    # cancels of unknown orders: their only trace is the journal's row (no projection's
+    # unique key refuses the stale batch before the journal does)
+    for trader in TRADERS:
+        desk.submit(trader, "CancelOrder", order_id=10**9)
+    shard = desk.shard
+    # Given a second writer that took the pending commands before the first applied them
+    stale = sequencer.ShardWriter.recover(shard)
+    pending = sequencer._inbox_pending(shard.pk, 100, frozenset())
+    assert desk.process() == len(TRADERS)
+    ids = [command_id for command_id, _, _ in pending]
+    journal = models.Command.objects.filter(pk__in=ids).order_by("pk")
+    written = list(journal.values_list("seq", "ts", "outcome"))
+    # When it commits its batch of them
+    monkeypatch.setattr(sequencer, "_inbox_pending", lambda *args: pending)
+    with pytest.raises(RuntimeError, match="already sequenced"):
+        stale.run_batch()
+    # Then nothing of it is written: the journal is as the first writer left it
+    assert desk.shard.high_water == shard.high_water + len(TRADERS)
+    assert list(journal.values_list("seq", "ts", "outcome")) == written
+    shard_verify(shard=desk.shard)
