@@ -22,7 +22,6 @@ p95 <= 100 ms). The last line is one JSON object with every figure.
 """
 
 import argparse
-import copy
 import json
 import os
 import signal
@@ -130,10 +129,10 @@ def figures(samples: dict[str, list[list[Any]]], seconds: float) -> dict[str, An
 
 
 def locust_start(
-    args: argparse.Namespace, users: int, work: Path, results: Path
+    port: int, seconds: int, users: int, work: Path, results: Path
 ) -> subprocess.Popen[bytes]:
-    """locust, headless, running the plan in `work` for `args.seconds`; every request's
-    outcome and latency go to `results` when it stops."""
+    """locust, headless, running the plan in `work` for `seconds`; every request's outcome
+    and latency go to `results` when it stops."""
     return subprocess.Popen(  # noqa: S603 - a fixed command line
         [
             sys.executable,
@@ -147,11 +146,11 @@ def locust_start(
             "--spawn-rate",
             str(users),
             "--run-time",
-            f"{args.seconds}s",
+            f"{seconds}s",
             "--stop-timeout",
             "5",
             "--host",
-            f"http://127.0.0.1:{args.port}",
+            f"http://127.0.0.1:{port}",
             "--only-summary",
             "--loglevel",
             "ERROR",
@@ -222,9 +221,7 @@ def main() -> None:
         keys_warm(args.port, makers + takers)
         pages_warm(args.port, plan["visitors"])
         if args.warm_up:
-            warm_up = copy.copy(args)
-            warm_up.seconds = args.warm_up
-            locust_start(warm_up, traders, work, work / "warm-up.json").wait()
+            locust_start(args.port, args.warm_up, traders, work, work / "warm-up.json").wait()
             wait_applied(venue.shard_id, timeout=600)
             # what autovacuum does within a live database's first minutes (this machine's
             # PostgreSQL runs with it off): without statistics PostgreSQL plans the
@@ -234,7 +231,7 @@ def main() -> None:
         roots = {"web": server.pid, "engine_worker": worker.pid}
         before = cpu_seconds(roots, DATABASE)
         started = time.perf_counter()
-        locust = locust_start(args, traders, work, work / "results.json")
+        locust = locust_start(args.port, args.seconds, traders, work, work / "results.json")
         roots["load_generator"] = locust.pid
         used = cpu_seconds(roots, DATABASE)
         while locust.poll() is None:  # the CPU of the whole run, sampled before it exits

@@ -224,11 +224,10 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
     order's size is its earlier fills plus `amended` (this batch's fills up to the amend
     and the size it was left with)."""
     if connection.vendor == "postgresql":
-        # typed as the order's columns; "size" carries `amended`. Each order is found by
-        # its key and updated where it lies (its ctid: only this writer changes the
-        # shard's orders). As a join of the batch with the shard's orders, the plan hung
-        # on statistics: a table not analyzed yet (a new shard, or one that grew since)
-        # made it a hash join over every order of the shard, each batch.
+        # typed as the order's columns; "size" carries `amended`. Joined on the order's
+        # one key (its id, unique across shards): with the shard's condition beside it, a
+        # table without statistics was planned as a hash of every order of the shard, in
+        # every batch
         source, arrays = unnest_rows(models.Order, ORDER_UPDATE_COLUMNS, updates)
         with binding_cursor() as cursor:
             cursor.execute(
@@ -241,15 +240,10 @@ def _update_orders(shard_id: int, updates: list[tuple[Any, ...]]) -> None:
                     price = COALESCE(s.price, o.price),
                     size = COALESCE(o.filled + s.size, o.size),
                     updated_seq = s.updated_seq
-                FROM (
-                    SELECT (
-                        SELECT ctid FROM engine_order
-                        WHERE shard_id = %b AND order_id = s.order_id
-                    ) AS row, s.* FROM {source}
-                ) AS s
-                WHERE o.ctid = s.row
+                FROM {source}
+                WHERE o.order_id = s.order_id
                 """,  # noqa: S608 - only placeholders are interpolated
-                [shard_id, *arrays],
+                arrays,
                 prepare=prepared(updates),
             )
         return

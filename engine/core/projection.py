@@ -405,10 +405,9 @@ class ProjectionBatch:
         """Fold one applied command (its journal dict, its events and its engine time)
         into the batch; the state must already include the events."""
         index = 0
+        minute = ts - ts % CANDLE_MS
         for event in events:
-            self._add_event(seq, command_id, command, index, event, state)
-            if isinstance(event, Fill):
-                self._candle_add(event.market, ts - ts % CANDLE_MS, event.price, event.size)
+            self._add_event(seq, command_id, command, index, event, state, minute)
             index += 1
 
     def _candle_add(self, market: str, start: int, price: int, size: int) -> None:
@@ -445,9 +444,11 @@ class ProjectionBatch:
         index: int,
         event: Event,
         state: ProjectionState,
+        minute: int,
     ) -> None:
         collateral = state.ledger.collateral
         if isinstance(event, Fill):
+            self._candle_add(event.market, minute, event.price, event.size)
             self.fills.append(
                 (
                     self.shard_id,
