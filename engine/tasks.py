@@ -23,8 +23,6 @@ from engine.sequencer import ShardWriter, shard_lock
 WAKE_FLAG_MS = 2000
 # a batch of fewer commands than this is followed by a pause of ENGINE_BATCH_GATHER_MS
 GATHER_BELOW = 256
-# a task run hands over to a fresh task after this long, so time limits never cut a batch
-RUN_SECONDS = 60.0
 # how long a writer with an empty inbox waits for more before its task ends
 LINGER_SECONDS = 10.0
 
@@ -57,6 +55,18 @@ def shard_wake(shard_id: int) -> None:
         shard_run.apply_async((shard_id,), queue=shard_queue(shard_id))
 
 
+def _hand_over(shard_id: int, redis: Any) -> None:
+    """A writer task ending on time queues its successor itself. `shard_wake` would not:
+    the running writer's own flag tells it one is running, so the shard would have no
+    writer until the flag expired and a later submission queued one (meanwhile every
+    outcome waits: a cancellation's answer timed out as "not applied yet")."""
+    if redis is None:
+        shard_wake(shard_id)
+        return
+    redis.set(_wake_flag(shard_id), 1, px=WAKE_FLAG_MS)
+    shard_run.apply_async((shard_id,), queue=shard_queue(shard_id))
+
+
 async def shard_wake_async(shard_id: int) -> None:
     """`shard_wake` for a caller on an event loop (the order fast path), through Redis
     (not in process: the embedded demo's eager writer runs where it is called)."""
@@ -82,12 +92,14 @@ def shard_writer(shard: models.Shard) -> ShardWriter:
     return writer
 
 
-def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS, linger: float = 0.0) -> int:
-    """Apply the shard's pending commands until none are left (or `seconds` pass);
-    returns how many. With `linger`, a writer whose inbox is empty waits that long for a
-    nudge before it ends (a stream of submissions then costs no task per command, and no
-    task start per outcome). The caller need not hold the lock: this takes it."""
+def shard_process(shard_id: int, *, linger: float = 0.0) -> int:
+    """Apply the shard's pending commands until none are left (or ENGINE_RUN_SECONDS
+    pass: the task then hands over to a fresh one); returns how many. With `linger`, a
+    writer whose inbox is empty waits that long for a nudge before it ends (a stream of
+    submissions then costs no task per command, and no task start per outcome). The
+    caller need not hold the lock: this takes it."""
     done = 0
+    seconds: float = settings.ENGINE_RUN_SECONDS
     started = time.monotonic()
     redis = None if outcomes.in_process() else outcomes.client()
     gather = settings.ENGINE_BATCH_GATHER_MS / 1000 if redis is not None else 0.0
@@ -107,7 +119,7 @@ def shard_process(shard_id: int, *, seconds: float = RUN_SECONDS, linger: float 
                     if applied and writer.snapshot_due():
                         writer.snapshot()
                     if time.monotonic() - started > seconds:
-                        shard_wake(shard_id)
+                        _hand_over(shard_id, redis)
                         break
                     if applied:
                         idle_since = time.monotonic()

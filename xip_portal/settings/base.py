@@ -379,6 +379,9 @@ ENGINE_BATCH_SIZE = env.int("ENGINE_BATCH_SIZE", default=2000)
 # batch costs its statements and a commit): adds at most this to an outcome's latency.
 ENGINE_BATCH_GATHER_MS = env.int("ENGINE_BATCH_GATHER_MS", default=5)
 ENGINE_SNAPSHOT_EVERY = env.int("ENGINE_SNAPSHOT_EVERY", default=100_000)
+# A writer task hands over to a fresh task after this long, so that no time limit ever
+# cuts a batch; the engine stays in the worker's memory across tasks.
+ENGINE_RUN_SECONDS = env.float("ENGINE_RUN_SECONDS", default=60.0)
 
 # The password of the demo logins that `manage.py seed_demo` creates (not a secret: demo only).
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="exchange-os-demo")

@@ -74,6 +74,31 @@ def test_a_submitter_gets_the_outcome_from_a_real_worker(group, tmp_path):
         worker.wait()
 
 
+def test_a_writer_task_handing_over_leaves_no_gap(group, tmp_path):
+    """A writer task ends on time and a fresh one takes over: a command submitted just
+    after still gets its outcome, without waiting for another submission to wake a
+    writer (each submission here waits for its own outcome before the next is sent)."""
+    shard = shard_of(risk_group=group)
+    worker = shard_worker_start(
+        [shard.pk], log=tmp_path / "worker.log", extra_env={"ENGINE_RUN_SECONDS": "0.2"}
+    )
+    try:
+        submit(group, 0, {"type": "AddMarket", "config": SPOT.to_dict()})
+        wait_until_applied(shard)
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < 3.0:  # a hand-over every 0.2 s
+            deposit = {"type": "Deposit", "asset": "USDC", "amount": 1, "external_id": f"{sent}"}
+            receipt = submit(group, 1, deposit, wait=5.0)
+            assert receipt.status == "applied", f"deposit {sent} still {receipt.status}"
+            sent += 1
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert sent > 10
+
+
 def test_crash_drill_a_killed_worker_loses_and_duplicates_nothing(group, tmp_path, settings):
     shard = shard_of(risk_group=group)
     rng = random.Random(7)
