@@ -5,10 +5,11 @@ a load generator beside them that signs every request as ccxt's okx class does
 (HMAC-SHA256, OK-ACCESS-* headers).
 
     .venv/bin/python bench/http_orders.py [--seconds S] [--connections C] [--rate R] \
-        [--server uvicorn] [--server gunicorn]
+        [--server uvicorn] [--server gunicorn] [--compiled DIR]
 
 Each `--server` is measured in turn on the same venue and engine worker (default: uvicorn
-alone; gunicorn is 2 workers of 16 threads, WSGI, for comparison).
+alone; gunicorn is 2 workers of 16 threads, WSGI, for comparison). With `--compiled DIR`
+the engine worker runs the mypyc build of the core in DIR, as the Procfile's stack does.
 
 It makes its own database (BENCH_DATABASE, default bench_http_orders), lists BTC-USDC in a
 permissionless group, funds 50 traders with an API key each, and measures:
@@ -18,7 +19,9 @@ permissionless group, funds 50 traders with an API key each, and measures:
             engine worker has applied every answered order;
   batched   orders/s through `trade/batch-orders`, 20 orders per request;
   paced     ack p50/p99 of single orders at a paced R orders/s (default 1000, or what
-            `single` reached if less).
+            `single` reached if less); due_p99_ms: the p99 from the time each request was
+            due on its connection, which also counts the wait of those a slow answer held
+            back (each connection sends one request at a time).
 Errors are answers that are not HTTP 200 with code "0". OKX's request limits are off
 (TRADING_RATE_LIMITS=False), as they would refuse one key's 61st order in 2 s. The last
 line is one JSON object with every figure, per server, and the machine's load average
@@ -26,7 +29,8 @@ before and after (the machine may be shared). Each phase also says where the CPU
 ms per order from its first request until the engine applied its last order
 (`cpu_ms_per_order`): the web server's processes, the engine worker, the load generator,
 PostgreSQL (its own processes and the sessions on the bench's database) and the rest of the
-machine (`other`: what else runs there, other databases' sessions included).
+machine (`other`: what else runs there, other databases' sessions included; a process
+that ended during the phase is not counted).
 """
 
 import argparse
@@ -55,7 +59,8 @@ django.setup()
 
 from venue import (  # noqa: E402
     Trader,
-    cpu_seconds,
+    cpu_sample,
+    cpu_used,
     keys_warm,
     okx_signed_headers,
     percentile,
@@ -103,6 +108,9 @@ async def run(
     path = "/api/v5/trade/batch-orders" if batch else "/api/v5/trade/order"
     per_request = BATCH if batch else 1
     latencies: list[float] = []
+    # paced: from the time each request was due, so that a stall also counts against the
+    # requests it held back on the same connection, not only the one it slowed
+    late: list[float] = []
     errors = 0
     first_error: list[str] = []
     orders_done = 0
@@ -115,6 +123,7 @@ async def run(
         trader = traders[index % len(traders)]
         next_at = time.monotonic() + rng.random() * interval
         while time.monotonic() < deadline:
+            due = next_at
             if interval:
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                 next_at += interval
@@ -134,12 +143,13 @@ async def run(
             if not good and not first_error:
                 first_error.append(text[:300])
             latencies.append(time.perf_counter() - started)
+            late.append(time.monotonic() - due)
             if good:
                 orders_done += per_request
             else:
                 errors += 1
 
-    cpu_before = cpu_seconds(roots, DATABASE)
+    cpu_before = cpu_sample(roots, DATABASE)
     started = time.perf_counter()
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -147,7 +157,7 @@ async def run(
     elapsed = time.perf_counter() - started
     await asyncio.to_thread(wait_applied, shard_id)
     applied = time.perf_counter() - started
-    cpu = cpu_seconds(roots, DATABASE)
+    cpu = cpu_used(roots, cpu_before, cpu_sample(roots, DATABASE))
     return {
         "orders_per_s": round(orders_done / elapsed, 1),
         "applied_per_s": round(orders_done / applied, 1),
@@ -155,9 +165,9 @@ async def run(
         "errors": errors,
         "ack_p50_ms": percentile(latencies, 0.5),
         "ack_p99_ms": percentile(latencies, 0.99),
+        **({"due_p99_ms": percentile(late, 0.99)} if rate else {}),
         "cpu_ms_per_order": {
-            role: round(1000 * (cpu[role] - cpu_before[role]) / max(orders_done, 1), 3)
-            for role in cpu
+            role: round(1000 * seconds / max(orders_done, 1), 3) for role, seconds in cpu.items()
         },
         **({"first_error": first_error[0]} if first_error else {}),
     }
@@ -189,6 +199,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--compiled", metavar="DIR", help="the compiled engine core")
     parser.add_argument(
         "--server",
         action="append",

@@ -50,7 +50,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from venue import (  # noqa: E402
     SYMBOL,
-    cpu_seconds,
+    cpu_sample,
+    cpu_used,
     keys_warm,
     percentile,
     venue_setup,
@@ -235,13 +236,13 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         roots = {"web": server.pid, "engine_worker": worker.pid}
-        before = cpu_seconds(roots, DATABASE)
+        before = cpu_sample(roots, DATABASE)
         started = time.perf_counter()
         locust = locust_start(args.port, args.seconds, traders, work, work / "results.json")
         roots["load_generator"] = locust.pid
-        used = cpu_seconds(roots, DATABASE)
+        used = cpu_sample(roots, DATABASE)
         while locust.poll() is None:  # the CPU of the whole run, sampled before it exits
-            used = cpu_seconds(roots, DATABASE)
+            used = cpu_sample(roots, DATABASE)
             time.sleep(0.5)
         ran = time.perf_counter() - started
         wait_applied(venue.shard_id, timeout=600)
@@ -256,7 +257,7 @@ def main() -> None:
     result = figures(results["samples"], args.seconds)
     result["applied_per_s"] = round(result["orders_acknowledged"] / applied, 1)
     result["cpu_cores_used"] = {
-        name: round((seconds - before.get(name, 0.0)) / ran, 2) for name, seconds in used.items()
+        name: round(seconds / ran, 2) for name, seconds in cpu_used(roots, before, used).items()
     }
     result["load_average"] = round(load_average, 1)
     result["first_errors"] = results["first_errors"]

@@ -245,15 +245,15 @@ def keys_warm(port: int, traders: list[Trader], *, workers: int = 2) -> None:
         list(pool.map(read, traders * (8 * workers)))
 
 
-def cpu_seconds(roots: dict[str, int], database: str) -> dict[str, float]:
-    """CPU seconds used so far by each role: the processes under each root pid (the root
-    and its descendants); `postgres` for PostgreSQL's own processes (WAL writer,
-    checkpointer, ...) and its sessions on `database`; `other` for the rest, other
-    databases' sessions included (Linux /proc; a process that ended is not counted, so
-    read it while the measured processes live)."""
+def cpu_sample(roots: dict[str, int], database: str) -> dict[tuple[int, int], tuple[str, float]]:
+    """Each process's role and CPU seconds so far, by (pid, start time: a pid used again is
+    another process): the processes under each root pid (the root and its descendants);
+    `postgres` for PostgreSQL's own processes (WAL writer, checkpointer, ...) and its
+    sessions on `database`; `other` for the rest, other databases' sessions included
+    (Linux /proc). `cpu_used` takes two."""
     ticks = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
-    used: dict[int, float] = {}
+    used: dict[int, tuple[int, float]] = {}
     names: dict[int, str] = {}
     commands: dict[int, str] = {}
     for entry in os.listdir("/proc"):
@@ -272,10 +272,10 @@ def cpu_seconds(roots: dict[str, int], database: str) -> dict[str, float]:
         except OSError:
             commands[pid] = ""
         parent[pid], names[pid] = int(fields[1]), name
-        used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        used[pid] = int(fields[19]), (int(fields[11]) + int(fields[12])) / ticks
     owners = {pid: role for role, pid in roots.items()}
-    totals = dict.fromkeys([*roots, "postgres", "other"], 0.0)
-    for pid, seconds in used.items():
+    sample = {}
+    for pid, (started, seconds) in used.items():
         role, walk = "other", pid
         if names[pid] == "postgres":
             # a session's title names its database: "postgres: 15/main: user db host(port) ..."
@@ -288,5 +288,21 @@ def cpu_seconds(roots: dict[str, int], database: str) -> dict[str, float]:
                     role = owners[walk]
                     break
                 walk = parent.get(walk, 1)
-        totals[role] += seconds
+        sample[pid, started] = role, seconds
+    return sample
+
+
+def cpu_used(
+    roots: dict[str, int],
+    before: dict[tuple[int, int], tuple[str, float]],
+    after: dict[tuple[int, int], tuple[str, float]],
+) -> dict[str, float]:
+    """CPU seconds each role used between two `cpu_sample`s, summed process by process
+    (roles as `after` has them). A process that ended meanwhile is not counted (its last
+    figures are gone with it), so read `after` while the measured processes live; summing
+    each sample's totals instead made `other` negative whenever a process of another
+    session (a test worker) ended between the two."""
+    totals = dict.fromkeys([*roots, "postgres", "other"], 0.0)
+    for process, (role, seconds) in after.items():
+        totals[role] += seconds - before.get(process, (role, 0.0))[1]
     return totals
