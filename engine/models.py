@@ -12,12 +12,14 @@ NUMERIC without decimals so that a notional or a balance never overflows a colum
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.db import models
 from django.db.models.fields.json import KeyTextTransform
 
 from engine.codec import json_text, json_value
+from engine.core.markets import MarketConfig
 from xip_portal.models import TimeStampedModel
 
 
@@ -202,6 +204,12 @@ class MarketView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.market_id} ({self.status})"
+
+    @cached_property
+    def market_config(self) -> MarketConfig:
+        """`config` as the core's MarketConfig, made once per instance (the order fast
+        path keeps its instances for as long as the order gate's version stands)."""
+        return MarketConfig.from_dict(self.config)
 
 
 class Order(models.Model):

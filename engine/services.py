@@ -363,15 +363,12 @@ def orders_covered(
     else:
         free = dict(free)
     answers = []
-    configs: dict[str, MarketConfig] = {}  # a batch's orders mostly name one market
     for payload in payloads:
         if payload["type"] != "PlaceOrder" or payload.get("order_type") == OrderType.MARKET:
             answers.append(False)
             continue
         market = markets[payload["market"]]
-        config = configs.get(market.market_id)
-        if config is None:
-            config = configs[market.market_id] = MarketConfig.from_dict(market.config)
+        config = market.market_config
         outcome_no = config.kind == MarketKind.PREDICTION and payload.get("outcome") == Outcome.NO
         is_bid = (payload["side"] == Side.BUY) != outcome_no
         price = config.payout - payload["price"] if outcome_no else payload["price"]

@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from xip_portal.errors import ApplicationError
 from xip_portal.models import Institution
-from xip_portal.request_limits import JSON_MAX_DEPTH, json_depth_exceeds
+from xip_portal.request_limits import JSON_MAX_DEPTH, json_depth_exceeds, json_loads_bounded
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,29 @@ def test_json_a_database_cannot_store_is_refused_and_nothing_stored(user, body) 
     assert response.status_code == 400
     assert response.json()["code"] in {"invalid_characters", "parse_error"}
     assert not Institution.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ('{"px": "100.5", "tag": "caf\u00e9"}', {"px": "100.5", "tag": "caf\u00e9"}),
+        ('{"tag": "\\ud83d\\ude00"}', {"tag": "\U0001f600"}),  # a surrogate pair, escaped
+        ('{"tag": "\\\\u0000"}', {"tag": "\\u0000"}),  # an escaped backslash, then text
+    ],
+)
+def test_json_whose_strings_a_database_stores_is_parsed(text: str, parsed: object) -> None:
+    assert json_loads_bounded(text) == parsed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"tag": "a\\u0000"}', '["\\udfff"]', '{"\\ud800": 1}', '{"tag": "a\x00"}'],
+)
+def test_json_decoding_to_a_nul_or_a_lone_surrogate_is_refused(text: str) -> None:
+    with pytest.raises(ApplicationError) as refused:
+        json_loads_bounded(text)
+
+    assert refused.value.code in {"invalid_characters", "parse_error"}
 
 
 @pytest.mark.parametrize("path", ["/markets/BTC%00USDC/", "/api/v1/markets/BTC%00USDC/"])

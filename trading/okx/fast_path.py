@@ -44,6 +44,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import psycopg
@@ -263,7 +264,14 @@ _pool: tuple[asyncio.AbstractEventLoop, AsyncConnectionPool] | None = None
 
 
 def fast_path_enabled() -> bool:
-    return bool(settings.ORDER_FAST_PATH) and connections["default"].vendor == "postgresql"
+    return bool(settings.ORDER_FAST_PATH) and _on_postgresql()
+
+
+@cache
+def _on_postgresql() -> bool:
+    # once per process, not a lookup in the connection handler's asgiref Local on every
+    # request: the default database's engine does not change while the process runs
+    return connections["default"].vendor == "postgresql"
 
 
 class OrderFastPath:
