@@ -283,6 +283,32 @@ def test_concurrent_orders_commit_together_each_with_its_own_checks(
     assert sorted(filter(None, client_ids)) == sorted([f"c{i}" for i in range(16)] + ["twice"])
 
 
+def test_one_group_commit_at_a_time_however_the_requests_arrive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    in_flight, most = 0, 0
+
+    async def group_commit(group: list[Any]) -> list[tuple[Any, ...]]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return [(1, [], None)] * len(group)
+
+    monkeypatch.setattr(fast_path, "_group_commit", group_commit)
+
+    async def requests() -> None:
+        # two requests before the commit starts, then one while it is under way
+        first = asyncio.gather(*(fast_path._journal("sql", {"shard": 1}) for _ in range(2)))
+        await asyncio.sleep(0.01)
+        await asyncio.gather(first, fast_path._journal("sql", {"shard": 1}))
+
+    asyncio.run(requests())
+
+    assert most == 1
+
+
 def test_a_cancel_by_ordid_or_clordid_takes_the_fast_path_with_djangos_answer(
     trader: Any, asgi_server: str, django_requests: list[str], okx: Any
 ) -> None:

@@ -722,16 +722,23 @@ async def _journal(sql: str, request: dict[str, Any]) -> tuple[Any, ...]:
     next transaction: one WAL flush and one wake-up of each shard's writer for the group
     instead of one per request (a request's answer still waits for the commit of its own
     commands)."""
+    global _committing
     future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
     _waiting.append((sql, request, future))
     if not _committing:
+        # marked here, not when the task starts: requests arriving before it runs would
+        # each start one, and a second task finding nothing to commit cleared the mark
+        # while the first still committed, so that a third committed beside it (two
+        # transactions, neither seeing the other's client order ids)
+        _committing = True
         _background(_groups_commit())
     return await future
 
 
 async def _groups_commit() -> None:
+    """Commits the waiting requests group after group, until none is left (one task at
+    a time: `_committing` is set when it is started)."""
     global _committing
-    _committing = True
     try:
         while _waiting:
             group = _waiting[:GROUP_MAX]
