@@ -12,13 +12,13 @@ time for the engine's outcome.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from dataclasses import MISSING, Field, dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -450,27 +450,26 @@ def command_checked(
         raise CommandRefused("The account must be a whole number.", code=EngineError.BAD_ACCOUNT)
     if kind in TRADER_COMMANDS and account == 0:
         raise CommandRefused("Orders need a trader's account.", code=EngineError.BAD_ACCOUNT)
-    declared, allowed, in_order = _command_fields(kind)
-    unknown = sorted(set(command) - allowed - {"type"})
+    checks = _command_fields(kind)
+    unknown = command.keys() - checks.accepted
     if unknown:
+        first = min(unknown)
         raise CommandRefused(
-            f"Unknown field {unknown[0]!r} for {kind}.",
-            code=EngineError.UNKNOWN_FIELD,
-            field=unknown[0],
+            f"Unknown field {first!r} for {kind}.", code=EngineError.UNKNOWN_FIELD, field=first
         )
     payload: dict[str, Any] = {"type": kind}
-    for name in in_order:
+    for name, check, required in checks.in_order:
         if name in command:
-            payload[name] = _value(name, command[name], declared[name].type)
-        elif declared[name].default is MISSING:
+            payload[name] = check(name, command[name])
+        elif required:
             raise CommandRefused(
                 f"{kind} needs {name}.", code=EngineError.MISSING_FIELD, field=name
             )
-    if "account" in declared:
+    if checks.has_account:
         payload["account"] = account
     if kind == "AdvanceTime" and payload.get("ts", 0) <= 0:
         raise CommandRefused("AdvanceTime needs a time.", code=EngineError.BAD_NUMBER, field="ts")
-    for name in POSITIVE.intersection(declared):
+    for name in checks.positive:
         if payload.get(name, 0) <= 0:
             raise CommandRefused(f"{name} must be positive.", code=Reason.BAD_SIZE, field=name)
     if kind in ("AddMarket", "UpdateMarket"):
@@ -485,59 +484,93 @@ def command_checked(
     return payload
 
 
+class _CommandFields(NamedTuple):
+    """A command type's fields as command_checked takes them."""
+
+    accepted: frozenset[str]  # the names a submitter may send, "type" among them
+    # (name, the check of its value, whether it is required), in the payload's order
+    in_order: tuple[tuple[str, Callable[[str, Any], Any], bool], ...]
+    positive: tuple[str, ...]  # those that must be above zero
+    has_account: bool  # the service fills in the account
+
+
 @cache
-def _command_fields(
-    kind: str,
-) -> tuple[dict[str, Field[Any]], frozenset[str], tuple[str, ...]]:
-    """The command type's declared fields, those a submitter may send, and these in the
-    payload's order (worked out once per type: command_checked runs for every order)."""
+def _command_fields(kind: str) -> _CommandFields:
+    """The command type's fields, worked out once per type (command_checked runs for
+    every order): the check of each field's value chosen by its type in the core command,
+    not found again for every value."""
     declared = {f.name: f for f in fields(COMMAND_TYPES[kind])}
     allowed = set(declared) - SERVICE_FIELDS - {"type"}
     if kind == "PlaceOrder":
         allowed.discard("order_id")
     if kind == "AdvanceTime":
         allowed.add("ts")
-    return declared, frozenset(allowed), tuple(sorted(allowed))
+    return _CommandFields(
+        accepted=frozenset({*allowed, "type"}),
+        in_order=tuple(
+            (name, _value_check(declared[name].type), declared[name].default is MISSING)
+            for name in sorted(allowed)
+        ),
+        positive=tuple(sorted(POSITIVE.intersection(declared))),
+        has_account="account" in declared,
+    )
 
 
-def _value(name: str, value: Any, kind: Any) -> Any:
-    """One field, checked against its type in the core command."""
+def _value_check(kind: Any) -> Callable[[str, Any], Any]:
+    """The check of a field's value (given the field's name and the value sent, it
+    answers the value as the payload holds it) by the field's type in the core command."""
     if kind is MarketConfig:
-        if not isinstance(value, Mapping):
-            raise CommandRefused("config must be an object.", code=Reason.BAD_MARKET_CONFIG)
-        return dict(value)
+        return _config_value
     if isinstance(kind, type) and issubclass(kind, StrEnum):
-        if value not in ENUMS[name]:
-            raise CommandRefused(
-                f"{name} must be one of {', '.join(ENUMS[name])}.",
-                code=ENUM_CODES[name],
-                field=name,
-            )
-        return str(value)
+        return _choice_value
     if kind is bool:
-        if not isinstance(value, bool):
-            raise CommandRefused(
-                f"{name} must be true or false.", code=EngineError.BAD_FLAG, field=name
-            )
-        return value
+        return _flag_value
     if kind is int:
-        if isinstance(value, float) and not math.isfinite(value):
-            raise CommandRefused(f"{name} must be finite.", code=EngineError.BAD_NUMBER, field=name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise CommandRefused(
-                f"{name} must be a whole number of the engine's unit.",
-                code=EngineError.BAD_NUMBER,
-                field=name,
-            )
-        if value < 0:
-            raise CommandRefused(
-                f"{name} must not be negative.", code=EngineError.NEGATIVE, field=name
-            )
-        if value > MAX_UNITS:
-            raise CommandRefused(
-                f"{name} is out of range.", code=ErrorCode.OUT_OF_RANGE, field=name
-            )
-        return value
+        return _whole_value
+    return _text_value
+
+
+def _config_value(name: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise CommandRefused("config must be an object.", code=Reason.BAD_MARKET_CONFIG)
+    return dict(value)
+
+
+def _choice_value(name: str, value: Any) -> str:
+    if value not in ENUMS[name]:
+        raise CommandRefused(
+            f"{name} must be one of {', '.join(ENUMS[name])}.",
+            code=ENUM_CODES[name],
+            field=name,
+        )
+    return str(value)
+
+
+def _flag_value(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise CommandRefused(
+            f"{name} must be true or false.", code=EngineError.BAD_FLAG, field=name
+        )
+    return value
+
+
+def _whole_value(name: str, value: Any) -> int:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CommandRefused(f"{name} must be finite.", code=EngineError.BAD_NUMBER, field=name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CommandRefused(
+            f"{name} must be a whole number of the engine's unit.",
+            code=EngineError.BAD_NUMBER,
+            field=name,
+        )
+    if value < 0:
+        raise CommandRefused(f"{name} must not be negative.", code=EngineError.NEGATIVE, field=name)
+    if value > MAX_UNITS:
+        raise CommandRefused(f"{name} is out of range.", code=ErrorCode.OUT_OF_RANGE, field=name)
+    return value
+
+
+def _text_value(name: str, value: Any) -> str:
     if not isinstance(value, str) or "\x00" in value:
         raise CommandRefused(f"{name} must be text.", code=EngineError.BAD_TEXT, field=name)
     if len(value) > TEXT_LIMITS.get(name, MAX_TEXT):

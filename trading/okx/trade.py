@@ -74,6 +74,8 @@ STATES = {"open": "live", "filled": "filled", "cancelled": "canceled", "rejected
 
 def _text(data: dict[str, Any], name: str) -> str:
     value = data.get(name, "")
+    if type(value) is str:  # the common case, first: this runs for every field of every order
+        return value
     if value is None:
         return ""
     if not isinstance(value, str | int) or isinstance(value, bool):
