@@ -1,5 +1,5 @@
 """Benchmark of the engine service on the real PostgreSQL and Redis with real Celery
-worker processes (one per shard queue, `-P solo`).
+worker processes (one per shard queue, run as the Procfile's engine process).
 
     .venv/bin/python bench/engine_service.py [--commands N] [--rate R] [--seconds S]
                                              [--accounts A] [--orders O] [--submitters K]

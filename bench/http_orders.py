@@ -1,8 +1,8 @@
 """Orders through the OKX v5-compatible HTTP API on the production server setup: the
 Procfile's uvicorn (2 workers, production settings with their database connection pool),
-PostgreSQL, Redis, one real engine worker (Celery, -P solo) for the risk group's shard, and
-a load generator beside them that signs every request as ccxt's okx class does
-(HMAC-SHA256, OK-ACCESS-* headers).
+PostgreSQL, Redis, one real engine worker (Celery, as the Procfile runs it) for the risk
+group's shard, and a load generator beside them that signs every request as ccxt's okx
+class does (HMAC-SHA256, OK-ACCESS-* headers).
 
     .venv/bin/python bench/http_orders.py [--seconds S] [--connections C] [--rate R] \
         [--server uvicorn] [--server gunicorn] [--compiled DIR]

@@ -6,8 +6,8 @@ portfolio, all at once, for a sustained period, driven by locust (users in `load
                                    [--rate 1050] [--page-rate 2] [--compiled DIR]
 
 The stack is the production one on this machine: uvicorn with 2 workers (the Procfile's web
-process) under production settings, PostgreSQL, Redis, and a real engine worker (Celery
-`-P solo`) for the risk group's shard, in its own database (BENCH_DATABASE, default
+process) under production settings, PostgreSQL, Redis, and a real engine worker (Celery,
+as the Procfile runs it) for the risk group's shard, in its own database (BENCH_DATABASE, default
 bench_load; set-up shared with the other HTTP benches in `venue.py`). Makers and takers
 together are asked for `--rate` orders/s (each user paced at its share; a user whose
 answers come slower just goes as fast as they come), each visitor for `--page-rate`

@@ -1,7 +1,8 @@
 """Celery tasks of the engine service: the shard writer and the time tick.
 
-Each shard has its own queue (`engine.shard.<id>`); run one worker per set of shards,
-e.g. `celery -A xip_portal worker -P solo -Q engine.shard.1,engine.shard.2`. A wake-up is
+Each shard has its own queue (`engine.shard.<id>`); run one worker per set of shards with a
+thread per shard, as the Procfile's engine process does (`celery -A xip_portal worker -P
+threads --concurrency 2 --purge -Q engine.shard.1,engine.shard.2`). A wake-up is
 queued only when none is queued or running (a Redis flag), so a stream of submissions
 costs one task, not one per command.
 """

@@ -23,7 +23,9 @@ def database_url() -> str:
 def shard_worker_start(
     shard_ids: list[int], *, log: Path | None = None, extra_env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """`celery worker -P solo` consuming the shards' queues (one writer per shard)."""
+    """A Celery worker consuming the shards' queues as the Procfile's engine process runs
+    one: a thread per shard (a writer lingers for more work, so shards must not queue
+    behind one another), wake-ups queued while no worker ran dropped at start."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": os.environ.get(
@@ -43,10 +45,12 @@ def shard_worker_start(
             "-A",
             "xip_portal",
             "worker",
-            "--pool=solo",
+            "--pool=threads",
+            f"--concurrency={len(shard_ids)}",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
+            "--purge",  # see the Procfile's engine process
             "-Q",
             queues,
             "--loglevel=WARNING",

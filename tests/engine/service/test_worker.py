@@ -11,7 +11,7 @@ import time
 import pytest
 from django.db.models import Count
 
-from engine import models
+from engine import models, tasks
 from engine.rebuild import shard_verify
 from engine.sequencer import ShardWriter
 from engine.services import command_submit, shard_of
@@ -97,6 +97,27 @@ def test_a_writer_task_handing_over_leaves_no_gap(group, tmp_path):
         worker.kill()
         worker.wait()
     assert sent > 10
+
+
+def test_a_restarted_worker_drops_wake_ups_queued_while_it_was_down(tmp_path):
+    """While no writer runs, every submission after the wake flag expires queues a task.
+    A worker starting after such an outage must not work through them one by one: each
+    holds a thread, as a writer lingering for more work or waiting for the shard's lock,
+    and the other shards of the host wait for a free thread. Once the first writers have
+    let go, a command of a second shard is still applied at once."""
+    busy, other = (shard_of(risk_group=PermissionlessGroupFactory()) for _ in range(2))
+    for _ in range(20):
+        tasks.shard_run.apply_async((busy.pk,), queue=tasks.shard_queue(busy.pk))
+    worker = shard_worker_start([busy.pk, other.pk], log=tmp_path / "worker.log")
+    listing = {"type": "AddMarket", "config": SPOT.to_dict()}
+    try:
+        assert submit(other.risk_group_id, 0, listing, wait=8.0).status == "applied"
+        time.sleep(tasks.LINGER_SECONDS + 1)  # both writers have let go
+        deposit = {"type": "Deposit", "asset": "USDC", "amount": 1, "external_id": "late"}
+        assert submit(other.risk_group_id, 1, deposit, wait=5.0).status == "applied"
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 def test_crash_drill_a_killed_worker_loses_and_duplicates_nothing(group, tmp_path, settings):
