@@ -500,11 +500,16 @@ def _journal_write(shard_id: int, applied: list[Applied]) -> Callable[[], int]:
             JOURNAL_COLUMNS,
             [(a.command_id, a.seq, a.ts, a.record, a.outcome) for a in applied],
         )
+        # the batch's ids bound the pending rows the statement looks at: the plan hashes
+        # the shard's pending rows to join them with the batch's, and without the bounds
+        # a backlog's every pending row is hashed again for each of its batches
+        ids = arrays[0]
         return rows_written(
             "UPDATE engine_command AS c SET seq = s.seq, ts = s.ts, record = s.record, "  # noqa: S608
             f"outcome = s.outcome FROM {source} "
-            "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL",
-            [*arrays, shard_id],
+            "WHERE c.id = s.id AND c.shard_id = %b AND c.seq IS NULL "
+            "AND c.id BETWEEN %b AND %b",
+            [*arrays, shard_id, min(ids), max(ids)],
             prepare=prepared(applied),
         )
     updated = 0
