@@ -89,11 +89,26 @@ def group_make(name: str) -> RiskGroup:
     return group
 
 
+def high_water(shard_id: int) -> int:
+    """The shard's high-water mark, asked as cheaply as this process can: the waits below
+    ask every millisecond or two while a worker drains, and through the ORM each asking
+    took about 0.23 ms of this process's CPU (a tenth of a core at that pace, taken from
+    the two cores the worker and PostgreSQL share); a prepared statement on the driver's
+    connection takes about 0.02 ms."""
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT high_water FROM engine_shard WHERE id = %s", [shard_id], prepare=True
+        )
+        row = cursor.fetchone()
+    return int(row[0])
+
+
 def wait_applied(shard_id: int, count: int, timeout: float = 600.0) -> float:
     """Wait until the shard's high-water mark reaches `count`; the time it did."""
     deadline = time.monotonic() + timeout
     while True:
-        high = models.Shard.objects.values_list("high_water", flat=True).get(pk=shard_id)
+        high = high_water(shard_id)
         if high >= count:
             return time.perf_counter()
         if time.monotonic() > deadline:
@@ -161,7 +176,7 @@ def drain_rate(shard_ids: list[int], starts: list[int], count: int) -> int:
     firsts = []
     for shard_id, start in zip(shard_ids, starts, strict=True):
         while True:
-            high = models.Shard.objects.values_list("high_water", flat=True).get(pk=shard_id)
+            high = high_water(shard_id)
             if high > start:
                 firsts.append((time.perf_counter(), high - start))
                 break
