@@ -57,10 +57,12 @@ def shard_wake(shard_id: int) -> None:
 
 
 def _hand_over(shard_id: int, redis: Any) -> None:
-    """A writer task ending on time queues its successor itself. `shard_wake` would not:
-    the running writer's own flag tells it one is running, so the shard would have no
-    writer until the flag expired and a later submission queued one (meanwhile every
-    outcome waits: a cancellation's answer timed out as "not applied yet")."""
+    """A writer task ending on time queues its successor itself, once it has let go of the
+    shard's lock (the successor need not wait for it; an eager one, in the embedded demo,
+    runs here and takes it). `shard_wake` would not queue it: the running writer's own
+    flag tells it one is running, so the shard would have no writer until the flag
+    expired and a later submission queued one (meanwhile every outcome waits: a
+    cancellation's answer timed out as "not applied yet")."""
     if redis is None:
         shard_wake(shard_id)
         return
@@ -100,6 +102,7 @@ def shard_process(shard_id: int, *, linger: float = 0.0) -> int:
     submissions then costs no task per command, and no task start per outcome). The
     caller need not hold the lock: this takes it."""
     done = 0
+    handing_over = False
     seconds: float = settings.ENGINE_RUN_SECONDS
     started = time.monotonic()
     redis = None if outcomes.in_process() else outcomes.client()
@@ -120,7 +123,7 @@ def shard_process(shard_id: int, *, linger: float = 0.0) -> int:
                     if applied and writer.snapshot_due():
                         writer.snapshot()
                     if time.monotonic() - started > seconds:
-                        _hand_over(shard_id, redis)
+                        handing_over = True
                         break
                     if applied:
                         idle_since = time.monotonic()
@@ -147,6 +150,8 @@ def shard_process(shard_id: int, *, linger: float = 0.0) -> int:
             # the engine in memory may be ahead of the database: rebuild it next time
             _writers.pop(shard_id, None)
             raise
+    if handing_over:
+        _hand_over(shard_id, redis)
     return done
 
 
