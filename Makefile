@@ -103,7 +103,7 @@ test: install-dev chromium
 # run on it) and the bench refuses a build whose sources differ from the tree.
 ENGINE_CORE_BUILD := build/engine-core
 
-$(ENGINE_CORE_BUILD)/SOURCE_HASH: $(wildcard engine/core/*.py) $(VENV)/.dev
+$(ENGINE_CORE_BUILD)/SOURCE_HASH: $(wildcard engine/core/*.py) engine/hugepages.c $(VENV)/.dev
 	$(PY) -m engine.core_build $(ENGINE_CORE_BUILD)
 
 engine-core: $(ENGINE_CORE_BUILD)/SOURCE_HASH

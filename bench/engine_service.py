@@ -35,7 +35,6 @@ import random
 import sys
 import threading
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ from engine.core import (  # noqa: E402
     outcome_of,
 )
 from engine.core.projection import ProjectionState  # noqa: E402
-from engine.sequencer import ShardWriter, snapshot_store  # noqa: E402
+from engine.sequencer import ShardWriter, huge_pages_use, snapshot_store  # noqa: E402
 from engine.services import BatchItem, command_submit, commands_submit, shard_of  # noqa: E402
 from engine.worker_process import shard_worker_start  # noqa: E402
 from governance.risk_groups.models import RiskGroup  # noqa: E402
@@ -369,8 +368,7 @@ def bench_at_size(accounts: int, orders: int, after: int) -> dict[str, Any]:
     t6 = time.perf_counter()
     stored = models.Snapshot.objects.get(shard=shard, seq=len(setup))
     writer = ShardWriter(shard)
-    writer.engine = Engine.restore(zlib.decompress(bytes(stored.data)))
-    writer.high_water = stored.seq
+    writer.snapshot_restore(stored)
     t7 = time.perf_counter()
     cpu = time.process_time()
     replayed = writer.replay_engine(until=shard.high_water)
@@ -394,6 +392,7 @@ def bench_at_size(accounts: int, orders: int, after: int) -> dict[str, Any]:
         "recovery_projection_state_s": round(t9 - t8, 3),
         "recovery_s": round(t9 - t6, 3),
         "recovered_hash_matches": writer.engine.state_hash() == expected,
+        "huge_pages": huge_pages_use(),
     }
 
 
