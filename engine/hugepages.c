@@ -8,9 +8,11 @@ Linux backs a range with 2 MiB pages when the range asks for them (madvise MADV_
 the default "madvise" mode of transparent huge pages) and the page is first touched whole.
 
 `install()` hands pymalloc its arenas two to a 2 MiB-aligned block advised MADV_HUGEPAGE:
-the first touch of a block maps one huge page. Arenas are freed as before (munmap; the
-kernel splits a huge page of which one half is freed). Other sizes, and every platform
-without MADV_HUGEPAGE, keep Python's own arena allocator. CPython itself advises its arenas
+the first touch of a block maps one huge page. pymalloc frees an arena as soon as it is
+empty, and a writer's batches make and drop thousands of objects, so up to KEPT freed arenas
+are kept for the next ones (a new block costs mmap and a 2 MiB page cleared; unmapping half
+of one splits it); beyond them arenas are unmapped as before. Other sizes, and every
+platform without MADV_HUGEPAGE, keep Python's own arena allocator. CPython itself advises its arenas
 from 3.15 on (gh-144319); the engine runs 3.11. */
 
 #define PY_SSIZE_T_CLEAN
@@ -20,13 +22,16 @@ from 3.15 on (gh-144319); the engine runs 3.11. */
 #include <sys/mman.h>
 
 #define BLOCK ((size_t)2 << 20)
+#define KEPT 64
 
 static PyObjectArenaAllocator system_arenas;
 static int installed;
 
 #ifdef MADV_HUGEPAGE
-/* the second arena of the latest block, not handed out yet (pymalloc holds the GIL) */
-static char *spare;
+/* arenas free to hand out: freed ones, and the second of the latest block (pymalloc holds
+the GIL) */
+static void *kept[KEPT];
+static int kept_count;
 
 static void *
 arena_alloc(void *ctx, size_t size)
@@ -35,10 +40,8 @@ arena_alloc(void *ctx, size_t size)
     if (size * 2 != BLOCK) {
         return system_arenas.alloc(system_arenas.ctx, size);
     }
-    if (spare != NULL) {
-        char *arena = spare;
-        spare = NULL;
-        return arena;
+    if (kept_count > 0) {
+        return kept[--kept_count];
     }
     /* twice a block, to cut a block on a 2 MiB boundary out of it */
     char *raw = mmap(NULL, 2 * BLOCK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -51,7 +54,7 @@ arena_alloc(void *ctx, size_t size)
     }
     munmap(block + BLOCK, (size_t)(raw + 2 * BLOCK - (block + BLOCK)));
     madvise(block, BLOCK, MADV_HUGEPAGE);  /* a hint: refused, the pages stay small */
-    spare = block + size;
+    kept[kept_count++] = block + size;
     return block;
 }
 
@@ -59,6 +62,10 @@ static void
 arena_free(void *ctx, void *arena, size_t size)
 {
     (void)ctx;
+    if (size * 2 == BLOCK && kept_count < KEPT) {
+        kept[kept_count++] = arena;
+        return;
+    }
     system_arenas.free(system_arenas.ctx, arena, size);
 }
 #endif
