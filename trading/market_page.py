@@ -11,6 +11,7 @@ named by `?outcome=` (the first one otherwise)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,13 +22,13 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
 from engine import models as engine
 from engine import selectors as engine_selectors
 from engine.core.markets import BPS
-from engine.selectors import fill_time
 from engine.services import shard_of
 from governance.memberships.services import membership_require
 from markets.models import Market, MarketStatus
@@ -331,9 +332,10 @@ class Viewer:
     collateral: str = ""
     free: str = "0"
     locked: str = "0"
-    orders: list[Any] = field(default_factory=list)
+    # rows as the template shows them: dicts of text, the quickest for it to read
+    orders: list[dict[str, str]] = field(default_factory=list)
     own_prices: list[int] = field(default_factory=list)
-    fills: list[Any] = field(default_factory=list)
+    fills: list[dict[str, str]] = field(default_factory=list)
     position: Any = None
     holding: Any = None
     balances: list[Any] = field(default_factory=list)
@@ -354,7 +356,12 @@ VIEWER_BALANCES = CompiledQuery(
     shard=int,
 )
 VIEWER_ORDERS = CompiledQuery(
-    lambda **mine: _open_orders(**mine)[:MY_ORDERS_SHOWN], account=int, shard=int, market=str
+    lambda **mine: _open_orders(**mine).values_list(
+        "order_id", "side", "outcome", "price", "remaining", "filled"
+    )[:MY_ORDERS_SHOWN],
+    account=int,
+    shard=int,
+    market=str,
 )
 # the levels of all the viewer's open orders, also of those not listed
 VIEWER_ORDER_PRICES = CompiledQuery(
@@ -368,8 +375,10 @@ VIEWER_FILLS = CompiledQuery(
         engine.Fill.objects.filter(
             Q(maker_account=account) | Q(taker_account=account), shard=shard, market_id=market
         )
-        .annotate(ts=fill_time())
-        .order_by("-seq", "-index")[:MY_FILLS_SHOWN]
+        .order_by("-seq", "-index")
+        .values_list("taker_account", "taker_buys", "price", "size", "taker_fee", "maker_fee")[
+            :MY_FILLS_SHOWN
+        ]
     ),
     account=int,
     shard=int,
@@ -409,26 +418,42 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
             balance.display_locked = text(tradable.size(balance.locked))
     market_id = tradable.engine_market
     mine = {"account": user.pk, "shard": shard.pk, "market": market_id}
-    viewer.orders = list(VIEWER_ORDERS.objects(**mine))
-    for order in viewer.orders:
-        order.display_price = text(tradable.price(order.price))
-        order.display_remaining = text(tradable.size(order.remaining))
-        order.display_filled = text(tradable.size(order.filled))
+    # an order's buttons post to URLs made from one reversal each (reversing a URL costs
+    # more than the rest of a row)
+    cancel_url, amend_url = (
+        _urls_of_orders(name, tradable.market.symbol)
+        for name in ("market_order_cancel", "market_order_amend")
+    )
+    viewer.orders = [
+        {
+            "id": str(order_id),
+            "side": f"{SIDE_WORDS[side]} {outcome.upper()}" if outcome else SIDE_WORDS[side],
+            "price": text(tradable.price(price)),
+            "remaining": text(tradable.size(remaining)),
+            "filled": text(tradable.size(filled)),
+            "cancel_url": cancel_url(order_id),
+            "amend_url": amend_url(order_id),
+        }
+        for order_id, side, outcome, price, remaining, filled in VIEWER_ORDERS.rows(**mine)
+    ]
     viewer.own_prices = sorted(
         {
             _book_price(tradable, outcome, order_price)
             for outcome, order_price in VIEWER_ORDER_PRICES.rows(**mine)
         }
     )
-    viewer.fills = list(VIEWER_FILLS.objects(**mine))
-    for fill in viewer.fills:
-        taker = fill.taker_account == user.pk
-        buys = fill.taker_buys if taker else not fill.taker_buys
-        fill.display_side = "Buy" if buys else "Sell"
-        fill.display_price = text(tradable.price(fill.price))
-        fill.display_size = text(tradable.size(fill.size))
-        fill.display_fee = text(tradable.money(fill.taker_fee if taker else fill.maker_fee))
-        fill.role = "taker" if taker else "maker"
+    for taker_account, taker_buys, price, size, taker_fee, maker_fee in VIEWER_FILLS.rows(**mine):
+        taker = taker_account == user.pk
+        buys = taker_buys if taker else not taker_buys
+        viewer.fills.append(
+            {
+                "side": "Buy" if buys else "Sell",
+                "price": text(tradable.price(price)),
+                "size": text(tradable.size(size)),
+                "fee": text(tradable.money(taker_fee if taker else maker_fee)),
+                "role": "taker" if taker else "maker",
+            }
+        )
     if tradable.kind == "perp":
         positions = engine_selectors.positions_of(shard=shard, account=user.pk)
         position = next((p for p in positions if p.market_id == market_id), None)
@@ -450,6 +475,19 @@ def viewer_of(tradable: Tradable, user: User | None) -> Viewer:
                 "display_no": text(tradable.size(holding.no + holding.no_locked)),
             }
     return viewer
+
+
+SIDE_WORDS = {"buy": "Buy", "sell": "Sell"}
+# an order id no order has: it stands for each order's id in its buttons' URLs
+ORDER_ID_STAND_IN = 987_654_321_987_654_321
+
+
+def _urls_of_orders(name: str, symbol: str) -> Callable[[int], str]:
+    """The URL `name` of the market `symbol`'s orders, for an order id."""
+    head, _, tail = reverse(name, args=[symbol, ORDER_ID_STAND_IN]).rpartition(
+        str(ORDER_ID_STAND_IN)
+    )
+    return lambda order_id: f"{head}{order_id}{tail}"
 
 
 def _book_price(tradable: Tradable, outcome: str, price: Decimal) -> int:

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from engine import models as engine
 from engine import tasks
@@ -153,7 +154,7 @@ def test_the_page_runs_the_same_queries_whatever_the_book_and_history(
 
 
 def resting(group: RiskGroup, user: User, side: str, price: str) -> int:
-    """A resting BTC-USDC order of `user` at `price`; its order id."""
+    """A resting BTC-USDC order of `user` at `price`; its order id (the user's newest)."""
     listed = market_engine_config(Market.objects.get(symbol="BTC-USDC"))
     command_submit(
         risk_group=group,
@@ -169,7 +170,8 @@ def resting(group: RiskGroup, user: User, side: str, price: str) -> int:
         },
     )
     tasks.shard_process(shard_of(risk_group=group).pk)
-    return engine.Order.objects.get(account=user.pk, status="open", market_id="BTC-USDC").order_id
+    orders = engine.Order.objects.filter(account=user.pk, status="open", market_id="BTC-USDC")
+    return orders.latest("order_id").order_id
 
 
 def part(page: str, element_id: str) -> str:
@@ -204,6 +206,30 @@ def test_two_members_never_see_each_others_orders_or_balances_through_the_cache(
     visitor = Client().get("/markets/BTC-USDC/").content.decode()
     assert "56456" in part(visitor, "order-book")
     assert 'id="my-orders"' not in visitor and 'id="my-account"' not in visitor
+
+
+def test_an_open_order_shows_with_its_cancel_and_amend_forms(
+    venue: RiskGroup, client: Client
+) -> None:
+    # given a member with two resting orders
+    trader = trader_in(venue)
+    first = resting(venue, trader, "buy", "58123.5")
+    second = resting(venue, trader, "sell", "64000")
+    client.force_login(trader)
+    # when they open the page, then each order's row has its figures and its two forms,
+    # posting to its own URLs with the CSRF token
+    mine = part(client.get("/markets/BTC-USDC/").content.decode(), "my-orders")
+    for order, side, price in ((first, "Buy", "58123.5"), (second, "Sell", "64000")):
+        row = mine[mine.index(f'<tr id="order-{order}">') :]
+        row = row[: row.index("</tr>")]
+        assert f"<td>#{order}</td>" in row and f"<td>{side}</td>" in row
+        assert f"<td>{price}</td><td>0.001</td><td>0</td>" in "".join(row.split())
+        for name in ("market_order_cancel", "market_order_amend"):
+            url = reverse(name, args=["BTC-USDC", order])
+            assert f'action="{url}" hx-post="{url}"' in row
+        assert row.count('name="csrfmiddlewaretoken"') == 2
+        assert row.count('name="tradable" value="BTC-USDC"') == 2
+        assert f'name="price" inputmode="decimal" value="{price}"' in row
 
 
 def test_the_public_part_is_rendered_again_after_each_engine_change(
