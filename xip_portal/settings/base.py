@@ -75,6 +75,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "xip_portal.roles.navigation",
             ],
+            # {% url %} with its URLs kept in the process (replaces Django's tag)
+            "builtins": ["xip_portal.templatetags.kept_urls"],
         },
     },
 ]
