@@ -78,7 +78,12 @@ def test_the_portfolio_shows_collateral_holdings_orders_fills_and_statement(
     )
     assert account.in_positions == Decimal("0.9")
     (order,) = account.orders
-    assert (order.tradable.outcome, order.price, order.remaining) == ("France", Decimal("0.1"), 4)
+    assert (order["market"], order["side"], order["price"], order["remaining"]) == (
+        "WC26-WINNER:France",
+        "buy",
+        "0.1",
+        "4",
+    )
     # and the fill from the trader's side, and the statement's totals by kind
     html = response.content.decode()
     (fill,) = table_rows(html, "fills")
