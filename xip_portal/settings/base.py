@@ -111,6 +111,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's database sessions, read with fewer instructions (xip_portal.sessions)
+SESSION_ENGINE = "xip_portal.sessions"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 
