@@ -14,8 +14,17 @@ from engine.selectors import market_summaries
 from engine.specs import ListedMarket
 from governance.risk_groups.models import MarketType, RiskGroup
 from xip_portal.cache import cache_key, kept_in_process
+from xip_portal.compiled_queries import CompiledQuery
 
-from .models import Market, MarketStatus, Resolution, ResolutionDispute
+from .models import (
+    Market,
+    MarketChange,
+    MarketStatus,
+    MarketStatusChange,
+    OutcomeElimination,
+    Resolution,
+    ResolutionDispute,
+)
 from .services import market_engine_configs
 
 # What a registry market is read with changes (a market, its risk group, assets or deployer
@@ -104,6 +113,29 @@ def market_resolution(market: Market) -> Resolution | None:
     )
 
 
+# a market page's history, compiled once (xip_portal.compiled_queries): through the ORM,
+# building these queries cost more than the rest of the registry's half of the page
+_STATUS_CHANGES = CompiledQuery(
+    lambda market: MarketStatusChange.objects.filter(market=market).select_related("actor"),
+    market=int,
+)
+_ELIMINATIONS = CompiledQuery(
+    lambda market: OutcomeElimination.objects.filter(market=market).select_related("eliminated_by"),
+    market=int,
+)
+_CHANGES = CompiledQuery(
+    lambda market: MarketChange.objects.filter(market=market).select_related("xip"), market=int
+)
+
+
+def market_changes(market: Market) -> list[MarketChange]:
+    """The changes that XIPs decided for `market`, by effective time, with their XIPs."""
+    changes = _CHANGES.objects(market=market.pk)
+    for change in changes:
+        change.market = market
+    return changes
+
+
 def market_timeline(market: Market, resolution: Resolution | None) -> list[TimelineEntry]:
     """The market's status moves, its outcomes' eliminations and every step of its
     `resolution` (market_resolution), oldest first (the settlement is the status move to
@@ -114,7 +146,7 @@ def market_timeline(market: Market, resolution: Resolution | None) -> list[Timel
             change.get_to_status_display(),
             f"{change.actor or 'automatic'}{': ' + change.reason if change.reason else ''}",
         )
-        for change in market.status_changes.select_related("actor")
+        for change in _STATUS_CHANGES.objects(market=market.pk)
     ]
     entries += [
         TimelineEntry(
@@ -123,9 +155,7 @@ def market_timeline(market: Market, resolution: Resolution | None) -> list[Timel
             f"by {elimination.eliminated_by}; its NO shares paid 1, its YES shares 0",
             elimination.evidence_url,
         )
-        for elimination in (
-            market.eliminations.select_related("eliminated_by") if market.outcomes else ()
-        )
+        for elimination in (_ELIMINATIONS.objects(market=market.pk) if market.outcomes else ())
     ]
     if resolution is not None:
         entries.append(

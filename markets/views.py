@@ -27,7 +27,7 @@ from .resolutions import (
     resolution_dispute,
     resolution_propose,
 )
-from .selectors import market_page_get, market_resolution, market_timeline
+from .selectors import market_changes, market_page_get, market_resolution, market_timeline
 from .services import OPERATOR_MOVES, market_status_change
 from .specs import spec_rows
 
@@ -60,7 +60,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
             "market": market,
             "spec_rows": spec_rows(market.spec),
             "timeline": market_timeline(market, resolution),
-            "changes": market.changes.select_related("xip"),
+            "changes": market_changes(market),
             "is_operator": is_operator,
             "moves": moves,
             "sections": market_sections(request, market),

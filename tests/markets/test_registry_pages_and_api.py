@@ -2,6 +2,7 @@
 status history, and bounded queries."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,8 +12,8 @@ from rest_framework.test import APIClient
 
 from governance.proposals.models import ProposalStatus
 from governance.risk_groups.models import RiskGroup
-from markets.models import Market, MarketStatus
-from markets.services import market_list_from_xip
+from markets.models import Market, MarketChange, MarketStatus
+from markets.services import market_list_from_xip, market_status_change
 from tests.markets.factories import perp_spec, prediction_spec, proposal_make, spot_spec
 from xip_portal.models import StaffRole, User
 
@@ -75,6 +76,48 @@ def test_the_market_page_shows_spec_xip_config_hash_and_history(
     assert "2026 World Cup winner" in html
     assert "Argentina" in html
     assert "Listed by" in html and "Approved" in html
+
+
+def test_the_market_page_shows_its_decided_changes_and_who_moved_it(
+    client: Client,
+    markets: list[Market],
+    open_group: RiskGroup,
+    make_staff: Callable[..., User],
+    django_assert_max_num_queries: Any,
+) -> None:
+    # given a market an operator scheduled, with a fee change and its delisting decided
+    market = markets[0]
+    operator = make_staff(StaffRole.RISK_GROUP_OPERATOR, open_group)
+    operator.display_name = "Olive Operator"
+    operator.save()
+    market_status_change(
+        actor=operator, market=market, move="schedule", reason="soon", launch_at=timezone.now()
+    )
+    effective = timezone.now() + timedelta(days=10)
+    xips = []
+    for kind, spec in (
+        (MarketChange.Kind.PARAMETERS, {"market": market.symbol, "changes": {"taker_fee_bps": 7}}),
+        (MarketChange.Kind.DELISTING, {"market": market.symbol}),
+    ):
+        xip = proposal_make(group=open_group, status=ProposalStatus.FINAL, spec=spec)
+        MarketChange.objects.create(
+            market=market,
+            xip=xip,
+            kind=kind,
+            changes=spec.get("changes", {}),
+            effective_at=effective,
+        )
+        xips.append(xip)
+    # when anyone opens its page
+    with django_assert_max_num_queries(9):
+        html = client.get(f"/markets/{market.symbol}/").content.decode()
+    # then each change shows with its XIP, and the timeline says who moved the market
+    decided = html[html.index("<h2>Decided changes</h2>") :]
+    for xip, words in zip(xips, ("Parameter change", "Delisting"), strict=True):
+        assert f'{words} of {market.symbol} at {effective:%Y-%m-%d %H:%M} — <a href="' in decided
+        assert f'{xip.get_absolute_url()}">{xip.label}</a> (pending)' in decided
+    timeline = html[html.index('id="market-timeline"') :]
+    assert "automatic: Listed by" in timeline and "Olive Operator: soon" in timeline
 
 
 def test_the_api_lists_and_shows_markets(
