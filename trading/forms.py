@@ -4,8 +4,11 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 from governance.risk_groups.models import RiskGroup
+from xip_portal.cache import cache_key, kept_in_process
 
 from .services import SCOPES
 
@@ -76,6 +79,35 @@ class TransferForm(forms.Form):
             return blank + [listing.choice(group) for group in groups]
 
         from_group.choices = to_group.choices = offered  # type: ignore[attr-defined]
+
+
+# a transfer id no transfer has: it stands for each new form's own in the kept fields
+TRANSFER_ID_STAND_IN = uuid.UUID(int=0)
+
+
+def transfer_fields(groups: list[RiskGroup]) -> SafeString:
+    """A new transfer's fields for a member of `groups` (the risk groups they may move
+    collateral between), as trading/includes/transfer_fields.html renders them. They are
+    the same for every member of the same groups but for the transfer's id, new each time,
+    and the dearest part of the portfolio to render (Django's widgets), so they are kept
+    rendered in the process while the groups are the same (one entry per set of groups that
+    members hold; the same set gives the same names to everyone)."""
+
+    def render() -> str:
+        offered = RiskGroup.objects.filter(pk__in=[group.pk for group in groups])
+        form = TransferForm(
+            groups=offered.order_by("name"), initial={"transfer_id": TRANSFER_ID_STAND_IN}
+        )
+        return render_to_string("trading/includes/transfer_fields.html", {"transfer_form": form})
+
+    kept = kept_in_process(
+        cache_key("transfer-fields", ",".join(str(group.pk) for group in groups)),
+        tuple((group.pk, group.name) for group in groups),
+        render,
+    )
+    # the id's hidden input comes before the groups' names
+    head, _, tail = kept.partition(str(TRANSFER_ID_STAND_IN))
+    return SafeString(f"{head}{uuid.uuid4()}{tail}")
 
 
 class FaucetForm(forms.Form):

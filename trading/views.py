@@ -17,12 +17,13 @@ from governance.proposals.demo import WORLD_CUP_SYMBOL
 from governance.risk_groups.models import RiskGroup
 from markets.models import Market
 from xip_portal.bounded_values import bounded_integer
+from xip_portal.compiled_queries import CompiledQuery
 from xip_portal.errors import ApplicationError, errors_as_messages, form_add_application_error
 from xip_portal.models import User
 from xip_portal.roles import acting_user
 
 from .boards import board_of
-from .forms import ApiKeyForm, FaucetForm, QuickBuyForm, TransferForm
+from .forms import ApiKeyForm, FaucetForm, QuickBuyForm, TransferForm, transfer_fields
 from .portfolio import fills_csv, portfolio_of
 from .revenue import MAX_DAYS, REVENUE_DAYS, deployer_revenue, institutions_of
 from .selectors import api_keys_of
@@ -129,7 +130,7 @@ def api_key_revoke_view(request: HttpRequest, key: str) -> HttpResponse:
     return redirect("api_keys")
 
 
-def _member_groups(user: User) -> QuerySet[RiskGroup]:
+def _member_groups(user: User | int) -> QuerySet[RiskGroup]:
     return (
         RiskGroup.objects.filter(
             memberships__user=user, memberships__status=MembershipStatus.ACTIVE
@@ -139,17 +140,23 @@ def _member_groups(user: User) -> QuerySet[RiskGroup]:
     )
 
 
+# read on every portfolio page view (xip_portal.compiled_queries)
+_MEMBER_GROUPS = CompiledQuery(_member_groups, user=int)
+
+
 @login_required
 def portfolio(request: HttpRequest, transfer_form: TransferForm | None = None) -> HttpResponse:
-    """The unified account across risk groups and market types."""
+    """The unified account across risk groups and market types; a refused transfer's form
+    shows again with its errors."""
     user = acting_user(request)
-    groups = _member_groups(user)
+    groups = _MEMBER_GROUPS.objects(user=user.pk)
     return render(
         request,
         "trading/portfolio.html",
         {
             "portfolio": portfolio_of(user_id=user.pk),
-            "transfer_form": transfer_form or TransferForm(groups=groups),
+            "transfer_form": transfer_form,
+            "transfer_fields": None if transfer_form else transfer_fields(groups),
             "faucet_groups": [g for g in groups if g.simulated_collateral],
         },
     )

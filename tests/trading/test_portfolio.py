@@ -234,8 +234,7 @@ def test_the_faucet_refuses_a_non_member(client, open_group):
 def test_a_transfer_between_two_groups_moves_collateral(client, world_cup, trader, open_group):
     member_create(open_group, trader)
     client.force_login(trader)
-    page = client.get(URL)
-    form = page.context["transfer_form"]
+    transfer_id = transfer_form_of(client.get(URL).content.decode())["transfer_id"]
     # When the trader moves 250 USDC from the World Cup's group to the open group
     response = client.post(
         reverse("portfolio_transfer"),
@@ -243,7 +242,7 @@ def test_a_transfer_between_two_groups_moves_collateral(client, world_cup, trade
             "from_group": world_cup.group.pk,
             "to_group": open_group.pk,
             "amount": "250",
-            "transfer_id": form["transfer_id"].initial,
+            "transfer_id": transfer_id,
         },
     )
     assert response.status_code == 302
@@ -261,6 +260,48 @@ def test_a_transfer_between_two_groups_moves_collateral(client, world_cup, trade
     assert (left.free, arrived.free) == (750 * 10**12, 250 * 10**12)
     (row,) = table_rows(client.get(URL).content.decode(), "transfers")
     assert row == [world_cup.group.name, open_group.name, "250 USDC", "Done"]
+
+
+def transfer_form_of(html: str) -> dict[str, object]:
+    """The transfer form of a portfolio page: its id, and the groups each list offers."""
+    form = html[html.index('action="/portfolio/transfer/"') :]
+    form = form[: form.index("</form>")]
+
+    def offered(name: str) -> list[str]:
+        select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', form, re.S)
+        assert select is not None
+        return re.findall(r"<option[^>]*>([^<]*)</option>", select.group(1))
+
+    transfer_id = re.search(r'name="transfer_id" value="([^"]+)"', form)
+    assert transfer_id is not None
+    return {
+        "transfer_id": transfer_id.group(1),
+        "from_group": offered("from_group"),
+        "to_group": offered("to_group"),
+    }
+
+
+def test_each_member_is_offered_their_own_groups_and_a_new_transfer_id_each_time(
+    client, world_cup, trader, open_group
+):
+    # Given a member of two groups and a member of one
+    member_create(open_group, trader)
+    other = member_create(world_cup.group, UserFactory())
+    groups = sorted([world_cup.group.name, open_group.name])
+    # When each opens the portfolio, twice, then each list offers their own groups
+    forms = []
+    for user, theirs in ((trader, groups), (other, [world_cup.group.name]), (trader, groups)):
+        client.force_login(user)
+        form = transfer_form_of(client.get(URL).content.decode())
+        assert form["from_group"] == form["to_group"] == ["---------", *theirs]
+        forms.append(form)
+    # and every form has a transfer id of its own
+    assert len({form["transfer_id"] for form in forms}) == 3
+    # and a group renamed is offered under its new name
+    open_group.name = "Open Renamed"
+    open_group.save()
+    client.force_login(trader)
+    assert "Open Renamed" in transfer_form_of(client.get(URL).content.decode())["from_group"]
 
 
 @pytest.mark.parametrize(
