@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
 from engine.codec import json_text, json_value
 from engine.core.markets import MarketConfig
@@ -73,6 +74,12 @@ class Shard(TimeStampedModel):
         return f"Engine shard of risk group {self.risk_group_id}"
 
 
+# a PlaceOrder's client order id in the journal, and the constraint that journals one
+# pending per account (Command)
+PENDING_CLIENT_ORDER_ID = KeyTextTransform("client_order_id", "payload")
+PENDING_CLIENT_ORDER_ID_ONCE = "engine_command_pending_client_id_once"
+
+
 class CommandQuerySet(models.QuerySet["Command"]):
     def idempotent(self, *, shard_id: int, account: int, key: str) -> CommandQuerySet:
         """The command submitted under `key` (at most one). The key's condition is spelled
@@ -127,21 +134,26 @@ class Command(models.Model):
                 condition=models.Q(seq__isnull=True) | (models.Q(ts__gte=0) & ~models.Q(record="")),
                 name="engine_command_applied_has_record",
             ),
+            # a client order id placed and not applied yet, once per account: of two
+            # submissions of one id at the same moment (in two processes, each checking
+            # before the other's commit), the later's insert waits for the earlier's
+            # transaction, then fails. Also the index of that check
+            # (client_order_id_open_sql): the account's pending orders by that id, never
+            # every pending command of the shard
+            models.UniqueConstraint(
+                "shard",
+                "account",
+                PENDING_CLIENT_ORDER_ID,
+                condition=models.Q(seq__isnull=True, kind="PlaceOrder")
+                & ~models.Q(Exact(PENDING_CLIENT_ORDER_ID, "")),
+                name=PENDING_CLIENT_ORDER_ID_ONCE,
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["shard", "id"],
                 condition=models.Q(seq__isnull=True),
                 name="engine_command_pending",
-            ),
-            # a client order id placed and not applied yet (client_order_id_open_sql): the
-            # account's pending orders by that id, never every pending command of the shard
-            models.Index(
-                "shard",
-                "account",
-                KeyTextTransform("client_order_id", "payload"),
-                condition=models.Q(seq__isnull=True, kind="PlaceOrder"),
-                name="engine_command_pending_client",
             ),
         ]
 

@@ -193,11 +193,13 @@ def command_submit(
             waiting=waiting,
         )
         transaction.on_commit(lambda: _wake(shard.pk), robust=True)
-    except IntegrityError:
+    except IntegrityError as error:
         existing = _existing(shard.pk, account, idempotency_key) if idempotency_key else None
-        if existing is None:
+        if existing is not None:
+            return existing
+        if not _client_order_id_taken(error):
             raise
-        return existing
+        raise _client_order_id_refusal(payload["client_order_id"]) from None
     if not waiting:
         return CommandReceipt.of(command_id, payload["type"], None)
     outcome = outcomes.wait(
@@ -228,7 +230,7 @@ def _command_insert(
 ) -> int:
     """One journal row; its id. Outside a transaction the lone INSERT is its own commit
     (one round trip, not three); inside one, a savepoint keeps the caller's transaction
-    usable after a duplicate idempotency key."""
+    usable after a duplicate idempotency key or client order id."""
     params: list[Any] = [
         shard.pk,
         account,
@@ -264,13 +266,16 @@ def commands_submit(
     wake-up), in the order given: a market maker's quotes, a bot's batch. Every command
     is checked first; one refusal refuses the batch (CommandRefused naming the item) and
     nothing is written. Items whose idempotency key was seen before get the first
-    command's receipt and are not journaled again. Receipts are "pending", unless `wait`
+    command's receipt and are not journaled again. An order naming the client order id of
+    an order before it is refused as an open one. Receipts are "pending", unless `wait`
     asks for the outcomes (of the orders not covered, with `wait_unless_covered`), as
     `command_submit` does."""
     shard = shard_of(risk_group=risk_group)
     receipts: list[CommandReceipt | None] = []
     rows: list[models.Command] = []
     markets: dict[str, models.MarketView] = {}  # each market read once per batch
+    # the orders' client order ids: (account, id) -> the order's place in `items`
+    client_order_ids: dict[tuple[int, str], int] = {}
     for index, item in enumerate(items):
         existing = (
             _existing(shard.pk, item.account, item.idempotency_key)
@@ -282,6 +287,11 @@ def commands_submit(
             continue
         try:
             payload = command_checked(shard, item.account, item.command, markets)
+            if payload["type"] == "PlaceOrder" and payload.get("client_order_id"):
+                client_order_id = (item.account, payload["client_order_id"])
+                if client_order_id in client_order_ids:
+                    raise _client_order_id_refusal(payload["client_order_id"])
+                client_order_ids[client_order_id] = index
         except CommandRefused as refusal:
             refusal.message = f"Command {index}: {refusal.message}"
             raise
@@ -294,9 +304,14 @@ def commands_submit(
                 payload=payload,
             )
         )
-    with transaction.atomic():
-        created = iter(models.Command.objects.bulk_create(rows))
-        transaction.on_commit(lambda: _wake(shard.pk), robust=True)
+    try:
+        with transaction.atomic():
+            created = iter(models.Command.objects.bulk_create(rows))
+            transaction.on_commit(lambda: _wake(shard.pk), robust=True)
+    except IntegrityError as error:
+        if not _client_order_id_taken(error):
+            raise
+        raise _client_order_ids_taken_refusal(shard, client_order_ids) from None
     answers = []
     for receipt in receipts:
         if receipt is None:
@@ -665,11 +680,42 @@ def _check_order(
         and client_order_id_open_check
         and _client_order_id_open(shard.pk, account, client_order_id)
     ):
-        raise CommandRefused(
-            f"Client order id {client_order_id!r} is already open.",
-            code=Reason.DUPLICATE_CLIENT_ORDER_ID,
-            field="client_order_id",
-        )
+        raise _client_order_id_refusal(client_order_id)
+
+
+def _client_order_id_refusal(client_order_id: str) -> CommandRefused:
+    return CommandRefused(
+        f"Client order id {client_order_id!r} is already open.",
+        code=Reason.DUPLICATE_CLIENT_ORDER_ID,
+        field="client_order_id",
+    )
+
+
+def _client_order_id_taken(error: IntegrityError) -> bool:
+    """Whether the journal refused a row because another transaction journaled an order
+    with its client order id, pending, and committed after this one's check (an insert
+    meeting a row not committed yet waits for its transaction): the id was open when the
+    row was written. (PostgreSQL and SQLite name the constraint in the message.)"""
+    return models.PENDING_CLIENT_ORDER_ID_ONCE in str(error)
+
+
+def _client_order_ids_taken_refusal(
+    shard: models.Shard, client_order_ids: dict[tuple[int, str], int]
+) -> CommandRefused:
+    """The refusal of a batch, not written, one of whose orders' client order ids
+    ((account, id) -> its place in the batch) another transaction journaled meanwhile:
+    naming the first whose id is open now, as the batch's check would have."""
+    for (account, client_order_id), index in client_order_ids.items():
+        if _client_order_id_open(shard.pk, account, client_order_id):
+            refusal = _client_order_id_refusal(client_order_id)
+            refusal.message = f"Command {index}: {refusal.message}"
+            return refusal
+    # that order was applied and has closed since
+    return CommandRefused(
+        "A client order id of these orders was placed by another request meanwhile.",
+        code=Reason.DUPLICATE_CLIENT_ORDER_ID,
+        field="client_order_id",
+    )
 
 
 def client_order_id_open_sql(*, shard: str, account: str, client_order_id: str) -> str:
@@ -689,6 +735,7 @@ def client_order_id_open_sql(*, shard: str, account: str, client_order_id: str) 
         f"AND client_order_id = {client_order_id} OFFSET 0) "
         f"OR EXISTS (SELECT FROM engine_command WHERE shard_id = {shard} "
         f"AND account = {account} AND seq IS NULL AND kind = 'PlaceOrder' "
+        f"AND payload->>'client_order_id' <> '' "
         f"AND payload->>'client_order_id' = {client_order_id} OFFSET 0))"
     )
 

@@ -219,7 +219,7 @@ CANCEL_SQL = _journal_sql(
             UNION ALL
             SELECT id FROM engine_command
             WHERE shard_id = requests.shard AND account = requests.account AND seq IS NULL
-            AND kind = 'PlaceOrder'
+            AND kind = 'PlaceOrder' AND payload->>'client_order_id' <> ''
             AND payload->>'client_order_id' = c.cancel->'command'->>'client_order_id'
             AND payload->>'market' = c.cancel->>'market'
         ) AS named
