@@ -11,26 +11,30 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import connection as django_connection
 from django.db import transaction
 
 import xip_portal.asgi
 from engine import models as engine_models
-from engine.services import command_submit
+from engine.codec import json_text
+from engine.services import command_checked, command_submit
 from governance.memberships.models import Membership
 from governance.memberships.services import membership_revoke
 from markets.models import Market
 from markets.services import market_status_change
+from tests.engine.service.test_client_order_id_once import racing
 from tests.engine.service.test_worker import wait_until_applied
 from tests.markets.factories import member_create
 from tests.trading.fixtures import Credentials, okx_headers
 from trading.models import ApiKey, OrderGate
 from trading.okx import fast_path
-from trading.okx.trade import CancelBatchOrdersView, CancelOrderView
+from trading.okx.instruments import instruments_by_id
+from trading.okx.trade import CancelBatchOrdersView, CancelOrderView, place_command
 from trading.services import api_key_revoke
 from xip_portal.models import StaffRole
 
@@ -565,3 +569,113 @@ def test_a_request_the_fast_path_hands_to_django_is_counted_once(
         (200, "0"),
         (429, "50011"),
     ]
+
+
+def place_request(shard: Any, account: int, *orders: dict[str, Any]) -> dict[str, Any]:
+    """A request as the fast path's PLACE_SQL takes it (`_orders_journaled`)."""
+    instrument = instruments_by_id()["BTC-USDC"]
+    payloads = [
+        command_checked(
+            shard, account, place_command(instrument, order), client_order_id_open_check=False
+        )
+        for order in orders
+    ]
+    return {
+        "version": fast_path._gate_current().version,
+        "shard": shard.pk,
+        "account": account,
+        "commands": payloads,
+        "ids": [payload["client_order_id"] for payload in payloads],
+    }
+
+
+def another_process_places(shard: Any, account: int, order: dict[str, Any]) -> Callable[[], Any]:
+    """Another web process's fast path journaling `order` (its group commit's statement,
+    on its own connection): the statement's row."""
+    request = place_request(shard, account, order)
+
+    def journal() -> Any:
+        with django_connection.cursor() as cursor:
+            cursor.execute(fast_path.PLACE_SQL, {"requests": json_text([request])})
+            row = cursor.fetchone()
+        assert len(row[1]) == 1, "the other process's order was not journaled"
+        return row
+
+    return journal
+
+
+def client_ids(shard: Any, account: int) -> list[str]:
+    return [payload.get("client_order_id", "") for payload in journaled(shard, account)]
+
+
+def test_a_clordid_another_process_journals_meanwhile_is_refused_as_django_refuses_it(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    placed(asgi_server, credentials, "warm")  # the key and group loaded
+    order = {**BUY, "px": "100", "clOrdId": "race"}
+
+    _, answered = racing(
+        another_process_places(shard, alice.pk, order),
+        lambda: post(asgi_server, credentials, ORDER, order),
+    )
+
+    answer = answered.result()
+    assert answer["data"][0]["sCode"] == "51016"  # clOrdId already open
+    assert django_requests == [ORDER]
+    assert client_ids(shard, alice.pk) == ["warm", "race"]
+
+
+def test_a_batch_one_of_whose_clordids_another_process_journals_meanwhile_goes_whole_to_django(
+    trader: Any, asgi_server: str, django_requests: list[str]
+) -> None:
+    shard, alice, credentials = trader
+    placed(asgi_server, credentials, "warm")
+    orders = [
+        {**BUY, "px": "99", "clOrdId": "before"},
+        {**BUY, "px": "100", "clOrdId": "race"},
+        {**BUY, "px": "98", "clOrdId": "after"},
+    ]
+
+    _, answered = racing(
+        another_process_places(shard, alice.pk, orders[1]),
+        lambda: post(asgi_server, credentials, BATCH, orders),
+    )
+
+    # nothing of the batch was left journaled by the fast path: Django answered it, as it
+    # answers a batch one of whose clOrdIds is open (each order alone), journaling once
+    # each of the others
+    answer = answered.result()
+    assert [item["sCode"] for item in answer["data"]] == ["0", "51016", "0"]
+    assert django_requests == [BATCH]
+    assert client_ids(shard, alice.pk) == ["warm", "race", "before", "after"]
+
+
+def test_the_requests_of_a_group_another_process_did_not_beat_are_journaled(
+    trader: Any,
+) -> None:
+    shard, alice, _ = trader
+    order = {**BUY, "px": "100", "clOrdId": "race"}
+    beaten = place_request(shard, alice.pk, order)
+    other = place_request(shard, alice.pk, {**order, "clOrdId": "other"})
+    # naming the other's clOrdId, it follows in a second statement of the transaction
+    again = place_request(shard, alice.pk, {**order, "px": "99", "clOrdId": "other"})
+
+    async def group_commit() -> list[tuple[Any, ...]]:
+        try:
+            return await fast_path._group_commit(
+                [(fast_path.PLACE_SQL, request) for request in (beaten, other, again)]
+            )
+        finally:
+            await fast_path.fast_path_close()
+
+    _, committed = racing(
+        another_process_places(shard, alice.pk, order), lambda: asyncio.run(group_commit())
+    )
+
+    [(_, beaten_ids, beaten_answer), (_, other_ids, other_answer), (_, again_ids, _)] = (
+        committed.result()
+    )
+    assert (beaten_ids, beaten_answer, again_ids) == ([], None, [])
+    assert len(other_ids) == 1 and other_answer is not None
+    assert client_ids(shard, alice.pk) == ["race", "other"]

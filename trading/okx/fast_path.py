@@ -18,8 +18,9 @@ version of the order gate (trading.models.OrderGate), which database triggers mo
 same transaction as any change to those tables. The statement that journals requests
 (`_journal_sql`, one for several requests of a group commit) inserts each request's
 commands only if the gate is still at the version it was checked at, and: orders only if
-no client order id among them is open (engine.services.client_order_id_open_sql), reading
-the balances for the answer; cancellations only if each names, as
+no client order id among them is open (engine.services.client_order_id_open_sql; one
+another process journals meanwhile, the journal's unique index catches: `_group_commit`),
+reading the balances for the answer; cancellations only if each names, as
 trading.selectors.order_find does, an order of the user in the instrument's market, in the
 projection (by its id, whatever its state; by its client order id, open) or placed and not
 applied yet (the journal then orders the cancellation after it). A cancellation's answer
@@ -708,6 +709,10 @@ def _shard_load(gate: _Gate, instrument: Instrument) -> None:
 
 # the most requests one transaction journals
 GROUP_MAX = 64
+# how a statement fails when another transaction journaled one of its client order ids:
+# at the unique index, or, two groups each waiting for the other's (their ids in other
+# orders), in the deadlock PostgreSQL breaks by failing one
+CLIENT_ORDER_ID_RACES = (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected)
 
 # requests waiting for the next group commit: (their statement, the request as the
 # statement takes it, its row)
@@ -763,11 +768,35 @@ async def _groups_commit() -> None:
 
 
 async def _group_commit(group: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    """The requests' rows, journaled in one transaction (`_statements_commit`). Each
+    request keeps its own guards, so each inserts or not alone.
+
+    A request's check cannot see an order with one of its client order ids that another
+    process journaled and had not committed when the statement started: the journal's
+    unique index of pending client order ids then fails the statement once the other
+    commits, and nothing of the group is written. Each request is then journaled alone:
+    the one beaten inserts nothing and goes to Django, which refuses it as it refuses any
+    open client order id. (Not ON CONFLICT DO NOTHING: a batch would keep those of its
+    orders that did not conflict, and taking them back would cost every group a second
+    round trip.)"""
+    try:
+        return await _statements_commit(_statements(group))
+    except CLIENT_ORDER_ID_RACES:
+        rows = []
+        for sql, request in group:
+            try:
+                rows += await _statements_commit([(sql, [request])])
+            except CLIENT_ORDER_ID_RACES:
+                rows.append((request["version"], [], None))
+        return rows
+
+
+async def _statements_commit(
+    statements: list[tuple[str, list[dict[str, Any]]]],
+) -> list[tuple[Any, ...]]:
     """The requests' rows, journaled in one transaction: one statement for each run of
     requests of one statement (`_statements`); several are pipelined (BEGIN, each,
-    COMMIT in one round trip). Each request keeps its own guards, so each inserts or not
-    alone."""
-    statements = _statements(group)
+    COMMIT in one round trip)."""
     pool = await _connection_pool()
     async with pool.connection() as conn:
         if len(statements) == 1:
